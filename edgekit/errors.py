@@ -1,0 +1,85 @@
+"""The one error hierarchy of edgekit.
+
+Every failure a user can cause or fix is an :class:`EdgekitError`. The CLI prints
+``edgekit: error: <message>`` on one line (no traceback) and exits with the error's
+``exit_code``. Messages name the file, field or host concerned and say what to do.
+
+Exit codes (documented in README):
+  1  generic failure (a step failed for a reason that is not the user's input)
+  2  usage or input error (bad flag, missing file, wrong shape, not a model)
+  3  a device or remote operation failed (connect, auth, host key, pre-flight, push)
+  4  the benchmark agent failed (runtime missing, model would not load, crash, timeout)
+  10+ build budgets violated (see :mod:`edgekit.pipeline`)
+"""
+
+from __future__ import annotations
+
+
+class EdgekitError(Exception):
+    """Base of all edgekit errors; ``str(err)`` is the one-line user message."""
+
+    exit_code = 1
+
+
+class UsageError(EdgekitError):
+    """The user's input (flag, file, field, data) is wrong: exit 2."""
+
+    exit_code = 2
+
+
+class InputFileError(UsageError):
+    """A file or directory given by the user is missing, unreadable or of the wrong kind."""
+
+
+class ModelFormatError(UsageError):
+    """A file is not the model format it should be (not a TFLite flatbuffer, not a Keras model)."""
+
+
+class DataError(UsageError):
+    """Calibration, training or evaluation data does not fit the model (shape, dtype, labels)."""
+
+
+class ConfigError(UsageError):
+    """A configuration file (target profile, inventory, edgekit.toml) has a bad key or value."""
+
+
+class ConversionError(EdgekitError):
+    """The TFLite converter could not produce the requested model."""
+
+
+class NotFullIntegerError(ConversionError):
+    """Full-integer quantization was requested but some op stayed float."""
+
+    exit_code = 2
+
+
+class OptimizationError(EdgekitError):
+    """Pruning, clustering, QAT or filter pruning could not be applied as requested."""
+
+
+class AgentError(EdgekitError):
+    """The benchmark agent failed: no runtime, model did not load, crash or time limit."""
+
+    exit_code = 4
+
+
+class RemoteError(EdgekitError):
+    """Something between edgekit and a device failed (SSH, SFTP, pre-flight)."""
+
+    exit_code = 3
+
+
+class HostKeyError(RemoteError):
+    """The device's SSH host key is unknown or has changed."""
+
+
+class AuthenticationError(RemoteError):
+    """SSH authentication to the device failed."""
+
+
+class PreflightError(RemoteError):
+    """The device lacks something edgekit needs (python3, a TFLite runtime, disk, matching arch)."""
+
+
+class TransferError(RemoteError):
+    """Uploading or activating a model on the device failed; the previous model stays active."""

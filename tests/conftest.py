@@ -1,0 +1,67 @@
+"""Fixtures shared by every test tier: the CLI, the shipped digits data, a trained model."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Subprocesses (``python -m edgekit``, the agent) must import this checkout's edgekit.
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+
+
+@pytest.fixture(scope="session")
+def digits_train() -> Path:
+    return ROOT / "calibration" / "digits_train.npz"
+
+
+@pytest.fixture(scope="session")
+def digits_val() -> Path:
+    return ROOT / "calibration" / "digits_val.npz"
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    """Run ``edgekit ARGS...`` in-process with click's runner; returns the click Result.
+
+    The results database is redirected into the test's tmp dir.
+    """
+    from edgekit.cli import cli as group
+
+    monkeypatch.setenv("EDGEKIT_RESULTS_DB", str(tmp_path / "results.db"))
+
+    def run(*args: str, input: str | None = None):
+        return CliRunner().invoke(group, [str(a) for a in args], input=input, catch_exceptions=False)
+
+    return run
+
+
+def run_edgekit(*args: str, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
+    """Run ``python -m edgekit ARGS...`` as a real subprocess (exit codes, stdout/stderr split)."""
+    return subprocess.run(
+        [sys.executable, "-m", "edgekit", *map(str, args)],
+        capture_output=True, text=True, timeout=timeout, **kwargs,
+    )
+
+
+@pytest.fixture(scope="session")
+def digits_model(tmp_path_factory, digits_train) -> Path:
+    """A digits CNN trained for a few epochs on the shipped data, saved as ``.keras``."""
+    import keras
+    import numpy as np
+
+    from edgekit.models import compile_classifier, digits_cnn
+
+    keras.utils.set_random_seed(0)
+    data = np.load(digits_train)
+    model = compile_classifier(digits_cnn())
+    model.fit(data["x"], data["y"], epochs=8, batch_size=32, verbose=0)
+    path = tmp_path_factory.mktemp("models") / "digits.keras"
+    model.save(path)
+    return path
