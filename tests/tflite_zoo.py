@@ -5,7 +5,7 @@ already exists is reused, so a session fixture (see ``tests/core/conftest.py``) 
 each model at most once per test run. The builders call TensorFlow's converter directly,
 not ``edgekit convert``, so the files are what a third party would hand over.
 
-    from tests.tflite_zoo import build, ZOO
+    from tflite_zoo import build   # tests/ is on sys.path under pytest
     path = build("sparse_encoded", tmp_dir)
 
 Models (all tiny; inputs are digits-like 8x8x1 unless said otherwise):
@@ -13,11 +13,14 @@ Models (all tiny; inputs are digits-like 8x8x1 unless said otherwise):
 - ``float_digits``    plain float32 CNN trained briefly on the shipped digits data
 - ``int8_digits``     the same, full-integer int8 with int8 input/output (per-channel conv)
 - ``float16_weights`` float16 weights (DEQUANTIZE ops feed float32 kernels)
-- ``sparse_encoded``  heavily pruned weights stored in TFLite's sparse format
-                      (``sparsity`` params: CSR dim metadata, and a 1x4 block map on the
-                      2:4-pruned dense layer); needs the DENSIFY op to run
+- ``sparse_encoded``  float, heavily pruned weights stored in TFLite's sparse format
+                      (``sparsity`` params: CSR dim metadata on the convs and the 2:4-pruned
+                      logits layer, a 1x4 block map on fc1); DENSIFY ops expand them
+- ``sparse_int8``     the same pruning, int8 weights stored sparse (CSR), float I/O
 - ``custom_op``       a CUSTOM op (``BesselI1e``, a TF op with no TFLite builtin,
                       converted with ``allow_custom_ops``): no runtime can run it
+- ``buffer_offset``   float CNN with its weights stored after the flatbuffer (offset/size
+                      buffers, the layout of models > 2 GB)
 - ``multi_io``        two inputs (image 8x8x1, features 5) and two outputs
 """
 
@@ -138,16 +141,27 @@ def _prune_in_place(model) -> None:
         layer.set_weights(weights)
 
 
-def sparse_encoded(directory: str | os.PathLike) -> Path:
-    """Pruned int8 model whose constant weights the converter stored sparse-encoded."""
+def _sparse_converter(int8: bool):
     tf = _tf()
     model = _trained_digits_cnn(epochs=1)
     _prune_in_place(model)
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.EXPERIMENTAL_SPARSITY, tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = _representative()
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    return _write(Path(directory) / "sparse_encoded.tflite", converter.convert())
+    converter.optimizations = [tf.lite.Optimize.EXPERIMENTAL_SPARSITY]
+    if int8:
+        converter.optimizations.append(tf.lite.Optimize.DEFAULT)
+        converter.representative_dataset = _representative()
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    return converter
+
+
+def sparse_encoded(directory: str | os.PathLike) -> Path:
+    """Pruned float model with sparse-encoded weights: CSR convs, a 1x4 block map on fc1."""
+    return _write(Path(directory) / "sparse_encoded.tflite", _sparse_converter(int8=False).convert())
+
+
+def sparse_int8(directory: str | os.PathLike) -> Path:
+    """Pruned int8 model (float I/O) whose int8 weights are stored sparse (CSR)."""
+    return _write(Path(directory) / "sparse_int8.tflite", _sparse_converter(int8=True).convert())
 
 
 def custom_op(directory: str | os.PathLike) -> Path:
@@ -164,6 +178,17 @@ def custom_op(directory: str | os.PathLike) -> Path:
     converter = tf.lite.TFLiteConverter.from_concrete_functions([forward.get_concrete_function()], forward)
     converter.allow_custom_ops = True
     return _write(Path(directory) / "custom_op.tflite", converter.convert())
+
+
+def buffer_offset(directory: str | os.PathLike) -> Path:
+    """Float digits CNN whose weights live after the flatbuffer (``Buffer.offset/size``).
+
+    This is how the converter lays out models larger than 2 GB; forced here on a tiny one.
+    """
+    tf = _tf()
+    converter = tf.lite.TFLiteConverter.from_keras_model(_trained_digits_cnn(epochs=1))
+    converter._experimental_use_buffer_offset = True
+    return _write(Path(directory) / "buffer_offset.tflite", converter.convert())
 
 
 def multi_io(directory: str | os.PathLike) -> Path:
@@ -189,7 +214,9 @@ ZOO: dict[str, Callable[[str | os.PathLike], Path]] = {
     "int8_digits": int8_digits,
     "float16_weights": float16_weights,
     "sparse_encoded": sparse_encoded,
+    "sparse_int8": sparse_int8,
     "custom_op": custom_op,
+    "buffer_offset": buffer_offset,
     "multi_io": multi_io,
 }
 
