@@ -55,7 +55,8 @@ def render_bench(result: dict) -> str:
     lines += [
         f"Threads:            {result['threads']}",
         f"Host:               {host['hostname']}  {host['arch']}  {host['cpu_model']}  "
-        f"{host['cpu_count']} CPUs  Python {host['python']}  numpy {host['numpy']}",
+        f"{host['cpu_count']} CPUs  Python {host['python']}  numpy {host['numpy']}"
+        + (f"  ({host['board']})" if host.get("board") else ""),
         f"Init:               {fmt_ms(timing['init'])} ms",
         f"First inference:    {fmt_ms(timing['first_inference'])} ms",
         f"Warmup (avg):       {warmup}",
