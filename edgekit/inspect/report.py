@@ -162,8 +162,24 @@ def _weights(model: TFLiteModel, nm) -> list[WeightStats]:
         for tensor in graph.tensors:
             if tensor.is_constant and tensor.buffer not in seen:
                 seen.add(tensor.buffer)
-                stats.append(weight_stats(graph.index, tensor, readers.get(tensor.index, []), nm))
+                stats.append(weight_stats(graph.index, tensor, _users(readers, tensor.index), nm))
     return stats
+
+
+# Ops that only change how a constant is stored (sparse -> dense, float16 -> float32).
+_DECODING_OPS = frozenset({"DENSIFY", "DEQUANTIZE"})
+
+
+def _users(readers: dict, index: int, seen: frozenset[int] = frozenset()) -> list:
+    """The (operator, slot) pairs that use a constant, looking through DENSIFY/DEQUANTIZE."""
+    found = []
+    for op, slot in readers.get(index, []):
+        decoded = op.outputs[0] if op.opcode in _DECODING_OPS and op.outputs else None
+        if decoded is not None and decoded not in seen:
+            found += _users(readers, decoded, seen | {index})
+        else:
+            found.append((op, slot))
+    return found
 
 
 # ---- text rendering -------------------------------------------------------------------
