@@ -12,6 +12,8 @@ Models (all tiny; inputs are digits-like 8x8x1 unless said otherwise):
 
 - ``float_digits``    plain float32 CNN trained briefly on the shipped digits data
 - ``int8_digits``     the same, full-integer int8 with int8 input/output (per-channel conv)
+- ``int8_depthwise``  full-int8 MobileNetV2-style block (depthwise conv quantized per
+                      channel on axis 3, ReLU6, residual Add, global average pooling)
 - ``float16_weights`` float16 weights (DEQUANTIZE ops feed float32 kernels)
 - ``sparse_encoded``  float, heavily pruned weights stored in TFLite's sparse format
                       (``sparsity`` params: CSR dim metadata on the convs and the 2:4-pruned
@@ -84,6 +86,13 @@ def _representative(samples: int = 64):
     return gen
 
 
+def _convert(converter) -> bytes:
+    """Convert without the converter's UserWarnings (e.g. "Statistics for quantized inputs were expected")."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return converter.convert()
+
+
 def _write(path: Path, flatbuffer: bytes) -> Path:
     from edgekit.fileio import atomic_write_bytes
 
@@ -94,7 +103,7 @@ def float_digits(directory: str | os.PathLike) -> Path:
     """Plain float32 digits CNN."""
     tf = _tf()
     converter = tf.lite.TFLiteConverter.from_keras_model(_trained_digits_cnn())
-    return _write(Path(directory) / "float_digits.tflite", converter.convert())
+    return _write(Path(directory) / "float_digits.tflite", _convert(converter))
 
 
 def int8_digits(directory: str | os.PathLike) -> Path:
@@ -106,10 +115,31 @@ def int8_digits(directory: str | os.PathLike) -> Path:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
-    with warnings.catch_warnings():  # "Statistics for quantized inputs were expected": calibration has them
-        warnings.simplefilter("ignore", UserWarning)
-        flatbuffer = converter.convert()
-    return _write(Path(directory) / "int8_digits.tflite", flatbuffer)
+    return _write(Path(directory) / "int8_digits.tflite", _convert(converter))
+
+
+def int8_depthwise(directory: str | os.PathLike) -> Path:
+    """Full-int8 MobileNetV2-style block: conv, depthwise (per-channel on axis 3), BN, ReLU6, residual Add."""
+    import keras
+
+    tf = _tf()
+    keras.utils.set_random_seed(0)
+    image = keras.Input((8, 8, 1), batch_size=1, name="image")
+    x = keras.layers.Conv2D(8, 3, padding="same", name="stem")(image)
+    y = keras.layers.DepthwiseConv2D(3, padding="same", name="depthwise")(x)
+    y = keras.layers.BatchNormalization(name="bn")(y)
+    y = keras.layers.ReLU(6.0, name="relu6")(y)
+    y = keras.layers.Conv2D(8, 1, name="project")(y)
+    x = keras.layers.Add(name="residual")([x, y])
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    model = keras.Model(image, keras.layers.Dense(10, name="logits")(x))
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = _representative()
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    return _write(Path(directory) / "int8_depthwise.tflite", _convert(converter))
 
 
 def float16_weights(directory: str | os.PathLike) -> Path:
@@ -118,7 +148,7 @@ def float16_weights(directory: str | os.PathLike) -> Path:
     converter = tf.lite.TFLiteConverter.from_keras_model(_trained_digits_cnn())
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.target_spec.supported_types = [tf.float16]
-    return _write(Path(directory) / "float16_weights.tflite", converter.convert())
+    return _write(Path(directory) / "float16_weights.tflite", _convert(converter))
 
 
 def _prune_in_place(model) -> None:
@@ -163,12 +193,12 @@ def _sparse_converter(int8: bool):
 
 def sparse_encoded(directory: str | os.PathLike) -> Path:
     """Pruned float model with sparse-encoded weights: CSR convs, a 1x4 block map on fc1."""
-    return _write(Path(directory) / "sparse_encoded.tflite", _sparse_converter(int8=False).convert())
+    return _write(Path(directory) / "sparse_encoded.tflite", _convert(_sparse_converter(int8=False)))
 
 
 def sparse_int8(directory: str | os.PathLike) -> Path:
     """Pruned int8 model (float I/O) whose int8 weights are stored sparse (CSR)."""
-    return _write(Path(directory) / "sparse_int8.tflite", _sparse_converter(int8=True).convert())
+    return _write(Path(directory) / "sparse_int8.tflite", _convert(_sparse_converter(int8=True)))
 
 
 def custom_op(directory: str | os.PathLike) -> Path:
@@ -184,7 +214,7 @@ def custom_op(directory: str | os.PathLike) -> Path:
 
     converter = tf.lite.TFLiteConverter.from_concrete_functions([forward.get_concrete_function()], forward)
     converter.allow_custom_ops = True
-    return _write(Path(directory) / "custom_op.tflite", converter.convert())
+    return _write(Path(directory) / "custom_op.tflite", _convert(converter))
 
 
 def buffer_offset(directory: str | os.PathLike) -> Path:
@@ -195,7 +225,7 @@ def buffer_offset(directory: str | os.PathLike) -> Path:
     tf = _tf()
     converter = tf.lite.TFLiteConverter.from_keras_model(_trained_digits_cnn(epochs=1))
     converter._experimental_use_buffer_offset = True
-    return _write(Path(directory) / "buffer_offset.tflite", converter.convert())
+    return _write(Path(directory) / "buffer_offset.tflite", _convert(converter))
 
 
 def multi_io(directory: str | os.PathLike) -> Path:
@@ -213,7 +243,7 @@ def multi_io(directory: str | os.PathLike) -> Path:
     value = keras.layers.Dense(1, name="value")(x)
     model = keras.Model([image, features], [logits, value], name="multi_io")
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    return _write(Path(directory) / "multi_io.tflite", converter.convert())
+    return _write(Path(directory) / "multi_io.tflite", _convert(converter))
 
 
 # The constants of ``handmade``, so tests can compare what the parser decodes.
@@ -341,6 +371,7 @@ def _tensor_map(fb, name: str, index: int):
 ZOO: dict[str, Callable[[str | os.PathLike], Path]] = {
     "float_digits": float_digits,
     "int8_digits": int8_digits,
+    "int8_depthwise": int8_depthwise,
     "float16_weights": float16_weights,
     "sparse_encoded": sparse_encoded,
     "sparse_int8": sparse_int8,

@@ -13,7 +13,7 @@ from edgekit.inspect import read_tflite
 from edgekit.inspect import schema as S
 from edgekit.inspect.flatbuffer import Buffer
 
-CONVERTED = ["float_digits", "int8_digits", "float16_weights", "sparse_encoded", "sparse_int8", "custom_op",
+CONVERTED = ["float_digits", "int8_digits", "int8_depthwise", "float16_weights", "sparse_encoded", "sparse_int8", "custom_op",
              "buffer_offset", "multi_io"]
 RUNNABLE = [name for name in CONVERTED if name != "custom_op"]
 # The interpreter reports sub-byte types by their unpacked numpy dtype.

@@ -125,3 +125,14 @@ def test_report_dict_is_json(zoo):
     int4 = next(w for w in data["weights"] if w["name"] == "int4_weights")
     assert int4["dtype"] == "int4" and int4["nbytes"] == 4 and int4["unique_values"] == 8
     assert "weights" not in report.to_dict(tensors=False)
+
+
+def test_depthwise_channels_are_the_last_axis(zoo):
+    report = inspect_model(zoo("int8_depthwise"))
+    depthwise = weight_of(report, "DEPTHWISE_CONV_2D")
+    tensor = report.model.main.tensors[depthwise.tensor]
+    assert tensor.shape == (1, 3, 3, 8) and tensor.quantization.quantized_dimension == 3
+    assert depthwise.channel_axis == 3
+    assert depthwise.unique_per_channel_max == max(len(np.unique(tensor.data[..., c])) for c in range(8))
+    assert depthwise.nm == []  # no input channels to group: a depthwise filter has one per output channel
+    assert weight_of(report, "CONV_2D", 1).nm  # the 1x1 projection does
