@@ -32,7 +32,7 @@ class Buffer:
     """The bytes of a flatbuffer with checked little-endian reads."""
 
     def __init__(self, data: bytes | bytearray | memoryview):
-        self.view = memoryview(data).cast("B") if not isinstance(data, memoryview) else data.cast("B")
+        self.view = memoryview(data).cast("B")
         self.size = len(self.view)
 
     def check(self, pos: int, length: int, what: str) -> None:

@@ -93,6 +93,7 @@ class Tensor:
     shape: tuple[int, ...]
     shape_signature: tuple[int, ...]  # -1 marks a dynamic dimension; equals shape if absent
     buffer: int  # index into the model's buffers (0 = no data)
+    bits: int = 0  # bits per element (4 for int4, 0 for string/resource/variant)
     nbytes: int = 0  # bytes the constant occupies in the file (sparse: the encoded size)
     data: np.ndarray | None = None  # constant value in ``shape`` (sparse tensors densified)
     quantization: Quantization | None = None
@@ -104,6 +105,14 @@ class Tensor:
     def is_constant(self) -> bool:
         """True for tensors backed by a buffer in the file (weights, biases, shape constants)."""
         return self.nbytes > 0 and not self.is_variable
+
+    @property
+    def dense_nbytes(self) -> int:
+        """Bytes of the tensor laid out dense (what it takes in the interpreter's arena)."""
+        elements = 1
+        for dim in self.shape:
+            elements *= max(dim, 0)
+        return -(-elements * self.bits // 8)
 
     @property
     def is_float(self) -> bool:

@@ -165,6 +165,7 @@ def _tensor(index: int, table: Table, buffers, external) -> Tensor:
         shape=shape,
         shape_signature=signature,
         buffer=buffer,
+        bits=ttype.bits,
         nbytes=len(raw),
         quantization=_quantization(table.table(S.Tensor.QUANTIZATION)),
         sparsity=sparsity,

@@ -262,3 +262,11 @@ def test_corrupted_bytes_never_crash(zoo):
             assert str(err).startswith("<bytes>: ")
             failures += 1
     assert failures > 20  # the damage did hit structure
+
+
+def test_dense_sizes(zoo):
+    model = read_tflite(zoo("handmade"))
+    tensors = {t.name: t for t in model.main.tensors}
+    assert tensors["int4_weights"].dense_nbytes == 4  # 8 elements, 4 bits each
+    assert tensors["block_sparse"].dense_nbytes == 128 and tensors["block_sparse"].nbytes == 64
+    assert tensors["bf16_weights"].dense_nbytes == 6
