@@ -239,15 +239,18 @@ def _op_table(report: InspectReport) -> str:
 def _weights_table(report: InspectReport, name_width: int) -> str:
     patterns = report.nm_patterns
     headers = ["tensor", "dtype", "shape", "bytes", "zeros", "unique", "uniq/ch max", "uniq/ch mean"]
-    headers += [f"{p} ok" for p in patterns] + [f"max nz/{p.split(':')[1]}" for p in patterns]
+    for pattern in patterns:
+        headers += [f"{pattern} ok", f"{pattern} max"]
     rows = []
     for w in report.weights:
         nm = {s.pattern: s for s in w.nm}
         name = _short(w.name, name_width) + (" [sparse]" if w.sparse_encoded else "")
-        rows.append([name, w.dtype, _shape(w.shape), f"{w.nbytes:,}", _pct(w.zero_fraction), w.unique_values,
-                     w.unique_per_channel_max, _fixed(w.unique_per_channel_mean)]
-                    + [_pct(nm[p].fraction_ok) if p in nm else None for p in patterns]
-                    + [nm[p].max_nonzeros if p in nm else None for p in patterns])
+        row = [name, w.dtype, _shape(w.shape), f"{w.nbytes:,}", _pct(w.zero_fraction), w.unique_values,
+               w.unique_per_channel_max, _fixed(w.unique_per_channel_mean)]
+        for pattern in patterns:
+            stats = nm.get(pattern)
+            row += [_pct(stats.fraction_ok), stats.max_nonzeros] if stats else [None, None]
+        rows.append(row)
     align = "lllrrrrr" + "r" * 2 * len(patterns)
     return "weights (constant tensors)\n" + format_table(headers, rows, align=align)
 
