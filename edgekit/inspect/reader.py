@@ -134,13 +134,15 @@ def _subgraph(index, table, buffers, external, opcodes) -> Subgraph:
 
 
 def _check_tensor_refs(graph: Subgraph) -> None:
+    """Every tensor index must exist; operators may use -1 for an omitted optional input."""
     count = len(graph.tensors)
-    refs = [("input", graph.inputs), ("output", graph.outputs)]
-    refs += [(f"operator {op.index} ({op.opcode})", op.inputs + op.outputs) for op in graph.operators]
-    for owner, indices in refs:
-        bad = [i for i in indices if not -1 <= i < count or (i == -1 and owner in ("input", "output"))]
-        if bad:
-            raise FlatbufferError(f"subgraph {graph.index} {owner} refers to tensor {bad[0]} of {count}")
+    refs = [(f"the {kind} list", i, 0) for kind, indices in (("input", graph.inputs), ("output", graph.outputs))
+            for i in indices]
+    refs += [(f"operator {op.index} ({op.opcode})", i, -1) for op in graph.operators
+             for i in op.inputs + op.outputs + op.intermediates]
+    for owner, index, lowest in refs:
+        if not lowest <= index < count:
+            raise FlatbufferError(f"subgraph {graph.index}: {owner} refers to tensor {index} of {count}")
 
 
 def _indices(table: Table, field_id: int) -> tuple[int, ...]:

@@ -120,6 +120,7 @@ def inspect_model(source: Source | TFLiteModel, *, nm: tuple[tuple[int, int], ..
     """
     model = source if isinstance(source, TFLiteModel) else read_tflite(source)
     main = model.main
+    floats = float_operators(model)
     return InspectReport(
         path=os.fspath(model.path) if model.path is not None else None,
         size_bytes=model.size_bytes,
@@ -133,7 +134,7 @@ def inspect_model(source: Source | TFLiteModel, *, nm: tuple[tuple[int, int], ..
         outputs=[IOTensor.of(t) for t in main.output_tensors()],
         op_histogram=dict(Counter(op.opcode for op in model.operators).most_common()),
         custom_ops=model.custom_ops,
-        is_full_integer=not (floats := float_operators(model)),
+        is_full_integer=not floats,
         integer_io=has_integer_io(model),
         float_ops=[f"{op.opcode}#{op.index}" + (f"@{g}" if g else "") for g, op in floats],
         weights=_weights(model, nm),
