@@ -265,7 +265,8 @@ def handmade(directory: str | os.PathLike) -> Path:
     bfloat16 constants, int4 per-channel quantization, a 1x4 block-sparse float tensor
     in CSR, a CUSTOM op with custom options, a second subgraph whose op has a builtin
     code > 127 (stored in ``builtin_code``, the int8 field holding the placeholder 127),
-    two signature defs, a description and metadata.
+    two signature defs, a description, metadata, and a tensor whose data lives in an
+    external file (``ExternalBuffer``; the file itself is not written).
     """
     import flatbuffers
     from ai_edge_litert import schema_py_generated as fb
@@ -322,7 +323,9 @@ def handmade(directory: str | os.PathLike) -> Path:
                sparsity=sparsity),
         tensor("bf16_weights", fb.TensorType.BFLOAT16, (3,), buffer(bf16_bytes)),
         tensor("output", fb.TensorType.FLOAT32, (1, 2)),
+        tensor("external_weights", fb.TensorType.FLOAT32, (4,)),
     ]
+    main.tensors[-1].externalBuffer = 1
     main.inputs, main.outputs = [0], [6]
     custom = fb.OperatorT()
     custom.opcodeIndex, custom.inputs, custom.outputs = 0, [0, 1, 2, 3, 4, 5], [6]
@@ -357,6 +360,10 @@ def handmade(directory: str | os.PathLike) -> Path:
     model.operatorCodes, model.subgraphs, model.buffers = [custom_code, wide_code], [main, second], buffers
     model.signatureDefs = [signature("mystery", 0, [("x", 0)], [("y", 6)]), signature("second", 1, [("x", 0)], [("y", 1)])]
     model.metadata = [meta]
+    group, external = fb.ExternalBufferGroupT(), fb.ExternalBufferT()
+    group.name = "handmade_weights.bin"
+    external.id, external.group, external.offset, external.length = 1, 0, 0, 16
+    model.externalBufferGroups, model.externalBuffers = [group], [external]
     builder = flatbuffers.Builder(1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     return _write(Path(directory) / "handmade.tflite", bytes(builder.Output()))

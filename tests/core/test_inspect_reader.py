@@ -193,6 +193,8 @@ def test_handmade_model_decodes_exactly(zoo):
     assert [(s.key, s.subgraph_index) for s in model.signatures] == [("mystery", 0), ("second", 1)]
     assert model.description == "hand-built by tests/tflite_zoo.py"
     assert model.min_runtime_version() == "2.3.0"
+    external = tensors["external_weights"]
+    assert external.data is None and external.nbytes == 16 and "handmade_weights.bin" in external.note
 
 
 def test_reads_bytes_as_well_as_paths(zoo):
