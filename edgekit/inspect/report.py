@@ -156,13 +156,14 @@ def _signature(model: TFLiteModel, sig: SignatureDef) -> dict:
 
 def _weights(model: TFLiteModel, nm) -> list[WeightStats]:
     """Stats of each constant buffer once (tensors may share a buffer)."""
-    seen: set[int] = set()
+    seen: set = set()
     stats = []
     for graph in model.subgraphs:
         readers = graph.consumers()
         for tensor in graph.tensors:
-            if tensor.is_constant and tensor.buffer not in seen:
-                seen.add(tensor.buffer)
+            key = tensor.buffer or (graph.index, tensor.index)  # buffer 0: data kept elsewhere
+            if tensor.is_constant and key not in seen:
+                seen.add(key)
                 stats.append(weight_stats(graph.index, tensor, _users(readers, tensor.index), nm))
     return stats
 
@@ -253,7 +254,8 @@ def _weights_table(report: InspectReport, name_width: int) -> str:
             row += [_pct(stats.fraction_ok), stats.max_nonzeros] if stats else [None, None]
         rows.append(row)
     align = "lllrrrrr" + "r" * 2 * len(patterns)
-    return "weights (constant tensors)\n" + format_table(headers, rows, align=align)
+    notes = [f"  note: {_short(w.name, name_width)}: {w.note}" for w in report.weights if w.note]
+    return "\n".join(["weights (constant tensors)", format_table(headers, rows, align=align), *notes])
 
 
 def _shape(shape: tuple[int, ...]) -> str:

@@ -136,3 +136,10 @@ def test_depthwise_channels_are_the_last_axis(zoo):
     assert depthwise.unique_per_channel_max == max(len(np.unique(tensor.data[..., c])) for c in range(8))
     assert depthwise.nm == []  # no input channels to group: a depthwise filter has one per output channel
     assert weight_of(report, "CONV_2D", 1).nm  # the 1x1 projection does
+
+
+def test_constants_without_data_are_listed_with_a_note(zoo, cli):
+    report = inspect_model(zoo("handmade"))
+    external = by_name(report, "external_weights")
+    assert external.buffer == 0 and external.nbytes == 16 and external.zero_fraction is None
+    assert "note: external_weights: data in external file 'handmade_weights.bin'" in cli("inspect", zoo("handmade")).output
