@@ -8,6 +8,7 @@ file.
 
 from __future__ import annotations
 
+import math
 import mmap
 import os
 from pathlib import Path
@@ -27,7 +28,7 @@ from edgekit.inspect.model import (
     Tensor,
     TFLiteModel,
 )
-from edgekit.inspect.sparse import SparsityError, densify
+from edgekit.inspect.sparse import MAX_DENSE_ELEMENTS, SparsityError, densify
 
 Source = str | os.PathLike | bytes | bytearray | memoryview
 
@@ -186,10 +187,12 @@ def _decode(raw: memoryview, ttype: S.TensorType, shape, sparsity) -> tuple[np.n
     """The constant as a numpy array in ``shape`` (or why it cannot be one)."""
     if ttype.storage is None:
         return None, f"{ttype.name} data is not numeric"
+    count = math.prod(shape)
     if sparsity is not None:
+        if count > MAX_DENSE_ELEMENTS:
+            return None, f"sparse tensor of {count:,} elements is too large to densify"
         stored = _elements(raw, ttype, len(raw) * 8 // ttype.bits)
         return densify(stored, shape, sparsity), None
-    count = int(np.prod(shape, dtype=np.int64))
     needed = -(-count * ttype.bits // 8)
     if needed != len(raw):
         return None, f"buffer holds {len(raw)} bytes, shape {list(shape)} of {ttype.name} needs {needed}"

@@ -13,8 +13,9 @@ import numpy as np
 
 from edgekit.inspect.model import Sparsity
 
-# Densifying allocates the full tensor; refuse absurd shapes from corrupt files.
-MAX_DENSE_ELEMENTS = 1 << 28
+# Densifying allocates the full tensor and an index per element: larger tensors are
+# reported without data rather than risking the machine's memory.
+MAX_DENSE_ELEMENTS = 1 << 24
 
 
 class SparsityError(ValueError):
@@ -29,8 +30,8 @@ def densify(values: np.ndarray, shape: tuple[int, ...], sparsity: Sparsity) -> n
         raise SparsityError(f"traversal order {list(order)} does not match {len(sparsity.dim_metadata)} dimensions")
     if len(order) != rank + len(sparsity.block_map) or any(not 0 <= d < rank for d in sparsity.block_map):
         raise SparsityError(f"block map {list(sparsity.block_map)} does not fit a rank-{rank} tensor")
-    if int(np.prod(shape, dtype=np.int64)) > MAX_DENSE_ELEMENTS:
-        raise SparsityError(f"dense shape {list(shape)} is too large to expand")
+    if any(d < 0 for d in shape):
+        raise SparsityError(f"negative dimension in shape {list(shape)}")
     sizes = _expanded_sizes(shape, sparsity)
 
     positions = np.zeros(1, dtype=np.int64)
@@ -84,7 +85,7 @@ def _csr_children(
         raise SparsityError(f"{len(segments)} segments for {int(parents.max()) + 2} positions")
     starts, ends = segments[parents], segments[parents + 1]
     counts = ends - starts
-    if (counts < 0).any() or (ends.size and ends.max() > len(indices)):
+    if (counts < 0).any() or (starts.size and (starts.min() < 0 or ends.max() > len(indices))):
         raise SparsityError("CSR segments are not increasing or point past the indices")
     rows = np.repeat(np.arange(len(parents)), counts)
     children = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)

@@ -8,6 +8,7 @@ i.e. the zero point of a quantized tensor.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -86,7 +87,7 @@ def weight_stats(
     """Statistics of one constant tensor; ``readers`` are the (operator, input slot) that use it."""
     stats = WeightStats(
         name=tensor.name, subgraph=subgraph, tensor=tensor.index, buffer=tensor.buffer, dtype=tensor.dtype,
-        shape=tensor.shape, nbytes=tensor.nbytes, elements=int(np.prod(tensor.shape, dtype=np.int64)),
+        shape=tensor.shape, nbytes=tensor.nbytes, elements=math.prod(tensor.shape),
         used_by=[f"{op.opcode}:{slot}" for op, slot in readers], sparse_encoded=tensor.sparsity is not None,
         is_kernel=len(tensor.shape) >= 2, note=tensor.note,
     )

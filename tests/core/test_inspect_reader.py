@@ -12,6 +12,8 @@ from edgekit.errors import InputFileError, ModelFormatError
 from edgekit.inspect import read_tflite
 from edgekit.inspect import schema as S
 from edgekit.inspect.flatbuffer import Buffer
+from edgekit.inspect.model import DimensionMetadata, Sparsity
+from edgekit.inspect.sparse import SparsityError, densify
 
 CONVERTED = ["float_digits", "int8_digits", "int8_depthwise", "float16_weights", "sparse_encoded", "sparse_int8", "custom_op",
              "buffer_offset", "multi_io"]
@@ -272,3 +274,27 @@ def test_dense_sizes(zoo):
     assert tensors["int4_weights"].dense_nbytes == 4  # 8 elements, 4 bits each
     assert tensors["block_sparse"].dense_nbytes == 128 and tensors["block_sparse"].nbytes == 64
     assert tensors["bf16_weights"].dense_nbytes == 6
+
+
+def csr(segments, indices) -> Sparsity:
+    """A (2, 4) matrix: rows dense, columns CSR."""
+    return Sparsity((0, 1), (), (DimensionMetadata("DENSE", 2),
+                                 DimensionMetadata("SPARSE_CSR", array_segments=np.array(segments),
+                                                   array_indices=np.array(indices))))
+
+
+def test_densify_csr():
+    dense = densify(np.array([1.0, 2.0, 3.0], np.float32), (2, 4), csr([0, 1, 3], [2, 0, 3]))
+    np.testing.assert_array_equal(dense, [[0, 0, 1, 0], [2, 0, 0, 3]])
+
+
+@pytest.mark.parametrize("segments, indices", [
+    ([-2_000_000_000, 1, 2], [0, 1]),  # a negative segment start once asked for 11 GiB
+    ([0, 2, 1], [0, 1]),                # decreasing segments
+    ([0, 1, 5], [0, 1]),                # past the indices
+    ([0, 1, 2], [0, 9]),                # column outside the dimension
+    ([0, 1, 3], [0, 1, 2]),             # more positions than stored values
+])
+def test_densify_rejects_inconsistent_metadata(segments, indices):
+    with pytest.raises(SparsityError):
+        densify(np.array([1.0, 2.0], np.float32), (2, 4), csr(segments, indices))
