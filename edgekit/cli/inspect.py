@@ -28,12 +28,12 @@ def _parse_nm(ctx: click.Context, param: click.Parameter, value: str | None) -> 
               help="Include the per-tensor table of constant (weight) tensors.")
 @json_option
 def inspect_cmd(model: str, nm: tuple[int, int] | None, tensors: bool, as_json: bool) -> None:
-    """Show what is inside MODEL.tflite: inputs/outputs and their quantization, the op
-    histogram, custom ops, whether it is full-integer, and per weight tensor its bytes,
-    zeros, unique values (per output channel too) and N:M group sparsity.
+    """Show what is inside a .tflite file, read without TensorFlow.
 
-    Works on any TFLite file, including ones with custom ops or sparse tensors that no
-    runtime here can run.
+    Inputs/outputs and their quantization, the op histogram, custom ops, whether
+    MODEL is full-integer, and per weight tensor its bytes, zeros, unique values (per
+    output channel too) and N:M group sparsity. Works on any TFLite file, including
+    ones with custom ops or sparse tensors that no runtime here can run.
     """
     from edgekit.inspect import inspect_model, render_text
     from edgekit.inspect.weights import DEFAULT_NM
