@@ -35,12 +35,13 @@ def check_options(quantize: str, io_type: str, has_calibration: bool) -> None:
 
 def convert_model(model: "keras.Model", *, quantize: str = "none",
                   representative: np.ndarray | list[np.ndarray] | None = None,
-                  io_type: str = "float32", keep_float: Sequence[str] = ()) -> bytes:
+                  io_type: str = "float32", keep_float: Sequence[str] = (), where: str | None = None) -> bytes:
     """The TFLite flatbuffer of ``model``; same model and data -> same bytes.
 
     ``int8`` is full integer: NotFullIntegerError names any op that stayed float (unless
     listed in ``keep_float``). ``representative`` holds one array per model input, samples
-    along the first axis, used in order.
+    along the first axis, used in order. ``where`` (default: the model's name) starts
+    error messages, e.g. the model's file.
     """
     check_options(quantize, io_type, representative is not None)
     import tensorflow as tf
@@ -58,12 +59,13 @@ def convert_model(model: "keras.Model", *, quantize: str = "none",
     if quantize == "int16x8":
         converter.target_spec.supported_ops = [
             tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
-    flatbuffer = _run(converter, model.name)
+    where = where or model.name
+    flatbuffer = _run(converter, where)
     if quantize in CALIBRATED_MODES:
         floating = non_integer_ops(flatbuffer, quantize, keep_float)
         if floating:
             raise NotFullIntegerError(
-                f"{model.name}: --quantize {quantize} left op(s) {', '.join(floating)} in float (TFLite has no "
+                f"{where}: --quantize {quantize} left op(s) {', '.join(floating)} in float (TFLite has no "
                 f"integer kernel for them); replace those layers, or use --quantize dynamic or float16")
     return flatbuffer
 

@@ -49,7 +49,8 @@ def convert_file(model_path: str | Path, out_path: str | Path, *, quantize: str 
             calibration, input_shapes=shapes, input_names=names, limit=calibration_samples, preprocess=preprocess)
         representative = data.inputs if len(data.inputs) > 1 else data.inputs[0]
         cal_info = {"source": data.source, "samples": len(data)}
-    flatbuffer = convert_model(model, quantize=quantize, representative=representative, io_type=io_type)
+    flatbuffer = convert_model(model, quantize=quantize, representative=representative, io_type=io_type,
+                               where=str(model_path))
     atomic_write_bytes(out_path, flatbuffer)
     return ConversionResult(
         model=str(model_path), output=str(out_path), quantize=quantize, io_type=io_type,

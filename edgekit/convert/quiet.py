@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -16,7 +17,8 @@ def quiet_output() -> Iterator[None]:
 
     The converter prints "Saved artifact at ..." and calibration statistics, TensorFlow
     its start-up log lines; errors arrive as exceptions, which carry their own message.
-    Python-level prints are sent to ``sys.stderr`` (never ``sys.stdout``).
+    Python-level prints to ``sys.stdout`` are dropped too (the sink is never closed, as
+    loggers created inside the block may keep it).
     """
     sys.stdout.flush()
     sys.stderr.flush()
@@ -26,7 +28,7 @@ def quiet_output() -> Iterator[None]:
         os.dup2(sink.fileno(), 1)
         os.dup2(sink.fileno(), 2)
         try:
-            with contextlib.redirect_stdout(sys.stderr):
+            with contextlib.redirect_stdout(io.StringIO()):
                 yield
         finally:
             sys.stderr.flush()
