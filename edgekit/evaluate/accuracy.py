@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.data import Dataset, Preprocess, load_dataset
-from edgekit.errors import DataError, UsageError
+from edgekit.errors import DataError, InputFileError, UsageError
 
 
 @dataclass
@@ -31,6 +31,8 @@ def evaluate_model(model_path: str | Path, data: Dataset | str | Path, *,
     """Load the model (``.tflite`` or Keras), load ``data`` against its inputs, count top-1 hits."""
     started = time.perf_counter()
     model_path = Path(model_path)
+    if not model_path.exists():
+        raise InputFileError(f"{model_path}: no such file or directory")
     if model_path.suffix.lower() == ".tflite":
         from edgekit.evaluate.tflite import TFLiteModel
 
