@@ -62,7 +62,7 @@ def demo(out_dir: str, epochs: int, threads: int, runs: int, warmup: int, as_jso
 
 def _train(out: Path, epochs: int) -> Path:
     """The digits CNN trained with a fixed seed, saved (atomically) as ``digits.keras``."""
-    from edgekit.convert.quiet import quiet_output
+    from edgekit.quiet import quiet_output
     from edgekit.fileio import atomic_path
     from edgekit.resources import digits_path
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
 
-from edgekit.convert.quiet import quiet_output
+from edgekit.quiet import quiet_output
 from edgekit.convert.verify import non_integer_ops
 from edgekit.errors import ConversionError, NotFullIntegerError, UsageError
 

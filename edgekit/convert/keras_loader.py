@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edgekit.convert.quiet import quiet_output
+from edgekit.quiet import quiet_output
 from edgekit.errors import InputFileError, ModelFormatError
 
 if TYPE_CHECKING:

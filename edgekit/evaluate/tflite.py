@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.errors import ModelFormatError
+from edgekit.quiet import quiet_output
 
 _CHUNK = 256  # samples per invoke when the batch dimension can be resized
 
@@ -52,7 +53,8 @@ class TFLiteModel:
         for detail, arr in zip(self._inputs, chunk):
             if list(detail["shape"]) != list(arr.shape):
                 interp.resize_tensor_input(detail["index"], list(arr.shape))
-        interp.allocate_tensors()
+        with quiet_output():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+            interp.allocate_tensors()
         for detail, arr in zip(interp.get_input_details(), chunk):
             interp.set_tensor(detail["index"], quantize(arr, detail))
         interp.invoke()

@@ -1,4 +1,4 @@
-"""Keep TensorFlow's and the converter's chatter off stdout (it is for ``--json``)."""
+"""Keep TensorFlow's, LiteRT's and the converter's chatter off stdout (it is for ``--json``) and stderr."""
 
 from __future__ import annotations
 
