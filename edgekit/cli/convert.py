@@ -7,8 +7,8 @@ import click
 from edgekit.cli.dataopts import SPEC_HELP, preprocess_from, preprocess_options
 from edgekit.cli.output import emit_json, info, json_option
 
-# Literal copies of edgekit.convert's constants: importing that package here would not
-# pull TensorFlow in, but keeping the CLI module free of it keeps `--help` instant.
+# Copies of edgekit.convert's QUANTIZE_MODES / IO_TYPES (tests check they agree): the CLI
+# module imports nothing of the conversion code until the command runs.
 _QUANTIZE = ("none", "float16", "dynamic", "int8", "int16x8")
 _IO_TYPES = ("float32", "int8", "uint8")
 
@@ -28,8 +28,7 @@ _IO_TYPES = ("float32", "int8", "uint8")
 @json_option
 def convert(model, output, quantize, calibration, calibration_samples, io_type, scale, mean, std, as_json):
     """Convert MODEL (.keras, legacy .h5 or a SavedModel directory) to TFLite."""
-    from edgekit.convert import convert_file
-    from edgekit.convert.converter import check_options
+    from edgekit.convert import check_options, convert_file
 
     check_options(quantize, io_type, calibration is not None)
     preprocess = preprocess_from(scale, mean, std)

@@ -21,20 +21,24 @@ def non_integer_ops(tflite: bytes, mode: str, keep_float: Sequence[str] = ()) ->
     """Names of the ops (``SIN``, ...) that read or write a non-integer tensor, sorted.
 
     The QUANTIZE/DEQUANTIZE pairs the converter wraps around such an op are not named
-    (they are a symptom). Exempt: QUANTIZE/DEQUANTIZE ops that only convert the model's own inputs or outputs
-    (float32 or uint8 I/O), and ops named in ``keep_float``.
+    (they are a symptom). Exempt: ops named in ``keep_float``, and QUANTIZE/DEQUANTIZE ops
+    that convert the model's own inputs or outputs (float32 or uint8 I/O) or the data of
+    a kept op.
     """
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_content=tflite)
     dtypes = {t["index"]: t["dtype"].__name__ for t in interpreter.get_tensor_details()}
-    io = {d["index"] for d in interpreter.get_input_details()} | {d["index"] for d in interpreter.get_output_details()}
+    ops = [(op["op_name"], [i for i in [*op["inputs"], *op["outputs"]] if i >= 0])
+           for op in interpreter._get_ops_details()]  # noqa: SLF001 (the public API has no per-op view)
+    # Float is expected where data enters or leaves the model and around kept-float ops.
+    float_edges = {d["index"] for d in interpreter.get_input_details() + interpreter.get_output_details()}
+    float_edges.update(i for name, tensors in ops if name in keep_float for i in tensors)
     allowed = _INTEGER_TYPES[mode]
     bad = set()
-    for op in interpreter._get_ops_details():  # noqa: SLF001 (the public API has no per-op view)
-        tensors = [i for i in list(op["inputs"]) + list(op["outputs"]) if i >= 0]
-        if op["op_name"] in keep_float or (op["op_name"] in _IO_OPS and io.intersection(tensors)):
+    for name, tensors in ops:
+        if name in keep_float or (name in _IO_OPS and float_edges.intersection(tensors)):
             continue
         if any(dtypes[i] not in allowed for i in tensors):
-            bad.add(op["op_name"])
+            bad.add(name)
     return sorted(bad - _IO_OPS) or sorted(bad)

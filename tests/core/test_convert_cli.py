@@ -104,6 +104,17 @@ def test_op_without_int8_kernel_is_named(cli, digits_train, tmp_path):
         "for them); replace those layers, or use --quantize dynamic or float16")
     assert not out.exists() and list(tmp_path.glob("*.tflite*")) == []
     assert cli("convert", saved, "-o", out, "--quantize", "dynamic").exit_code == 0  # fine when not full-int8
+    from edgekit.convert import convert_model, load_keras_model  # the pipeline's escape hatch
+
+    rep = np.load(digits_train)["x"][:20]
+    assert convert_model(load_keras_model(saved), quantize="int8", representative=rep, keep_float=["SIN"])
+
+
+def test_cli_choices_match_the_library():
+    from edgekit.cli import convert as cli_convert
+    from edgekit.convert import IO_TYPES, QUANTIZE_MODES
+
+    assert (cli_convert._QUANTIZE, cli_convert._IO_TYPES) == (QUANTIZE_MODES, IO_TYPES)
 
 
 def test_op_without_tflite_kernel_is_named(cli, tmp_path):
@@ -114,6 +125,15 @@ def test_op_without_tflite_kernel_is_named(cli, tmp_path):
     result = cli("convert", saved, "-o", tmp_path / "erf.tflite")
     assert result.exit_code == 1
     assert "TensorFlow op(s) Erf have no TFLite builtin kernel" in result.stderr
+
+
+def test_cli_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys; from edgekit.cli import cli; [cli.get_command(None, n) for n in ('convert', 'eval', 'demo')]; "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'ai_edge_litert') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
 
 
 def test_bad_input(cli, digits_model, digits_train, tmp_path):
