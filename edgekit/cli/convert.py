@@ -32,6 +32,8 @@ def convert(model, output, quantize, calibration, calibration_samples, io_type, 
 
     check_options(quantize, io_type, calibration is not None)
     preprocess = preprocess_from(scale, mean, std)
+    if calibration and quantize not in ("int8", "int16x8"):
+        info(f"note: --calibration is not used by --quantize {quantize}")
     info(f"converting {model} ({quantize}) ...")
     result = convert_file(model, output, quantize=quantize, calibration=calibration, io_type=io_type,
                           calibration_samples=calibration_samples, preprocess=preprocess)

@@ -20,17 +20,15 @@ def is_image(path: Path) -> bool:
 def image_files(directory: Path) -> tuple[list[Path], list[int] | None]:
     """The images of ``directory`` in name order; labels when they sit in class sub-directories."""
     top = sorted(p for p in directory.iterdir() if is_image(p))
-    classes = sorted(p for p in directory.iterdir() if p.is_dir() and any(is_image(f) for f in p.iterdir()))
-    if top and classes:
+    classes = sorted(p for p in directory.iterdir() if p.is_dir())  # every folder is a class, empty or not
+    nested = [sorted(f for f in folder.iterdir() if is_image(f)) for folder in classes]
+    if top and any(nested):
         raise DataError(f"{directory}: has images both at the top and in sub-directories; put all of them "
                         "in one sub-directory per class, or all at the top (unlabelled)")
     if top:
         return top, None
-    files, labels = [], []
-    for label, folder in enumerate(classes):
-        members = sorted(p for p in folder.iterdir() if is_image(p))
-        files += members
-        labels += [label] * len(members)
+    files = [f for members in nested for f in members]
+    labels = [label for label, members in enumerate(nested) for _ in members]
     return files, labels
 
 

@@ -43,8 +43,8 @@ def evaluate_model(model_path: str | Path, data: Dataset | str | Path, *,
 
         keras_model, kind = load_keras_model(model_path), "keras"
         shapes, names = input_signature(keras_model)
-        predict = lambda inputs: keras_model.predict(inputs if len(inputs) > 1 else inputs[0],  # noqa: E731
-                                                     batch_size=256, verbose=0)
+        predict = lambda inputs: _first(keras_model.predict(  # noqa: E731
+            inputs if len(inputs) > 1 else inputs[0], batch_size=256, verbose=0))
     dataset = data if isinstance(data, Dataset) else load_dataset(
         data, input_shapes=shapes, input_names=names, require_labels=True, limit=limit, preprocess=preprocess)
     if dataset.y is None:
@@ -54,6 +54,11 @@ def evaluate_model(model_path: str | Path, data: Dataset | str | Path, *,
     return EvalResult(model=str(model_path), data=dataset.source, kind=kind, samples=len(dataset),
                       correct=correct, accuracy=correct / len(dataset),
                       seconds=round(time.perf_counter() - started, 3))
+
+
+def _first(outputs):
+    """The first output of a model with several (as for .tflite models)."""
+    return outputs[0] if isinstance(outputs, (list, tuple)) else outputs
 
 
 def top1(scores: np.ndarray, labels: np.ndarray, where: str) -> np.ndarray:

@@ -125,6 +125,12 @@ def test_image_classes_resize_channels_scale(tmp_path):
     assert np.allclose(data.x[0], 40 / 255, atol=1e-3) and np.allclose(data.x[-1], 200 / 255, atol=1e-3)
 
 
+def test_empty_class_folder_keeps_its_label(tmp_path):
+    _write_images(tmp_path, "L")
+    (tmp_path / "a_empty").mkdir()  # sorts first: class_0 and class_1 become 1 and 2
+    assert list(load_dataset(tmp_path, input_shapes=DIGITS).y) == [1, 1, 2, 2]
+
+
 def test_grey_images_to_rgb_with_mean_std(tmp_path):
     _write_images(tmp_path, "L", size=(5, 3))
     data = load_dataset(tmp_path, input_shapes=[(4, 6, 3)], preprocess=Preprocess(mean=100, std=50))
