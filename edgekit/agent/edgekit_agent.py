@@ -18,6 +18,7 @@ Exit codes: 0 ok, 2 bad_args, 3 runtime_missing, 4 model_load/unresolved_op,
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import json
 import os
@@ -47,6 +48,24 @@ ARM_PARTS = {"0xb76": "ARM1176", "0xc07": "Cortex-A7", "0xc08": "Cortex-A8", "0x
 THROTTLE_BITS = {0: "under-voltage", 1: "arm-frequency-capped", 2: "throttled", 3: "soft-temperature-limit"}
 THROTTLE_NOW_MASK = 0xF
 THROTTLE_SINCE_BOOT_SHIFT = 16
+# A 720-byte TFLite model (y = x + 1.0, float32[1]). A runtime counts as available only
+# once it has built an interpreter for it: tflite-runtime 2.14 imports fine under numpy 2
+# and fails only when the interpreter is created ("_ARRAY_API not found").
+SMOKE_MODEL = base64.b64decode(
+    "HAAAAFRGTDMUACAAHAAYABQAEAAMAAAACAAEABQAAAAcAAAAHAAAAHQAAAA8AQAATAEAAIwCAAAD"
+    "AAAAAAAAAAIAAAA0AAAABAAAANz///8FAAAABAAAABMAAABDT05WRVJTSU9OX01FVEFEQVRBAAgA"
+    "DAAIAAQACAAAAAQAAAAEAAAAEwAAAG1pbl9ydW50aW1lX3ZlcnNpb24ABgAAAMQAAAC8AAAAqAAA"
+    "AJgAAAB0AAAABAAAAG7///8EAAAAYAAAABAAAAAAAAAACAAOAAgABAAIAAAAEAAAACQAAAAAAAYA"
+    "CAAEAAYAAAAEAAAAAAAAAAwAGAAUABAADAAEAAwAAAD/W6tjfSDdiQMAAAACAAAABAAAAAYAAAAy"
+    "LjIxLjAAANr///8EAAAAEAAAADEuNS4wAAAAAAAAAAAAAAAEAAYABAAAAAAABgAIAAQABgAAAAQA"
+    "AAAEAAAAAACAP5j+//+c/v//DwAAAE1MSVIgQ29udmVydGVkLgABAAAAFAAAAAAADgAYABQAEAAM"
+    "AAgABAAOAAAAFAAAABwAAABcAAAAYAAAAGQAAAAEAAAAbWFpbgAAAAABAAAAFAAAAAAADgAUAAAA"
+    "EAAMAAsABAAOAAAAEAAAAAAAAAsMAAAAEAAAABz///8BAAAAAgAAAAIAAAAAAAAAAQAAAAEAAAAC"
+    "AAAAAQAAAAAAAAADAAAAhAAAADwAAAAEAAAAnv///wAAAAEQAAAAEAAAAAMAAAAYAAAAbP///wgA"
+    "AABJZGVudGl0eQAAAAABAAAAAQAAANL///8AAAABEAAAABAAAAACAAAAFAAAAKD///8FAAAAYWRk"
+    "L3kAAAAAAAAAAAAWABgAFAAAABAADAAIAAAAAAAAAAcAFgAAAAAAAAEQAAAAEAAAAAEAAAAQAAAA"
+    "5P///wEAAAB4AAAAAQAAAAEAAAABAAAACAAAAAQABAAEAAAA"
+)
 
 
 class AgentFailure(Exception):
@@ -209,13 +228,27 @@ def find_runtime(order) -> tuple:
     for name in order:
         try:
             interpreter, load_delegate, version = _import_runtime(name)
+            interpreter(model_content=SMOKE_MODEL).allocate_tensors()
         except AgentFailure:
             raise
-        except Exception as exc:  # a broken wheel raises anything (AttributeError under numpy 2)
-            tried.append({"name": name, "error": _one_line("%s: %s" % (type(exc).__name__, exc))})
+        except Exception as exc:  # a broken wheel raises anything (SystemError under numpy 2)
+            tried.append({"name": name, "error": _runtime_error(exc)})
             continue
         return {"name": name, "version": str(version), "tried": tried}, (interpreter, load_delegate), tried
     return None, None, tried
+
+
+def _runtime_error(exc: BaseException) -> str:
+    """The error and its cause on one line, with the fix when a numpy-1 build meets numpy 2."""
+    import numpy as np
+
+    text = "%s: %s" % (type(exc).__name__, exc)
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None:
+        text += " (caused by %s: %s)" % (type(cause).__name__, cause)
+    if int(np.__version__.split(".")[0]) >= 2 and re.search(r"_ARRAY_API|NumPy 1\.x|multiarray", text):
+        text += " -- built for numpy 1.x but this Python has numpy %s: pip install 'numpy<2'" % np.__version__
+    return _one_line(text)
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -347,7 +380,7 @@ def bench(args, output: Output) -> dict:
 
     runtime, api, tried = find_runtime(order)
     if runtime is None:
-        raise AgentFailure("runtime_missing", "no TFLite runtime imports (%s); %s"
+        raise AgentFailure("runtime_missing", "no usable TFLite runtime (%s); %s"
                            % ("; ".join("%s: %s" % (t["name"], t["error"]) for t in tried), INSTALL_ADVICE))
     interpreter_cls, load_delegate = api
     state_before = device_state()

@@ -77,14 +77,27 @@ def run_agent(*args: str, env: dict | None = None, timeout: float = 120) -> tupl
     return proc.returncode, json.loads(lines[0]), proc.stderr
 
 
-# What importing tflite-runtime 2.14 (built against numpy 1) does under numpy 2: numpy prints
-# its warning, then the C extension's import fails.
+# tflite-runtime 2.14 (built against numpy 1) under numpy 2, as observed with the real
+# wheel on Python 3.9: the import succeeds after numpy's warning, creating an interpreter
+# fails with a SystemError caused by numpy's ImportError.
 NUMPY2_BREAKAGE = """
-import sys
 print("A module that was compiled using NumPy 1.x cannot be run in NumPy 2.x as it may crash.")
-sys.stderr.write("AttributeError: _ARRAY_API not found\\n")
-raise ImportError("numpy.core.multiarray failed to import")
+
+
+class Interpreter:
+    def __init__(self, *args, **kwargs):
+        try:
+            raise ImportError("numpy.core.multiarray failed to import")
+        except ImportError as exc:
+            raise SystemError("<built-in method CreateWrapperFromBuffer of PyCapsule object> "
+                              "returned a result with an error set") from exc
+
+
+def load_delegate(library, options=None):
+    raise ValueError("Failed to load delegate from " + library)
 """
+# A broken install whose import itself raises.
+IMPORT_FAILS = "raise ImportError('libtensorflowlite_c.so: cannot open shared object file')\n"
 # A runtime whose native code dereferences NULL: a real SIGSEGV in the agent process.
 SEGFAULT = "import ctypes\nctypes.string_at(0)\n"
 

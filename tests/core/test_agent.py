@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from agent_models import NUMPY2_BREAKAGE, SEGFAULT, fake_runtime, run_agent, tiny_models  # noqa: F401
+from agent_models import IMPORT_FAILS, NUMPY2_BREAKAGE, SEGFAULT, fake_runtime, run_agent, tiny_models  # noqa: F401
 from edgekit.agent import edgekit_agent as agent
 from edgekit.agent.runner import AGENT_PATH, parse_agent_output, run_local
 from edgekit.errors import AgentError
@@ -57,16 +57,24 @@ def test_bench_result_is_complete_and_consistent(tiny_models, kind, dtype):
     assert set(result["device"]["before"]) == {"governor", "temp_c", "throttled"}
 
 
-def test_falls_back_when_tflite_runtime_is_broken(tiny_models, tmp_path):
-    """tflite-runtime 2.14 raises on import under numpy 2: the agent must move on and say why."""
-    env = _env_with(fake_runtime(tmp_path, NUMPY2_BREAKAGE))
+@pytest.mark.parametrize("broken,why", [
+    (NUMPY2_BREAKAGE, "caused by ImportError: numpy.core.multiarray failed to import"),
+    (IMPORT_FAILS, "ImportError: libtensorflowlite_c.so: cannot open shared object file"),
+])
+def test_falls_back_when_tflite_runtime_is_broken(tiny_models, tmp_path, broken, why):
+    """A tflite_runtime that fails on import or on first use: the agent moves on and says why.
+
+    The broken package also prints to stdout, which must not corrupt the one JSON line.
+    """
+    env = _env_with(fake_runtime(tmp_path, broken))
     code, result, _ = run_agent("bench", tiny_models["float32"], "--runs", "3", env=env)
 
     assert code == 0, result
     assert result["runtime"]["name"] == "ai_edge_litert"
     tried = result["runtime"]["tried"]
-    assert tried[0]["name"] == "tflite_runtime"
-    assert "numpy.core.multiarray failed to import" in tried[0]["error"]
+    assert tried[0]["name"] == "tflite_runtime" and why in tried[0]["error"]
+    if broken is NUMPY2_BREAKAGE and result["host"]["numpy"].startswith("2."):
+        assert "built for numpy 1.x" in tried[0]["error"] and "pip install 'numpy<2'" in tried[0]["error"]
 
 
 def test_runtime_order_is_overridable(tiny_models):
