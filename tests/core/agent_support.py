@@ -1,8 +1,5 @@
-"""Session fixtures for the agent/bench/history tests: tiny real TFLite models.
-
-Imported by the test modules (``from agent_models import ...``) rather than living in
-``tests/core/conftest.py``, which the other core engineers also use.
-"""
+"""Helpers for the agent/bench/history tests: models by role, running the agent file,
+broken ``tflite_runtime`` installs (imported as ``from agent_support import ...``)."""
 
 from __future__ import annotations
 
@@ -11,61 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from edgekit.agent.runner import AGENT_PATH
 
 
-def _convert(model_or_fn, *, int8_data: np.ndarray | None = None, custom_ops: bool = False) -> bytes:
-    import tensorflow as tf
-
-    if callable(getattr(model_or_fn, "get_concrete_function", None)):
-        converter = tf.lite.TFLiteConverter.from_concrete_functions([model_or_fn.get_concrete_function()],
-                                                                    model_or_fn)
-    else:
-        converter = tf.lite.TFLiteConverter.from_keras_model(model_or_fn)
-    converter.allow_custom_ops = custom_ops
-    if int8_data is not None:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([x[None]] for x in int8_data)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
-    return converter.convert()
-
-
 @pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory, digits_train) -> dict[str, Path]:
-    """``float32`` and full-``int8`` digits CNNs (int8 calibrated on the shipped digits) and
-    ``custom``: a model whose MatrixInverse op no TFLite runtime ships (a CUSTOM op)."""
-    import keras
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((8, 8, 1)),
-        keras.layers.Conv2D(8, 3, activation="relu"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(10),
-    ])
-
-    @tf.function(input_signature=[tf.TensorSpec([1, 3, 3], tf.float32)])
-    def inverse(x):
-        return tf.linalg.inv(x) + 1.0
-
-    calibration = np.load(digits_train)["x"][:64]
-    out = tmp_path_factory.mktemp("tflite")
-    models = {
-        "float32": _convert(model),
-        "int8": _convert(model, int8_data=calibration),
-        "custom": _convert(inverse, custom_ops=True),
-    }
-    paths = {}
-    for name, data in models.items():
-        paths[name] = out / f"tiny_{name}.tflite"
-        paths[name].write_bytes(data)
-    return paths
+def bench_models(zoo) -> dict[str, Path]:
+    """Zoo models by role: ``float32`` and full-``int8`` digits CNNs (int8 calibrated on the
+    shipped digits) and ``custom``, whose BesselI1e op no TFLite runtime ships."""
+    return {"float32": zoo("float_digits"), "int8": zoo("int8_digits"), "custom": zoo("custom_op")}
 
 
 def run_agent(*args: str, env: dict | None = None, timeout: float = 120) -> tuple[int, dict, str]:
