@@ -316,7 +316,7 @@ def make_inputs(details: list, seed: int = 0) -> list:
             arrays.append(rng.integers(0, 2, size=shape).astype(np.bool_))
         elif np.issubdtype(dtype, np.integer):
             info = np.iinfo(dtype)
-            arrays.append(rng.integers(info.min, int(info.max) + 1, size=shape, dtype=dtype))
+            arrays.append(rng.integers(info.min, info.max, size=shape, dtype=dtype, endpoint=True))
         elif np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.complexfloating):
             arrays.append(rng.random(size=shape).astype(dtype))
         else:
