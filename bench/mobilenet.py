@@ -45,7 +45,8 @@ def build_models(samples: int, out: Path) -> dict[str, Path]:
     model = keras.applications.MobileNetV2(weights=None, input_shape=(224, 224, 3))
     paths = {}
     for name, kwargs in (("float32", {}),
-                         ("int8", {"quantize": "int8", "representative": calibration_images(samples)})):
+                         ("int8", {"quantize": "int8", "io_type": "int8",
+                                   "representative": calibration_images(samples)})):
         start = time.perf_counter()
         data = convert_model(model, **kwargs)
         paths[name] = atomic_write_bytes(out / f"mobilenet_v2_{name}.tflite", data)
