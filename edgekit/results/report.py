@@ -67,6 +67,7 @@ def render_bench(result: dict) -> str:
         f"{memory['overall_footprint']:.2f}  peak RSS {memory['peak_rss']:.2f}",
         f"Device:             {_device_line(device)}",
     ]
+    lines += [f"Note:               {note}" for note in result.get("notes", [])]
     return "\n".join(lines)
 
 
