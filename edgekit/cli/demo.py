@@ -99,9 +99,10 @@ def _row(name: str, conversion: dict, accuracy: dict, bench: dict, run_id: int) 
 
 def render_table(rows: list[dict]) -> str:
     """The comparison table: one line per model, plus int8 relative to float32."""
-    from edgekit.results.report import _table, fmt_ms
+    from edgekit.results.report import fmt_ms
+    from edgekit.tables import format_table
 
-    lines = [("model", "size (bytes)", "accuracy", "mean (ms)", "p90 (ms)", "peak RSS (MB)")]
+    lines = []
     for r in rows:
         lines.append((r["name"], f"{r['size_bytes']:,}", f"{100 * r['accuracy']:.2f}%",
                       fmt_ms(r["latency_ms"]["mean"]), fmt_ms(r["latency_ms"]["p90"]), f"{r['peak_rss_mb']:.1f}"))
@@ -111,4 +112,5 @@ def render_table(rows: list[dict]) -> str:
                   f"{quant['latency_ms']['mean'] / base['latency_ms']['mean']:.2f}x",
                   f"{quant['latency_ms']['p90'] / base['latency_ms']['p90']:.2f}x",
                   f"{quant['peak_rss_mb'] - base['peak_rss_mb']:+.1f}"))
-    return _table(lines, right=range(1, 6))
+    headers = ("model", "size (bytes)", "accuracy", "mean (ms)", "p90 (ms)", "peak RSS (MB)")
+    return format_table(headers, lines, align="lrrrrr", indent=0)
