@@ -51,20 +51,17 @@ class CommandTimeout(RemoteError):
 class Connection:
     """An open SSH session to ``host``; use as a context manager."""
 
-    def __init__(self, host: HostSpec, options: ConnectOptions) -> None:
+    def __init__(self, host: HostSpec, options: ConnectOptions, label: str | None = None) -> None:
         self.host, self.options = host, options
+        self.name = host.alias if label in (None, host.alias) else f"{label} ({host.alias})"
         self._jump: Connection | None = None
         self._client = self._connect()
         self._sftp: paramiko.SFTPClient | None = None
 
     @classmethod
-    def open(cls, spec: str, options: ConnectOptions) -> "Connection":
-        """Resolve ``spec`` through the ssh config and connect."""
-        return cls(resolve(spec, config_path=options.ssh_config, identity=options.identity), options)
-
-    @property
-    def name(self) -> str:
-        return self.host.alias
+    def open(cls, spec: str, options: ConnectOptions, label: str | None = None) -> "Connection":
+        """Resolve ``spec`` through the ssh config and connect; ``label`` names the device in messages."""
+        return cls(resolve(spec, config_path=options.ssh_config, identity=options.identity), options, label)
 
     def __enter__(self) -> "Connection":
         return self
@@ -86,7 +83,7 @@ class Connection:
         files, write_to = hostkeys.key_files(opts.known_hosts)
         client = paramiko.SSHClient()
         hostkeys.load(client, files)
-        client.set_missing_host_key_policy(hostkeys.VerifyPolicy(host.alias, write_to, opts.accept_new_host_key))
+        client.set_missing_host_key_policy(hostkeys.VerifyPolicy(self.name, write_to, opts.accept_new_host_key))
         keys = [str(p) for p in host.identity_files if p.is_file()]
         if opts.identity and not opts.identity.expanduser().is_file():
             raise UsageError(f"-i {opts.identity}: no such private key file")
@@ -98,7 +95,7 @@ class Connection:
                            allow_agent=True, look_for_keys=True, sock=sock, transport_factory=_transport)
         except paramiko.BadHostKeyException as exc:
             client.close()
-            raise hostkeys.changed_key_error(host.alias, exc, files) from None
+            raise hostkeys.changed_key_error(self.name, exc, files) from None
         except HostKeyError:
             client.close()
             raise
@@ -106,19 +103,19 @@ class Connection:
             client.close()
             tried = ", ".join(keys) or "the SSH agent and ~/.ssh/id_*"
             raise AuthenticationError(
-                f"{host.alias}: authentication as '{host.user}' on {host.hostname}:{host.port} failed ({exc}); "
+                f"{self.name}: authentication as '{host.user}' on {host.hostname}:{host.port} failed ({exc}); "
                 f"tried {tried}: add your public key to the device's ~/.ssh/authorized_keys or pass -i KEY") from None
         except (socket.timeout, TimeoutError):
             client.close()
-            raise RemoteError(f"{host.alias}: no answer from {host.hostname}:{host.port} within "
+            raise RemoteError(f"{self.name}: no answer from {host.hostname}:{host.port} within "
                               f"{opts.connect_timeout:g}s (--connect-timeout); is the device on and reachable?") from None
         except (paramiko.SSHException, EOFError) as exc:
             client.close()
-            raise RemoteError(f"{host.alias}: SSH handshake with {host.hostname}:{host.port} failed: {exc}; "
+            raise RemoteError(f"{self.name}: SSH handshake with {host.hostname}:{host.port} failed: {exc}; "
                               f"is an SSH server answering there (timeout {opts.connect_timeout:g}s)?") from None
         except OSError as exc:
             client.close()
-            raise RemoteError(f"{host.alias}: cannot connect to {host.hostname}:{host.port}: "
+            raise RemoteError(f"{self.name}: cannot connect to {host.hostname}:{host.port}: "
                               f"{exc.strerror or exc}; is the device on and sshd running?") from None
         client.get_transport().set_keepalive(max(1, int(opts.command_timeout // 3)))
         return client
@@ -136,7 +133,7 @@ class Connection:
                 timeout=self.options.connect_timeout)
         except (paramiko.SSHException, OSError) as exc:
             self._jump.close()
-            raise RemoteError(f"{self.host.alias}: jump host {first} could not reach "
+            raise RemoteError(f"{self.name}: jump host {first} could not reach "
                               f"{self.host.hostname}:{self.host.port}: {exc}") from None
 
     # -- using ------------------------------------------------------------------------------

@@ -101,7 +101,7 @@ def deploy(model_path: str | Path, device: Device, *, target: Target | str | Non
     say = progress or (lambda message: None)
     sha256, size = push.sha256_file(model), model.stat().st_size
     agent_sha = push.sha256_file(AGENT_PATH)
-    with Connection.open(device.host, options) as conn:
+    with Connection.open(device.host, options, label=device.name) as conn:
         arch = preflight.check_python_and_arch(conn, device.remote_python, profile)
         layout = push.resolve_root(conn, device.remote_dir)
         stray = push.prepare(conn, layout)
@@ -135,7 +135,7 @@ def deploy(model_path: str | Path, device: Device, *, target: Target | str | Non
 
 def rollback(device: Device, *, options: ConnectOptions = ConnectOptions()) -> RollbackResult:
     """Make the device's previous model current again (and the current one previous)."""
-    with Connection.open(device.host, options) as conn:
+    with Connection.open(device.host, options, label=device.name) as conn:
         layout = push.resolve_root(conn, device.remote_dir)
         links = push.switch(conn, device.remote_python, layout, "rollback")
         return RollbackResult(device=device.name, host=str(conn.host), current=links["current"],

@@ -15,7 +15,7 @@ SFTP_SERVER = next((p for p in ("/usr/lib/openssh/sftp-server", "/usr/libexec/op
                     if Path(p).exists()), "internal-sftp")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -56,7 +56,7 @@ class Sshd:
 def start_sshd(directory: Path, authorized_keys: Path) -> Sshd:
     directory.mkdir(parents=True, exist_ok=True)
     host_key = keygen(directory / "ssh_host_ed25519_key", "edgekit-test-host")
-    port = _free_port()
+    port = free_port()
     config = directory / "sshd_config"
     config.write_text(f"""Port {port}
 ListenAddress 127.0.0.1
