@@ -22,6 +22,7 @@ from edgekit.remote.sshconfig import HostSpec, resolve
 # large window of our own keeps SFTP acknowledgements and agent output flowing.
 WINDOW_SIZE = 16 * 1024 * 1024
 MAX_PACKET_SIZE = 32768
+PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
 
 
 @dataclass(frozen=True)
@@ -200,5 +201,10 @@ class Connection:
 
 
 def _transport(sock, **kwargs) -> paramiko.Transport:
-    return paramiko.Transport(sock, default_window_size=WINDOW_SIZE, default_max_packet_size=MAX_PACKET_SIZE,
-                              **kwargs)
+    """A transport with our window, preferring AES-GCM: one AEAD call per packet instead of
+    CTR + HMAC was measured faster for uploads (bench/deploy_throughput.py)."""
+    transport = paramiko.Transport(sock, default_window_size=WINDOW_SIZE, default_max_packet_size=MAX_PACKET_SIZE,
+                                   **kwargs)
+    options = transport.get_security_options()
+    options.ciphers = PREFERRED_CIPHERS + tuple(c for c in options.ciphers if c not in PREFERRED_CIPHERS)
+    return transport

@@ -31,9 +31,10 @@ import paramiko
 from edgekit.errors import RemoteError, TransferError
 from edgekit.remote.connection import Connection
 
-# Local reads of this size are handed to paramiko, which splits them into pipelined
-# 32 KiB SFTP write requests without waiting for each acknowledgement.
-UPLOAD_CHUNK = 4 * 1024 * 1024
+# One SFTP write request per local read, pipelined (no wait for each acknowledgement).
+# 32 KiB is the request size paramiko sends anyway; larger reads were measured slower
+# on loopback (paramiko re-slices them), see bench/deploy_throughput.py.
+UPLOAD_CHUNK = 32 * 1024
 
 # Run by the device's Python: verify a temp file's sha256, then rename it into place.
 _VERIFY_AND_RENAME = """
