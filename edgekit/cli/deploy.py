@@ -153,11 +153,29 @@ def _deploy_line(r) -> str:
     line = f"ok   {r.device} ({r.target}, {r.arch}): {r.sha256[:12]} active, {sent}"
     if r.result:
         t, rt = r.result["timing_ms"], r.result["runtime"]
-        throttled = " THROTTLED" if (r.result.get("device") or {}).get("throttled") else ""
         line += (f"; {rt['name']} {rt['version']}, {r.result['threads']} thread(s): mean {t['mean']:.3f} ms, "
-                 f"p90 {t['p90']:.3f} ms over {t['runs']} runs{throttled} (run {r.run_id})")
+                 f"p90 {t['p90']:.3f} ms over {t['runs']} runs{_device_state(r.result.get('device') or {})} "
+                 f"(run {r.run_id})")
     return line
 
 
+def _device_state(device: dict) -> str:
+    """Governor, temperature before->after and a THROTTLED mark, where the device reports them (a Pi)."""
+    before, after = device.get("before") or {}, device.get("after") or {}
+    parts = []
+    if after.get("governor"):
+        parts.append(f"governor {after['governor']}")
+    if before.get("temp_c") is not None and after.get("temp_c") is not None:
+        parts.append(f"{before['temp_c']:.1f}->{after['temp_c']:.1f} C")
+    if device.get("throttled"):
+        parts.append("THROTTLED (" + ", ".join(device.get("throttle_reasons") or []) + ")")
+    return f", {', '.join(parts)}" if parts else ""
+
+
+def _short(link: str | None) -> str:
+    """``models/<sha256>.tflite`` -> the first 12 hex digits."""
+    return link.rsplit("/", 1)[-1][:12] if link else "-"
+
+
 def _rollback_line(r) -> str:
-    return f"ok   {r.device}: current -> {r.current}, previous -> {r.previous}"
+    return f"ok   {r.device}: {_short(r.current)} active again, previous {_short(r.previous)}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import select
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import paramiko
@@ -126,7 +126,7 @@ class Connection:
         first, _, rest = self.host.proxy_jump.partition(",")
         jump_host = resolve(first, config_path=self.options.ssh_config)
         if rest:
-            jump_host = HostSpec(**{**jump_host.__dict__, "proxy_jump": rest})
+            jump_host = replace(jump_host, proxy_jump=rest)
         self._jump = Connection(jump_host, self.options)
         try:
             return self._jump._client.get_transport().open_channel(

@@ -15,6 +15,8 @@ from remote_support import agent_pids, file_sha256
 from edgekit.errors import AgentError
 from edgekit.remote import ConnectOptions, Device, deploy
 
+pytestmark = pytest.mark.ssh  # a real sshd on 127.0.0.1
+
 
 def _trust_proxy(known_hosts, sshd, proxy) -> None:
     """The proxy's address presents the sshd's key: trust it there too."""
@@ -105,3 +107,25 @@ def test_agent_killed_mid_benchmark_is_reported_and_next_run_succeeds(cli, sshd,
     again = cli("deploy", tflite_models["a"], *device_args(sshd, device_dir))
     assert again.exit_code == 0, again.output
     assert "cached, 0 model bytes sent" in again.stdout and "mean" in again.stdout
+
+
+def test_benchmark_over_time_limit_is_killed(sshd, user_key, known_hosts, tflite_models, tmp_path):
+    """A device Python whose agent hangs in `bench`: killed after --bench-timeout, reported, gone."""
+    import sys
+
+    device_dir = tmp_path / "device"
+    hanging = tmp_path / "hanging-python"
+    hanging.write_text(f'#!/bin/sh\nif [ "$2" = bench ]; then exec {sys.executable} -c "import time; '
+                       f'time.sleep(300)" "$@"; fi\nexec {sys.executable} "$@"\n')
+    hanging.chmod(0o755)
+    device = Device(name="slow", host=f"{getpass.getuser()}@127.0.0.1:{sshd.port}", target="local",
+                    remote_python=str(hanging), remote_dir=str(device_dir))
+    started = time.monotonic()
+    with pytest.raises(AgentError, match=r"slow .*did not finish within 3s.*killed"):
+        deploy(tflite_models["a"], device, options=ConnectOptions(known_hosts=known_hosts, identity=user_key,
+                                                                  bench_timeout=3))
+    assert time.monotonic() - started < 20
+    deadline = time.monotonic() + 5
+    while agent_pids(str(device_dir)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert agent_pids(str(device_dir)) == []

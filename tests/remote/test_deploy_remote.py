@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
+import pytest
 from remote_support import file_sha256
 
 from edgekit.results import ResultStore
+
+pytestmark = pytest.mark.ssh  # a real sshd on 127.0.0.1
 
 
 def test_first_deploy_benchmarks_on_device_and_records(cli, sshd, device_args, tflite_models, tmp_path):

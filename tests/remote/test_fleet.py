@@ -13,6 +13,8 @@ from edgekit.errors import ConfigError, UsageError
 from edgekit.remote import load_inventory, select_devices
 from edgekit.results import ResultStore
 
+pytestmark = pytest.mark.ssh  # a real sshd on 127.0.0.1
+
 
 def _inventory(tmp_path, sshd_pool, down_port: int) -> str:
     entries = [(f"dev{i}", s.port) for i, s in enumerate(sshd_pool)] + [("dev-down", down_port)]

@@ -6,8 +6,11 @@ import getpass
 import json
 import os
 
+import pytest
 from faultproxy import FaultProxy
 from remote_support import keygen
+
+pytestmark = pytest.mark.ssh  # a real sshd on 127.0.0.1
 
 
 def _without(args: list[str], flag: str) -> list[str]:
