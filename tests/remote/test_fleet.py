@@ -74,3 +74,34 @@ def test_inventory_selection_and_errors(tmp_path):
 def test_no_device_given_is_a_usage_error(cli, tflite_models):
     result = cli("deploy", tflite_models["a"])
     assert result.exit_code == 2 and "no device given" in result.stderr
+
+
+def test_run_fleet_bounds_parallelism_and_keeps_going():
+    import threading
+    import time
+
+    from edgekit.errors import RemoteError
+    from edgekit.remote import Device, run_fleet
+
+    active, peak, lock = 0, 0, threading.Lock()
+
+    def action(device):
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        time.sleep(0.05)
+        with lock:
+            active -= 1
+        if device.name == "d3":
+            raise RemoteError("d3: unreachable")
+        return device.name.upper()
+
+    devices = [Device(name=f"d{i}", host=f"h{i}") for i in range(7)]
+    seen = []
+    outcomes = run_fleet(devices, action, parallel=3, on_done=seen.append)
+    assert peak == 3
+    assert [o.device.name for o in outcomes] == [d.name for d in devices]  # device order, not finish order
+    assert [o.value for o in outcomes if o.ok] == ["D0", "D1", "D2", "D4", "D5", "D6"]
+    assert [str(o.error) for o in outcomes if not o.ok] == ["d3: unreachable"]
+    assert len(seen) == 7

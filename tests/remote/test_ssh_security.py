@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import subprocess
 
 import pytest
 from faultproxy import FaultProxy
@@ -65,6 +66,31 @@ def test_device_without_tflite_runtime_fails_preflight_with_advice(cli, sshd, de
     assert result.exit_code == 3
     assert "pip install" in result.stderr and ("ai-edge-litert" in result.stderr or "tflite-runtime" in result.stderr)
     assert bare_python in result.stderr
+
+
+def test_python_with_numpy_but_no_runtime_gets_install_advice(cli, sshd, device_args, tflite_models, tmp_path):
+    """The agent's own probe finds no runtime: every runtime module is shadowed by one that fails to import."""
+    import sys
+
+    shadow = tmp_path / "shadow"
+    for module in ("tflite_runtime", "ai_edge_litert", "tensorflow"):
+        (shadow / module).mkdir(parents=True)
+        (shadow / module / "__init__.py").write_text(f"raise ImportError('{module} is not installed here')\n")
+    python = tmp_path / "python-without-runtime"
+    python.write_text(f'#!/bin/sh\nPYTHONPATH={shadow} exec {sys.executable} "$@"\n')
+    python.chmod(0o755)
+    args = _without(device_args(sshd), "--remote-python") + ["--remote-python", str(python)]
+    result = cli("deploy", tflite_models["a"], *args)
+    assert result.exit_code == 3
+    assert "no TFLite runtime importable" in result.stderr
+    assert f"'{python} -m pip install tflite-runtime' or '{python} -m pip install ai-edge-litert'" in result.stderr
+
+
+def test_hashed_known_hosts_entries_are_honoured(cli, sshd, device_args, known_hosts, tflite_models):
+    subprocess.run(["ssh-keygen", "-H", "-f", str(known_hosts)], check=True, capture_output=True)
+    assert "127.0.0.1" not in known_hosts.read_text()  # hostnames are hashed now
+    result = cli("deploy", tflite_models["a"], *device_args(sshd), "--no-bench")
+    assert result.exit_code == 0, result.output
 
 
 def test_missing_python_and_wrong_arch_fail_preflight(cli, sshd, device_args, tflite_models):

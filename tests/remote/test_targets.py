@@ -53,3 +53,13 @@ def test_targets_cli(cli):
     shown = json.loads(cli("targets", "show", "rpi5", "--json").stdout)
     assert shown["cpu"] == "Cortex-A76" and shown["arch"] == "aarch64"
     assert cli("targets", "show", "nope").exit_code == 2
+
+
+def test_deploy_and_targets_commands_do_not_import_paramiko_or_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys, edgekit.cli.deploy, edgekit.cli.targets, edgekit.targets; "
+            "print(sorted(m for m in ('paramiko', 'tensorflow', 'keras') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
