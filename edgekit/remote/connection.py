@@ -71,11 +71,15 @@ class Connection:
         self.close()
 
     def close(self) -> None:
-        if self._sftp is not None:
-            self._sftp.close()
-        self._client.close()
-        if self._jump is not None:
-            self._jump.close()
+        """Best effort: on a dropped connection closing fails too, and must not hide the real error."""
+        for closer in (self._sftp.close if self._sftp else None, self._client.close,
+                       self._jump.close if self._jump else None):
+            if closer is None:
+                continue
+            try:
+                closer()
+            except (OSError, EOFError, paramiko.SSHException):
+                pass
 
     # -- connecting ---------------------------------------------------------------------
 

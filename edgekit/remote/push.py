@@ -125,7 +125,7 @@ def resolve_root(conn: Connection, remote_dir: str) -> Layout:
     """Turn ``~/...`` or a relative dir into an absolute path (SFTP starts in the home dir)."""
     try:
         home = conn.sftp.normalize(".")
-    except (OSError, paramiko.SSHException) as exc:
+    except (OSError, EOFError, paramiko.SSHException) as exc:
         raise RemoteError(f"{conn.name}: cannot find the home directory over SFTP: {exc}") from None
     if remote_dir == "~":
         return Layout(home)
@@ -177,7 +177,7 @@ def _exists(conn: Connection, remote: str) -> bool:
         return True
     except FileNotFoundError:
         return False
-    except (OSError, paramiko.SSHException) as exc:
+    except (OSError, EOFError, paramiko.SSHException) as exc:
         raise RemoteError(f"{conn.name}: cannot stat {remote}: {exc}") from None
 
 
@@ -194,5 +194,5 @@ def _upload(conn: Connection, local: Path, remote: str, progress: Callable[[int,
                     progress(sent, total)
     except (OSError, EOFError, paramiko.SSHException) as exc:
         raise TransferError(f"{conn.name}: upload of {local.name} interrupted after {sent} of {total} bytes "
-                            f"({exc or type(exc).__name__}); the previous model stays active; deploy again") from None
+                            f"({str(exc) or type(exc).__name__}); the previous model stays active; deploy again") from None
     return sent

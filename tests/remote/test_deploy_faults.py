@@ -35,7 +35,7 @@ def test_cut_during_upload_keeps_previous_model_and_retry_cleans_up(cli, sshd, d
         _trust_proxy(known_hosts, sshd, proxy)
         cut = cli("deploy", big, *device_args(sshd, device_dir, port=proxy.port), "--no-bench")
         assert proxy.cut.is_set()
-    assert cut.exit_code == 3
+    assert cut.exit_code == 3, cut.output
     assert "previous model stays active" in cut.stderr or "dropped" in cut.stderr, cut.stderr
     assert os.readlink(device_dir / "current") == f"models/{small_sha}.tflite"
     assert file_sha256(device_dir / "current") == small_sha

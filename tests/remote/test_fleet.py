@@ -90,7 +90,7 @@ def test_run_fleet_bounds_parallelism_and_keeps_going():
         with lock:
             active += 1
             peak = max(peak, active)
-        time.sleep(0.05)
+        time.sleep(0.2)
         with lock:
             active -= 1
         if device.name == "d3":
