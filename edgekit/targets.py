@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.agent.edgekit_agent import DEFAULT_RUNTIMES
+from edgekit.convert import IO_TYPES, QUANTIZE_MODES
 from edgekit.errors import ConfigError, UsageError
 from edgekit.resources import targets_dir
 
@@ -22,9 +23,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-# The quantization modes of ``edgekit convert`` a profile may accept.
-QUANTIZATIONS = ("none", "float16", "dynamic", "int8", "int16x8")
-IO_TYPES = ("float32", "int8", "uint8")
 HOST_ARCH = "host"  # a profile's arch that means "whatever this machine is" (the local target)
 
 
@@ -93,7 +91,7 @@ def _load_file(path: Path) -> Target:
         name=reader.string("name"), description=reader.string("description"), arch=reader.string("arch"),
         cpu=reader.string("cpu"), cores=reader.integer("cores"), default_threads=reader.integer("default_threads", 1),
         ram_mb=reader.integer("ram_mb"), runtimes=reader.choices("runtimes", DEFAULT_RUNTIMES),
-        quantizations=reader.choices("quantizations", QUANTIZATIONS), delegate=_delegate(path, data.get("delegate")),
+        quantizations=reader.choices("quantizations", QUANTIZE_MODES), delegate=_delegate(path, data.get("delegate")),
         path=path)
     if target.name != path.stem:
         raise ConfigError(f"{path}: key 'name' is '{target.name}' but the file is {path.name}; make them agree")

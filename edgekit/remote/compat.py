@@ -10,13 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgekit.errors import UsageError
+from edgekit.inspect import float_operators, is_full_integer, read_tflite
 from edgekit.targets import Target
 
 
 def quantization_of(model) -> str:
     """The ``edgekit convert --quantize`` mode a parsed model looks like it was made with."""
-    from edgekit.inspect import is_full_integer
-
     tensors = [t for graph in model.subgraphs for t in graph.tensors]
     if is_full_integer(model):
         return "int16x8" if any(t.dtype == "int16" and not t.is_constant for t in tensors) else "int8"
@@ -29,8 +28,6 @@ def quantization_of(model) -> str:
 
 def check_model_for_target(path: Path, target: Target) -> None:
     """UsageError naming the model, the target and the fix if the target cannot run the model."""
-    from edgekit.inspect import float_operators, read_tflite
-
     model = read_tflite(path)
     quantization = quantization_of(model)
     if quantization not in target.quantizations:

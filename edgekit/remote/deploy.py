@@ -16,6 +16,7 @@ from typing import Any, Callable
 from edgekit.agent.runner import AGENT_PATH
 from edgekit.errors import InputFileError, ModelFormatError, UsageError
 from edgekit.remote import agent_run, preflight, push
+from edgekit.remote.compat import check_model_for_target
 from edgekit.remote.connection import ConnectOptions, Connection
 from edgekit.remote.inventory import Device
 from edgekit.targets import Target, load_target
@@ -75,16 +76,6 @@ def check_model_file(path: Path) -> None:
         raise ModelFormatError(f"{path}: not a TFLite model (no TFL3 identifier); convert it with 'edgekit convert'")
 
 
-def check_compatibility(path: Path, target: Target) -> None:
-    """The target's quantization/delegate demands (skipped while edgekit.inspect is absent)."""
-    try:
-        from edgekit.remote.compat import check_model_for_target
-        check_model_for_target(path, target)
-    except ModuleNotFoundError as exc:  # the inspect parser lands with the core-inspect branch
-        if exc.name != "edgekit.inspect":
-            raise
-
-
 def target_of(device: Device, target: Target | str | None) -> Target:
     """The device's profile: the given one, else the device's own."""
     if isinstance(target, Target):
@@ -108,7 +99,7 @@ def deploy(model_path: str | Path, device: Device, *, target: Target | str | Non
     model = Path(model_path)
     check_model_file(model)
     profile = target_of(device, target)
-    check_compatibility(model, profile)
+    check_model_for_target(model, profile)
     say = progress or (lambda message: None)
     sha256, size = push.sha256_file(model), model.stat().st_size
     agent_sha = push.sha256_file(AGENT_PATH)

@@ -1,4 +1,4 @@
-"""The model-vs-target check that runs before any connection (needs edgekit.inspect)."""
+"""The model-vs-target check that runs before any connection (quantization, Edge TPU demands)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,9 @@ import numpy as np
 import pytest
 
 from edgekit.errors import UsageError
+from edgekit.inspect import read_tflite
+from edgekit.remote.compat import check_model_for_target, quantization_of
 from edgekit.targets import load_target
-
-pytest.importorskip("edgekit.inspect", reason="edgekit.inspect (the core-inspect branch) is not merged here yet")
-
-from edgekit.inspect import read_tflite  # noqa: E402
-from edgekit.remote.compat import check_model_for_target, quantization_of  # noqa: E402
 
 
 @pytest.fixture(scope="module")
