@@ -133,14 +133,21 @@ def cpu_model(cpuinfo: dict) -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def host_info() -> dict:
-    import numpy as np
+def _numpy_version() -> str | None:
+    """numpy's version, or None when it is missing (probe must still answer then)."""
+    try:
+        import numpy as np
+    except ImportError:
+        return None
+    return np.__version__
 
+
+def host_info() -> dict:
     cpuinfo = _cpuinfo()
     board = cpuinfo.get("Model") or (_read("/proc/device-tree/model") or "").rstrip("\x00") or None
     return {"hostname": socket.gethostname(), "arch": platform.machine(),
             "cpu_model": cpu_model(cpuinfo), "board": board, "cpu_count": os.cpu_count(),
-            "python": platform.python_version(), "numpy": np.__version__,
+            "python": platform.python_version(), "numpy": _numpy_version(),
             "platform": platform.platform()}
 
 
