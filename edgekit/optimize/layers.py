@@ -1,0 +1,85 @@
+"""Which weights of which Keras layers edgekit compresses, and how layers are selected.
+
+Pruning and clustering act on the large multiply weights (kernels), never on biases,
+normalisation or embeddings. A layer with weights that is not listed here is *unsupported*:
+it is left as it is and named in one warning, so a model with exotic layers still runs.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence, Union
+
+import keras
+
+# layer class -> the names of its compressible weight attributes
+_COMPRESSIBLE: dict[type, tuple[str, ...]] = {
+    keras.layers.Dense: ("kernel",),
+    keras.layers.Conv1D: ("kernel",),
+    keras.layers.Conv2D: ("kernel",),
+    keras.layers.Conv3D: ("kernel",),
+    keras.layers.DepthwiseConv2D: ("depthwise_kernel",),
+    keras.layers.SeparableConv2D: ("depthwise_kernel", "pointwise_kernel"),
+}
+# kernels of these are not laid out (..., in, out): structured N:M along `in` does not apply
+_NO_INPUT_AXIS = {"depthwise_kernel"}
+# layers whose weights must stay as they are (statistics, scales, offsets): never warned about
+_LEFT_ALONE = (keras.layers.BatchNormalization, keras.layers.LayerNormalization, keras.layers.GroupNormalization,
+               keras.layers.Normalization, keras.layers.Rescaling, keras.layers.InputLayer)
+
+Selector = Union[None, str, type, Sequence[type], Callable[[keras.layers.Layer], bool]]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A layer chosen for compression and the weight attributes to compress."""
+
+    layer: keras.layers.Layer
+    weights: tuple[str, ...]
+
+
+def compressible_weights(layer: keras.layers.Layer) -> tuple[str, ...]:
+    """The weight attribute names edgekit compresses on ``layer`` (empty if none)."""
+    for cls in type(layer).__mro__:
+        if cls in _COMPRESSIBLE:
+            return _COMPRESSIBLE[cls]
+    return ()
+
+
+def has_input_axis(weight_name: str) -> bool:
+    """Whether a weight is laid out ``(..., in, out)`` so N:M groups along ``in`` make sense."""
+    return weight_name not in _NO_INPUT_AXIS
+
+
+def matches(layer: keras.layers.Layer, select: Selector) -> bool:
+    """``select``: None (all), a name regex, a layer class / sequence of classes, or a predicate."""
+    if select is None:
+        return True
+    if isinstance(select, str):
+        return re.search(select, layer.name) is not None
+    if isinstance(select, type):
+        return isinstance(layer, select)
+    if callable(select):
+        return bool(select(layer))
+    return isinstance(layer, tuple(select))
+
+
+def choose_targets(layers: Iterable[keras.layers.Layer], select: Selector, what: str,
+                   weight_filter: Callable[[str], bool] = lambda name: True) -> dict[str, Target]:
+    """The selected, supported layers by name; ONE warning lists the selected unsupported ones."""
+    chosen: dict[str, Target] = {}
+    skipped: list[str] = []
+    for layer in layers:
+        if not matches(layer, select) or not layer.weights or isinstance(layer, _LEFT_ALONE):
+            continue
+        names = tuple(n for n in compressible_weights(layer) if weight_filter(n))
+        if names:
+            chosen[layer.name] = Target(layer, names)
+        else:
+            skipped.append(f"{layer.name} ({type(layer).__name__})")
+    if skipped:
+        warnings.warn(f"{what}: left {len(skipped)} layer(s) unchanged (not supported): {', '.join(skipped)}",
+                      stacklevel=3)
+    return chosen
