@@ -29,6 +29,10 @@ _NO_INPUT_AXIS = {"depthwise_kernel"}
 _LEFT_ALONE = (keras.layers.BatchNormalization, keras.layers.LayerNormalization, keras.layers.GroupNormalization,
                keras.layers.Normalization, keras.layers.Rescaling, keras.layers.InputLayer)
 
+class SkippedLayersWarning(UserWarning):
+    """Selected layers that edgekit cannot compress were left unchanged (one warning per call)."""
+
+
 Selector = Union[None, str, type, Sequence[type], Callable[[keras.layers.Layer], bool]]
 
 
@@ -81,5 +85,5 @@ def choose_targets(layers: Iterable[keras.layers.Layer], select: Selector, what:
             skipped.append(f"{layer.name} ({type(layer).__name__})")
     if skipped:
         warnings.warn(f"{what}: left {len(skipped)} layer(s) unchanged (not supported): {', '.join(skipped)}",
-                      stacklevel=3)
+                      SkippedLayersWarning, stacklevel=3)
     return chosen
