@@ -14,17 +14,17 @@ from typing import Callable, Iterable, Sequence, Union
 
 import keras
 
-# layer class -> the names of its compressible weight attributes
-_COMPRESSIBLE: dict[type, tuple[str, ...]] = {
-    keras.layers.Dense: ("kernel",),
-    keras.layers.Conv1D: ("kernel",),
-    keras.layers.Conv2D: ("kernel",),
-    keras.layers.Conv3D: ("kernel",),
-    keras.layers.DepthwiseConv2D: ("depthwise_kernel",),
-    keras.layers.SeparableConv2D: ("depthwise_kernel", "pointwise_kernel"),
+# layer class -> its compressible weight attributes, each with whether it is laid out
+# (..., in, out): depthwise kernels (kh, kw, in, multiplier) are not, so structured N:M
+# along input channels does not apply to them.
+_COMPRESSIBLE: dict[type, tuple[tuple[str, bool], ...]] = {
+    keras.layers.Dense: (("kernel", True),),
+    keras.layers.Conv1D: (("kernel", True),),
+    keras.layers.Conv2D: (("kernel", True),),
+    keras.layers.Conv3D: (("kernel", True),),
+    keras.layers.DepthwiseConv2D: (("kernel", False),),
+    keras.layers.SeparableConv2D: (("depthwise_kernel", False), ("pointwise_kernel", True)),
 }
-# kernels of these are not laid out (..., in, out): structured N:M along `in` does not apply
-_NO_INPUT_AXIS = {"depthwise_kernel"}
 # layers whose weights must stay as they are (statistics, scales, offsets): never warned about
 _LEFT_ALONE = (keras.layers.BatchNormalization, keras.layers.LayerNormalization, keras.layers.GroupNormalization,
                keras.layers.Normalization, keras.layers.Rescaling, keras.layers.InputLayer)
@@ -44,17 +44,18 @@ class Target:
     weights: tuple[str, ...]
 
 
+def _entries(layer: keras.layers.Layer) -> tuple[tuple[str, bool], ...]:
+    return _COMPRESSIBLE.get(type(layer), ())  # exact type: Conv2DTranspose & co. are (…, out, in)
+
+
 def compressible_weights(layer: keras.layers.Layer) -> tuple[str, ...]:
     """The weight attribute names edgekit compresses on ``layer`` (empty if none)."""
-    for cls in type(layer).__mro__:
-        if cls in _COMPRESSIBLE:
-            return _COMPRESSIBLE[cls]
-    return ()
+    return tuple(name for name, _ in _entries(layer))
 
 
-def has_input_axis(weight_name: str) -> bool:
+def has_input_axis(layer: keras.layers.Layer, weight_name: str) -> bool:
     """Whether a weight is laid out ``(..., in, out)`` so N:M groups along ``in`` make sense."""
-    return weight_name not in _NO_INPUT_AXIS
+    return dict(_entries(layer)).get(weight_name, False)
 
 
 def matches(layer: keras.layers.Layer, select: Selector) -> bool:
@@ -71,14 +72,14 @@ def matches(layer: keras.layers.Layer, select: Selector) -> bool:
 
 
 def choose_targets(layers: Iterable[keras.layers.Layer], select: Selector, what: str,
-                   weight_filter: Callable[[str], bool] = lambda name: True) -> dict[str, Target]:
+                   structured: bool = False) -> dict[str, Target]:
     """The selected, supported layers by name; ONE warning lists the selected unsupported ones."""
     chosen: dict[str, Target] = {}
     skipped: list[str] = []
     for layer in layers:
         if not matches(layer, select) or not layer.weights or isinstance(layer, _LEFT_ALONE):
             continue
-        names = tuple(n for n in compressible_weights(layer) if weight_filter(n))
+        names = tuple(n for n, in_axis in _entries(layer) if in_axis or not structured)
         if names:
             chosen[layer.name] = Target(layer, names)
         else:

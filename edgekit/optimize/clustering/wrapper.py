@@ -19,6 +19,7 @@ import numpy as np
 from keras import ops, saving
 
 from edgekit.optimize.clustering.centroids import assign, init_centroids
+from edgekit.optimize.layers import has_input_axis
 
 
 @saving.register_keras_serializable(package="edgekit")
@@ -42,7 +43,7 @@ class ClusterWeights(keras.layers.Wrapper):
         for name in self.weight_names:
             weight = getattr(self.layer, name)
             weight.trainable = False
-            channels = _channels(weight.shape, name) if self.per_channel else 1
+            channels = _channels(weight.shape, self._depthwise(name)) if self.per_channel else 1
             self.centroids.append(self.add_weight(name=f"{name}_centroids", shape=(channels * self.number_of_clusters,),
                                                   initializer="zeros", trainable=True))
             self.indices.append(self.add_weight(name=f"{name}_indices", shape=weight.shape, dtype="int32",
@@ -56,7 +57,8 @@ class ClusterWeights(keras.layers.Wrapper):
         for name, centroids, indices, mask in zip(self.weight_names, self.centroids, self.indices, self.masks):
             weight = np.asarray(getattr(self.layer, name).numpy())
             keep = weight != 0 if self.preserve_sparsity else np.ones(weight.shape, bool)
-            view, keep_view = _channel_view(weight, name), _channel_view(keep, name)
+            depthwise = self._depthwise(name)
+            view, keep_view = _channel_view(weight, depthwise), _channel_view(keep, depthwise)
             columns = range(view.shape[1]) if self.per_channel else [None]
             table, index = [], np.zeros(view.shape, np.int32)
             for c, column in enumerate(columns):
@@ -73,6 +75,9 @@ class ClusterWeights(keras.layers.Wrapper):
             indices.assign(index.reshape(weight.shape))
             if mask is not None:
                 mask.assign(keep.astype(np.float32))
+
+    def _depthwise(self, name: str) -> bool:
+        return not has_input_axis(self.layer, name)
 
     def clustered(self, i: int):
         """The i-th clustered weight as the forward pass sees it."""
@@ -101,11 +106,11 @@ class ClusterWeights(keras.layers.Wrapper):
         return cls(**config)
 
 
-def _channels(shape: tuple, name: str) -> int:
+def _channels(shape: tuple, depthwise: bool) -> int:
     """Output channels of a kernel: the last axis, or in*multiplier for a depthwise kernel."""
-    return int(np.prod(shape[-2:])) if name == "depthwise_kernel" else int(shape[-1])
+    return int(np.prod(shape[-2:])) if depthwise else int(shape[-1])
 
 
-def _channel_view(array: np.ndarray, name: str) -> np.ndarray:
+def _channel_view(array: np.ndarray, depthwise: bool) -> np.ndarray:
     """``array`` as (elements per channel, channels), channels in TFLite's order."""
-    return array.reshape(-1, _channels(array.shape, name))
+    return array.reshape(-1, _channels(array.shape, depthwise))

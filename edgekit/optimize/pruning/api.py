@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from edgekit.optimize.layers import Selector, choose_targets, has_input_axis
+from edgekit.optimize.layers import Selector, choose_targets
 from edgekit.optimize.pruning.algorithm import check_block
 from edgekit.optimize.pruning.schedule import PruningSchedule
 from edgekit.optimize.pruning.wrapper import PruneLowMagnitude
@@ -23,7 +23,7 @@ def prune_low_magnitude(model: keras.Model, schedule: PruningSchedule, *, select
     """
     block = check_block(block)
     what = f"{block[0]}:{block[1]} pruning" if block else "pruning"
-    targets = choose_targets(model.layers, select, what, has_input_axis if block else (lambda name: True))
+    targets = choose_targets(model.layers, select, what, structured=block is not None)
 
     def replace(layer):
         target = targets.get(layer.name)
