@@ -76,3 +76,19 @@ def layer_nodes(calibrated: bytes, layer_names: Sequence[str]) -> dict[str, list
 def _owners(tensor_name: str, patterns: dict[str, re.Pattern]) -> set[str]:
     scopes = {part for piece in tensor_name.split(";") for part in piece.split("/")}
     return {layer for layer, pattern in patterns.items() if any(pattern.fullmatch(s) for s in scopes)}
+
+
+def predict(tflite: bytes, x: np.ndarray | list[np.ndarray]) -> np.ndarray:
+    """Float outputs of a float-I/O ``.tflite`` on a whole batch at once (one resize, one invoke)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    arrays = x if isinstance(x, list) else [x]
+    interpreter = Interpreter(model_content=tflite)
+    details = interpreter.get_input_details()
+    for detail, array in zip(details, arrays):
+        interpreter.resize_tensor_input(detail["index"], array.shape)
+    interpreter.allocate_tensors()
+    for detail, array in zip(details, arrays):
+        interpreter.set_tensor(detail["index"], array.astype(np.float32))
+    interpreter.invoke()
+    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).astype(np.float32)

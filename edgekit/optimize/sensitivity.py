@@ -60,11 +60,11 @@ class _Evaluator:
         candidates = [layer.name for layer in model.layers if type(layer).__name__ != "InputLayer"]
         self.units, self.aliases = _units(selective.layer_nodes(self.calibrated, candidates))
         self.all_nodes = sorted({n for nodes in self.units.values() for n in nodes})
-        self.reference = _predict(self.calibrated, x)   # the float model (ranges recorded only)
+        self.reference = selective.predict(self.calibrated, x)   # the float model (ranges recorded only)
 
     def run(self, keep_float: set[str]) -> tuple[np.ndarray, bytes]:
         tflite = selective.quantize(self.calibrated, keep_float)
-        return _predict(tflite, self.x), tflite
+        return selective.predict(tflite, self.x), tflite
 
     def accuracy(self, logits: np.ndarray) -> float | None:
         return None if self.y is None else float((logits.argmax(-1) == self.y).mean())
@@ -154,18 +154,3 @@ def _units(nodes: dict[str, list[str]]) -> tuple[dict[str, list[str]], dict[str,
             units[layer], aliases[layer] = layer_nodes, []
     return units, aliases
 
-
-def _predict(tflite: bytes, x) -> np.ndarray:
-    """Float logits of a ``.tflite`` with float I/O on the whole batch at once."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    arrays = x if isinstance(x, list) else [x]
-    interpreter = Interpreter(model_content=tflite)
-    details = interpreter.get_input_details()
-    for detail, array in zip(details, arrays):
-        interpreter.resize_tensor_input(detail["index"], array.shape)
-    interpreter.allocate_tensors()
-    for detail, array in zip(details, arrays):
-        interpreter.set_tensor(detail["index"], array.astype(np.float32))
-    interpreter.invoke()
-    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).astype(np.float32)
