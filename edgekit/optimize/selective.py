@@ -9,6 +9,8 @@ layer subsets for the price of one calibration.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 from collections.abc import Iterable, Sequence
 
@@ -28,7 +30,8 @@ def calibrate(model, representative: np.ndarray | list[np.ndarray]) -> bytes:
                                                 for i in range(len(arrays[0])))
     converter._experimental_calibrate_only = True  # noqa: SLF001 -- the documented debugger path
     try:
-        return converter.convert()
+        with contextlib.redirect_stdout(io.StringIO()):  # Keras' export prints its signature to stdout
+            return converter.convert()
     except Exception as exc:  # the converter raises many unrelated types
         raise ConversionError(f"could not calibrate model '{model.name}' for int8: {exc}") from exc
 
