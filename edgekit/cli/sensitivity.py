@@ -54,5 +54,5 @@ def render_table(report) -> str:
              f"{'layer':<32} {'only-int8 SQNR dB':>17} {'only-int8 acc':>13} {'all-but acc':>11}  fused with"]
     for s in report.layers:
         lines.append(f"{s.layer:<32} {s.only_sqnr_db:>17.1f} {_pct(s.only_accuracy):>13} "
-                     f"{_pct(s.all_but_accuracy):>11}  {', '.join(s.aliases)}")
+                     f"{_pct(s.all_but_accuracy):>11}  {', '.join(s.aliases)}".rstrip())
     return "\n".join(lines)

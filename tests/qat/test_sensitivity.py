@@ -43,3 +43,32 @@ def test_keep_float_leaves_the_named_layer_float(fragile, digits):
 def test_impossible_requests_fail_clearly(fragile, digits, call, message):
     with pytest.raises(UsageError, match=message):
         call(fragile, digits)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(quantize="float16", keep_float=(), auto_mixed=0.5), "use it with --quantize int8"),
+    (dict(quantize="dynamic", keep_float=("fc1",), auto_mixed=None), "--keep-float mixes float"),
+    (dict(quantize="int8", keep_float=("fc1",), auto_mixed=0.5), "exclude each other"),
+])
+def test_convert_mixed_rejects_impossible_requests(fragile, kwargs, message):
+    from edgekit.cli.convert_mixed import convert_mixed
+
+    with pytest.raises(UsageError, match=message):
+        convert_mixed(fragile, io_type="float32", calibration=None, **kwargs)
+
+
+def test_sensitivity_cli_ranks_the_fragile_layer_first(fragile, digits_train, digits_val, tmp_path):
+    pytest.importorskip("edgekit.data", reason="edgekit.data (load_dataset) arrives with the core-convert branch")
+    pytest.importorskip("edgekit.convert", reason="edgekit.convert (load_keras_model) arrives with core-convert")
+    import json
+
+    from support import run_edgekit
+
+    path = tmp_path / "fragile.keras"
+    fragile.save(path)
+    result = run_edgekit("sensitivity", path, "--data", digits_val, "--calibration", digits_train, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["layers"][0]["layer"] == "fc1"
+    bad = run_edgekit("sensitivity", tmp_path / "missing.keras", "--data", digits_val, "--calibration", digits_train)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
