@@ -103,3 +103,28 @@ def test_batchnorm_folding_keeps_the_function():
 def test_bad_qat_settings_fail_clearly(kwargs, message):
     with pytest.raises(UsageError, match=message):
         QATConfig(**kwargs)
+
+
+def test_qat_agreement_through_add_and_concat(digits):
+    """Residual Add, Concatenate (one shared int8 scale), depthwise, ReLU6, BatchNorm, GAP."""
+    import keras
+    from keras import layers
+
+    from edgekit.models import compile_classifier
+
+    x, y, xv, yv = digits
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8, 8, 1), name="image")
+    h = layers.ReLU(6.0)(layers.BatchNormalization()(layers.Conv2D(16, 3, padding="same", use_bias=False)(inp)))
+    r = layers.ReLU(6.0)(layers.DepthwiseConv2D(3, padding="same")(h))
+    h = layers.Add()([h, layers.Conv2D(16, 1)(r)])
+    h = layers.Concatenate()([h, layers.Conv2D(8, 1, activation="relu")(h)])
+    h = layers.Conv2D(32, 3, strides=2, activation="relu")(h)
+    model = compile_classifier(keras.Model(inp, layers.Dense(10)(layers.Flatten()(h))))
+    model.fit(x, y, epochs=6, batch_size=32, verbose=0)
+    result = quantization_aware_training(model, QATConfig(), x, y, epochs=2)
+    qat_logits = np.asarray(result.qat_model.predict(xv, verbose=0))
+    int8_logits = selective.predict(int8_tflite(result.model, result.calibration), xv)
+    agree = (qat_logits.argmax(1) == int8_logits.argmax(1)).mean()
+    assert agree >= 0.98, f"predictions agree on {agree:.2%}"
+    assert abs((qat_logits.argmax(1) == yv).mean() - (int8_logits.argmax(1) == yv).mean()) <= 0.01

@@ -161,4 +161,24 @@ def calibrate_ranges(qat_model, x: np.ndarray | list[np.ndarray], batch_size: in
             high[i] = max(high[i], float(value.max()))
     for quantizer, lo, hi in zip(observers, low, high):
         quantizer.set_range(lo, hi)
+    _tie_concat_inputs(qat_model)
+
+
+def _tie_concat_inputs(qat_model) -> None:
+    """TFLite's int8 CONCATENATION has one scale for inputs and output: the output's range.
+
+    The converter requantizes each input to it, so the QAT model must round them there too.
+    """
+    graph = layer_graph(qat_model)
+    for call in graph.calls:
+        if type(call.layer).__name__ != "Concatenate":
+            continue
+        consumers = graph.consumers(call.outputs[0])
+        if len(consumers) != 1 or not isinstance(consumers[0].layer, ActivationQuantizer):
+            continue
+        shared = consumers[0].layer
+        for tensor in call.inputs:
+            producer = graph.producer(tensor)
+            if producer is not None and isinstance(producer.layer, ActivationQuantizer):
+                producer.layer.set_range(float(shared.range_min), float(shared.range_max))
 
