@@ -128,3 +128,19 @@ def test_qat_agreement_through_add_and_concat(digits):
     agree = (qat_logits.argmax(1) == int8_logits.argmax(1)).mean()
     assert agree >= 0.98, f"predictions agree on {agree:.2%}"
     assert abs((qat_logits.argmax(1) == yv).mean() - (int8_logits.argmax(1) == yv).mean()) <= 0.01
+
+
+def test_qat_model_saves_and_loads(tmp_path):
+    import keras
+
+    from edgekit.models import digits_cnn
+    from edgekit.optimize.qat import quantize_model
+
+    model = digits_cnn()
+    kernel = np.round(np.asarray(model.get_layer("fc1").kernel) * 20) / 20       # 3 values per channel
+    model.get_layer("fc1").set_weights([kernel, np.zeros(128, np.float32)])
+    qat = quantize_model(model, preserve_clusters=4)
+    path = tmp_path / "qat.keras"
+    qat.save(path)
+    data = np.random.default_rng(0).random((3, 8, 8, 1), dtype=np.float32)
+    np.testing.assert_array_equal(np.asarray(keras.saving.load_model(path)(data)), np.asarray(qat(data)))

@@ -56,7 +56,7 @@ class QuantizeWrapper(keras.layers.Layer):
     """
 
     def __init__(self, layer, mask: np.ndarray | None = None, cluster_indices: np.ndarray | None = None,
-                 **kwargs):
+                 clusters: int | None = None, **kwargs):
         kwargs.setdefault("name", layer.name)
         super().__init__(**kwargs)
         self.layer = layer
@@ -64,6 +64,7 @@ class QuantizeWrapper(keras.layers.Layer):
         self.channel_axes = 2 if self.kind.startswith("Depthwise") else 1
         self._mask_init = mask
         self._indices_init = cluster_indices
+        self.clusters = int(cluster_indices.max()) + 1 if cluster_indices is not None else clusters
 
     def build(self, input_shape):
         if not self.layer.built:
@@ -73,9 +74,10 @@ class QuantizeWrapper(keras.layers.Layer):
         self.mask = self.add_weight(name="mask", shape=kernel.shape, trainable=False,
                                     initializer=keras.initializers.Constant(mask))
         self.centroids = None
-        if self._indices_init is not None:
-            indices = self._indices_init.astype("int32")
-            centroids = _centroids_of(kernel, indices, self.channel_axes)
+        if self.clusters is not None:  # from_config: zeros here, the saved values are loaded next
+            indices = (np.zeros(kernel.shape, "int32") if self._indices_init is None
+                       else self._indices_init.astype("int32"))
+            centroids = _centroids_of(kernel, indices, self.channel_axes, self.clusters)
             self.cluster_indices = self.add_weight(name="cluster_indices", shape=indices.shape, dtype="int32",
                                                    trainable=False, initializer=keras.initializers.Constant(indices))
             self.centroids = self.add_weight(name="centroids", shape=centroids.shape,
@@ -111,7 +113,8 @@ class QuantizeWrapper(keras.layers.Layer):
         return self.layer.compute_output_shape(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "layer": keras.saving.serialize_keras_object(self.layer)}
+        return {**super().get_config(), "layer": keras.saving.serialize_keras_object(self.layer),
+                "clusters": self.clusters}
 
     @classmethod
     def from_config(cls, config):
@@ -119,10 +122,10 @@ class QuantizeWrapper(keras.layers.Layer):
         return cls(**config)
 
 
-def _centroids_of(kernel: np.ndarray, indices: np.ndarray, channel_axes: int) -> np.ndarray:
+def _centroids_of(kernel: np.ndarray, indices: np.ndarray, channel_axes: int, clusters: int) -> np.ndarray:
     """Per output channel, the value each cluster index stands for: shape (clusters, channels)."""
     flat_k = kernel.reshape(-1, int(np.prod(kernel.shape[-channel_axes:])))
     flat_i = indices.reshape(flat_k.shape)
-    centroids = np.zeros((int(indices.max()) + 1, flat_k.shape[1]), dtype=kernel.dtype)
+    centroids = np.zeros((clusters, flat_k.shape[1]), dtype=kernel.dtype)
     centroids[flat_i, np.broadcast_to(np.arange(flat_k.shape[1]), flat_i.shape)] = flat_k
     return centroids
