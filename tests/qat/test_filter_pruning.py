@@ -134,3 +134,16 @@ def test_subclassed_model_is_refused():
     model(np.zeros((1, 3), np.float32))
     with pytest.raises(OptimizationError, match="subclassed"):
         prune_filters(model, FilterPruneConfig(0.5))
+
+
+def test_cli_options_build_stage_configs():
+    from edgekit.cli.qat_options import stage_configs
+
+    filters, qat = stage_configs(None, ("conv2=0.5",), "bn", True)
+    assert filters.ratio == 0.0 and filters.layer_ratios == {"conv2": 0.5} and filters.criterion == "bn"
+    assert qat is not None
+    assert stage_configs(None, (), "l1", False) == (None, None)
+    with pytest.raises(UsageError, match="expected NAME=RATIO"):
+        stage_configs(0.5, ("conv2:0.5",), "l1", False)
+    with pytest.raises(UsageError, match="out of range"):
+        stage_configs(1.5, (), "l1", False)
