@@ -144,7 +144,6 @@ def bench_filters_digits(data) -> dict:
 def bench_filters_mobilenet() -> dict:
     import keras
 
-    from edgekit.agent.runner import run_local
     from edgekit.optimize.filters import FilterPruneConfig, prune_filters
 
     keras.utils.set_random_seed(0)
@@ -153,13 +152,10 @@ def bench_filters_mobilenet() -> dict:
     calibration = np.random.default_rng(0).random((16, 96, 96, 3), dtype=np.float32)
     out = {"params_before": result.params_before, "params_after": result.params_after,
            "params_ratio": round(result.params_after / result.params_before, 4)}
-    with tempfile.TemporaryDirectory() as tmp:
-        for label, model in (("before", base), ("after", result.model)):
-            path = Path(tmp) / f"mobilenet_{label}.tflite"
-            atomic_write_bytes(path, int8(model, calibration))
-            out[f"int8_tflite_bytes_{label}"] = path.stat().st_size
-            timing = run_local(path, threads=1, runs=50, warmup=5)["timing_ms"]
-            out[f"latency_ms_{label}"] = {k: round(timing[k], 3) for k in ("mean", "p50", "p90")}
+    measured = _size_and_latency({"before": int8(base, calibration), "after": int8(result.model, calibration)})
+    for label in ("before", "after"):
+        out[f"int8_tflite_bytes_{label}"] = measured[f"{label}_tflite_bytes"]
+        out[f"latency_ms_{label}"] = measured[f"{label}_latency_ms"]
     out["tflite_size_ratio"] = round(out["int8_tflite_bytes_after"] / out["int8_tflite_bytes_before"], 4)
     out["latency_ratio_p50"] = round(out["latency_ms_after"]["p50"] / out["latency_ms_before"]["p50"], 4)
     return out
@@ -173,14 +169,30 @@ def bench_auto_mixed(data) -> dict:
     model = make_int8_fragile(trained_cnn(x, y, epochs=10))
     report = analyze(model, xv, yv, x[:256])
     mixed = auto_mixed(model, xv, yv, x[:256], max_drop=0.5)
-    return {
+    out = {
         "float_accuracy": round(100 * mixed.float_accuracy, 2),
         "full_int8_accuracy": round(100 * mixed.full_int8_accuracy, 2),
         "full_int8_drop_points": round(100 * (mixed.float_accuracy - mixed.full_int8_accuracy), 2),
         "mixed_accuracy": round(100 * mixed.accuracy, 2), "mixed_drop_points": round(mixed.drop, 2),
-        "kept_float": mixed.kept_float, "mixed_tflite_bytes": len(mixed.tflite),
+        "kept_float": mixed.kept_float,
         "sensitivity_order": [(s.layer, s.only_sqnr_db) for s in report.layers],
     }
+    out.update(_size_and_latency({"full_int8": int8(model, x[:256]), "mixed": mixed.tflite}))
+    return out
+
+
+def _size_and_latency(models: dict[str, bytes]) -> dict:
+    """``<label>_tflite_bytes`` and ``<label>_latency_ms`` (agent, 1 thread, 50 runs) per model."""
+    from edgekit.agent.runner import run_local
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, tflite in models.items():
+            path = atomic_write_bytes(Path(tmp) / f"{label}.tflite", tflite)
+            timing = run_local(path, threads=1, runs=50, warmup=5)["timing_ms"]
+            out[f"{label}_tflite_bytes"] = len(tflite)
+            out[f"{label}_latency_ms"] = {k: round(timing[k], 3) for k in ("mean", "p50", "p90")}
+    return out
 
 
 def main() -> int:

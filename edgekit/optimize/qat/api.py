@@ -9,7 +9,7 @@ from typing import Any, Callable
 import numpy as np
 
 from edgekit.errors import UsageError
-from edgekit.optimize.qat.transform import calibrate_ranges, quantize_model, strip_qat
+from edgekit.optimize.qat.transform import calibrate_ranges, quantize_model, quantizers, strip_qat
 
 
 @dataclass
@@ -37,13 +37,15 @@ class QATResult:
 
 def quantization_aware_training(model, config: QATConfig, x, y, *, epochs: int, batch_size: int = 32,
                                 learning_rate: float = 1e-4, validation: tuple | None = None,
-                                progress: Callable[[str], None] = lambda _: None) -> QATResult:
+                                calibration=None, progress: Callable[[str], None] = lambda _: None) -> QATResult:
     """Fine-tune ``model`` with fake quantization for ``epochs`` and return the deployable result.
 
     Pruned zeros stay zero and (with ``preserve_clusters``) clustered channels keep their
     values, because the QAT wrapper trains through a mask and per-channel centroids.
-    The calibration sample is drawn from ``x``; converting the stripped model with it as
-    representative data reproduces the QAT model's activation ranges exactly.
+    The activation ranges are finally set from ``calibration`` -- pass the very samples the
+    converter will get (e.g. ``load_dataset(spec, limit=N)`` with convert's N); default:
+    the first ``config.calibration_samples`` of ``x``. Converting ``result.model`` with
+    ``result.calibration`` as representative data then reproduces the QAT ranges exactly.
     """
     from edgekit.models import compile_classifier
 
@@ -53,9 +55,11 @@ def quantization_aware_training(model, config: QATConfig, x, y, *, epochs: int, 
     compile_classifier(qat, learning_rate)
     progress(f"qat: fine-tuning {epochs} epoch(s) with fake int8 weights and activations")
     qat.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0)
-    calibration = _sample(x, config.calibration_samples)
+    if calibration is None:
+        calibration = _sample(x, config.calibration_samples)
     calibrate_ranges(qat, calibration)
-    summary = {"epochs": epochs, "quantizers": sum(1 for l in qat.layers if type(l).__name__ == "ActivationQuantizer")}
+    summary = {"epochs": epochs, "activation_quantizers": len(quantizers(qat)),
+               "preserve_clusters": config.preserve_clusters}
     if validation is not None:
         summary["val_accuracy"] = float(qat.evaluate(*validation, verbose=0, batch_size=256)[1])
         progress(f"qat: validation accuracy with int8 simulation {summary['val_accuracy']:.4f}")
