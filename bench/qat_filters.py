@@ -90,17 +90,18 @@ def bench_pqat(data) -> dict:
 
     x, y, xv, yv = data
     model = copy(trained_cnn(x, y, epochs=10))
-    for layer in model.layers:           # one-shot 80% magnitude pruning + 2 epochs masked QAT
+    for layer in model.layers:           # one-shot 80% magnitude pruning, then masked QAT recovers
         if hasattr(layer, "kernel"):
             kernel, bias = (np.asarray(w) for w in layer.weights)
             kernel[np.abs(kernel) < np.quantile(np.abs(kernel), 0.8)] = 0.0
             layer.set_weights([kernel, bias])
-    result = quantization_aware_training(model, QATConfig(), x, y, epochs=3)
+    result = quantization_aware_training(model, QATConfig(), x, y, epochs=3, learning_rate=1e-3)
     tflite = int8(result.model, result.calibration)
     weights = _int8_weights(tflite)
     zeros = sum(int((w == 0).sum()) for w in weights) / sum(w.size for w in weights)
     return {"sparsity_target": 0.8, "int8_weight_zero_fraction": round(zeros, 4),
-            "pqat_int8_accuracy": accuracy(tflite, xv, yv), "tflite_bytes": len(tflite)}
+            "pqat_int8_accuracy": accuracy(tflite, xv, yv), "qat_epochs": 3, "qat_learning_rate": 1e-3,
+            "tflite_bytes": len(tflite)}
 
 
 def _int8_weights(tflite: bytes) -> list[np.ndarray]:
