@@ -23,14 +23,14 @@ def sensitivity(model: str, data_spec: str, calibration_spec: str, limit: int | 
     that layer in int8, and accuracy with everything but that layer in int8 (what keeping
     it float would recover).
     """
-    from edgekit.convert import load_keras_model
+    from edgekit.convert import input_signature, load_keras_model
     from edgekit.data import load_dataset
     from edgekit.optimize.sensitivity import analyze
 
     keras_model = load_keras_model(model)
-    shapes = [tuple(t.shape[1:]) for t in keras_model.inputs]
-    evaluation = load_dataset(data_spec, input_shapes=shapes, limit=limit)
-    calibration = load_dataset(calibration_spec, input_shapes=shapes, limit=calibration_limit)
+    shapes, names = input_signature(keras_model)
+    evaluation = load_dataset(data_spec, input_shapes=shapes, input_names=names, limit=limit)
+    calibration = load_dataset(calibration_spec, input_shapes=shapes, input_names=names, limit=calibration_limit)
     info(f"sensitivity: {len(keras_model.layers)} layers, {_count(evaluation.x)} samples")
     report = analyze(keras_model, evaluation.x, evaluation.y, calibration.x)
     if as_json:
