@@ -24,6 +24,8 @@ SAME_SCALE = frozenset({
 })
 FUSES_ACTIVATION = frozenset(KERNEL_LAYERS) | {"Add"}
 QUANT_SUFFIX = "_quant"
+# TFLite's int8 SOFTMAX always outputs scale 1/256, zero point -128: the range [0, 255/256].
+SOFTMAX_RANGE = (0.0, 255.0 / 256.0)
 
 
 def _fused_activation(layer) -> bool:
@@ -160,8 +162,15 @@ def calibrate_ranges(qat_model, x: np.ndarray | list[np.ndarray], batch_size: in
             low[i] = min(low[i], float(value.min()))
             high[i] = max(high[i], float(value.max()))
     for quantizer, lo, hi in zip(observers, low, high):
+        if _is_softmax(plain.get_layer(quantizer.name[: -len(QUANT_SUFFIX)])):
+            lo, hi = SOFTMAX_RANGE
         quantizer.set_range(lo, hi)
     _tie_concat_inputs(qat_model)
+
+
+def _is_softmax(layer) -> bool:
+    config = layer.get_config()
+    return type(layer).__name__ == "Softmax" or config.get("activation") == "softmax"
 
 
 def _tie_concat_inputs(qat_model) -> None:
