@@ -9,14 +9,13 @@ layer subsets for the price of one calibration.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from edgekit.errors import ConversionError
+from edgekit.quiet import quiet_output
 
 
 def calibrate(model, representative: np.ndarray | list[np.ndarray]) -> bytes:
@@ -30,7 +29,7 @@ def calibrate(model, representative: np.ndarray | list[np.ndarray]) -> bytes:
                                                 for i in range(len(arrays[0])))
     converter._experimental_calibrate_only = True  # noqa: SLF001 -- the documented debugger path
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # Keras' export prints its signature to stdout
+        with quiet_output():  # the export prints its signature, the calibrator its statistics
             return converter.convert()
     except Exception as exc:  # the converter raises many unrelated types
         raise ConversionError(f"could not calibrate model '{model.name}' for int8: {exc}") from exc
@@ -43,9 +42,10 @@ def quantize(calibrated: bytes, keep_float_nodes: Iterable[str] = (), *, int8_io
 
     io_type = tf.int8 if int8_io else tf.float32
     try:
-        return tflite_convert.mlir_quantize(
-            calibrated, fully_quantize=int8_io, input_data_type=io_type, output_data_type=io_type,
-            denylisted_nodes=sorted(keep_float_nodes) or None)
+        with quiet_output():
+            return tflite_convert.mlir_quantize(
+                calibrated, fully_quantize=int8_io, input_data_type=io_type, output_data_type=io_type,
+                denylisted_nodes=sorted(keep_float_nodes) or None)
     except Exception as exc:
         raise ConversionError(f"int8 quantization of the calibrated model failed: {exc}") from exc
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
+import json
+
 import pytest
 
 from edgekit.errors import UsageError
@@ -10,6 +11,7 @@ from edgekit.models import make_int8_fragile
 from edgekit.optimize import selective
 from edgekit.optimize.sensitivity import analyze, auto_mixed, keep_float
 from qat_support import copy_model
+from support import run_edgekit
 
 
 @pytest.fixture(scope="module")
@@ -50,25 +52,46 @@ def test_impossible_requests_fail_clearly(fragile, digits, call, message):
     (dict(quantize="dynamic", keep_float=("fc1",), auto_mixed=None), "--keep-float mixes float"),
     (dict(quantize="int8", keep_float=("fc1",), auto_mixed=0.5), "exclude each other"),
 ])
-def test_convert_mixed_rejects_impossible_requests(fragile, kwargs, message):
-    from edgekit.cli.convert_mixed import convert_mixed
+def test_mixed_precision_rejects_impossible_requests(kwargs, message):
+    from edgekit.cli.convert_mixed import check_mixed
 
     with pytest.raises(UsageError, match=message):
-        convert_mixed(fragile, io_type="float32", calibration=None, **kwargs)
+        check_mixed(io_type="float32", **kwargs)
 
 
-def test_sensitivity_cli_ranks_the_fragile_layer_first(fragile, digits_train, digits_val, tmp_path):
-    pytest.importorskip("edgekit.data", reason="edgekit.data (load_dataset) arrives with the core-convert branch")
-    pytest.importorskip("edgekit.convert", reason="edgekit.convert (load_keras_model) arrives with core-convert")
-    import json
-
-    from support import run_edgekit
-
-    path = tmp_path / "fragile.keras"
+@pytest.fixture(scope="module")
+def fragile_file(fragile, tmp_path_factory):
+    path = tmp_path_factory.mktemp("fragile") / "fragile.keras"
     fragile.save(path)
-    result = run_edgekit("sensitivity", path, "--data", digits_val, "--calibration", digits_train, "--json")
+    return path
+
+
+def test_sensitivity_cli_ranks_the_fragile_layer_first(fragile_file, digits_train, digits_val, tmp_path):
+    result = run_edgekit("sensitivity", fragile_file, "--data", digits_val, "--calibration", digits_train, "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["layers"][0]["layer"] == "fc1"
     bad = run_edgekit("sensitivity", tmp_path / "missing.keras", "--data", digits_val, "--calibration", digits_train)
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "missing.keras" in bad.stderr
+
+
+def test_convert_auto_mixed_keeps_the_fragile_layer_float(fragile_file, digits_train, digits_val, tmp_path):
+    out = tmp_path / "mixed.tflite"
+    result = run_edgekit("convert", fragile_file, "-o", out, "--quantize", "int8", "--calibration", digits_train,
+                         "--auto-mixed", "0.5", "--eval-data", digits_val, "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["kept_float"] == ["fc1"] and summary["drop_points"] <= 0.5
+    assert summary["full_int8_accuracy"] < summary["float_accuracy"] - 0.005
+    assert out.stat().st_size == summary["size_bytes"] and summary["latency_ms_p50"] > 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--quantize", "int8", "--keep-float", "nope"], "has no layer 'nope'"),
+    (["--quantize", "float16", "--auto-mixed", "0.5"], "use it with --quantize int8"),
+])
+def test_convert_mixed_errors_are_one_line(fragile_file, digits_train, tmp_path, args, message):
+    out = tmp_path / "x.tflite"
+    result = run_edgekit("convert", fragile_file, "-o", out, "--calibration", digits_train, *args)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
