@@ -105,18 +105,10 @@ def bench_pqat(data) -> dict:
 
 
 def _int8_weights(tflite: bytes) -> list[np.ndarray]:
-    try:
-        from edgekit.inspect import read_tflite
-    except ImportError:  # core-inspect not merged yet: read the constants through LiteRT
-        from ai_edge_litert.interpreter import Interpreter
+    from edgekit.inspect import read_tflite
 
-        interpreter = Interpreter(model_content=tflite)
-        interpreter.allocate_tensors()
-        return [interpreter.get_tensor(t["index"]) for t in interpreter.get_tensor_details()
-                if t["dtype"] == np.int8 and len(t["shape"]) in (2, 4) and t["quantization_parameters"]["scales"].size > 1]
-    model = read_tflite(tflite)
-    return [t.data for t in model.subgraphs[0].tensors
-            if t.data is not None and t.dtype == "int8" and len(t.shape) in (2, 4)]
+    return [t.data for t in read_tflite(tflite).subgraphs[0].tensors
+            if t.data is not None and t.dtype == "int8" and len(t.shape) >= 2]
 
 
 def bench_filters_digits(data) -> dict:
