@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from edgekit.cli.convert_mixed import convert_mixed_file, mixed_precision_options, render_mixed, wants_mixed
 from edgekit.cli.dataopts import SPEC_HELP, preprocess_from, preprocess_options
 from edgekit.cli.output import emit_json, info, json_option
 
@@ -25,13 +26,24 @@ _IO_TYPES = ("float32", "int8", "uint8")
 @click.option("--io-type", type=click.Choice(_IO_TYPES), default="float32", show_default=True,
               help="Type of the model's inputs/outputs; int8/uint8 only with --quantize int8.")
 @preprocess_options
+@mixed_precision_options
 @json_option
-def convert(model, output, quantize, calibration, calibration_samples, io_type, scale, mean, std, as_json):
+def convert(model, output, quantize, calibration, calibration_samples, io_type, scale, mean, std,
+            keep_float, auto_mixed, eval_data, as_json):
     """Convert MODEL (.keras, legacy .h5 or a SavedModel directory) to TFLite."""
     from edgekit.convert import check_options, convert_file
 
     check_options(quantize, io_type, calibration is not None)
     preprocess = preprocess_from(scale, mean, std)
+    if wants_mixed(keep_float, auto_mixed):
+        summary = convert_mixed_file(model, output, quantize=quantize, io_type=io_type, keep_float=keep_float,
+                                     auto_mixed=auto_mixed, calibration=calibration, eval_data=eval_data,
+                                     calibration_samples=calibration_samples, preprocess=preprocess)
+        if as_json:
+            emit_json(summary)
+        else:
+            click.echo(render_mixed(summary))
+        return
     if calibration and quantize not in ("int8", "int16x8"):
         info(f"note: --calibration is not used by --quantize {quantize}")
     info(f"converting {model} ({quantize}) ...")
