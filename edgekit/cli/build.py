@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 
 import click
@@ -86,7 +88,9 @@ def build(config: Path, out_dir: Path, as_json: bool) -> None:
     from edgekit.pipeline.config import load_config
     from edgekit.pipeline.manifest import manifest_dict
 
-    result = run_build(load_config(config), out_dir)
+    config_ = load_config(config)
+    with contextlib.redirect_stdout(sys.stderr):  # TensorFlow prints to stdout; keep it for --json
+        result = run_build(config_, out_dir)
     for verdict in result.verdicts:
         info(verdict.line())
     final = result.final

@@ -407,18 +407,19 @@ def _layer_stats(model_path: Path) -> list[dict]:
     from edgekit.inspect import read_tflite
 
     graph = read_tflite(model_path).subgraphs[0]
-    consumers = {t: op.opcode for op in graph.operators for t in op.inputs}
-    layers = []
-    for index, tensor in enumerate(graph.tensors):
-        data = tensor.data
-        if data is None or np.ndim(data) < 2 or index not in consumers:
-            continue
-        zero = 0
-        quant = tensor.quantization
-        if quant is not None and getattr(quant, "zero_points", None) is not None and len(quant.zero_points) == 1:
-            zero = int(quant.zero_points[0])
-        layers.append({"tensor": tensor.name, "op": consumers[index], "bytes": int(np.asarray(data).nbytes),
-                       "params": int(np.size(data)), "sparsity": float(np.mean(np.asarray(data) == zero))})
+    layers, seen = [], set()
+    for op in graph.operators:
+        for index in op.inputs:
+            tensor = graph.tensors[index] if index >= 0 else None
+            if tensor is None or index in seen or tensor.data is None or np.ndim(tensor.data) < 2:
+                continue
+            seen.add(index)
+            data = np.asarray(tensor.data)
+            quant = tensor.quantization
+            zero_points = getattr(quant, "zero_points", None) if quant is not None else None
+            zero = int(zero_points[0]) if zero_points is not None and len(zero_points) == 1 else 0
+            layers.append({"tensor": tensor.name, "op": op.opcode, "bytes": int(data.nbytes),
+                           "params": int(data.size), "sparsity": float(np.mean(data == zero))})
     return layers
 
 

@@ -111,14 +111,14 @@ def _scatter(variants) -> str:
     sy = lambda a: top + (h - top - bottom) * (1 - (a - y_lo) / (y_hi - y_lo))
     parts = _axes(w, h, left, bottom, top, right, [(sx(t), f"{t:.0f}") for t in _ticks(0, x_max)],
                   [(sy(t), f"{t:.1f}") for t in _ticks(y_lo, y_hi)], "size (KB)", "accuracy (%)")
+    legend = []
     for i, (v, s, a) in enumerate(zip(variants, sizes, accs)):
         color = PALETTE[i % len(PALETTE)]
-        anchor = "end" if sx(s) > w * 0.7 else "start"
-        dx = -10 if anchor == "end" else 10
-        parts.append(f"<circle cx='{sx(s):.1f}' cy='{sy(a):.1f}' r='7' fill='{color}' stroke='#fff' stroke-width='2'/>"
-                     f"<text x='{sx(s) + dx:.1f}' y='{sy(a) - 9:.1f}' font-size='12' text-anchor='{anchor}' fill='{INK}'>"
-                     f"{_e(v.name)} · {s:.1f} KB · {a:.1f}%</text>")
-    return _svg(w, h, parts)
+        parts.append(f"<circle cx='{sx(s):.1f}' cy='{sy(a):.1f}' r='{9 - 2 * (i % 3)}' fill='{color}' "
+                     f"fill-opacity='.85' stroke='#fff' stroke-width='2'/>")
+        legend.append(f"<span style='margin-right:18px'><span style='color:{color};font-size:18px'>&#9679;</span> "
+                      f"<b>{_e(v.name)}</b> {s:.1f} KB · {a:.1f}%</span>")
+    return _svg(w, h, parts) + f"<div class='note'>{''.join(legend)}</div>"
 
 
 def _latency(bench: dict, where: str) -> str:
