@@ -129,8 +129,8 @@ def _unsupported(graph, op) -> str | None:
     if any(_data(t) is None and t.dtype not in _EIGHT_BIT for t in tensors):
         return BAD_DTYPE
     for t in tensors:
-        if any(d > 1 for d in list(t.shape)[:-3]):
-            return f"tensor '{t.name}' {list(t.shape)}: only the 3 innermost dimensions may exceed 1"
+        if _data(t) is None and any(d > 1 for d in list(t.shape)[:-3]):
+            return f"tensor '{t.name}' {[int(d) for d in t.shape]}: only the 3 innermost dimensions may exceed 1"
     check = _LIMITS.get(op.opcode)
     return check(graph, op) if check else None
 

@@ -255,9 +255,9 @@ class _Build:
             _record(result, target="local", host="local")
         where = "local"
         if cfg.target.name != "local":
-            why = "device unreachable" if cfg.target.device else "no [target] device configured"
-            where = f"local ({why}; not on {cfg.target.name})"
-            self.log.note(f"  latency measured on local, not on {cfg.target.name}: {why}")
+            why = f"{cfg.target.device} unreachable" if cfg.target.device else "no [target] device configured"
+            where = f"local, not {cfg.target.name}: {why}"
+            self.log.note(f"  latency measured on {where}")
         return result, where
 
     def _bench_remote(self, final: Variant, target, threads: int | None) -> dict | None:

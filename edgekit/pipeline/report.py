@@ -243,7 +243,7 @@ def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
 
 
 def _short(where: str) -> str:
-    return where.split(" (")[0]
+    return where.split(",")[0]
 
 
 def _e(text) -> str:
