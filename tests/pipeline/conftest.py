@@ -9,31 +9,51 @@ import numpy as np
 import pytest
 
 
-def _convert(quantize: str, calibration: Path) -> bytes:
-    import keras
-    import tensorflow as tf
+def _convert(model, quantize: str, calibration: Path) -> bytes:
+    from edgekit.convert import convert_model
 
-    from edgekit.models import digits_cnn
+    x = np.load(calibration)["x"][:64]
+    if quantize == "int8":
+        return convert_model(model, quantize="int8", representative=x, io_type="int8")
+    return convert_model(model, quantize="none")
+
+
+def _digits(batch: int | None = None, hard_swish: bool = False):
+    """The digits CNN (untrained weights: these tests look at structure, not accuracy)."""
+    import keras
 
     keras.utils.set_random_seed(0)
-    converter = tf.lite.TFLiteConverter.from_keras_model(digits_cnn())
-    if quantize == "int8":
-        x = np.load(calibration)["x"][:64]
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([x[i:i + 1]] for i in range(len(x)))
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = converter.inference_output_type = tf.int8
-    return converter.convert()
+    inputs = keras.Input(batch_shape=(batch, 8, 8, 1))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
+    if hard_swish:  # HARD_SWISH is not on the Edge TPU's list of supported ops
+        x = keras.layers.Activation("hard_swish")(x)
+    x = keras.layers.Conv2D(16, 3, padding="same", activation="relu")(x)
+    x = keras.layers.MaxPooling2D(2)(x)
+    x = keras.layers.Flatten()(x)
+    outputs = keras.layers.Dense(10)(x)
+    return keras.Model(inputs, outputs)
 
 
 @pytest.fixture(scope="session")
 def tflite_models(tmp_path_factory, digits_train) -> dict[str, Path]:
-    """The digits CNN (untrained weights: these tests look at structure, not accuracy) as float32 and int8."""
+    """Small CNNs as .tflite: float32, full-int8, full-int8 with a static batch, and one with HARD_SWISH."""
+    from edgekit.models import digits_cnn
+
+    import keras
+
     out = tmp_path_factory.mktemp("tflite")
+    keras.utils.set_random_seed(0)
+    builds = {
+        "float32": (digits_cnn(), "none"),
+        "int8": (digits_cnn(), "int8"),
+        "int8_static": (_digits(batch=1), "int8"),
+        "float32_static": (_digits(batch=1), "none"),
+        "int8_hard_swish": (_digits(batch=1, hard_swish=True), "int8"),
+    }
     paths = {}
-    for quantize, name in (("none", "float32"), ("int8", "int8")):
-        paths[name] = out / f"digits_{name}.tflite"
-        paths[name].write_bytes(_convert(quantize, digits_train))
+    for name, (model, quantize) in builds.items():
+        paths[name] = out / f"{name}.tflite"
+        paths[name].write_bytes(_convert(model, quantize, digits_train))
     return paths
 
 
