@@ -86,7 +86,6 @@ def build(config: Path, out_dir: Path, as_json: bool) -> None:
     from edgekit.pipeline.budgets import enforce
     from edgekit.pipeline.build import run_build
     from edgekit.pipeline.config import load_config
-    from edgekit.pipeline.manifest import manifest_dict
 
     config_ = load_config(config)
     with contextlib.redirect_stdout(sys.stderr):  # TensorFlow prints to stdout; keep it for --json
@@ -97,5 +96,5 @@ def build(config: Path, out_dir: Path, as_json: bool) -> None:
     info(f"built {out_dir / 'model.tflite'}: {final.name}, {final.size_bytes / 1024:.1f} KB, "
          f"accuracy {final.accuracy:.4f}; report {out_dir / 'report.html'}")
     if as_json:
-        emit_json(manifest_dict(result))
+        emit_json(result.manifest)
     enforce(result.verdicts)

@@ -71,6 +71,7 @@ class BuildResult:
     versions: dict[str, str]
     stages: dict[str, dict] = field(default_factory=dict)
     exports: dict[str, Any] = field(default_factory=dict)
+    manifest: dict = field(default_factory=dict)   # as written to manifest.json
 
     @property
     def final(self) -> Variant:
@@ -127,8 +128,8 @@ class _Build:
 
                 result.exports["c_array"] = export_c_array(
                     self.out / FINAL_FILE, self.out, name=cfg.export.name, symbol=cfg.export.symbol).to_dict()
-            result.stages = self.log.stages
-            write_manifest(result, self.out / "manifest.json")
+            result.stages = dict(self.log.stages)
+            result.manifest = write_manifest(result, self.out / "manifest.json")
             write_report(result, self.out / "report.html")
         return result
 
