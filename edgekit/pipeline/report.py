@@ -125,7 +125,7 @@ def _latency(bench: dict, where: str) -> str:
     timing = bench.get("timing_ms") if bench else None
     if not timing:
         return "<div class='note'>Latency was not measured.</div>"
-    samples = timing.get("samples") or bench.get("samples_ms")
+    samples = bench.get("samples_ms")
     w, h, left, bottom, top, right = 500, 280, 56, 40, 16, 20
     if samples:
         lo, hi = min(samples), max(samples)
