@@ -1,0 +1,1 @@
+"""The on-device benchmark agent (``edgekit_agent.py``) and the host side that runs it."""

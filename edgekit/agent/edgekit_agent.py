@@ -1,0 +1,475 @@
+#!/usr/bin/env python3
+"""edgekit's on-device benchmark agent: probe a device, benchmark a .tflite model on it.
+
+This one file is copied to devices and run there, so it depends on nothing but the
+standard library, numpy (1.x or 2.x) and the first TFLite runtime that imports --
+``tflite_runtime``, ``ai_edge_litert`` or ``tensorflow.lite`` -- and keeps Python 3.9
+syntax. It measures the way TFLite's ``benchmark_model`` does (init, first inference,
+warmup, timed runs, memory footprint) and prints exactly one JSON object on stdout:
+
+    python3 edgekit_agent.py probe [--dir D]
+    python3 edgekit_agent.py bench MODEL [--threads N] [--runs N] [--warmup N]
+                                         [--delegate LIB] [--runtime a,b,c] [--max-seconds S]
+
+Exit codes: 0 ok, 2 bad_args, 3 runtime_missing, 4 model_load/unresolved_op,
+5 inference, 6 time_limit. A crash (signal) prints nothing: the caller reports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+SCHEMA = 1
+DEFAULT_RUNTIMES = ("tflite_runtime", "ai_edge_litert", "tensorflow.lite")
+EXIT_CODES = {"bad_args": 2, "runtime_missing": 3, "model_load": 4, "unresolved_op": 4,
+              "inference": 5, "time_limit": 6}
+INSTALL_ADVICE = ("install a TFLite runtime for this Python: 'pip install ai-edge-litert' "
+                  "(numpy 2 or 1), or 'pip install tflite-runtime' (numpy 1 only)")
+# ARM "CPU part" numbers (implementer 0x41) of the cores found on edge boards.
+ARM_PARTS = {"0xb76": "ARM1176", "0xc07": "Cortex-A7", "0xc08": "Cortex-A8", "0xc09": "Cortex-A9",
+             "0xc0f": "Cortex-A15", "0xd03": "Cortex-A53", "0xd04": "Cortex-A35",
+             "0xd05": "Cortex-A55", "0xd07": "Cortex-A57", "0xd08": "Cortex-A72",
+             "0xd09": "Cortex-A73", "0xd0a": "Cortex-A75", "0xd0b": "Cortex-A76",
+             "0xd0d": "Cortex-A77", "0xd41": "Cortex-A78", "0xd46": "Cortex-A510",
+             "0xd47": "Cortex-A710", "0xd4d": "Cortex-A715"}
+# vcgencmd get_throttled bits: 0-3 are "now", 16-19 the same conditions "since boot".
+THROTTLE_BITS = {0: "under-voltage", 1: "arm-frequency-capped", 2: "throttled", 3: "soft-temperature-limit"}
+THROTTLE_NOW_MASK = 0xF
+THROTTLE_SINCE_BOOT_SHIFT = 16
+
+
+class AgentFailure(Exception):
+    """A failure with a kind from EXIT_CODES and a one-line message for the user."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class Output:
+    """The agent's real stdout, kept aside so runtime chatter cannot corrupt the JSON.
+
+    Native runtimes print to fd 1 (e.g. "INFO: Created TensorFlow Lite XNNPACK delegate");
+    fd 1 is pointed at stderr for the whole run and the JSON goes to a duplicate of the
+    original stdout. Written at most once, also from the watchdog thread.
+    """
+
+    def __init__(self) -> None:
+        sys.stdout.flush()
+        self._fd = os.dup(1)
+        os.dup2(2, 1)
+        self._lock = threading.Lock()
+        self._done = False
+
+    def emit(self, obj: dict) -> bool:
+        with self._lock:
+            if self._done:
+                return False
+            data = (json.dumps(obj) + "\n").encode("utf-8")
+            while data:
+                data = data[os.write(self._fd, data):]
+            self._done = True
+            return True
+
+
+# --------------------------------------------------------------------------- host & device
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as fh:
+            return fh.read().strip()
+    except OSError:
+        return None
+
+
+def _cpuinfo() -> dict:
+    fields = {}
+    for line in (_read("/proc/cpuinfo") or "").splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() not in fields:
+            fields[key.strip()] = value.strip()
+    return fields
+
+
+def cpu_model(cpuinfo: dict) -> str:
+    """A human CPU name: the ARM core from its part number, else the kernel's model name."""
+    part = cpuinfo.get("CPU part", "").lower()
+    if cpuinfo.get("CPU implementer", "0x41").lower() == "0x41" and part in ARM_PARTS:
+        return ARM_PARTS[part]
+    for key in ("model name", "Hardware", "Model", "Processor", "cpu model"):
+        if cpuinfo.get(key):
+            return cpuinfo[key]
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def host_info() -> dict:
+    import numpy as np
+
+    cpuinfo = _cpuinfo()
+    board = cpuinfo.get("Model") or (_read("/proc/device-tree/model") or "").rstrip("\x00") or None
+    return {"hostname": socket.gethostname(), "arch": platform.machine(),
+            "cpu_model": cpu_model(cpuinfo), "board": board, "cpu_count": os.cpu_count(),
+            "python": platform.python_version(), "numpy": np.__version__,
+            "platform": platform.platform()}
+
+
+def _vcgencmd_throttled() -> str | None:
+    exe = shutil.which("vcgencmd")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run([exe, "get_throttled"], capture_output=True, text=True, timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"throttled=(0x[0-9a-fA-F]+)", out)
+    return match.group(1) if match else None
+
+
+def device_state() -> dict:
+    """CPU governor, SoC temperature (C) and Raspberry Pi throttle flags, where available."""
+    temp = _read("/sys/class/thermal/thermal_zone0/temp")
+    try:
+        temp_c = round(int(temp) / 1000.0, 1) if temp else None
+    except ValueError:
+        temp_c = None
+    return {"governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+            "temp_c": temp_c, "throttled": _vcgencmd_throttled()}
+
+
+def throttle_reasons(before: str | None, after: str | None) -> list:
+    """Conditions that make a run's figures suspect: active after the run, or new during it."""
+    if after is None:
+        return []
+    now = int(after, 16)
+    since_boot_before = int(before, 16) >> THROTTLE_SINCE_BOOT_SHIFT if before else 0
+    new_during_run = (now >> THROTTLE_SINCE_BOOT_SHIFT) & ~since_boot_before
+    flagged = (now | new_during_run) & THROTTLE_NOW_MASK
+    return [name for bit, name in sorted(THROTTLE_BITS.items()) if flagged & (1 << bit)]
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def memory_mb() -> dict:
+    """Current and peak resident set size in MB (/proc, else getrusage which has only the peak)."""
+    status = _read("/proc/self/status")
+    if status:
+        values = dict(re.findall(r"^(VmRSS|VmHWM):\s+(\d+)\s+kB", status, re.M))
+        if "VmRSS" in values and "VmHWM" in values:
+            return {"rss": int(values["VmRSS"]) / 1024.0, "peak": int(values["VmHWM"]) / 1024.0,
+                    "source": "/proc/self/status"}
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_mb = peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
+    return {"rss": peak_mb, "peak": peak_mb, "source": "getrusage"}
+
+
+# --------------------------------------------------------------------------- runtimes
+
+
+def _import_runtime(name: str):
+    """(Interpreter, load_delegate, version) of one runtime; raises whatever its import raises."""
+    if name == "tflite_runtime":
+        import tflite_runtime
+        from tflite_runtime.interpreter import Interpreter, load_delegate
+
+        return Interpreter, load_delegate, getattr(tflite_runtime, "__version__", "unknown")
+    if name == "ai_edge_litert":
+        import ai_edge_litert
+        from ai_edge_litert.interpreter import Interpreter, load_delegate
+
+        return Interpreter, load_delegate, getattr(ai_edge_litert, "__version__", "unknown")
+    if name == "tensorflow.lite":
+        import tensorflow as tf
+
+        return tf.lite.Interpreter, tf.lite.experimental.load_delegate, tf.__version__
+    raise AgentFailure("bad_args", "unknown runtime %r: choose from %s" % (name, ", ".join(DEFAULT_RUNTIMES)))
+
+
+def find_runtime(order) -> tuple:
+    """(runtime info or None, (Interpreter, load_delegate) or None, why earlier ones failed).
+
+    The runtime info names the first runtime in ``order`` that imports, its version and
+    the import error of every runtime tried before it.
+    """
+    tried = []
+    for name in order:
+        try:
+            interpreter, load_delegate, version = _import_runtime(name)
+        except AgentFailure:
+            raise
+        except Exception as exc:  # a broken wheel raises anything (AttributeError under numpy 2)
+            tried.append({"name": name, "error": _one_line("%s: %s" % (type(exc).__name__, exc))})
+            continue
+        return {"name": name, "version": str(version), "tried": tried}, (interpreter, load_delegate), tried
+    return None, None, tried
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def parse_runtime_order(text: str | None) -> list:
+    if not text:
+        return list(DEFAULT_RUNTIMES)
+    order = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in order if name not in DEFAULT_RUNTIMES]
+    if not order or unknown:
+        raise AgentFailure("bad_args", "--runtime %r: choose from %s" % (text, ", ".join(DEFAULT_RUNTIMES)))
+    return order
+
+
+# --------------------------------------------------------------------------- model loading
+
+
+_UNRESOLVED_PATTERNS = (
+    re.compile(r"unresolved custom op:\s*([^\s.]+)", re.I),
+    re.compile(r"Didn't find op for builtin opcode '([^']+)' version '(\d+)'"),
+    re.compile(r"Didn't find custom op for name '([^']+)'"),
+)
+
+
+def load_failure(model_path: str, exc: Exception) -> AgentFailure:
+    """Turn a runtime's load error into unresolved_op (naming the op) or model_load."""
+    text = str(exc)
+    for pattern in _UNRESOLVED_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            op = match.group(1) + (" (version %s)" % match.group(2) if match.lastindex == 2 else "")
+            return AgentFailure("unresolved_op", "%s: op %s is not available in this runtime: register it "
+                                "as a custom op, build it into the runtime, or convert the model without "
+                                "it" % (model_path, op))
+    return AgentFailure("model_load", "%s: the runtime could not load the model: %s" % (model_path, _one_line(text)))
+
+
+def make_inputs(details: list, seed: int = 0) -> list:
+    """Random inputs of each tensor's dtype and shape; integers span the dtype's full range."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for detail in details:
+        dtype = np.dtype(detail["dtype"])
+        shape = tuple(int(d) for d in detail["shape"])
+        if dtype == np.bool_:
+            arrays.append(rng.integers(0, 2, size=shape).astype(np.bool_))
+        elif np.issubdtype(dtype, np.integer):
+            info = np.iinfo(dtype)
+            arrays.append(rng.integers(info.min, int(info.max) + 1, size=shape, dtype=dtype))
+        elif np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.complexfloating):
+            arrays.append(rng.random(size=shape).astype(dtype))
+        else:
+            raise AgentFailure("inference", "input %r has dtype %s, which the agent cannot generate"
+                               % (detail["name"], dtype.name))
+    return arrays
+
+
+def _tensor_summary(details: list) -> list:
+    import numpy as np
+
+    return [{"name": d["name"], "shape": [int(x) for x in d["shape"]], "dtype": np.dtype(d["dtype"]).name}
+            for d in details]
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def latency_stats(samples_ms: list) -> dict:
+    import numpy as np
+
+    values = np.asarray(samples_ms, dtype=np.float64)
+    p50, p90, p99 = (float(v) for v in np.percentile(values, [50, 90, 99]))
+    return {"mean": float(values.mean()), "std": float(values.std()), "min": float(values.min()),
+            "max": float(values.max()), "p50": p50, "p90": p90, "p99": p99}
+
+
+def _timed_invoke(interpreter) -> float:
+    start = time.perf_counter()
+    interpreter.invoke()
+    return (time.perf_counter() - start) * 1000.0
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Deadline:
+    """The --max-seconds budget: a soft end for warmup/timed runs, a hard one for a hang."""
+
+    def __init__(self, max_seconds: float | None, output: Output) -> None:
+        self.max_seconds = max_seconds
+        self.start = time.perf_counter()
+        if max_seconds is not None:
+            hard = max_seconds + max(5.0, max_seconds / 2.0)
+            timer = threading.Timer(hard, self._expire, args=(output, hard))
+            timer.daemon = True
+            timer.start()
+
+    def exceeded(self) -> bool:
+        return self.max_seconds is not None and time.perf_counter() - self.start > self.max_seconds
+
+    def _expire(self, output: Output, hard: float) -> None:
+        # The main thread is stuck inside the runtime: answer for it and leave.
+        message = ("no result after %.0fs (--max-seconds %g): model init or one inference is hanging "
+                   "or far too slow on this device" % (hard, self.max_seconds))
+        if output.emit(failure("time_limit", message)):
+            os._exit(EXIT_CODES["time_limit"])
+
+
+def bench(args, output: Output) -> dict:
+    if not os.path.isfile(args.model):
+        raise AgentFailure("bad_args", "%s: no such model file" % args.model)
+    for flag in ("threads", "runs"):
+        if getattr(args, flag) < 1:
+            raise AgentFailure("bad_args", "--%s must be at least 1" % flag)
+    if args.warmup < 0:
+        raise AgentFailure("bad_args", "--warmup must be 0 or more")
+    order = parse_runtime_order(args.runtime)
+    deadline = Deadline(args.max_seconds, output)
+
+    runtime, api, tried = find_runtime(order)
+    if runtime is None:
+        raise AgentFailure("runtime_missing", "no TFLite runtime imports (%s); %s"
+                           % ("; ".join("%s: %s" % (t["name"], t["error"]) for t in tried), INSTALL_ADVICE))
+    interpreter_cls, load_delegate = api
+    state_before = device_state()
+    baseline = memory_mb()
+
+    delegates = []
+    if args.delegate:
+        try:
+            delegates.append(load_delegate(args.delegate))
+        except Exception as exc:
+            raise AgentFailure("runtime_missing", "delegate library %s could not be loaded by %s: %s; install "
+                               "it on this device (for Coral: the Edge TPU runtime, libedgetpu1-std)"
+                               % (args.delegate, runtime["name"], _one_line(exc)))
+
+    start = time.perf_counter()
+    try:
+        interpreter = interpreter_cls(model_path=args.model, num_threads=args.threads,
+                                      experimental_delegates=delegates or None)
+        interpreter.allocate_tensors()
+    except Exception as exc:
+        raise load_failure(args.model, exc)
+    init_ms = (time.perf_counter() - start) * 1000.0
+    after_init = memory_mb()
+
+    input_details = interpreter.get_input_details()
+    try:
+        for detail, array in zip(input_details, make_inputs(input_details)):
+            interpreter.set_tensor(detail["index"], array)
+        first_ms = _timed_invoke(interpreter)
+        warmup = []
+        while len(warmup) < args.warmup and not deadline.exceeded():
+            warmup.append(_timed_invoke(interpreter))
+        timed = [_timed_invoke(interpreter)]
+        while len(timed) < args.runs and not deadline.exceeded():
+            timed.append(_timed_invoke(interpreter))
+    except AgentFailure:
+        raise
+    except Exception as exc:
+        raise AgentFailure("inference", "%s: inference failed: %s" % (args.model, _one_line(exc)))
+    final = memory_mb()
+    state_after = device_state()
+
+    timing = {"init": init_ms, "first_inference": first_ms,
+              "warmup_mean": sum(warmup) / len(warmup) if warmup else None, "warmup_runs": len(warmup),
+              "runs": len(timed), "runs_requested": args.runs}
+    timing.update(latency_stats(timed))
+    reasons = throttle_reasons(state_before["throttled"], state_after["throttled"])
+    return {
+        "schema": SCHEMA, "ok": True,
+        "model": {"path": args.model, "size_bytes": os.path.getsize(args.model), "sha256": _sha256(args.model)},
+        "runtime": runtime,
+        "delegate": args.delegate,
+        "threads": args.threads,
+        "host": host_info(),
+        "inputs": _tensor_summary(input_details),
+        "outputs": _tensor_summary(interpreter.get_output_details()),
+        "timing_ms": _rounded(timing, 4),
+        "stopped_early": len(timed) < args.runs or len(warmup) < args.warmup,
+        "memory_mb": _rounded({"baseline_rss": baseline["rss"], "init_rss": after_init["rss"],
+                               "init_footprint": after_init["rss"] - baseline["rss"],
+                               "overall_footprint": final["rss"] - baseline["rss"],
+                               "peak_rss": final["peak"], "source": final["source"]}, 3),
+        "device": {"before": state_before, "after": state_after,
+                   "throttled": bool(reasons), "throttle_reasons": reasons},
+    }
+
+
+def _rounded(values: dict, digits: int) -> dict:
+    return {k: round(v, digits) if isinstance(v, float) else v for k, v in values.items()}
+
+
+def probe(args) -> dict:
+    order = parse_runtime_order(args.runtime)
+    runtime, _, tried = find_runtime(order)
+    directory = os.path.abspath(os.path.expanduser(args.dir or "."))
+    existing = directory
+    while not os.path.isdir(existing) and os.path.dirname(existing) != existing:
+        existing = os.path.dirname(existing)  # the edgekit dir may not exist yet: its filesystem does
+    return {"schema": SCHEMA, "ok": True, "host": host_info(),
+            "runtime": {"name": runtime["name"], "version": runtime["version"]} if runtime else None,
+            "runtimes_tried": tried, "install_advice": None if runtime else INSTALL_ADVICE,
+            "disk_path": existing, "free_disk_bytes": shutil.disk_usage(existing).free}
+
+
+def failure(kind: str, message: str) -> dict:
+    return {"schema": SCHEMA, "ok": False, "error": {"kind": kind, "message": message}}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # JSON, not argparse's usage text, on bad flags
+        raise AgentFailure("bad_args", message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="edgekit_agent.py", description="edgekit on-device benchmark agent")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+    commands.required = True
+    probe_cmd = commands.add_parser("probe", help="report host, runtime and free disk")
+    probe_cmd.add_argument("--dir", help="report free disk for this directory (default: cwd)")
+    probe_cmd.add_argument("--runtime", help="runtime order, comma-separated")
+    bench_cmd = commands.add_parser("bench", help="benchmark a .tflite model")
+    bench_cmd.add_argument("model")
+    bench_cmd.add_argument("--threads", type=int, default=1)
+    bench_cmd.add_argument("--runs", type=int, default=50)
+    bench_cmd.add_argument("--warmup", type=int, default=5)
+    bench_cmd.add_argument("--delegate", help="delegate library to load (e.g. libedgetpu.so.1)")
+    bench_cmd.add_argument("--runtime", help="runtime order, comma-separated (default: %s)" % ",".join(DEFAULT_RUNTIMES))
+    bench_cmd.add_argument("--max-seconds", type=float, help="stop timed runs once this many seconds have passed")
+    return parser
+
+
+def main(argv=None) -> int:
+    output = Output()
+    try:
+        args = build_parser().parse_args(argv)
+        result = probe(args) if args.command == "probe" else bench(args, output)
+    except AgentFailure as exc:
+        output.emit(failure(exc.kind, str(exc)))
+        return EXIT_CODES[exc.kind]
+    output.emit(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

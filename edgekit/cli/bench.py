@@ -1,0 +1,40 @@
+"""``edgekit bench``: benchmark a .tflite model on this machine (the ``local`` target)."""
+
+from __future__ import annotations
+
+import socket
+
+import click
+
+from edgekit.cli.output import emit_json, info, json_option
+
+
+@click.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="Interpreter threads.")
+@click.option("--runs", type=click.IntRange(min=1), default=50, show_default=True, help="Timed inferences.")
+@click.option("--warmup", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Untimed inferences after the first one.")
+@click.option("--runtime", "runtime", metavar="NAME[,NAME...]",
+              help="TFLite runtimes to try, in order (tflite_runtime, ai_edge_litert, tensorflow.lite).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True,
+              help="Seconds before the benchmark is stopped.")
+@json_option
+def bench(model: str, threads: int, runs: int, warmup: int, runtime: str | None, timeout: float,
+          as_json: bool) -> None:
+    """Benchmark MODEL (.tflite) locally the way TFLite's benchmark_model does; records the run."""
+    from edgekit.agent.runner import run_local
+    from edgekit.results import ResultStore
+
+    runtimes = [name.strip() for name in runtime.split(",")] if runtime else None
+    info(f"benchmarking {model} ({threads} thread(s), {warmup} warmup + {runs} runs)")
+    result = run_local(model, threads=threads, runs=runs, warmup=warmup, runtimes=runtimes, timeout=timeout)
+    host = socket.gethostname()
+    run_id = ResultStore().record(result, target="local", host=host)
+    if as_json:
+        emit_json({"run_id": run_id, "target": "local", **result})
+    else:
+        from edgekit.results.report import render_bench
+
+        click.echo(render_bench(result))
+        info(f"recorded as run {run_id} (see 'edgekit history')")

@@ -1,0 +1,50 @@
+"""``edgekit history`` and ``edgekit compare``: the recorded benchmark runs."""
+
+from __future__ import annotations
+
+import click
+
+from edgekit.cli.output import emit_json, info, json_option
+
+
+@click.command()
+@click.option("--target", help="Only runs on this target (e.g. local, rpi4).")
+@click.option("--host", help="Only runs on this host.")
+@click.option("--model", help="Only runs of this model: file name or sha256 prefix.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Newest N runs.")
+@json_option
+def history(target: str | None, host: str | None, model: str | None, limit: int, as_json: bool) -> None:
+    """List recorded benchmark runs, newest first."""
+    from edgekit.results import ResultStore
+    from edgekit.results.report import render_history
+
+    store = ResultStore()
+    runs = store.runs(limit=limit, target=target, host=host, model=model)
+    if as_json:
+        emit_json(runs)
+    elif runs:
+        click.echo(render_history(runs))
+    else:
+        info(f"no recorded runs match in {store.path}; 'edgekit bench MODEL' records one")
+
+
+@click.command()
+@click.argument("run_a", type=int, metavar="A")
+@click.argument("run_b", type=int, metavar="B")
+@json_option
+def compare(run_a: int, run_b: int, as_json: bool) -> None:
+    """Compare run B against run A (run ids from 'edgekit history'): latency, memory, size."""
+    from edgekit.results import ResultStore
+    from edgekit.results.report import compare_runs, render_compare
+
+    store = ResultStore()
+    a, b = store.get(run_a), store.get(run_b)
+    metrics = compare_runs(a, b)
+    if as_json:
+        emit_json({"a": _without_result(a), "b": _without_result(b), "metrics": metrics})
+    else:
+        click.echo(render_compare(a, b, metrics))
+
+
+def _without_result(run: dict) -> dict:
+    return {key: value for key, value in run.items() if key != "result"}

@@ -1,0 +1,166 @@
+"""SQLite store of benchmark results: the agent's full JSON plus columns to filter and sort by.
+
+Parallel fleet deploys record from several threads or processes at once, so the
+database runs in WAL mode with a busy timeout and every write is one short transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from edgekit.errors import ConfigError, UsageError
+
+SCHEMA_VERSION = 1
+_BUSY_TIMEOUT_S = 30.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created REAL NOT NULL,            -- unix time of recording
+    target TEXT NOT NULL,
+    host TEXT NOT NULL,
+    model_name TEXT,
+    model_sha256 TEXT,
+    model_size INTEGER,
+    runtime TEXT,
+    runtime_version TEXT,
+    threads INTEGER,
+    mean_ms REAL,
+    p50_ms REAL,
+    p90_ms REAL,
+    peak_mb REAL,
+    throttled INTEGER NOT NULL DEFAULT 0,
+    result TEXT NOT NULL              -- the agent's JSON, verbatim
+);
+CREATE INDEX IF NOT EXISTS runs_target ON runs (target, created);
+CREATE INDEX IF NOT EXISTS runs_host ON runs (host, created);
+CREATE INDEX IF NOT EXISTS runs_model ON runs (model_sha256);
+"""
+
+_COLUMNS = ("id", "created", "target", "host", "model_name", "model_sha256", "model_size", "runtime",
+            "runtime_version", "threads", "mean_ms", "p50_ms", "p90_ms", "peak_mb", "throttled")
+
+
+def default_db_path() -> Path:
+    """``$EDGEKIT_RESULTS_DB``, else ``$XDG_DATA_HOME/edgekit/results.db`` (~/.local/share)."""
+    explicit = os.environ.get("EDGEKIT_RESULTS_DB")
+    if explicit:
+        return Path(explicit).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "edgekit" / "results.db"
+
+
+class ResultStore:
+    """The results database; created with its schema on first use."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as conn:
+                self._migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"{self.path}: not a usable edgekit results database ({exc}); "
+                              "move it away or set EDGEKIT_RESULTS_DB to another file") from None
+        except OSError as exc:
+            raise ConfigError(f"{self.path}: cannot create the results database ({exc.strerror}); "
+                              "set EDGEKIT_RESULTS_DB to a writable file") from None
+
+    def record(self, result: dict, *, target: str, host: str) -> int:
+        """Store one successful agent result; returns its run id."""
+        timing, memory = result.get("timing_ms", {}), result.get("memory_mb", {})
+        model, runtime = result.get("model", {}), result.get("runtime") or {}
+        row = {
+            "created": time.time(), "target": target, "host": host,
+            "model_name": Path(model.get("path", "")).name or None, "model_sha256": model.get("sha256"),
+            "model_size": model.get("size_bytes"), "runtime": runtime.get("name"),
+            "runtime_version": runtime.get("version"), "threads": result.get("threads"),
+            "mean_ms": timing.get("mean"), "p50_ms": timing.get("p50"), "p90_ms": timing.get("p90"),
+            "peak_mb": memory.get("peak_rss"),
+            "throttled": int(bool((result.get("device") or {}).get("throttled"))),
+            "result": json.dumps(result),
+        }
+        names = ", ".join(row)
+        marks = ", ".join(f":{name}" for name in row)
+        with self._connect() as conn:
+            cursor = conn.execute(f"INSERT INTO runs ({names}) VALUES ({marks})", row)
+            return int(cursor.lastrowid)
+
+    def runs(self, *, limit: int | None = 20, target: str | None = None, host: str | None = None,
+             model: str | None = None) -> list[dict]:
+        """Newest first; ``model`` matches a file name or a sha256 prefix."""
+        clauses, params = [], []
+        if target:
+            clauses.append("target = ?")
+            params.append(target)
+        if host:
+            clauses.append("host = ?")
+            params.append(host)
+        if model:
+            clauses.append("(model_name = ? OR model_sha256 LIKE ?)")
+            params += [model, model.lower() + "%"]
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM runs {where} ORDER BY id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        with self._connect() as conn:
+            return [self._summary(row) for row in conn.execute(sql, params)]
+
+    def get(self, run_id: int) -> dict:
+        """One run: its summary columns plus the full agent result under ``result``."""
+        with self._connect() as conn:
+            row = conn.execute(f"SELECT {', '.join(_COLUMNS)}, result FROM runs WHERE id = ?",
+                               (run_id,)).fetchone()
+        if row is None:
+            raise UsageError(f"run {run_id} is not in {self.path}; see 'edgekit history' for run ids")
+        summary = self._summary(row[:-1])
+        summary["result"] = json.loads(row[-1])
+        return summary
+
+    def _connect(self) -> "_ClosingConnection":
+        conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S)
+        conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+        return _ClosingConnection(conn)
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        conn.execute("PRAGMA journal_mode = WAL")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise sqlite3.DatabaseError(f"schema version {version} is newer than this edgekit "
+                                        f"understands ({SCHEMA_VERSION}); upgrade edgekit")
+        if version < SCHEMA_VERSION:
+            conn.executescript(_SCHEMA)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @staticmethod
+    def _summary(row: tuple) -> dict[str, Any]:
+        summary = dict(zip(_COLUMNS, row))
+        summary["throttled"] = bool(summary["throttled"])
+        summary["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(summary["created"]))
+        return summary
+
+
+class _ClosingConnection:
+    """``with`` commits (or rolls back) and then closes, unlike sqlite3's own context manager."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self._conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self._conn.commit()
+            else:
+                self._conn.rollback()
+        finally:
+            self._conn.close()

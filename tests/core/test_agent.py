@@ -1,0 +1,203 @@
+"""The on-device agent under the real LiteRT runtime, and its local runner."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import os
+import sys
+
+import pytest
+
+from agent_models import NUMPY2_BREAKAGE, SEGFAULT, fake_runtime, run_agent, tiny_models  # noqa: F401
+from edgekit.agent import edgekit_agent as agent
+from edgekit.agent.runner import AGENT_PATH, parse_agent_output, run_local
+from edgekit.errors import AgentError
+
+TIMING_KEYS = {"init", "first_inference", "warmup_mean", "warmup_runs", "runs", "runs_requested",
+               "mean", "std", "min", "max", "p50", "p90", "p99"}
+MEMORY_KEYS = {"baseline_rss", "init_rss", "init_footprint", "overall_footprint", "peak_rss", "source"}
+
+
+def _env_with(path) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(path), env.get("PYTHONPATH", "")])
+    return env
+
+
+@pytest.mark.parametrize("kind,dtype", [("float32", "float32"), ("int8", "int8")])
+def test_bench_result_is_complete_and_consistent(tiny_models, kind, dtype):
+    path = tiny_models[kind]
+    result = run_local(path, threads=2, runs=30, warmup=3)
+
+    assert result["ok"] is True and result["schema"] == 1
+    assert result["model"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert result["model"]["size_bytes"] == path.stat().st_size
+    assert result["runtime"]["name"] in agent.DEFAULT_RUNTIMES and result["runtime"]["version"]
+    assert result["threads"] == 2
+    assert [t["dtype"] for t in result["inputs"]] == [dtype] and result["inputs"][0]["shape"] == [1, 8, 8, 1]
+    assert result["outputs"][0]["shape"] == [1, 10]
+
+    timing = result["timing_ms"]
+    assert set(timing) == TIMING_KEYS
+    assert timing["runs"] == 30 and timing["warmup_runs"] == 3 and result["stopped_early"] is False
+    assert 0 < timing["min"] <= timing["mean"] <= timing["max"]
+    assert timing["min"] <= timing["p50"] <= timing["p90"] <= timing["p99"] <= timing["max"]
+    assert timing["std"] >= 0 and timing["init"] > 0 and timing["first_inference"] > 0
+
+    memory = result["memory_mb"]
+    assert set(memory) == MEMORY_KEYS
+    assert memory["init_footprint"] >= 0 and memory["overall_footprint"] >= 0
+    assert memory["baseline_rss"] <= memory["init_rss"] <= memory["peak_rss"]
+
+    host = result["host"]
+    assert {"hostname", "arch", "cpu_model", "cpu_count", "python", "numpy", "platform"} <= set(host)
+    assert host["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert set(result["device"]) >= {"before", "after", "throttled"}
+    assert set(result["device"]["before"]) == {"governor", "temp_c", "throttled"}
+
+
+def test_falls_back_when_tflite_runtime_is_broken(tiny_models, tmp_path):
+    """tflite-runtime 2.14 raises on import under numpy 2: the agent must move on and say why."""
+    env = _env_with(fake_runtime(tmp_path, NUMPY2_BREAKAGE))
+    code, result, _ = run_agent("bench", tiny_models["float32"], "--runs", "3", env=env)
+
+    assert code == 0, result
+    assert result["runtime"]["name"] == "ai_edge_litert"
+    tried = result["runtime"]["tried"]
+    assert tried[0]["name"] == "tflite_runtime"
+    assert "numpy.core.multiarray failed to import" in tried[0]["error"]
+
+
+def test_runtime_order_is_overridable(tiny_models):
+    code, result, _ = run_agent("bench", tiny_models["float32"], "--runs", "3",
+                                "--runtime", "ai_edge_litert,tflite_runtime")
+    assert code == 0 and result["runtime"]["name"] == "ai_edge_litert" and result["runtime"]["tried"] == []
+
+
+def test_only_an_absent_runtime_is_runtime_missing(tiny_models, tmp_path):
+    env = _env_with(fake_runtime(tmp_path, NUMPY2_BREAKAGE))
+    code, result, _ = run_agent("bench", tiny_models["float32"], "--runtime", "tflite_runtime", env=env)
+
+    assert code == 3
+    assert result["error"]["kind"] == "runtime_missing"
+    assert "tflite_runtime" in result["error"]["message"] and "pip install" in result["error"]["message"]
+
+
+def test_unresolved_custom_op_is_named(tiny_models):
+    code, result, _ = run_agent("bench", tiny_models["custom"])
+    assert code == 4
+    assert result["error"]["kind"] == "unresolved_op"
+    assert "MatrixInverse" in result["error"]["message"]
+
+
+def test_not_a_model_is_model_load(tmp_path):
+    bogus = tmp_path / "bogus.tflite"
+    bogus.write_bytes(b"not a flatbuffer" * 8)
+    code, result, _ = run_agent("bench", bogus)
+    assert code == 4 and result["error"]["kind"] == "model_load" and str(bogus) in result["error"]["message"]
+
+
+def test_missing_delegate_library_is_named(tiny_models):
+    code, result, _ = run_agent("bench", tiny_models["int8"], "--delegate", "libedgekit-no-such-delegate.so")
+    assert code == 3 and result["error"]["kind"] == "runtime_missing"
+    assert "libedgekit-no-such-delegate.so" in result["error"]["message"]
+
+
+@pytest.mark.parametrize("args", [["bench"], ["bench", "nowhere.tflite"], ["bench", "x", "--threads", "zero"],
+                                  ["bench", "x", "--runtime", "onnxruntime"], ["fly"]])
+def test_bad_arguments_are_json_exit_2(args):
+    code, result, _ = run_agent(*args)
+    assert code == 2 and result["ok"] is False and result["error"]["kind"] == "bad_args"
+
+
+def test_max_seconds_stops_timed_runs_early(tiny_models):
+    code, result, _ = run_agent("bench", tiny_models["float32"], "--runs", "100000000", "--max-seconds", "1")
+    timing = result["timing_ms"]
+    assert code == 0 and result["stopped_early"] is True
+    assert 1 <= timing["runs"] < timing["runs_requested"] == 100000000
+
+
+def test_probe_reports_runtime_host_and_disk(tmp_path):
+    code, result, _ = run_agent("probe", "--dir", tmp_path / "not" / "yet")
+    assert code == 0 and result["ok"] is True
+    assert result["runtime"]["name"] in agent.DEFAULT_RUNTIMES
+    assert result["disk_path"] == str(tmp_path) and result["free_disk_bytes"] > 0
+    assert result["host"]["cpu_count"] >= 1
+
+
+def test_probe_without_runtime_says_how_to_install(tmp_path):
+    env = _env_with(fake_runtime(tmp_path, NUMPY2_BREAKAGE))
+    code, result, _ = run_agent("probe", "--runtime", "tflite_runtime", env=env)
+    assert code == 0 and result["runtime"] is None
+    assert result["runtimes_tried"][0]["name"] == "tflite_runtime" and "pip install" in result["install_advice"]
+
+
+def test_a_crashing_runtime_is_reported_with_its_signal(tiny_models, tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", _env_with(fake_runtime(tmp_path, SEGFAULT))["PYTHONPATH"])
+    with pytest.raises(AgentError, match=r"local: the model crashed the TFLite runtime with signal 11 \(SIGSEGV\)"):
+        run_local(tiny_models["float32"], runtimes=["tflite_runtime"])
+
+
+def test_a_run_past_its_time_limit_is_killed(tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", _env_with(fake_runtime(tmp_path, "import time\ntime.sleep(60)\n"))["PYTHONPATH"])
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"\0" * 64)
+    with pytest.raises(AgentError, match="did not finish within 2s"):
+        run_local(model, runtimes=["tflite_runtime"], timeout=2)
+
+
+def test_parse_agent_output_names_where_it_failed():
+    with pytest.raises(AgentError, match="pi4: .*signal 9 \\(SIGKILL\\)"):
+        parse_agent_output("", 128 + 9, "", where="pi4")
+    with pytest.raises(AgentError, match="pi4: the benchmark agent exited with code 1 without a result; stderr: boom"):
+        parse_agent_output("Traceback...", 1, "boom\n", where="pi4")
+    with pytest.raises(AgentError, match="pi4: unresolved_op: op X"):
+        parse_agent_output('{"schema": 1, "ok": false, "error": {"kind": "unresolved_op", "message": "op X"}}',
+                           4, "", where="pi4")
+
+
+@pytest.mark.parametrize("before,after,reasons", [
+    ("0x0", "0x0", []),
+    ("0x50000", "0x50000", []),                       # throttled before this run, not during it
+    ("0x0", "0x50005", ["under-voltage", "throttled"]),
+    ("0x0", "0x80000", ["soft-temperature-limit"]),   # hit the soft limit during the run, recovered
+    (None, "0x2", ["arm-frequency-capped"]),
+    ("0x0", None, []),
+])
+def test_throttle_flags(before, after, reasons):
+    assert agent.throttle_reasons(before, after) == reasons
+
+
+@pytest.mark.parametrize("cpuinfo,model", [
+    ({"CPU implementer": "0x41", "CPU part": "0xd08", "model name": "ARMv7 Processor rev 3 (v7l)"}, "Cortex-A72"),
+    ({"CPU implementer": "0x41", "CPU part": "0xd0b"}, "Cortex-A76"),
+    ({"CPU implementer": "0x41", "CPU part": "0xd03", "Hardware": "BCM2835"}, "Cortex-A53"),
+    ({"model name": "Intel(R) Xeon(R) CPU"}, "Intel(R) Xeon(R) CPU"),
+    ({"CPU implementer": "0x4e", "CPU part": "0x004", "Hardware": "NVIDIA Tegra"}, "NVIDIA Tegra"),
+])
+def test_cpu_model_names(cpuinfo, model):
+    assert agent.cpu_model(cpuinfo) == model
+
+
+def test_agent_is_self_contained_python39():
+    """The agent is shipped alone to devices that may run Python 3.9 without edgekit."""
+    tree = ast.parse(AGENT_PATH.read_text(), feature_version=(3, 9))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    allowed = set(sys.stdlib_module_names) | {"numpy", "tflite_runtime", "ai_edge_litert", "tensorflow"}
+    assert imported <= allowed, imported - allowed
+    assert "edgekit" not in imported
+
+
+def test_a_hang_past_max_seconds_is_time_limit(tmp_path):
+    """Stuck inside the runtime (here: its import), the agent's watchdog still answers."""
+    env = _env_with(fake_runtime(tmp_path, "import time\ntime.sleep(60)\n"))
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"\0" * 64)
+    code, result, _ = run_agent("bench", model, "--runtime", "tflite_runtime", "--max-seconds", "0.5", env=env)
+    assert code == 6 and result["error"]["kind"] == "time_limit" and "--max-seconds 0.5" in result["error"]["message"]

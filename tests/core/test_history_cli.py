@@ -1,0 +1,109 @@
+"""The results store and ``edgekit history`` / ``edgekit compare`` on real recorded runs."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+
+from agent_models import tiny_models  # noqa: F401
+from edgekit.agent.runner import run_local
+from edgekit.results import ResultStore, default_db_path
+
+
+@pytest.fixture(scope="module")
+def results(tiny_models) -> dict:
+    """Real agent results of the float32 and int8 models."""
+    return {kind: run_local(tiny_models[kind], runs=10, warmup=1) for kind in ("float32", "int8")}
+
+
+@pytest.fixture
+def recorded(results, tmp_path) -> ResultStore:
+    store = ResultStore(tmp_path / "results.db")  # the `cli` fixture points edgekit at this file
+    store.record(results["float32"], target="local", host="alpha")
+    store.record(results["int8"], target="local", host="alpha")
+    store.record(results["int8"], target="rpi4", host="pi-1")
+    return store
+
+
+def test_history_lists_newest_first_with_filters(cli, recorded):
+    out = cli("history").stdout.splitlines()
+    assert out[0].split()[:4] == ["id", "when", "(UTC)", "target"]
+    assert [line.split()[0] for line in out[1:]] == ["3", "2", "1"]
+
+    by_target = json.loads(cli("history", "--target", "rpi4", "--json").stdout)
+    assert [(r["id"], r["host"]) for r in by_target] == [(3, "pi-1")]
+    by_model = json.loads(cli("history", "--model", "tiny_float32.tflite", "--json").stdout)
+    assert [r["id"] for r in by_model] == [1]
+    sha = by_target[0]["model_sha256"]
+    assert [r["id"] for r in json.loads(cli("history", "--model", sha[:10], "--json").stdout)] == [3, 2]
+    assert [r["id"] for r in json.loads(cli("history", "--host", "alpha", "--limit", "1", "--json").stdout)] == [2]
+
+
+def test_history_json_schema(cli, recorded, results):
+    run = json.loads(cli("history", "--json").stdout)[-1]
+    assert set(run) == {"id", "created", "target", "host", "model_name", "model_sha256", "model_size", "runtime",
+                        "runtime_version", "threads", "mean_ms", "p50_ms", "p90_ms", "peak_mb", "throttled"}
+    source = results["float32"]
+    assert run["mean_ms"] == source["timing_ms"]["mean"] and run["peak_mb"] == source["memory_mb"]["peak_rss"]
+    assert run["runtime"] == source["runtime"]["name"] and run["throttled"] is False
+
+
+def test_history_empty(cli):
+    result = cli("history")
+    assert result.exit_code == 0 and result.stdout == "" and "no recorded runs" in result.stderr
+
+
+def test_compare_shows_deltas_and_verdicts(cli, recorded, results):
+    data = json.loads(cli("compare", "1", "2", "--json").stdout)
+    assert data["a"]["id"] == 1 and data["b"]["id"] == 2
+    size = next(m for m in data["metrics"] if m["name"] == "model size")
+    a, b = results["float32"]["model"]["size_bytes"], results["int8"]["model"]["size_bytes"]
+    assert (size["a"], size["b"], size["delta"]) == (a, b, b - a)
+    assert size["percent"] == pytest.approx(100.0 * (b - a) / a) and size["better"] == "b"
+    for metric in data["metrics"]:
+        if metric["delta"]:
+            assert metric["better"] == ("b" if metric["delta"] < 0 else "a")
+
+    text = cli("compare", "1", "2").stdout
+    size_line = next(line for line in text.splitlines() if line.startswith("model size"))
+    assert f"{b - a:,}" in size_line and "↓ better" in size_line
+    assert "A = run 1: tiny_float32.tflite" in text and "B = run 2: tiny_int8.tflite" in text
+
+
+def test_compare_unknown_run_exits_2(cli, recorded):
+    result = cli("compare", "1", "99")
+    assert result.exit_code == 2 and "run 99 is not in" in result.stderr
+
+
+def _record_many(args) -> list[int]:
+    path, result, n = args
+    store = ResultStore(path)
+    return [store.record(result, target="fleet", host=f"h{i}") for i in range(n)]
+
+
+def test_parallel_writers_lose_nothing(results, tmp_path):
+    """Fleet deploys record from several processes at once."""
+    path = tmp_path / "results.db"
+    with ProcessPoolExecutor(4) as pool:
+        ids = [i for chunk in pool.map(_record_many, [(path, results["int8"], 25)] * 4) for i in chunk]
+    assert sorted(ids) == list(range(1, 101))
+    assert len(ResultStore(path).runs(limit=None, target="fleet")) == 100
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+def test_default_path_follows_xdg(monkeypatch, tmp_path):
+    monkeypatch.delenv("EDGEKIT_RESULTS_DB", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert default_db_path() == tmp_path / "xdg" / "edgekit" / "results.db"
+    assert ResultStore().path.is_file()
+
+
+def test_a_foreign_file_is_a_clear_error(cli, tmp_path):
+    (tmp_path / "results.db").write_text("not sqlite " * 200)
+    result = cli("history")
+    assert result.exit_code == 2 and "not a usable edgekit results database" in result.stderr
