@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -32,7 +33,9 @@ def project(tmp_path: Path, **budgets: float) -> Path:
 
 
 def build(config: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
-    return run_edgekit("build", config, "--out", out, *extra, timeout=600)
+    """A real ``edgekit build`` process; its benchmark is recorded in a results DB next to ``out``."""
+    env = {**os.environ, "EDGEKIT_RESULTS_DB": str(out.parent / "results.db")}
+    return run_edgekit("build", config, "--out", out, *extra, timeout=600, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +72,10 @@ def test_example_builds_and_passes_its_budgets(first_build):
     assert manifest["timing"]["measured_on"] == "local" and manifest["timing"]["latency_ms"]["mean"] > 0
     assert manifest["versions"]["tensorflow"] and manifest["config"]["optimize"][0]["step"] == "prune"
     assert final["sha256"] in (out / "model_data.h").read_text()
+    from edgekit.results import ResultStore
+
+    runs = ResultStore(out.parent / "results.db").runs()
+    assert [(r["model_sha256"], r["target"]) for r in runs] == [(final["sha256"], "local")]
 
 
 def test_second_build_hits_the_cache_and_changes_nothing(first_build):
