@@ -27,6 +27,7 @@ MAPPED = "Mapped to Edge TPU"
 NOT_SUPPORTED = "Operation not supported"
 BAD_DTYPE = "Operation is working on an unsupported data type"
 AFTER_CUT = "More than one subgraph is not supported"
+IO_CONVERSION = BAD_DTYPE + " (model I/O conversion: stays on the CPU, does not cut the graph)"
 
 # Coral's supported-operations table (compiler 16): op -> documented limitation checked below.
 SUPPORTED_OPS = frozenset({
@@ -69,7 +70,8 @@ class EdgeTPUReport:
 
     @property
     def compatible(self) -> bool:
-        return not self.model_issues and not self.cpu_ops
+        """Everything but float I/O conversions runs on the Edge TPU."""
+        return not self.model_issues and all(op.status == IO_CONVERSION for op in self.cpu_ops)
 
     def to_dict(self) -> dict:
         return {"compatible": self.compatible, "model_issues": self.model_issues,
@@ -96,7 +98,7 @@ def check_edgetpu(source: str | Path | bytes) -> EdgeTPUReport:
     ops, cut = [], False
     for index, op in enumerate(graph.operators):
         if _is_io_conversion(graph, op):
-            ops.append(OpPlacement(index, op.opcode, False, BAD_DTYPE + " (model I/O conversion)"))
+            ops.append(OpPlacement(index, op.opcode, False, IO_CONVERSION))
             continue
         status = AFTER_CUT if cut else (_unsupported(graph, op) or MAPPED)
         cut = cut or status != MAPPED

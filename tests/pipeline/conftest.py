@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 
 
-def _convert(model, quantize: str, calibration: Path) -> bytes:
+def _convert(model, quantize: str, calibration: Path, io_type: str) -> bytes:
     from edgekit.convert import convert_model
 
     x = np.load(calibration)["x"][:64]
-    if quantize == "int8":
-        return convert_model(model, quantize="int8", representative=x, io_type="int8")
-    return convert_model(model, quantize="none")
+    return convert_model(model, quantize=quantize, representative=x if quantize == "int8" else None,
+                         io_type=io_type)
 
 
 def _digits(batch: int | None = None, hard_swish: bool = False):
@@ -36,7 +35,7 @@ def _digits(batch: int | None = None, hard_swish: bool = False):
 
 @pytest.fixture(scope="session")
 def tflite_models(tmp_path_factory, digits_train) -> dict[str, Path]:
-    """Small CNNs as .tflite: float32, full-int8, full-int8 with a static batch, and one with HARD_SWISH."""
+    """Small CNNs as .tflite: float32 and full-int8 (dynamic/static batch, int8/float I/O), one with HARD_SWISH."""
     from edgekit.models import digits_cnn
 
     import keras
@@ -44,16 +43,17 @@ def tflite_models(tmp_path_factory, digits_train) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("tflite")
     keras.utils.set_random_seed(0)
     builds = {
-        "float32": (digits_cnn(), "none"),
-        "int8": (digits_cnn(), "int8"),
-        "int8_static": (_digits(batch=1), "int8"),
-        "float32_static": (_digits(batch=1), "none"),
-        "int8_hard_swish": (_digits(batch=1, hard_swish=True), "int8"),
+        "float32": (digits_cnn(), "none", "float32"),
+        "int8": (digits_cnn(), "int8", "int8"),
+        "int8_static": (_digits(batch=1), "int8", "int8"),
+        "int8_float_io": (_digits(batch=1), "int8", "float32"),
+        "float32_static": (_digits(batch=1), "none", "float32"),
+        "int8_hard_swish": (_digits(batch=1, hard_swish=True), "int8", "int8"),
     }
     paths = {}
-    for name, (model, quantize) in builds.items():
+    for name, (model, quantize, io_type) in builds.items():
         paths[name] = out / f"{name}.tflite"
-        paths[name].write_bytes(_convert(model, quantize, digits_train))
+        paths[name].write_bytes(_convert(model, quantize, digits_train, io_type))
     return paths
 
 

@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from edgekit.inspect.edgetpu import AFTER_CUT, BAD_DTYPE, MAPPED, NOT_SUPPORTED, check_edgetpu, \
-    check_with_compiler, parse_compiler_log
+from edgekit.inspect.edgetpu import AFTER_CUT, BAD_DTYPE, IO_CONVERSION, MAPPED, NOT_SUPPORTED, \
+    check_edgetpu, check_with_compiler, parse_compiler_log
 
 
 def test_full_int8_static_model_maps_entirely(tflite_models):
@@ -16,6 +16,14 @@ def test_full_int8_static_model_maps_entirely(tflite_models):
     assert report.ops and all(op.on_tpu and op.status == MAPPED for op in report.ops)
     assert report.compatible
     assert report.to_dict()["cpu_ops"] == 0
+
+
+def test_float_io_conversions_stay_on_cpu_without_cutting(tflite_models):
+    report = check_edgetpu(tflite_models["int8_float_io"])
+    assert (report.ops[0].opcode, report.ops[0].status) == ("QUANTIZE", IO_CONVERSION)
+    assert (report.ops[-1].opcode, report.ops[-1].status) == ("DEQUANTIZE", IO_CONVERSION)
+    assert all(op.on_tpu for op in report.ops[1:-1])
+    assert report.compatible and report.model_issues == []
 
 
 def test_float_model_runs_on_cpu_and_says_why(tflite_models):
