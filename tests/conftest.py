@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-ROOT = Path(__file__).resolve().parent.parent
+from support import ROOT, run_edgekit  # noqa: F401  (re-exported for tests)
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Subprocesses (``python -m edgekit``, the agent) must import this checkout's edgekit.
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
@@ -40,14 +39,6 @@ def cli(tmp_path, monkeypatch):
         return CliRunner().invoke(group, [str(a) for a in args], input=input, catch_exceptions=False)
 
     return run
-
-
-def run_edgekit(*args: str, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
-    """Run ``python -m edgekit ARGS...`` as a real subprocess (exit codes, stdout/stderr split)."""
-    return subprocess.run(
-        [sys.executable, "-m", "edgekit", *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, **kwargs,
-    )
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import os
 import socket
 
 from agent_models import SEGFAULT, fake_runtime, tiny_models  # noqa: F401
-from conftest import run_edgekit
+from support import run_edgekit
 from edgekit.results import ResultStore
 
 
