@@ -14,7 +14,7 @@ import pytest
 
 from edgekit.pipeline.budgets import BUDGETS
 from edgekit.pipeline.manifest import without_timing
-from tests.conftest import ROOT, run_edgekit
+from support import ROOT, run_edgekit
 
 EXAMPLE = ROOT / "examples" / "digits" / "edgekit.toml"
 

@@ -7,7 +7,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.conftest import run_edgekit
+from support import run_edgekit
 
 HERE = Path(__file__).resolve().parent
 
