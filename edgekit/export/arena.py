@@ -164,7 +164,7 @@ def _activation_lifetimes(graph) -> list[tuple[int, int, int]]:
     lifetimes = []
     for t, start in first.items():
         tensor = graph.tensors[t]
-        if _is_constant(tensor):
+        if tensor.is_constant:
             continue
         lifetimes.append((_align(_nbytes(tensor)), start, last.get(t, start)))
     return lifetimes
@@ -179,10 +179,6 @@ def _quantized_channels(graph, op) -> int:
         return 0
     shape = outputs[0].shape
     return int(shape[-1]) if len(shape) else 0
-
-
-def _is_constant(tensor) -> bool:
-    return tensor.data is not None
 
 
 def _nbytes(tensor) -> int:

@@ -110,16 +110,15 @@ def check_edgetpu(source: str | Path | bytes) -> EdgeTPUReport:
 
 def _model_issues(graph) -> list[str]:
     issues = []
-    dynamic = [t.name for t in graph.tensors if any(d < 0 for d in _signature(t))]
+    dynamic = [t.name for t in graph.tensors if any(d < 0 for d in t.shape_signature)]
     if dynamic:
         issues.append(f"dynamic shapes ({', '.join(dynamic[:3])}): the Edge TPU needs static "
                       "shapes; convert with a fixed batch size")
-    floats = [t.name for t in graph.tensors if _data(t) is None and t.dtype not in _EIGHT_BIT
-              and not _is_io(graph, t)]
+    floats = [t for t in graph.tensors if not t.is_constant and t.dtype not in _EIGHT_BIT
+              and t.index not in (*graph.inputs, *graph.outputs)]
     if floats:
         issues.append(f"not fully 8-bit quantized: {len(floats)} activation tensor(s) such as "
-                      f"'{floats[0]}' are {graph.tensors[_index(graph, floats[0])].dtype}; "
-                      "convert with quantize = \"int8\"")
+                      f"'{floats[0].name}' are {floats[0].dtype}; convert with quantize = \"int8\"")
     return issues
 
 
@@ -128,10 +127,10 @@ def _unsupported(graph, op) -> str | None:
     if op.opcode not in SUPPORTED_OPS:
         return NOT_SUPPORTED
     tensors = [graph.tensors[t] for t in [*op.inputs, *op.outputs] if t >= 0]
-    if any(_data(t) is None and t.dtype not in _EIGHT_BIT for t in tensors):
+    if any(not t.is_constant and t.dtype not in _EIGHT_BIT for t in tensors):
         return BAD_DTYPE
     for t in tensors:
-        if _data(t) is None and any(d > 1 for d in list(t.shape)[:-3]):
+        if not t.is_constant and any(d > 1 for d in t.shape[:-3]):
             return f"tensor '{t.name}' {[int(d) for d in t.shape]}: only the 3 innermost dimensions may exceed 1"
     check = _LIMITS.get(op.opcode)
     return check(graph, op) if check else None
@@ -150,7 +149,7 @@ def _softmax(graph, op):
 
 
 def _reduction(graph, op, xy_only: bool = False):
-    axes = _data(graph.tensors[op.inputs[1]])
+    axes = graph.tensors[op.inputs[1]].data
     rank = len(graph.tensors[op.inputs[0]].shape)
     if axes is None:
         return "reduction axes are not constant"
@@ -163,7 +162,7 @@ def _reduction(graph, op, xy_only: bool = False):
 
 
 def _pad(graph, op):
-    pads = _data(graph.tensors[op.inputs[1]])
+    pads = graph.tensors[op.inputs[1]].data
     if pads is None:
         return "paddings are not constant"
     pads = np.asarray(pads).reshape(-1, 2)
@@ -173,8 +172,8 @@ def _pad(graph, op):
 
 
 def _concatenation(graph, op):
-    consts = [graph.tensors[t] for t in op.inputs if _data(graph.tensors[t]) is not None]
-    if consts and (len(op.inputs) != 2 or any(np.any(_data(t)) for t in consts)):
+    consts = [graph.tensors[t] for t in op.inputs if graph.tensors[t].is_constant]
+    if consts and (len(op.inputs) != 2 or any(t.data is None or np.any(t.data) for t in consts)):
         return "a constant input is only supported as the second of 2 inputs and all zeros"
     return None
 
@@ -186,14 +185,14 @@ def _squeeze(graph, op):
 
 
 def _strided_slice(graph, op):
-    strides = _data(graph.tensors[op.inputs[3]]) if len(op.inputs) > 3 else None
+    strides = graph.tensors[op.inputs[3]].data if len(op.inputs) > 3 else None
     if strides is None or np.any(np.asarray(strides) != 1):
         return "strides must all be 1"
     return None
 
 
 def _transpose(graph, op):
-    perm = _data(graph.tensors[op.inputs[1]])
+    perm = graph.tensors[op.inputs[1]].data
     if perm is None or int(np.ravel(perm)[0]) != 0:
         return "transposes the batch dimension"
     return None
@@ -213,11 +212,6 @@ _LIMITS = {
 }
 
 
-def _is_io(graph, tensor) -> bool:
-    index = _index(graph, tensor.name)
-    return index in graph.inputs or index in graph.outputs
-
-
 def _is_io_conversion(graph, op) -> bool:
     """Float->int QUANTIZE of a model input, or int->float DEQUANTIZE to a model output."""
     if op.opcode == "QUANTIZE":
@@ -226,19 +220,6 @@ def _is_io_conversion(graph, op) -> bool:
     if op.opcode == "DEQUANTIZE":
         return op.outputs[0] in graph.outputs
     return False
-
-
-def _index(graph, name: str) -> int:
-    return next(i for i, t in enumerate(graph.tensors) if t.name == name)
-
-
-def _data(tensor):
-    return tensor.data
-
-
-def _signature(tensor) -> list[int]:
-    signature = getattr(tensor, "shape_signature", None)
-    return list(signature) if signature is not None and len(signature) else list(tensor.shape)
 
 
 # --- edgetpu_compiler --------------------------------------------------------------------

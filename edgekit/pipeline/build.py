@@ -412,7 +412,7 @@ def _layer_stats(model_path: Path) -> list[dict]:
     for op in graph.operators:
         for index in op.inputs:
             tensor = graph.tensors[index] if index >= 0 else None
-            if tensor is None or index in seen or tensor.data is None or np.ndim(tensor.data) < 2:
+            if tensor is None or index in seen or tensor.data is None or tensor.data.ndim < 2:
                 continue
             seen.add(index)
             data = np.asarray(tensor.data)
