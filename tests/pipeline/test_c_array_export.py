@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 from support import run_edgekit
@@ -49,3 +50,12 @@ def test_export_rejects_a_non_model_and_a_bad_symbol(tmp_path, tflite_models):
     assert not (tmp_path / "out").exists()
     proc = run_edgekit("export", tflite_models["int8"], "-o", tmp_path / "out", "--symbol", "9lives")
     assert proc.returncode == 2 and "--symbol '9lives' is not a C identifier" in proc.stderr
+
+
+def test_export_does_not_import_tensorflow(tflite_models, tmp_path):
+    code = ("import sys\nfrom edgekit.cli import cli\n"
+            "try:\n    cli.main(sys.argv[1:], prog_name='edgekit')\nexcept SystemExit as exit:\n    code = exit.code\n"
+            "print(code, 'tensorflow' in sys.modules, 'keras' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code, "export", str(tflite_models["int8"]), "-o", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.stdout.split() == ["0", "False", "False"], proc.stderr
