@@ -264,11 +264,12 @@ class _Build:
     def _bench_remote(self, final: Variant, target, threads: int | None) -> dict | None:
         """Latency on the configured device through the deploy API; None (said so) if unreachable."""
         from edgekit.errors import RemoteError
-        from edgekit.remote import deploy_to_host
+        from edgekit.remote import ConnectOptions, deploy, resolve_device
 
         try:
-            deployed = deploy_to_host(final.path, self.config.target.device, target=target, threads=threads,
-                                      runs=self.config.target.runs, warmup=self.config.target.warmup)
+            device = resolve_device(self.config.target.device, target=target)
+            deployed = deploy(final.path, device, threads=threads, runs=self.config.target.runs,
+                              warmup=self.config.target.warmup, options=ConnectOptions())
         except RemoteError as err:
             self.log.note(f"  device {self.config.target.device} unreachable: {err}")
             return None
