@@ -279,14 +279,14 @@ class _Build:
     def _target(self):
         from edgekit.targets import load_target
 
+        convert = self.config.convert
         target = load_target(self.config.target.name)
-        delegate = getattr(target, "delegate", None)
-        io_types = getattr(delegate, "io_types", None) if delegate else None
-        if io_types and self.config.convert.io_type not in io_types:
-            raise ConfigError(f"{self.config.path}: [convert] io_type '{self.config.convert.io_type}' does not "
-                              f"suit target {target.name}: use one of {', '.join(io_types)}")
-        if delegate and getattr(delegate, "requires_full_int8", False) and self.config.convert.quantize != "int8":
-            raise ConfigError(f"{self.config.path}: target {target.name} needs quantize = \"int8\"")
+        if convert.quantize not in target.quantizations:
+            raise ConfigError(f"{self.config.path}: [convert] quantize '{convert.quantize}' does not suit target "
+                              f"{target.name}: use one of {', '.join(target.quantizations)}")
+        if target.delegate and convert.io_type not in target.delegate.io_types:
+            raise ConfigError(f"{self.config.path}: [convert] io_type '{convert.io_type}' does not suit target "
+                              f"{target.name}: use one of {', '.join(target.delegate.io_types)}")
         return target
 
     def _input_hashes(self) -> dict[str, dict]:

@@ -19,12 +19,13 @@ from support import ROOT, run_edgekit
 EXAMPLE = ROOT / "examples" / "digits" / "edgekit.toml"
 
 
-def project(tmp_path: Path, **budgets: float) -> Path:
+def project(tmp_path: Path, target: str = "local", **budgets: float) -> Path:
     """The shipped example with tiny epochs (CI time) and absolute data paths; budgets overridden."""
     text = EXAMPLE.read_text()
     text = text.replace("../../calibration/", f"{ROOT / 'calibration'}/")
     text = text.replace("epochs = 10", "epochs = 4").replace("epochs = 2", "epochs = 1")
     text = re.sub(r"(?m)^runs = \d+", "runs = 10", text)
+    text = text.replace('name = "local"', f'name = "{target}"')
     for name, value in budgets.items():
         text = re.sub(rf"(?m)^{name} = \S+", f"{name} = {value}", text)
     path = tmp_path / "edgekit.toml"
@@ -118,6 +119,25 @@ def test_tightened_budget_fails_with_its_code(first_build, tmp_path):
     assert manifest["passed"] is False  # artifacts are still written for the CI to inspect
     only_arena = build(project(tmp_path, max_arena_kb=1), tmp_path / "out")
     assert only_arena.returncode == BUDGETS["max_arena_kb"][0]
+
+
+def test_coral_target_gets_the_edge_tpu_check(first_build, tmp_path):
+    _, out, _ = first_build
+    shutil.copytree(out, tmp_path / "out")  # model and optimize stages come from the cache
+    proc = build(project(tmp_path, target="coral-usb"), tmp_path / "out", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    manifest = json.loads(proc.stdout)
+    tpu = manifest["edgetpu"]
+    assert tpu["compatible"] and tpu["cpu_ops"] == 0 and tpu["model_issues"] == []  # batch 1, full int8
+    if shutil.which("edgetpu_compiler") is None:
+        assert tpu["compiler"] is None and "edgetpu_compiler is not on PATH" in proc.stderr
+    assert manifest["timing"]["measured_on"] == "local, not coral-usb: no [target] device configured"
+    assert "latency measured on local, not coral-usb" in proc.stderr
+    assert "Coral Edge TPU" in (tmp_path / "out" / "report.html").read_text()
+    bad = project(tmp_path, target="coral-usb").read_text().replace('quantize = "int8"', 'quantize = "float16"')
+    (tmp_path / "edgekit.toml").write_text(bad)
+    proc = build(tmp_path / "edgekit.toml", tmp_path / "out")
+    assert proc.returncode == 2 and "[convert] quantize 'float16' does not suit target coral-usb" in proc.stderr
 
 
 def test_report_renders_in_headless_chromium(first_build, tmp_path):
