@@ -396,10 +396,9 @@ def _with_batch_one(model):
 
 
 def _tflite_accuracy(model_path: Path, val_spec: str) -> float:
-    from edgekit.data import load_dataset
-    from edgekit.evaluate import evaluate_tflite
+    from edgekit.evaluate import evaluate_model
 
-    return float(evaluate_tflite(model_path, load_dataset(val_spec, require_labels=True)).accuracy)
+    return float(evaluate_model(model_path, val_spec).accuracy)
 
 
 def _layer_stats(model_path: Path) -> list[dict]:

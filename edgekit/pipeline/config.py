@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgekit.convert import IO_TYPES, QUANTIZE_MODES  # no TensorFlow import
 from edgekit.errors import ConfigError, InputFileError
 
 if sys.version_info >= (3, 11):
@@ -24,8 +25,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-QUANTIZE_MODES = ("none", "float16", "dynamic", "int8", "int16x8")
-IO_TYPES = ("float32", "int8", "uint8")
 OPTIMIZE_STEPS = ("filters", "prune", "cluster", "qat")  # the order run_recipe applies them in
 BUILTIN_PREFIX = "builtin:"
 BUILTIN_MODELS = ("digits_cnn",)
