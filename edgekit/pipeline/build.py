@@ -264,18 +264,29 @@ class _Build:
     def _bench_remote(self, final: Variant, target, threads: int | None) -> dict | None:
         """Latency on the configured device through the deploy API; None (said so) if unreachable."""
         from edgekit.errors import RemoteError
-        from edgekit.remote import ConnectOptions, deploy, resolve_device
+        from edgekit.remote import ConnectOptions, deploy
+        from edgekit.results import ResultStore
 
         try:
-            device = resolve_device(self.config.target.device, target=target)
-            deployed = deploy(final.path, device, threads=threads, runs=self.config.target.runs,
-                              warmup=self.config.target.warmup, options=ConnectOptions())
+            deployed = deploy(final.path, self._device(target), target=target, threads=threads,
+                              runs=self.config.target.runs, warmup=self.config.target.warmup,
+                              options=ConnectOptions(), store=ResultStore())
         except RemoteError as err:
             self.log.note(f"  device {self.config.target.device} unreachable: {err}")
             return None
         return deployed.result
 
     # --- helpers ------------------------------------------------------------------------
+    def _device(self, target):
+        """[target] device: a [devices.NAME] of this file or of the user's inventory, else [user@]host[:port]."""
+        from edgekit.remote import Device, load_inventory
+
+        spec = self.config.target.device
+        for device in [*load_inventory(self.config.path), *load_inventory()]:
+            if device.name == spec:
+                return device
+        return Device(name=spec, host=spec, target=target.name)
+
     def _target(self):
         from edgekit.targets import load_target
 

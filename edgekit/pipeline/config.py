@@ -178,7 +178,7 @@ class _Validator:
         return ConfigError(f"{where}: {message}")
 
     def build(self, raw: dict) -> BuildConfig:
-        known = set(_TABLES) | {"optimize"}
+        known = set(_TABLES) | {"optimize", "devices"}  # [devices.NAME]: edgekit.remote's inventory
         for key in raw:
             if key not in known:
                 raise self.fail(key, None, f"unknown table [{key}] (known: {', '.join(sorted(known))})")

@@ -140,6 +140,21 @@ def test_coral_target_gets_the_edge_tpu_check(first_build, tmp_path):
     assert proc.returncode == 2 and "[convert] quantize 'float16' does not suit target coral-usb" in proc.stderr
 
 
+def test_unreachable_device_falls_back_to_local_and_says_so(first_build, tmp_path):
+    _, out, _ = first_build
+    shutil.copytree(out, tmp_path / "out")
+    config = project(tmp_path, target="rpi4")
+    text = config.read_text().replace('name = "rpi4"', 'name = "rpi4"\ndevice = "bench-pi"')
+    # the device comes from a [devices.NAME] inventory table in the same file; port 1 refuses
+    config.write_text(text + '\n[devices.bench-pi]\nhost = "nobody@127.0.0.1:1"\ntarget = "rpi4"\n')
+    proc = build(config, tmp_path / "out", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "device bench-pi unreachable" in proc.stderr and "cannot connect to 127.0.0.1:1" in proc.stderr
+    manifest = json.loads(proc.stdout)
+    assert manifest["timing"]["measured_on"] == "local, not rpi4: bench-pi unreachable"
+    assert all(v["note"] == "measured on local, not rpi4: bench-pi unreachable" for v in manifest["timing"]["budgets"])
+
+
 def test_report_renders_in_headless_chromium(first_build, tmp_path):
     from PIL import Image
 
