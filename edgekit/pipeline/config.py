@@ -212,7 +212,11 @@ class _Validator:
             raise self.fail("optimize", "step" if kind is not None else None,
                             f"[[optimize]] #{index + 1}: step must be one of {', '.join(OPTIMIZE_STEPS)}, "
                             f"got {_describe(kind) if kind is not None else 'nothing'}", index)
-        hints = step_fields(kind)
+        try:
+            hints = step_fields(kind)
+        except ModuleNotFoundError as exc:
+            raise self.fail("optimize", "step", f"[[optimize]] step '{kind}' needs edgekit.optimize, which "
+                            f"this installation lacks ({exc})", index) from exc
         for key, value in table.items():
             if key not in hints:
                 raise self.fail("optimize", key, f"unknown key '{key}' in [[optimize]] step '{kind}' "

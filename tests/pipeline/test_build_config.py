@@ -103,3 +103,18 @@ def test_init_writes_a_starter_that_loads(tmp_path, cli):
     assert config.model.source == "builtin:digits_cnn" and config.budgets.min_accuracy is not None
     result = cli("init", path)
     assert result.exit_code == 2 and "already exists" in result.output
+
+
+def test_optimize_steps_are_checked_against_their_config(tmp_path):
+    base = GOOD + '\n[[optimize]]\nstep = "prune"\nsparsity = 0.5\n'
+    config = load_config(write(tmp_path, base))
+    assert [(s.step, s.params) for s in config.optimize] == [("prune", {"sparsity": 0.5})]
+    cases = [
+        (base.replace('step = "prune"', 'step = "distill"'), 29, "step must be one of filters, prune, cluster, qat"),
+        (base.replace("sparsity = 0.5", "sparsityy = 0.5"), 30, "unknown key 'sparsityy' in [[optimize]] step 'prune'"),
+        (base.replace("sparsity = 0.5", 'sparsity = "half"'), 30, "[[optimize]] prune.sparsity must be a number"),
+    ]
+    for text, line, message in cases:
+        with pytest.raises(ConfigError) as info:
+            load_config(write(tmp_path, text))
+        assert str(info.value).startswith(f"{tmp_path / 'edgekit.toml'}:{line}: ") and message in str(info.value)
