@@ -200,5 +200,9 @@ def _read(source: str | Path | bytes) -> bytes:
 
 
 def _last_line(log: str) -> str:
+    """TFLite Micro's own reason (it prints it before raising), else the exception."""
     lines = [line.strip() for line in log.splitlines() if line.strip()]
+    reasons = [line for line in lines if line.startswith(("Failed", "Didn't", "Unsupported"))]
+    if reasons:
+        return reasons[0]
     return lines[-1].replace("EDGEKIT_TFLM_ERROR ", "") if lines else "no output"

@@ -40,3 +40,14 @@ def test_planner_reuses_memory_of_dead_buffers():
     assert plan_offsets([(1024, 0, 2), (2048, 0, 2), (1024, 0, 2)]) == 4096
     # sizes are aligned to 16 bytes
     assert plan_offsets([(10, 0, 0), (10, 0, 0)]) == 32
+
+
+@needs_tflm
+def test_falls_back_to_the_planner_and_says_why(tmp_path):
+    from tflite_zoo import build
+
+    model = build("custom_op", tmp_path)  # a CUSTOM op TFLite Micro has no kernel for
+    estimate = estimate_arena(model)
+    assert estimate.method == PLANNER_METHOD and estimate.bytes > 0
+    assert estimate.note.startswith("tflite-micro not used: tflite-micro could not load the model")
+    assert "planner" in estimate.describe() and estimate.note in estimate.describe()
