@@ -109,7 +109,7 @@ def measure_with_tflm(data: bytes, timeout: float = 120) -> ArenaEstimate:
     log = proc.stderr.decode("utf-8", "replace")
     found = {kind: int(n) for kind, n in _ALLOCATION.findall(log)}
     if proc.returncode != 0 or set(found) != {"total", "head", "tail"}:
-        raise TFLMUnavailable(f"tflite-micro could not load the model ({_last_line(log)})")
+        raise TFLMUnavailable(f"tflite-micro could not load the model ({_tflm_reason(log)})")
     return ArenaEstimate(found["total"], TFLM_METHOD, found["head"], found["tail"])
 
 
@@ -199,7 +199,7 @@ def _read(source: str | Path | bytes) -> bytes:
         raise InputFileError(f"{source}: cannot read the model ({exc.strerror or exc})") from exc
 
 
-def _last_line(log: str) -> str:
+def _tflm_reason(log: str) -> str:
     """TFLite Micro's own reason (it prints it before raising), else the exception."""
     lines = [line.strip() for line in log.splitlines() if line.strip()]
     reasons = [line for line in lines if line.startswith(("Failed", "Didn't", "Unsupported"))]

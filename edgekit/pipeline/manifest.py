@@ -36,6 +36,7 @@ def manifest_dict(result) -> dict:
             "gzip_bytes": final.gzip_bytes, "gzip_kb": round(final.gzip_bytes / 1024, 2),
             "accuracy": final.accuracy, "accuracy_drop": round(baseline.accuracy - final.accuracy, 6),
             "arena": result.arena,
+            "layers": result.layers,
         },
         "variants": [v.to_dict() for v in result.variants],
         "optimize": result.optimize_summary,
