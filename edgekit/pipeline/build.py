@@ -25,7 +25,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from edgekit.errors import ConfigError
 from edgekit.fileio import atomic_path, atomic_write_bytes
@@ -139,6 +139,13 @@ class _Build:
         state["cached"] = hit is not None
         return hit
 
+    def _store(self, stage: str, key: str, name: str, write: Callable[[Path], None], record: dict | None = None):
+        """Let ``write`` produce the stage's file ``name`` in a temp dir, then cache it."""
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / name
+            write(path)
+            return self.cache.put(stage, key, {name: path}, record or {})
+
     def _model_stage(self, inputs: dict) -> tuple[str, Path]:
         cfg = self.config
         builtin = cfg.is_builtin
@@ -148,10 +155,7 @@ class _Build:
         with self.log.stage("model", cfg.model.source) as state:
             hit = self._cached("model", key, state)
             if hit is None:
-                with tempfile.TemporaryDirectory() as tmp:
-                    path = Path(tmp) / "model.keras"
-                    self._train_builtin(path) if builtin else self._load_user_model(path)
-                    hit = self.cache.put("model", key, {"model.keras": path}, {})
+                hit = self._store("model", key, "model.keras", self._train_builtin if builtin else self._load_user_model)
         return key, hit[0] / "model.keras"
 
     def _optimize_stage(self, model_key: str, model_path: Path, inputs: dict):
@@ -173,11 +177,8 @@ class _Build:
                 _seed(cfg.train.seed)
                 result = run_recipe(model, self._optimize_config(), train, val,
                                     progress=lambda msg: self.log.note(f"  {msg}"))
-                with tempfile.TemporaryDirectory() as tmp:
-                    path = Path(tmp) / "model.keras"
-                    result.model.save(path)
-                    hit = self.cache.put("optimize", key, {"model.keras": path},
-                                         {"summary": json.loads(json.dumps(result.summary, default=_jsonable))})
+                summary = json.loads(json.dumps(result.summary, default=_jsonable))
+                hit = self._store("optimize", key, "model.keras", result.model.save, {"summary": summary})
         return key, hit[0] / "model.keras", hit[1]["summary"]
 
     def _convert_stage(self, name: str, model_key: str, model_path: Path, quantize: str,
@@ -202,10 +203,7 @@ class _Build:
                                                   input_shapes=_input_shapes(model),
                                                   limit=cfg.data.calibration_limit).x
                 data = convert_model(model, quantize=quantize, representative=representative, io_type=io_type)
-                with tempfile.TemporaryDirectory() as tmp:
-                    path = Path(tmp) / "model.tflite"
-                    path.write_bytes(data)
-                    hit = self.cache.put("convert", key, {"model.tflite": path}, {})
+                hit = self._store("convert", key, "model.tflite", lambda path: path.write_bytes(data))
         path = hit[0] / "model.tflite"
         data = path.read_bytes()
         return Variant(name, path, file_sha256(path), len(data), len(gzip.compress(data, 9, mtime=0)))
