@@ -411,26 +411,18 @@ def _tflite_accuracy(model_path: Path, val_spec: str) -> float:
 
 
 def _layer_stats(model_path: Path) -> list[dict]:
-    """Per weight tensor of the final model: bytes and the fraction of zeros (pruning shows here)."""
-    import numpy as np
-
-    from edgekit.inspect import read_tflite
+    """Per kernel of the final model, in execution order: bytes and the fraction of zeros (pruning)."""
+    from edgekit.inspect import inspect_model, read_tflite
 
     graph = read_tflite(model_path).subgraphs[0]
-    layers, seen = [], set()
-    for op in graph.operators:
-        for index in op.inputs:
-            tensor = graph.tensors[index] if index >= 0 else None
-            if tensor is None or index in seen or tensor.data is None or tensor.data.ndim < 2:
-                continue
-            seen.add(index)
-            data = np.asarray(tensor.data)
-            quant = tensor.quantization
-            zero_points = getattr(quant, "zero_points", None) if quant is not None else None
-            zero = int(zero_points[0]) if zero_points is not None and len(zero_points) == 1 else 0
-            layers.append({"tensor": tensor.name, "op": op.opcode, "bytes": int(data.nbytes),
-                           "params": int(data.size), "sparsity": float(np.mean(data == zero))})
-    return layers
+    first_use = {}
+    for index, op in enumerate(graph.operators):
+        for tensor in op.inputs:
+            first_use.setdefault(tensor, index)
+    kernels = [w for w in inspect_model(model_path).weights if w.is_kernel and w.subgraph == 0]
+    kernels.sort(key=lambda w: first_use.get(w.tensor, len(graph.operators)))
+    return [{"tensor": w.name, "op": w.used_by[0].split(":")[0] if w.used_by else "", "bytes": w.nbytes,
+             "params": w.elements, "sparsity": w.zero_fraction or 0.0} for w in kernels]
 
 
 def _record(result: dict, *, target: str, host: str) -> None:
