@@ -347,7 +347,7 @@ class _Build:
         hints = typing.get_type_hints(OptimizeConfig)
         parts = {}
         for step in self.config.optimize:
-            cls = next(a for a in typing.get_args(hints[step.step]) if a is not type(None))
+            cls = next(a for a in typing.get_args(hints[step.step]) if dataclasses.is_dataclass(a))
             parts[step.step] = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in step.params.items()})
         ft = self.config.finetune
         return OptimizeConfig(**parts, epochs=ft.epochs, batch_size=ft.batch_size, learning_rate=ft.learning_rate)

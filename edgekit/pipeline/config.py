@@ -253,7 +253,9 @@ def step_fields(kind: str) -> dict[str, Any]:
     from edgekit.optimize.recipe import OptimizeConfig
 
     hints = typing.get_type_hints(OptimizeConfig)
-    step_cls = next(a for a in typing.get_args(hints[kind]) if a is not type(None))
+    step_cls = next((a for a in typing.get_args(hints[kind]) if dataclasses.is_dataclass(a)), None)
+    if step_cls is None:
+        raise ModuleNotFoundError(f"edgekit.optimize has no '{kind}' step yet")
     return typing.get_type_hints(step_cls)
 
 

@@ -39,7 +39,7 @@ def manifest_dict(result) -> dict:
             "layers": result.layers,
         },
         "variants": [v.to_dict() for v in result.variants],
-        "optimize": result.optimize_summary,
+        "optimize": _without_seconds(result.optimize_summary),
         "edgetpu": result.edgetpu,
         "budgets": verdicts,
         "passed": all(v.ok for v in result.verdicts),
@@ -51,6 +51,7 @@ def manifest_dict(result) -> dict:
             "host": bench.get("host"),
             "budgets": timing_verdicts,
             "stages": result.stages,
+            "optimize_stages": (result.optimize_summary or {}).get("stages"),
         },
     }
 
@@ -64,6 +65,15 @@ def write_manifest(result, path: str | Path) -> dict:
 def without_timing(manifest: dict) -> dict:
     """The reproducible part of a manifest (what two builds of the same inputs share)."""
     return {k: v for k, v in manifest.items() if k != "timing"}
+
+
+def _without_seconds(value):
+    """A copy without the ``seconds`` entries (durations belong to the timing section)."""
+    if isinstance(value, dict):
+        return {k: _without_seconds(v) for k, v in value.items() if k != "seconds"}
+    if isinstance(value, list):
+        return [_without_seconds(v) for v in value]
+    return value
 
 
 def _outputs(result) -> dict:
