@@ -159,9 +159,6 @@ class _Build:
         return key, hit[0] / "model.keras"
 
     def _optimize_stage(self, model_key: str, model_path: Path, inputs: dict):
-        from edgekit.data import load_dataset
-        from edgekit.optimize.recipe import run_recipe
-
         cfg = self.config
         key = stage_key("optimize", model=model_key, steps=[dataclasses.asdict(s) for s in cfg.optimize],
                         finetune=dataclasses.asdict(cfg.finetune), seed=cfg.train.seed,
@@ -170,6 +167,9 @@ class _Build:
         with self.log.stage("optimize", steps) as state:
             hit = self._cached("optimize", key, state)
             if hit is None:
+                from edgekit.data import load_dataset
+                from edgekit.optimize.recipe import run_recipe
+
                 model = _load_model(model_path)
                 shapes = _input_shapes(model)
                 train = load_dataset(cfg.resolve(cfg.data.train), input_shapes=shapes, require_labels=True)
@@ -183,9 +183,6 @@ class _Build:
 
     def _convert_stage(self, name: str, model_key: str, model_path: Path, quantize: str,
                        inputs: dict, static_batch: bool) -> Variant:
-        from edgekit.convert import convert_model
-        from edgekit.data import load_dataset
-
         cfg = self.config
         io_type = cfg.convert.io_type if quantize == "int8" else "float32"
         calibration = inputs.get("calibration", {}).get("sha256") if quantize in ("int8", "int16x8") else None
@@ -194,6 +191,9 @@ class _Build:
         with self.log.stage("convert", name) as state:
             hit = self._cached("convert", key, state)
             if hit is None:
+                from edgekit.convert import convert_model
+                from edgekit.data import load_dataset
+
                 model = _load_model(model_path)
                 if static_batch:
                     model = _with_batch_one(model)
