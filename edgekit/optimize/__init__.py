@@ -1,0 +1,7 @@
+"""Keras 3 native model compression: pruning, clustering (and, from issue 6, QAT and filters).
+
+Modelled on tfmot's ``sparsity/keras`` package: a schedule says when and how much, an
+algorithm computes masks or centroids, a wrapper applies them in the forward pass so they
+survive training, and ``strip_*`` returns a plain Keras model. Importing this package
+does not import TensorFlow; the sub-modules do.
+"""

@@ -1,0 +1,49 @@
+"""``cluster_weights`` / ``strip_clustering``: the two calls a user needs."""
+
+from __future__ import annotations
+
+import keras
+
+from edgekit.optimize.clustering.centroids import check_clusters, check_init
+from edgekit.optimize.clustering.wrapper import ClusterWeights
+from edgekit.optimize.layers import Selector, choose_targets
+from edgekit.optimize.rewrite import fresh_copy, rebuild
+
+
+def cluster_weights(model: keras.Model, number_of_clusters: int, *, init: str = "kmeans++",
+                    per_channel: bool = False, preserve_sparsity: bool = False,
+                    select: Selector = None, seed: int = 0) -> keras.Model:
+    """A copy of ``model`` whose selected kernels take at most ``number_of_clusters`` values.
+
+    Fine-tune it (the centroids learn; which weight belongs to which centroid is fixed),
+    then :func:`strip_clustering`. ``preserve_sparsity`` keeps exact zeros (from pruning)
+    at zero, so a clustered kernel has at most ``number_of_clusters + 1`` values.
+    """
+    number_of_clusters = check_clusters(number_of_clusters)
+    init = check_init(init)
+    targets = choose_targets(model.layers, select, "clustering")
+
+    def replace(layer):
+        target = targets.get(layer.name)
+        if target is None:
+            return None
+        return ClusterWeights(fresh_copy(layer), target.weights, number_of_clusters, init, per_channel,
+                              preserve_sparsity)
+
+    def copy(old, wrapper: ClusterWeights) -> None:
+        wrapper.layer.set_weights(old.get_weights())
+        wrapper.initialize_clusters(seed)
+
+    return rebuild(model, replace, copy)
+
+
+def strip_clustering(model: keras.Model) -> keras.Model:
+    """A plain Keras model whose clustered kernels hold their final shared values."""
+    return rebuild(model, lambda layer: fresh_copy(layer.layer) if isinstance(layer, ClusterWeights) else None,
+                   _copy_clustered)
+
+
+def _copy_clustered(wrapper: ClusterWeights, plain: keras.layers.Layer) -> None:
+    plain.set_weights(wrapper.layer.get_weights())
+    for i, name in enumerate(wrapper.weight_names):
+        getattr(plain, name).assign(wrapper.clustered(i))

@@ -1,0 +1,78 @@
+"""Initial centroids and nearest-centroid assignment (numpy, run once when clustering starts).
+
+``linear``: evenly spaced between the smallest and largest weight (tfmot's LINEAR), which
+keeps the extreme weights representable. ``density``: evenly spaced in the weights'
+cumulative distribution, i.e. more centroids where weights are dense (tfmot's
+DENSITY_BASED). ``kmeans++``: k-means seeded with k-means++ (D² sampling), the lowest
+squared error of the three.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgekit.errors import UsageError
+
+INITS = ("kmeans++", "linear", "density")
+_KMEANS_ITERATIONS = 25
+
+
+def check_clusters(number_of_clusters: int) -> int:
+    """At least 2 clusters: one centroid would turn a layer into a constant."""
+    if int(number_of_clusters) != number_of_clusters or number_of_clusters < 2:
+        raise UsageError(f"number of clusters must be an integer >= 2 (e.g. 16), got {number_of_clusters}")
+    return int(number_of_clusters)
+
+
+def check_init(init: str) -> str:
+    if init not in INITS:
+        raise UsageError(f"cluster init must be one of {', '.join(INITS)}, got {init!r}")
+    return init
+
+
+def init_centroids(values: np.ndarray, number_of_clusters: int, init: str = "kmeans++",
+                   seed: int = 0) -> np.ndarray:
+    """``number_of_clusters`` sorted float32 centroids for the 1-D ``values``."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if values.size == 0:
+        return np.zeros(number_of_clusters, np.float32)
+    if init == "linear":
+        centroids = np.linspace(values.min(), values.max(), number_of_clusters)
+    elif init == "density":
+        centroids = np.quantile(values, np.linspace(0.0, 1.0, number_of_clusters))
+    else:
+        centroids = _kmeans(values, _kmeans_plus_plus(values, number_of_clusters, np.random.default_rng(seed)))
+    return np.sort(centroids).astype(np.float32)
+
+
+def assign(values: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Index of the nearest centroid for every value (same shape as ``values``)."""
+    centroids = np.sort(centroids)
+    mids = (centroids[1:] + centroids[:-1]) / 2
+    return np.searchsorted(mids, values).astype(np.int32)
+
+
+def _kmeans_plus_plus(values: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    centroids = [values[rng.integers(values.size)]]
+    distance = (values - centroids[0]) ** 2
+    for _ in range(1, k):
+        total = distance.sum()
+        pick = rng.choice(values.size, p=distance / total) if total > 0 else rng.integers(values.size)
+        centroids.append(values[pick])
+        distance = np.minimum(distance, (values - values[pick]) ** 2)
+    return np.array(centroids)
+
+
+def _kmeans(values: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """Lloyd iterations in 1-D (sorted centroids make assignment a binary search)."""
+    centroids = np.sort(centroids)
+    for _ in range(_KMEANS_ITERATIONS):
+        labels = assign(values, centroids)
+        sums = np.bincount(labels, weights=values, minlength=centroids.size)
+        counts = np.bincount(labels, minlength=centroids.size)
+        updated = np.where(counts > 0, sums / np.maximum(counts, 1), centroids)
+        updated = np.sort(updated)
+        if np.allclose(updated, centroids):
+            break
+        centroids = updated
+    return centroids

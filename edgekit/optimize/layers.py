@@ -1,0 +1,90 @@
+"""Which weights of which Keras layers edgekit compresses, and how layers are selected.
+
+Pruning and clustering act on the large multiply weights (kernels), never on biases,
+normalisation or embeddings. A layer with weights that is not listed here is *unsupported*:
+it is left as it is and named in one warning, so a model with exotic layers still runs.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence, Union
+
+import keras
+
+# layer class -> its compressible weight attributes, each with whether it is laid out
+# (..., in, out): depthwise kernels (kh, kw, in, multiplier) are not, so structured N:M
+# along input channels does not apply to them.
+_COMPRESSIBLE: dict[type, tuple[tuple[str, bool], ...]] = {
+    keras.layers.Dense: (("kernel", True),),
+    keras.layers.Conv1D: (("kernel", True),),
+    keras.layers.Conv2D: (("kernel", True),),
+    keras.layers.Conv3D: (("kernel", True),),
+    keras.layers.DepthwiseConv2D: (("kernel", False),),
+    keras.layers.SeparableConv2D: (("depthwise_kernel", False), ("pointwise_kernel", True)),
+}
+# layers whose weights must stay as they are (statistics, scales, offsets): never warned about
+_LEFT_ALONE = (keras.layers.BatchNormalization, keras.layers.LayerNormalization, keras.layers.GroupNormalization,
+               keras.layers.Normalization, keras.layers.Rescaling, keras.layers.InputLayer)
+
+class SkippedLayersWarning(UserWarning):
+    """Selected layers that edgekit cannot compress were left unchanged (one warning per call)."""
+
+
+Selector = Union[None, str, type, Sequence[type], Callable[[keras.layers.Layer], bool]]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A layer chosen for compression and the weight attributes to compress."""
+
+    layer: keras.layers.Layer
+    weights: tuple[str, ...]
+
+
+def _entries(layer: keras.layers.Layer) -> tuple[tuple[str, bool], ...]:
+    return _COMPRESSIBLE.get(type(layer), ())  # exact type: Conv2DTranspose & co. are (…, out, in)
+
+
+def compressible_weights(layer: keras.layers.Layer) -> tuple[str, ...]:
+    """The weight attribute names edgekit compresses on ``layer`` (empty if none)."""
+    return tuple(name for name, _ in _entries(layer))
+
+
+def has_input_axis(layer: keras.layers.Layer, weight_name: str) -> bool:
+    """Whether a weight is laid out ``(..., in, out)`` so N:M groups along ``in`` make sense."""
+    return dict(_entries(layer)).get(weight_name, False)
+
+
+def matches(layer: keras.layers.Layer, select: Selector) -> bool:
+    """``select``: None (all), a name regex, a layer class / sequence of classes, or a predicate."""
+    if select is None:
+        return True
+    if isinstance(select, str):
+        return re.search(select, layer.name) is not None
+    if isinstance(select, type):
+        return isinstance(layer, select)
+    if callable(select):
+        return bool(select(layer))
+    return isinstance(layer, tuple(select))
+
+
+def choose_targets(layers: Iterable[keras.layers.Layer], select: Selector, what: str,
+                   structured: bool = False) -> dict[str, Target]:
+    """The selected, supported layers by name; ONE warning lists the selected unsupported ones."""
+    chosen: dict[str, Target] = {}
+    skipped: list[str] = []
+    for layer in layers:
+        if not matches(layer, select) or not layer.weights or isinstance(layer, _LEFT_ALONE):
+            continue
+        names = tuple(n for n, in_axis in _entries(layer) if in_axis or not structured)
+        if names:
+            chosen[layer.name] = Target(layer, names)
+        else:
+            skipped.append(f"{layer.name} ({type(layer).__name__})")
+    if skipped:
+        warnings.warn(f"{what}: left {len(skipped)} layer(s) unchanged (not supported): {', '.join(skipped)}",
+                      SkippedLayersWarning, stacklevel=3)
+    return chosen

@@ -1,0 +1,62 @@
+"""Magnitude masks: keep the largest weights (unstructured) or the n largest of every m (N:M).
+
+Written with ``keras.ops`` so they run inside the compiled training step. A mask is 1 for
+kept weights and 0 for pruned ones, with the weight's shape.
+"""
+
+from __future__ import annotations
+
+from keras import ops
+
+
+def magnitude_mask(weights, sparsity):
+    """Zero the ``round(size * sparsity)`` smallest magnitudes (ties at the threshold go too).
+
+    Pruning "at least" that many keeps the achieved sparsity >= the target, so exact zeros
+    (already pruned weights) are always among the pruned ones.
+    """
+    magnitudes = ops.reshape(ops.abs(weights), (-1,))
+    size = int(magnitudes.shape[0])
+    n_prune = ops.cast(ops.round(ops.cast(sparsity, "float32") * size), "int32")
+    ordered = ops.sort(magnitudes)
+    threshold = ops.take(ordered, ops.maximum(n_prune - 1, 0))
+    keep = ops.logical_or(ops.greater(ops.abs(weights), threshold), ops.equal(n_prune, 0))
+    return ops.cast(keep, weights.dtype)
+
+
+def n_of_m_mask(weights, n: int, m: int):
+    """Keep the ``n`` largest magnitudes in every group of ``m`` consecutive input channels.
+
+    ``weights`` is laid out ``(..., in, out)`` (Dense, Conv, pointwise kernels): the groups run
+    along ``in``, which the TFLite converter makes the innermost axis of the filter, the layout
+    sparse kernels (XNNPACK, N:M hardware) read. A partial last group is padded, never kept.
+    """
+    shape = tuple(weights.shape)
+    rank = len(shape)
+    perm = list(range(rank - 2)) + [rank - 1, rank - 2]
+    moved = ops.transpose(ops.abs(weights), perm)  # (..., out, in)
+    moved_shape = tuple(moved.shape)
+    channels = moved_shape[-1]
+    pad = (-channels) % m
+    if pad:
+        moved = ops.pad(moved, [(0, 0)] * (rank - 1) + [(0, pad)], constant_values=-1.0)
+    groups = ops.reshape(moved, (-1, m))
+    rank_in_group = ops.argsort(ops.argsort(-groups, axis=-1), axis=-1)
+    keep = ops.cast(ops.less(rank_in_group, n), weights.dtype)
+    keep = ops.reshape(keep, moved_shape[:-1] + (channels + pad,))[..., :channels]
+    return ops.transpose(keep, perm)
+
+
+def check_block(block: tuple[int, int] | None) -> tuple[int, int] | None:
+    """``(n, m)`` with 0 < n < m, or None for unstructured pruning."""
+    from edgekit.errors import UsageError
+
+    if block is None:
+        return None
+    try:
+        n, m = (int(v) for v in block)
+    except (TypeError, ValueError):
+        raise UsageError(f"structured sparsity must be two integers N:M such as 2:4, got {block!r}") from None
+    if not 0 < n < m:
+        raise UsageError(f"structured sparsity N:M needs 0 < N < M (e.g. 2:4), got {n}:{m}")
+    return n, m

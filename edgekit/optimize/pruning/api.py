@@ -1,0 +1,46 @@
+"""``prune_low_magnitude`` / ``strip_pruning``: the two calls a user needs."""
+
+from __future__ import annotations
+
+import keras
+
+from edgekit.optimize.layers import Selector, choose_targets
+from edgekit.optimize.pruning.algorithm import check_block
+from edgekit.optimize.pruning.schedule import PruningSchedule
+from edgekit.optimize.pruning.wrapper import PruneLowMagnitude
+from edgekit.optimize.rewrite import fresh_copy, rebuild
+
+
+def prune_low_magnitude(model: keras.Model, schedule: PruningSchedule, *, select: Selector = None,
+                        block: tuple[int, int] | None = None) -> keras.Model:
+    """A copy of ``model`` whose selected kernels are pruned during training.
+
+    ``select``: layer class(es), a name regex or a predicate (default: every supported
+    layer). ``block=(n, m)``: structured N:M sparsity along input channels instead of
+    unstructured magnitude pruning (depthwise kernels, which have no such axis, are then
+    left alone). Train with the :class:`UpdatePruningStep` callback, then
+    :func:`strip_pruning`.
+    """
+    block = check_block(block)
+    what = f"{block[0]}:{block[1]} pruning" if block else "pruning"
+    targets = choose_targets(model.layers, select, what, structured=block is not None)
+
+    def replace(layer):
+        target = targets.get(layer.name)
+        if target is None:
+            return None
+        return PruneLowMagnitude(fresh_copy(layer), schedule, target.weights, block)
+
+    return rebuild(model, replace, lambda old, new: new.layer.set_weights(old.get_weights()))
+
+
+def strip_pruning(model: keras.Model) -> keras.Model:
+    """A plain Keras model with the pruned weights zeroed and no wrappers or masks left."""
+    return rebuild(model, lambda layer: fresh_copy(layer.layer) if isinstance(layer, PruneLowMagnitude) else None,
+                   _copy_masked)
+
+
+def _copy_masked(wrapper: PruneLowMagnitude, plain: keras.layers.Layer) -> None:
+    plain.set_weights(wrapper.layer.get_weights())
+    for name, mask in zip(wrapper.weight_names, wrapper.masks):
+        getattr(plain, name).assign(getattr(wrapper.layer, name) * mask)

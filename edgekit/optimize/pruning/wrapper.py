@@ -1,0 +1,95 @@
+"""The pruning wrapper: masks and step live in the model, the forward pass uses ``kernel * mask``.
+
+The wrapped layer runs inside a :class:`keras.StatelessScope` that maps each pruned weight
+to its masked value, so pruned weights contribute nothing and receive no gradient, and any
+layer type with named kernel attributes can be pruned without re-implementing its call.
+``UpdatePruningStep`` advances the step before every batch; on the schedule's pruning
+steps the masks are recomputed from the current magnitudes (already pruned weights stay
+pruned: they are zeroed in place when their mask is set).
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops, saving
+
+from edgekit.optimize.pruning.algorithm import magnitude_mask, n_of_m_mask
+from edgekit.optimize.pruning.schedule import PruningSchedule
+
+
+@saving.register_keras_serializable(package="edgekit")
+class PruneLowMagnitude(keras.layers.Wrapper):
+    """Wraps a layer; prunes its ``weight_names`` by magnitude following ``schedule``."""
+
+    def __init__(self, layer: keras.layers.Layer, schedule: PruningSchedule, weight_names: tuple[str, ...],
+                 block: tuple[int, int] | None = None, **kwargs):
+        kwargs.setdefault("name", f"prune_low_magnitude_{layer.name}")
+        super().__init__(layer, **kwargs)
+        self.schedule = schedule
+        self.weight_names = tuple(weight_names)
+        self.block = tuple(block) if block else None
+
+    def build(self, input_shape=None):
+        if not self.layer.built:
+            self.layer.build(input_shape)
+        self.masks = [self.add_weight(name=f"{name}_mask", shape=self._target(name).shape, initializer="ones",
+                                      trainable=False) for name in self.weight_names]
+        self.pruning_step = self.add_weight(name="pruning_step", shape=(), dtype="int64",
+                                            initializer=keras.initializers.Constant(-1), trainable=False)
+        self.built = True
+
+    def _target(self, name: str):
+        return getattr(self.layer, name)
+
+    def update_masks(self):
+        """Recompute the masks now (the schedule's decision is taken by the caller)."""
+        _, sparsity = self.schedule(self.pruning_step)
+        for name, mask in zip(self.weight_names, self.masks):
+            weight = self._target(name)
+            masked = weight * mask
+            new = n_of_m_mask(masked, *self.block) if self.block else magnitude_mask(masked, sparsity)
+            mask.assign(new)
+            weight.assign(weight * new)
+
+    def call(self, inputs, training=None, **kwargs):
+        if training:
+            should_prune, _ = self.schedule(self.pruning_step)
+            ops.cond(should_prune, self._update_and_flag, lambda: ops.convert_to_tensor(False))
+        mapping = [(self._target(n), self._target(n) * m) for n, m in zip(self.weight_names, self.masks)]
+        with keras.StatelessScope(state_mapping=mapping):
+            return self.layer(inputs, **kwargs)
+
+    def _update_and_flag(self):
+        self.update_masks()
+        return ops.convert_to_tensor(True)
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"schedule": saving.serialize_keras_object(self.schedule),
+                       "weight_names": list(self.weight_names), "block": list(self.block) if self.block else None})
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        config["layer"] = saving.deserialize_keras_object(config["layer"])
+        config["schedule"] = saving.deserialize_keras_object(config["schedule"])
+        return cls(**config)
+
+
+class UpdatePruningStep(keras.callbacks.Callback):
+    """Sets every wrapper's step to the optimizer's iteration before each batch (tfmot's semantics)."""
+
+    def on_train_begin(self, logs=None):
+        self._wrappers = [layer for layer in self.model._flatten_layers() if isinstance(layer, PruneLowMagnitude)]
+        self._step = int(self.model.optimizer.iterations.numpy())
+
+    def on_train_batch_begin(self, batch, logs=None):
+        for wrapper in self._wrappers:
+            wrapper.pruning_step.assign(self._step)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1

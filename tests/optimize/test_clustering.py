@@ -1,0 +1,104 @@
+"""Clustering: at most N values (N+1 with preserved zeros), per channel, centroids learn, prune -> cluster."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from edgekit.errors import UsageError
+from edgekit.models import compile_classifier
+from edgekit.optimize.clustering import ClusterWeights, cluster_weights, init_centroids, strip_clustering
+from edgekit.optimize.pruning import ConstantSparsity, UpdatePruningStep, prune_low_magnitude, strip_pruning
+
+
+def _kernels(model):
+    return {layer.name: layer.kernel.numpy() for layer in model.layers if hasattr(layer, "kernel")}
+
+
+def test_linear_and_density_init_follow_their_definitions():
+    values = np.random.default_rng(0).normal(size=5000)
+    linear = init_centroids(values, 5, "linear")
+    np.testing.assert_allclose(linear, np.linspace(values.min(), values.max(), 5), rtol=1e-6)
+    density = init_centroids(values, 5, "density")
+    np.testing.assert_allclose(density, np.quantile(values, [0, 0.25, 0.5, 0.75, 1]), rtol=1e-6)
+    # density puts more centroids where the weights are: its inner centroids are closer to 0
+    assert abs(density[1]) < abs(linear[1])
+    kmeans = init_centroids(values, 5, "kmeans++")
+    error = lambda c: np.mean(np.min((values[:, None] - c[None]) ** 2, axis=1))
+    assert error(kmeans) < error(linear) and error(kmeans) < error(density)
+
+
+@pytest.mark.parametrize("init", ["kmeans++", "linear", "density"])
+def test_clustered_kernels_have_at_most_n_values_and_centroids_learn(trained, digits, init, tmp_path):
+    x, y, xv, yv = digits
+    clustered = cluster_weights(trained, 8, init=init)
+    wrappers = [layer for layer in clustered.layers if isinstance(layer, ClusterWeights)]
+    before = [w.centroids[0].numpy().copy() for w in wrappers]
+    indices = [w.indices[0].numpy().copy() for w in wrappers]
+    compile_classifier(clustered, 1e-3)
+    clustered.fit(x[:512], y[:512], epochs=1, batch_size=32, verbose=0)
+    assert any(not np.allclose(b, w.centroids[0].numpy()) for b, w in zip(before, wrappers))
+    assert all(np.array_equal(i, w.indices[0].numpy()) for i, w in zip(indices, wrappers))
+    path = tmp_path / "clustered.keras"
+    clustered.save(path)
+    plain = strip_clustering(keras.saving.load_model(path))
+    assert len(plain.weights) == len(trained.weights)
+    for name, kernel in _kernels(plain).items():
+        assert np.unique(kernel).size <= 8, name
+    np.testing.assert_allclose(plain.predict(xv, verbose=0), clustered.predict(xv, verbose=0), atol=1e-5)
+
+
+def test_per_channel_clustering_has_at_most_n_values_per_output_channel(trained):
+    plain = strip_clustering(cluster_weights(trained, 4, per_channel=True))
+    for name, kernel in _kernels(plain).items():
+        per_channel = kernel.reshape(-1, kernel.shape[-1])
+        assert max(np.unique(per_channel[:, c]).size for c in range(per_channel.shape[1])) <= 4, name
+        assert np.unique(kernel).size > 4, name  # the channels do not share centroids
+
+
+def test_per_channel_depthwise_uses_tflite_channels():
+    inputs = keras.Input((6, 6, 3))
+    outputs = keras.layers.DepthwiseConv2D(3, depth_multiplier=2, name="dw")(inputs)
+    model = keras.Model(inputs, outputs)
+    plain = strip_clustering(cluster_weights(model, 2, per_channel=True))
+    kernel = plain.get_layer("dw").kernel.numpy()  # (3, 3, 3, 2): 6 TFLite channels
+    per_channel = kernel.reshape(9, 6)
+    assert all(np.unique(per_channel[:, c]).size <= 2 for c in range(6))
+
+
+def test_prune_then_sparsity_preserving_cluster_keeps_zeros(trained, digits):
+    x, y, _, _ = digits
+    pruned = prune_low_magnitude(trained, ConstantSparsity(0.7, 0, frequency=10))
+    compile_classifier(pruned, 1e-3)
+    pruned.fit(x[:512], y[:512], epochs=1, batch_size=32, verbose=0, callbacks=[UpdatePruningStep()])
+    sparse = strip_pruning(pruned)
+    zeros = {name: kernel == 0 for name, kernel in _kernels(sparse).items()}
+    clustered = cluster_weights(sparse, 6, preserve_sparsity=True)
+    compile_classifier(clustered, 1e-2)  # a large step: zeros must not move even so
+    clustered.fit(x[:512], y[:512], epochs=1, batch_size=32, verbose=0)
+    for name, kernel in _kernels(strip_clustering(clustered)).items():
+        assert np.array_equal(kernel == 0, zeros[name]), name
+        assert np.unique(kernel).size <= 6 + 1, name
+        assert np.unique(kernel[kernel != 0]).size <= 6, name
+
+
+def test_without_preserve_sparsity_zeros_are_not_kept(trained):
+    sparse = strip_pruning(prune_low_magnitude(trained, ConstantSparsity(0.7)))
+    for layer in sparse.layers:  # masks only update in training: prune by hand
+        if hasattr(layer, "kernel"):
+            kernel = layer.kernel.numpy()
+            layer.kernel.assign(np.where(np.abs(kernel) < np.quantile(np.abs(kernel), 0.7), 0, kernel))
+    plain = strip_clustering(cluster_weights(sparse, 4, init="linear"))
+    assert np.mean(plain.get_layer("fc1").kernel.numpy() == 0) < 0.1
+
+
+@pytest.mark.parametrize("clusters", [1, 0, 2.5])
+def test_bad_cluster_counts_are_usage_errors(trained, clusters):
+    with pytest.raises(UsageError, match="clusters"):
+        cluster_weights(trained, clusters)
+
+
+def test_bad_init_is_a_usage_error(trained):
+    with pytest.raises(UsageError, match="kmeans"):
+        cluster_weights(trained, 4, init="random")
