@@ -66,6 +66,10 @@ def parse_agent_output(stdout: str, returncode: int, stderr: str, where: str) ->
     remote shell reports the same.
     """
     signum = -returncode if returncode < 0 else (returncode - 128 if returncode > 128 else None)
+    if signum == signal.SIGKILL:
+        raise AgentError(f"{where}: the benchmark agent was killed with signal 9 (SIGKILL): most often the "
+                         f"device ran out of memory (the kernel's OOM killer) -- try a smaller model or free "
+                         f"memory on the device{_stderr_tail(stderr)}")
     if signum:
         raise AgentError(f"{where}: the model crashed the TFLite runtime with signal {signum} "
                          f"({_signal_name(signum)}){_stderr_tail(stderr)}")

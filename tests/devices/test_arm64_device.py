@@ -116,7 +116,7 @@ def test_model_needing_more_than_device_memory_fails_clearly_and_device_stays_us
     assert proc.returncode == 4, proc.stderr
     failure = only_device(report)
     assert not failure["ok"] and failure["exit_code"] == 4
-    assert pi.spec in failure["error"] and "SIGKILL" in failure["error"]
+    assert pi.spec in failure["error"] and "SIGKILL" in failure["error"] and "out of memory" in failure["error"]
     assert "Traceback" not in proc.stderr
     assert pi.pids(), "the device's sshd died with the model"
 
