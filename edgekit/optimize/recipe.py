@@ -92,25 +92,29 @@ def run_recipe(model: keras.Model, config: OptimizeConfig, train, val=None,
         _check_data(model, val, "validation")
     started = time.perf_counter()
     before = accuracy(model, val.x, val.y) if val is not None else None
+    from_logits = not _ends_in_softmax(model)
     stages = []
     if config.prune is not None:
-        model = _timed(stages, "prune", lambda m: _prune(m, config.prune, config, train, progress), model)
+        model = _timed(stages, "prune", model,
+                       lambda m: _prune(m, config.prune, config, train, progress, from_logits))
     if config.cluster is not None:
-        model = _timed(stages, "cluster", lambda m: _cluster(m, config.cluster, config, train, progress), model)
+        model = _timed(stages, "cluster", model,
+                       lambda m: _cluster(m, config.cluster, config, train, progress, from_logits))
     summary = {"stages": stages, "layers": layer_stats(model), "params": count_params(model),
                "accuracy_before": before, "accuracy_after": accuracy(model, val.x, val.y) if val is not None else None,
                "seconds": round(time.perf_counter() - started, 2)}
     return RecipeResult(model, summary)
 
 
-def _timed(stages: list, name: str, stage: Callable[[keras.Model], keras.Model], model: keras.Model) -> keras.Model:
+def _timed(stages: list, name: str, model: keras.Model, stage: Callable[[keras.Model], keras.Model]) -> keras.Model:
     started = time.perf_counter()
     model = stage(model)
     stages.append({"stage": name, "seconds": round(time.perf_counter() - started, 2)})
     return model
 
 
-def _prune(model: keras.Model, prune: PruneConfig, config: OptimizeConfig, train, progress) -> keras.Model:
+def _prune(model: keras.Model, prune: PruneConfig, config: OptimizeConfig, train, progress,
+           from_logits: bool) -> keras.Model:
     steps_per_epoch = -(-len(train) // config.batch_size)
     total = steps_per_epoch * config.epochs
     frequency = max(1, min(100, steps_per_epoch))
@@ -122,23 +126,24 @@ def _prune(model: keras.Model, prune: PruneConfig, config: OptimizeConfig, train
     what = f"{prune.structured[0]}:{prune.structured[1]}" if prune.structured else f"{prune.sparsity:.0%}"
     progress(f"prune: {what} sparsity, {prune.schedule if not prune.structured else 'structured'} schedule")
     wrapped = prune_low_magnitude(model, schedule, select=prune.select, block=prune.structured)
-    _fit(wrapped, train, config, progress, [UpdatePruningStep()])
+    _fit(wrapped, train, config, progress, from_logits, [UpdatePruningStep()])
     return strip_pruning(wrapped)
 
 
-def _cluster(model: keras.Model, cluster: ClusterConfig, config: OptimizeConfig, train, progress) -> keras.Model:
+def _cluster(model: keras.Model, cluster: ClusterConfig, config: OptimizeConfig, train, progress,
+             from_logits: bool) -> keras.Model:
     progress(f"cluster: {cluster.clusters} clusters, init {cluster.init}"
              + (", per channel" if cluster.per_channel else "")
              + (", sparsity preserved" if cluster.preserve_sparsity else ""))
     wrapped = cluster_weights(model, cluster.clusters, init=cluster.init, per_channel=cluster.per_channel,
                               preserve_sparsity=cluster.preserve_sparsity, select=cluster.select)
-    _fit(wrapped, train, config, progress)
+    _fit(wrapped, train, config, progress, from_logits)
     return strip_clustering(wrapped)
 
 
-def _fit(model: keras.Model, train, config: OptimizeConfig, progress, callbacks=()) -> None:
+def _fit(model: keras.Model, train, config: OptimizeConfig, progress, from_logits: bool, callbacks=()) -> None:
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=not _ends_in_softmax(model)),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
                   metrics=["accuracy"])
     report = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: progress(
         f"  epoch {epoch + 1}/{config.epochs}: loss {logs['loss']:.4f}, accuracy {logs['accuracy']:.4f}"))
