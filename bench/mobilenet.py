@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import platform
 import tempfile
 import time
@@ -45,7 +46,8 @@ def build_models(samples: int, out: Path) -> dict[str, Path]:
     model = keras.applications.MobileNetV2(weights=None, input_shape=(224, 224, 3))
     paths = {}
     for name, kwargs in (("float32", {}),
-                         ("int8", {"quantize": "int8", "representative": calibration_images(samples)})):
+                         ("int8", {"quantize": "int8", "io_type": "int8",
+                                   "representative": calibration_images(samples)})):
         start = time.perf_counter()
         data = convert_model(model, **kwargs)
         paths[name] = atomic_write_bytes(out / f"mobilenet_v2_{name}.tflite", data)
@@ -61,6 +63,7 @@ def main() -> None:
     args = parser.parse_args()
 
     rows = []
+    load_before = os.getloadavg()[0]  # latency on a shared machine is only as good as its idle time
     with tempfile.TemporaryDirectory() as tmp:
         for name, path in build_models(args.calibration_samples, Path(tmp)).items():
             for threads in (1, 2):
@@ -75,7 +78,8 @@ def main() -> None:
     report = {"model": "keras.applications.MobileNetV2(weights=None, input_shape=(224, 224, 3))",
               "calibration": f"{args.calibration_samples} shipped digits upscaled to 224x224x3",
               "host": {k: host[k] for k in ("arch", "cpu_model", "cpu_count", "python", "numpy")},
-              "platform": platform.platform(), "results": rows}
+              "platform": platform.platform(),
+              "load_avg_1m": {"before": load_before, "after": os.getloadavg()[0]}, "results": rows}
     atomic_write_text(RESULTS, json.dumps(report, indent=2) + "\n")
 
     print(f"\n{'model':8} {'size':>12} {'threads':>7} {'mean ms':>9} {'p50 ms':>9} {'p90 ms':>9} {'peak MB':>8}")
@@ -84,7 +88,8 @@ def main() -> None:
               f"{r['p90_ms']:>9.2f} {r['peak_rss_mb']:>8.1f}")
     f32, i8 = (next(r for r in rows if r["model"] == k and r["threads"] == 1) for k in ("float32", "int8"))
     print(f"\nint8 is {100 * i8['size_bytes'] / f32['size_bytes']:.1f}% of float32's size, "
-          f"{f32['mean_ms'] / i8['mean_ms']:.2f}x its speed at 1 thread; written to {RESULTS}")
+          f"{f32['mean_ms'] / i8['mean_ms']:.2f}x its speed at 1 thread (1-min load average "
+          f"{load_before:.2f} before, {report['load_avg_1m']['after']:.2f} after); written to {RESULTS}")
 
 
 if __name__ == "__main__":

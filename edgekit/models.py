@@ -40,3 +40,29 @@ def compile_classifier(model: "keras.Model", learning_rate: float = 1e-3) -> "ke
         metrics=["accuracy"],
     )
     return model
+
+
+def make_int8_fragile(model: "keras.Model", conv: str = "conv2", dense: str = "fc1",
+                      channel: int = 0, outlier: float = 50.0) -> "keras.Model":
+    """Give ``dense`` an outlier-heavy kernel that float inference never sees (in place).
+
+    Channel ``channel`` of ``conv`` is silenced (zero kernel, negative bias: its ReLU
+    output is exactly 0; float accuracy barely moves), and every ``dense`` weight reading
+    that channel becomes +-``outlier``. Those weights multiply zeros, so float outputs
+    ignore them, but they set ``dense``'s per-channel int8 scales ~1000x too large and
+    its real weights round to zero: the benchmarks' deliberately fragile layer.
+    """
+    import numpy as np
+
+    conv_layer, dense_layer = model.get_layer(conv), model.get_layer(dense)
+    kernel, bias = (np.asarray(w) for w in conv_layer.weights)
+    kernel[..., channel] = 0.0
+    bias[channel] = -1.0
+    conv_layer.set_weights([kernel, bias])
+    weights, dense_bias = (np.asarray(w) for w in dense_layer.weights)
+    channels = kernel.shape[-1]
+    rows = np.arange(channel, weights.shape[0], channels)  # Flatten keeps channels last
+    signs = np.where(np.arange(weights.shape[1]) % 2 == 0, 1.0, -1.0)
+    weights[rows, :] = outlier * signs
+    dense_layer.set_weights([weights, dense_bias])
+    return model

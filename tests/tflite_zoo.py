@@ -12,6 +12,8 @@ Models (all tiny; inputs are digits-like 8x8x1 unless said otherwise):
 
 - ``float_digits``    plain float32 CNN trained briefly on the shipped digits data
 - ``int8_digits``     the same, full-integer int8 with int8 input/output (per-channel conv)
+- ``int8_depthwise``  full-int8 MobileNetV2-style block (depthwise conv quantized per
+                      channel on axis 3, ReLU6, residual Add, global average pooling)
 - ``float16_weights`` float16 weights (DEQUANTIZE ops feed float32 kernels)
 - ``sparse_encoded``  float, heavily pruned weights stored in TFLite's sparse format
                       (``sparsity`` params: CSR dim metadata on the convs and the 2:4-pruned
@@ -22,11 +24,15 @@ Models (all tiny; inputs are digits-like 8x8x1 unless said otherwise):
 - ``buffer_offset``   float CNN with its weights stored after the flatbuffer (offset/size
                       buffers, the layout of models > 2 GB)
 - ``multi_io``        two inputs (image 8x8x1, features 5) and two outputs
+- ``handmade``        written field by field (no converter): int4/uint8/int16/bfloat16
+                      constants, a block-sparse tensor, a CUSTOM op, two subgraphs, an
+                      opcode > 127; constants in ``HANDMADE_*`` for exact checks
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -80,6 +86,13 @@ def _representative(samples: int = 64):
     return gen
 
 
+def _convert(converter) -> bytes:
+    """Convert without the converter's UserWarnings (e.g. "Statistics for quantized inputs were expected")."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return converter.convert()
+
+
 def _write(path: Path, flatbuffer: bytes) -> Path:
     from edgekit.fileio import atomic_write_bytes
 
@@ -90,7 +103,7 @@ def float_digits(directory: str | os.PathLike) -> Path:
     """Plain float32 digits CNN."""
     tf = _tf()
     converter = tf.lite.TFLiteConverter.from_keras_model(_trained_digits_cnn())
-    return _write(Path(directory) / "float_digits.tflite", converter.convert())
+    return _write(Path(directory) / "float_digits.tflite", _convert(converter))
 
 
 def int8_digits(directory: str | os.PathLike) -> Path:
@@ -102,7 +115,31 @@ def int8_digits(directory: str | os.PathLike) -> Path:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
-    return _write(Path(directory) / "int8_digits.tflite", converter.convert())
+    return _write(Path(directory) / "int8_digits.tflite", _convert(converter))
+
+
+def int8_depthwise(directory: str | os.PathLike) -> Path:
+    """Full-int8 MobileNetV2-style block: conv, depthwise (per-channel on axis 3), BN, ReLU6, residual Add."""
+    import keras
+
+    tf = _tf()
+    keras.utils.set_random_seed(0)
+    image = keras.Input((8, 8, 1), batch_size=1, name="image")
+    x = keras.layers.Conv2D(8, 3, padding="same", name="stem")(image)
+    y = keras.layers.DepthwiseConv2D(3, padding="same", name="depthwise")(x)
+    y = keras.layers.BatchNormalization(name="bn")(y)
+    y = keras.layers.ReLU(6.0, name="relu6")(y)
+    y = keras.layers.Conv2D(8, 1, name="project")(y)
+    x = keras.layers.Add(name="residual")([x, y])
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    model = keras.Model(image, keras.layers.Dense(10, name="logits")(x))
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = _representative()
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    return _write(Path(directory) / "int8_depthwise.tflite", _convert(converter))
 
 
 def float16_weights(directory: str | os.PathLike) -> Path:
@@ -111,7 +148,7 @@ def float16_weights(directory: str | os.PathLike) -> Path:
     converter = tf.lite.TFLiteConverter.from_keras_model(_trained_digits_cnn())
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.target_spec.supported_types = [tf.float16]
-    return _write(Path(directory) / "float16_weights.tflite", converter.convert())
+    return _write(Path(directory) / "float16_weights.tflite", _convert(converter))
 
 
 def _prune_in_place(model) -> None:
@@ -156,12 +193,12 @@ def _sparse_converter(int8: bool):
 
 def sparse_encoded(directory: str | os.PathLike) -> Path:
     """Pruned float model with sparse-encoded weights: CSR convs, a 1x4 block map on fc1."""
-    return _write(Path(directory) / "sparse_encoded.tflite", _sparse_converter(int8=False).convert())
+    return _write(Path(directory) / "sparse_encoded.tflite", _convert(_sparse_converter(int8=False)))
 
 
 def sparse_int8(directory: str | os.PathLike) -> Path:
     """Pruned int8 model (float I/O) whose int8 weights are stored sparse (CSR)."""
-    return _write(Path(directory) / "sparse_int8.tflite", _sparse_converter(int8=True).convert())
+    return _write(Path(directory) / "sparse_int8.tflite", _convert(_sparse_converter(int8=True)))
 
 
 def custom_op(directory: str | os.PathLike) -> Path:
@@ -177,7 +214,7 @@ def custom_op(directory: str | os.PathLike) -> Path:
 
     converter = tf.lite.TFLiteConverter.from_concrete_functions([forward.get_concrete_function()], forward)
     converter.allow_custom_ops = True
-    return _write(Path(directory) / "custom_op.tflite", converter.convert())
+    return _write(Path(directory) / "custom_op.tflite", _convert(converter))
 
 
 def buffer_offset(directory: str | os.PathLike) -> Path:
@@ -188,7 +225,7 @@ def buffer_offset(directory: str | os.PathLike) -> Path:
     tf = _tf()
     converter = tf.lite.TFLiteConverter.from_keras_model(_trained_digits_cnn(epochs=1))
     converter._experimental_use_buffer_offset = True
-    return _write(Path(directory) / "buffer_offset.tflite", converter.convert())
+    return _write(Path(directory) / "buffer_offset.tflite", _convert(converter))
 
 
 def multi_io(directory: str | os.PathLike) -> Path:
@@ -206,18 +243,149 @@ def multi_io(directory: str | os.PathLike) -> Path:
     value = keras.layers.Dense(1, name="value")(x)
     model = keras.Model([image, features], [logits, value], name="multi_io")
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    return _write(Path(directory) / "multi_io.tflite", converter.convert())
+    return _write(Path(directory) / "multi_io.tflite", _convert(converter))
+
+
+# The constants of ``handmade``, so tests can compare what the parser decodes.
+HANDMADE_INT4 = np.array([[-8, -1, 0, 7], [3, -3, 5, -6]], dtype=np.int8)  # packed low nibble first
+HANDMADE_UINT8 = np.array([128, 0, 255, 128], dtype=np.uint8)  # zero point 128
+HANDMADE_INT16 = np.array([[-300, 0], [0, 32000]], dtype=np.int16)
+HANDMADE_BF16 = np.array([1.0, -2.5, 0.0], dtype=np.float32)  # exact in bfloat16
+HANDMADE_BLOCK_SPARSE = np.zeros((4, 8), dtype=np.float32)  # 1x4 blocks, one per row
+for _row in range(4):
+    _block = _row % 2
+    HANDMADE_BLOCK_SPARSE[_row, 4 * _block : 4 * _block + 4] = np.arange(1, 5) + 10 * _row
+HANDMADE_CUSTOM_CODE = "EdgekitMystery"
+
+
+def handmade(directory: str | os.PathLike) -> Path:
+    """A flatbuffer written field by field with LiteRT's schema object API, no converter.
+
+    What converters rarely emit: int4 (packed), uint8 with zero point 128, int16 and
+    bfloat16 constants, int4 per-channel quantization, a 1x4 block-sparse float tensor
+    in CSR, a CUSTOM op with custom options, a second subgraph whose op has a builtin
+    code > 127 (stored in ``builtin_code``, the int8 field holding the placeholder 127),
+    two signature defs, a description, metadata, and a tensor whose data lives in an
+    external file (``ExternalBuffer``; the file itself is not written).
+    """
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as fb
+
+    buffers = [fb.BufferT()]
+
+    def buffer(raw: bytes) -> int:
+        entry = fb.BufferT()
+        entry.data = np.frombuffer(raw, dtype=np.uint8)
+        buffers.append(entry)
+        return len(buffers) - 1
+
+    def tensor(name, ttype, shape, buffer_index=0, quant=None, sparsity=None):
+        t = fb.TensorT()
+        t.name, t.type, t.shape, t.buffer = name, ttype, list(shape), buffer_index
+        t.quantization, t.sparsity = quant, sparsity
+        return t
+
+    def quant(scales, zero_points, axis=0):
+        q = fb.QuantizationParametersT()
+        q.scale, q.zeroPoint, q.quantizedDimension = list(scales), list(zero_points), axis
+        return q
+
+    def dim(format_, dense_size=0, segments=None, indices=None):
+        d = fb.DimensionMetadataT()
+        d.format, d.denseSize = format_, dense_size
+        if segments is not None:
+            d.arraySegmentsType, d.arraySegments = fb.SparseIndexVector.Int32Vector, fb.Int32VectorT()
+            d.arraySegments.values = list(segments)
+            d.arrayIndicesType, d.arrayIndices = fb.SparseIndexVector.Uint8Vector, fb.Uint8VectorT()
+            d.arrayIndices.values = list(indices)
+        return d
+
+    nibbles = (HANDMADE_INT4.ravel() & 0xF).astype(np.uint8)
+    int4_bytes = (nibbles[0::2] | (nibbles[1::2] << 4)).tobytes()
+    bf16_bytes = (HANDMADE_BF16.view(np.uint32) >> 16).astype("<u2").tobytes()
+    stored = np.concatenate([HANDMADE_BLOCK_SPARSE[r, 4 * (r % 2) : 4 * (r % 2) + 4] for r in range(4)])
+    sparsity = fb.SparsityParametersT()
+    sparsity.traversalOrder, sparsity.blockMap = [0, 1, 2], [1]
+    sparsity.dimMetadata = [
+        dim(fb.DimensionType.DENSE, 4),
+        dim(fb.DimensionType.SPARSE_CSR, segments=[0, 1, 2, 3, 4], indices=[0, 1, 0, 1]),
+        dim(fb.DimensionType.DENSE, 4),
+    ]
+
+    main = fb.SubGraphT()
+    main.name = "main"
+    main.tensors = [
+        tensor("input", fb.TensorType.FLOAT32, (1, 4)),
+        tensor("int4_weights", fb.TensorType.INT4, (2, 4), buffer(int4_bytes), quant([0.5, 0.25], [0, 0], 0)),
+        tensor("uint8_weights", fb.TensorType.UINT8, (4,), buffer(HANDMADE_UINT8.tobytes()), quant([0.1], [128])),
+        tensor("int16_weights", fb.TensorType.INT16, (2, 2), buffer(HANDMADE_INT16.astype("<i2").tobytes())),
+        tensor("block_sparse", fb.TensorType.FLOAT32, (4, 8), buffer(stored.astype("<f4").tobytes()),
+               sparsity=sparsity),
+        tensor("bf16_weights", fb.TensorType.BFLOAT16, (3,), buffer(bf16_bytes)),
+        tensor("output", fb.TensorType.FLOAT32, (1, 2)),
+        tensor("external_weights", fb.TensorType.FLOAT32, (4,)),
+    ]
+    main.tensors[-1].externalBuffer = 1
+    main.inputs, main.outputs = [0], [6]
+    custom = fb.OperatorT()
+    custom.opcodeIndex, custom.inputs, custom.outputs = 0, [0, 1, 2, 3, 4, 5], [6]
+    custom.customOptions = list(b"opaque")
+
+    second = fb.SubGraphT()
+    second.name = "second"
+    second.tensors = [tensor("x", fb.TensorType.FLOAT32, (2,)), tensor("y", fb.TensorType.FLOAT32, (2,))]
+    second.inputs, second.outputs = [0], [1]
+    wide = fb.OperatorT()
+    wide.opcodeIndex, wide.inputs, wide.outputs = 1, [0], [1]
+    main.operators, second.operators = [custom], [wide]
+
+    custom_code = fb.OperatorCodeT()
+    custom_code.builtinCode = custom_code.deprecatedBuiltinCode = fb.BuiltinOperator.CUSTOM
+    custom_code.customCode, custom_code.version = HANDMADE_CUSTOM_CODE, 1
+    wide_code = fb.OperatorCodeT()
+    wide_code.deprecatedBuiltinCode, wide_code.builtinCode, wide_code.version = 127, 150, 1
+
+    def signature(key, graph, inputs, outputs):
+        sig = fb.SignatureDefT()
+        sig.signatureKey, sig.subgraphIndex = key, graph
+        sig.inputs = [_tensor_map(fb, n, i) for n, i in inputs]
+        sig.outputs = [_tensor_map(fb, n, i) for n, i in outputs]
+        return sig
+
+    meta = fb.MetadataT()
+    meta.name, meta.buffer = "min_runtime_version", buffer(b"2.3.0\0\0\0")
+
+    model = fb.ModelT()
+    model.version, model.description = 3, "hand-built by tests/tflite_zoo.py"
+    model.operatorCodes, model.subgraphs, model.buffers = [custom_code, wide_code], [main, second], buffers
+    model.signatureDefs = [signature("mystery", 0, [("x", 0)], [("y", 6)]), signature("second", 1, [("x", 0)], [("y", 1)])]
+    model.metadata = [meta]
+    group, external = fb.ExternalBufferGroupT(), fb.ExternalBufferT()
+    group.name = "handmade_weights.bin"
+    external.id, external.group, external.offset, external.length = 1, 0, 0, 16
+    model.externalBufferGroups, model.externalBuffers = [group], [external]
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return _write(Path(directory) / "handmade.tflite", bytes(builder.Output()))
+
+
+def _tensor_map(fb, name: str, index: int):
+    entry = fb.TensorMapT()
+    entry.name, entry.tensorIndex = name, index
+    return entry
 
 
 ZOO: dict[str, Callable[[str | os.PathLike], Path]] = {
     "float_digits": float_digits,
     "int8_digits": int8_digits,
+    "int8_depthwise": int8_depthwise,
     "float16_weights": float16_weights,
     "sparse_encoded": sparse_encoded,
     "sparse_int8": sparse_int8,
     "custom_op": custom_op,
     "buffer_offset": buffer_offset,
     "multi_io": multi_io,
+    "handmade": handmade,
 }
 
 

@@ -18,6 +18,7 @@ Exit codes: 0 ok, 2 bad_args, 3 runtime_missing, 4 model_load/unresolved_op,
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import json
 import os
@@ -47,6 +48,24 @@ ARM_PARTS = {"0xb76": "ARM1176", "0xc07": "Cortex-A7", "0xc08": "Cortex-A8", "0x
 THROTTLE_BITS = {0: "under-voltage", 1: "arm-frequency-capped", 2: "throttled", 3: "soft-temperature-limit"}
 THROTTLE_NOW_MASK = 0xF
 THROTTLE_SINCE_BOOT_SHIFT = 16
+# A 720-byte TFLite model (y = x + 1.0, float32[1]). A runtime counts as available only
+# once it has built an interpreter for it: tflite-runtime 2.14 imports fine under numpy 2
+# and fails only when the interpreter is created ("_ARRAY_API not found").
+SMOKE_MODEL = base64.b64decode(
+    "HAAAAFRGTDMUACAAHAAYABQAEAAMAAAACAAEABQAAAAcAAAAHAAAAHQAAAA8AQAATAEAAIwCAAAD"
+    "AAAAAAAAAAIAAAA0AAAABAAAANz///8FAAAABAAAABMAAABDT05WRVJTSU9OX01FVEFEQVRBAAgA"
+    "DAAIAAQACAAAAAQAAAAEAAAAEwAAAG1pbl9ydW50aW1lX3ZlcnNpb24ABgAAAMQAAAC8AAAAqAAA"
+    "AJgAAAB0AAAABAAAAG7///8EAAAAYAAAABAAAAAAAAAACAAOAAgABAAIAAAAEAAAACQAAAAAAAYA"
+    "CAAEAAYAAAAEAAAAAAAAAAwAGAAUABAADAAEAAwAAAD/W6tjfSDdiQMAAAACAAAABAAAAAYAAAAy"
+    "LjIxLjAAANr///8EAAAAEAAAADEuNS4wAAAAAAAAAAAAAAAEAAYABAAAAAAABgAIAAQABgAAAAQA"
+    "AAAEAAAAAACAP5j+//+c/v//DwAAAE1MSVIgQ29udmVydGVkLgABAAAAFAAAAAAADgAYABQAEAAM"
+    "AAgABAAOAAAAFAAAABwAAABcAAAAYAAAAGQAAAAEAAAAbWFpbgAAAAABAAAAFAAAAAAADgAUAAAA"
+    "EAAMAAsABAAOAAAAEAAAAAAAAAsMAAAAEAAAABz///8BAAAAAgAAAAIAAAAAAAAAAQAAAAEAAAAC"
+    "AAAAAQAAAAAAAAADAAAAhAAAADwAAAAEAAAAnv///wAAAAEQAAAAEAAAAAMAAAAYAAAAbP///wgA"
+    "AABJZGVudGl0eQAAAAABAAAAAQAAANL///8AAAABEAAAABAAAAACAAAAFAAAAKD///8FAAAAYWRk"
+    "L3kAAAAAAAAAAAAWABgAFAAAABAADAAIAAAAAAAAAAcAFgAAAAAAAAEQAAAAEAAAAAEAAAAQAAAA"
+    "5P///wEAAAB4AAAAAQAAAAEAAAABAAAACAAAAAQABAAEAAAA"
+)
 
 
 class AgentFailure(Exception):
@@ -114,14 +133,21 @@ def cpu_model(cpuinfo: dict) -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def host_info() -> dict:
-    import numpy as np
+def _numpy_version() -> str | None:
+    """numpy's version, or None when it is missing (probe must still answer then)."""
+    try:
+        import numpy as np
+    except ImportError:
+        return None
+    return np.__version__
 
+
+def host_info() -> dict:
     cpuinfo = _cpuinfo()
     board = cpuinfo.get("Model") or (_read("/proc/device-tree/model") or "").rstrip("\x00") or None
     return {"hostname": socket.gethostname(), "arch": platform.machine(),
             "cpu_model": cpu_model(cpuinfo), "board": board, "cpu_count": os.cpu_count(),
-            "python": platform.python_version(), "numpy": np.__version__,
+            "python": platform.python_version(), "numpy": _numpy_version(),
             "platform": platform.platform()}
 
 
@@ -180,42 +206,69 @@ def memory_mb() -> dict:
 # --------------------------------------------------------------------------- runtimes
 
 
-def _import_runtime(name: str):
-    """(Interpreter, load_delegate, version) of one runtime; raises whatever its import raises."""
+class RuntimeApi(object):
+    """The parts of a TFLite runtime the agent uses, whichever package they come from."""
+
+    def __init__(self, interpreter, load_delegate, op_resolver_type, version) -> None:
+        self.interpreter = interpreter
+        self.load_delegate = load_delegate
+        self.op_resolver_type = op_resolver_type  # None on runtimes too old to have it
+        self.version = str(version)
+
+
+def _import_runtime(name: str) -> RuntimeApi:
+    """One runtime's API; raises whatever its import raises."""
     if name == "tflite_runtime":
         import tflite_runtime
-        from tflite_runtime.interpreter import Interpreter, load_delegate
+        from tflite_runtime import interpreter as module
 
-        return Interpreter, load_delegate, getattr(tflite_runtime, "__version__", "unknown")
-    if name == "ai_edge_litert":
+        version = getattr(tflite_runtime, "__version__", "unknown")
+    elif name == "ai_edge_litert":
         import ai_edge_litert
-        from ai_edge_litert.interpreter import Interpreter, load_delegate
+        from ai_edge_litert import interpreter as module
 
-        return Interpreter, load_delegate, getattr(ai_edge_litert, "__version__", "unknown")
-    if name == "tensorflow.lite":
+        version = getattr(ai_edge_litert, "__version__", "unknown")
+    elif name == "tensorflow.lite":
         import tensorflow as tf
 
-        return tf.lite.Interpreter, tf.lite.experimental.load_delegate, tf.__version__
-    raise AgentFailure("bad_args", "unknown runtime %r: choose from %s" % (name, ", ".join(DEFAULT_RUNTIMES)))
+        return RuntimeApi(tf.lite.Interpreter, tf.lite.experimental.load_delegate,
+                          getattr(tf.lite.experimental, "OpResolverType", None), tf.__version__)
+    else:
+        raise AgentFailure("bad_args", "unknown runtime %r: choose from %s" % (name, ", ".join(DEFAULT_RUNTIMES)))
+    return RuntimeApi(module.Interpreter, module.load_delegate, getattr(module, "OpResolverType", None), version)
 
 
 def find_runtime(order) -> tuple:
-    """(runtime info or None, (Interpreter, load_delegate) or None, why earlier ones failed).
+    """(runtime info or None, its RuntimeApi or None, why earlier ones failed).
 
-    The runtime info names the first runtime in ``order`` that imports, its version and
-    the import error of every runtime tried before it.
+    The runtime info names the first runtime in ``order`` that works, its version and
+    the error of every runtime tried before it.
     """
     tried = []
     for name in order:
         try:
-            interpreter, load_delegate, version = _import_runtime(name)
+            api = _import_runtime(name)
+            api.interpreter(model_content=SMOKE_MODEL).allocate_tensors()
         except AgentFailure:
             raise
-        except Exception as exc:  # a broken wheel raises anything (AttributeError under numpy 2)
-            tried.append({"name": name, "error": _one_line("%s: %s" % (type(exc).__name__, exc))})
+        except Exception as exc:  # a broken wheel raises anything (SystemError under numpy 2)
+            tried.append({"name": name, "error": _runtime_error(exc)})
             continue
-        return {"name": name, "version": str(version), "tried": tried}, (interpreter, load_delegate), tried
+        return {"name": name, "version": api.version, "tried": tried}, api, tried
     return None, None, tried
+
+
+def _runtime_error(exc: BaseException) -> str:
+    """The error and its cause on one line, with the fix when a numpy-1 build meets numpy 2."""
+    import numpy as np
+
+    text = "%s: %s" % (type(exc).__name__, exc)
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None:
+        text += " (caused by %s: %s)" % (type(cause).__name__, cause)
+    if int(np.__version__.split(".")[0]) >= 2 and re.search(r"_ARRAY_API|NumPy 1\.x|multiarray", text):
+        text += " -- built for numpy 1.x but this Python has numpy %s: pip install 'numpy<2'" % np.__version__
+    return _one_line(text)
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -236,6 +289,7 @@ def parse_runtime_order(text: str | None) -> list:
 # --------------------------------------------------------------------------- model loading
 
 
+XNNPACK_FAILED = re.compile(r"XNNPack", re.I)
 _UNRESOLVED_PATTERNS = (
     re.compile(r"unresolved custom op:\s*([^\s.]+)", re.I),
     re.compile(r"Didn't find op for builtin opcode '([^']+)' version '(\d+)'"),
@@ -269,7 +323,7 @@ def make_inputs(details: list, seed: int = 0) -> list:
             arrays.append(rng.integers(0, 2, size=shape).astype(np.bool_))
         elif np.issubdtype(dtype, np.integer):
             info = np.iinfo(dtype)
-            arrays.append(rng.integers(info.min, int(info.max) + 1, size=shape, dtype=dtype))
+            arrays.append(rng.integers(info.min, info.max, size=shape, dtype=dtype, endpoint=True))
         elif np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.complexfloating):
             arrays.append(rng.random(size=shape).astype(dtype))
         else:
@@ -347,28 +401,35 @@ def bench(args, output: Output) -> dict:
 
     runtime, api, tried = find_runtime(order)
     if runtime is None:
-        raise AgentFailure("runtime_missing", "no TFLite runtime imports (%s); %s"
+        raise AgentFailure("runtime_missing", "no usable TFLite runtime (%s); %s"
                            % ("; ".join("%s: %s" % (t["name"], t["error"]) for t in tried), INSTALL_ADVICE))
-    interpreter_cls, load_delegate = api
     state_before = device_state()
     baseline = memory_mb()
 
     delegates = []
     if args.delegate:
         try:
-            delegates.append(load_delegate(args.delegate))
+            delegates.append(api.load_delegate(args.delegate))
         except Exception as exc:
             raise AgentFailure("runtime_missing", "delegate library %s could not be loaded by %s: %s; install "
                                "it on this device (for Coral: the Edge TPU runtime, libedgetpu1-std)"
                                % (args.delegate, runtime["name"], _one_line(exc)))
 
+    notes = []
     start = time.perf_counter()
     try:
-        interpreter = interpreter_cls(model_path=args.model, num_threads=args.threads,
-                                      experimental_delegates=delegates or None)
-        interpreter.allocate_tensors()
+        interpreter = _load(api, args, delegates, default_delegates=True)
     except Exception as exc:
-        raise load_failure(args.model, exc)
+        if not (XNNPACK_FAILED.search(str(exc)) and api.op_resolver_type is not None):
+            raise load_failure(args.model, exc)
+        # Like benchmark_model --use_xnnpack=false: the builtin kernels run what XNNPACK rejects.
+        notes.append("XNNPACK could not take the model (%s); measured with the builtin kernels"
+                     % _one_line(exc, 160))
+        start = time.perf_counter()
+        try:
+            interpreter = _load(api, args, delegates, default_delegates=False)
+        except Exception as exc2:
+            raise load_failure(args.model, exc2)
     init_ms = (time.perf_counter() - start) * 1000.0
     after_init = memory_mb()
 
@@ -401,6 +462,7 @@ def bench(args, output: Output) -> dict:
         "runtime": runtime,
         "delegate": args.delegate,
         "threads": args.threads,
+        "notes": notes,
         "host": host_info(),
         "inputs": _tensor_summary(input_details),
         "outputs": _tensor_summary(interpreter.get_output_details()),
@@ -413,6 +475,16 @@ def bench(args, output: Output) -> dict:
         "device": {"before": state_before, "after": state_after,
                    "throttled": bool(reasons), "throttle_reasons": reasons},
     }
+
+
+def _load(api: RuntimeApi, args, delegates: list, default_delegates: bool):
+    """Interpreter creation + allocate_tensors: what benchmark_model times as init."""
+    kwargs = {"model_path": args.model, "num_threads": args.threads, "experimental_delegates": delegates or None}
+    if not default_delegates:
+        kwargs["experimental_op_resolver_type"] = api.op_resolver_type.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    interpreter = api.interpreter(**kwargs)
+    interpreter.allocate_tensors()
+    return interpreter
 
 
 def _rounded(values: dict, digits: int) -> dict:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from edgekit.cli.output import emit_json, info, json_option
+from edgekit.cli.qat_options import qat_filter_options, stage_configs
 from edgekit.errors import UsageError
 
 _SPEC = "a .npz (x, y) or .npy file, a directory of them, or of images in one sub-directory per class"
@@ -43,6 +44,7 @@ def _structured(ctx, param, value: str | None) -> tuple[int, int] | None:
 @click.option("--cluster-init", type=click.Choice(["kmeans++", "linear", "density"]), default=None,
               help="Initial centroids (default kmeans++).")
 @click.option("--preserve-sparsity", is_flag=True, help="Clustering keeps zeros at zero (after pruning).")
+@qat_filter_options
 @click.option("--tflite", type=click.Path(dir_okay=False), default=None, help="Also convert to this .tflite file.")
 @click.option("--quantize", type=click.Choice(_QUANTIZE), default="int8", show_default=True,
               help="Quantization of the --tflite file.")
@@ -50,13 +52,15 @@ def _structured(ctx, param, value: str | None) -> tuple[int, int] | None:
               help="Representative inputs for --quantize int8/int16x8 (default: the training data).")
 @json_option
 def optimize(model, output, train_data, val_data, epochs, batch_size, learning_rate, sparsity, prune_schedule,
-             structured, clusters, cluster_init, preserve_sparsity, tflite, quantize, calibration, as_json):
+             structured, clusters, cluster_init, preserve_sparsity, prune_filters, prune_filters_layer,
+             filter_criterion, qat, tflite, quantize, calibration, as_json):
     """Prune and/or cluster MODEL (a Keras model), fine-tune it and save it as a plain .keras file."""
+    filters, qat_config = stage_configs(prune_filters, prune_filters_layer, filter_criterion, qat)
     config = _config(sparsity, prune_schedule, structured, clusters, cluster_init, preserve_sparsity,
-                     epochs, batch_size, learning_rate)
+                     epochs, batch_size, learning_rate, filters, qat_config)
     if Path(output).suffix != ".keras":
         raise UsageError(f"-o {output}: the optimized model is saved as Keras 3; give a path ending in .keras")
-    summary = _optimize(model, output, train_data, val_data, config)
+    summary = _optimize(model, output, train_data, val_data, config, calibration or train_data)
     if tflite:
         summary["tflite"] = _convert(output, tflite, quantize, calibration or train_data)
     if as_json:
@@ -65,7 +69,8 @@ def optimize(model, output, train_data, val_data, epochs, batch_size, learning_r
         click.echo(render(summary))
 
 
-def _config(sparsity, schedule, structured, clusters, init, preserve_sparsity, epochs, batch_size, learning_rate):
+def _config(sparsity, schedule, structured, clusters, init, preserve_sparsity, epochs, batch_size, learning_rate,
+            filters=None, qat=None):
     from edgekit.optimize.recipe import ClusterConfig, OptimizeConfig, PruneConfig
 
     if sparsity is not None and structured is not None:
@@ -74,20 +79,22 @@ def _config(sparsity, schedule, structured, clusters, init, preserve_sparsity, e
         raise UsageError("--prune-schedule needs --prune SPARSITY")
     if clusters is None and (init or preserve_sparsity):
         raise UsageError(f"{'--cluster-init' if init else '--preserve-sparsity'} needs --cluster N")
-    if sparsity is None and structured is None and clusters is None:
-        raise UsageError("nothing to do: give --prune SPARSITY, --structured N:M and/or --cluster N")
+    if sparsity is None and structured is None and clusters is None and filters is None and qat is None:
+        raise UsageError("nothing to do: give --prune SPARSITY, --structured N:M, --cluster N, "
+                         "--prune-filters RATIO and/or --qat")
     prune = None
     if sparsity is not None or structured is not None:
         prune = PruneConfig(sparsity=sparsity if sparsity is not None else 0.5, schedule=schedule or "polynomial",
                             structured=structured)
     cluster = ClusterConfig(clusters=clusters, init=init or "kmeans++",
                             preserve_sparsity=preserve_sparsity) if clusters is not None else None
-    return OptimizeConfig(prune=prune, cluster=cluster, epochs=epochs, batch_size=batch_size,
-                          learning_rate=learning_rate)
+    return OptimizeConfig(prune=prune, cluster=cluster, filters=filters, qat=qat, epochs=epochs,
+                          batch_size=batch_size, learning_rate=learning_rate)
 
 
-def _optimize(model_path, output, train_spec, val_spec, config) -> dict:
+def _optimize(model_path, output, train_spec, val_spec, config, calibration_spec) -> dict:
     from edgekit.convert import input_signature, load_keras_model
+    from edgekit.convert.file import DEFAULT_CALIBRATION_SAMPLES
     from edgekit.data import load_dataset
     from edgekit.fileio import atomic_path
     from edgekit.optimize.layers import SkippedLayersWarning
@@ -97,6 +104,9 @@ def _optimize(model_path, output, train_spec, val_spec, config) -> dict:
     shapes, names = input_signature(model)
     train = load_dataset(train_spec, input_shapes=shapes, input_names=names, require_labels=True)
     val = load_dataset(val_spec, input_shapes=shapes, input_names=names, require_labels=True) if val_spec else None
+    if config.qat is not None:  # QAT's final ranges = what `convert --calibration SPEC` will measure
+        config.qat.calibration = load_dataset(calibration_spec, input_shapes=shapes, input_names=names,
+                                              limit=DEFAULT_CALIBRATION_SAMPLES).x
     info(f"optimizing {model_path} on {len(train)} samples ...")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SkippedLayersWarning)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import keras
 import numpy as np
@@ -18,11 +18,13 @@ import numpy as np
 from edgekit.errors import DataError, UsageError
 from edgekit.optimize.clustering import cluster_weights, strip_clustering
 from edgekit.optimize.clustering.centroids import check_clusters, check_init
+from edgekit.optimize.filters import FilterPruneConfig, prune_filters
 from edgekit.optimize.layers import Selector
 from edgekit.optimize.pruning import (ConstantSparsity, PolynomialDecay, UpdatePruningStep, prune_low_magnitude,
                                       strip_pruning)
 from edgekit.optimize.pruning.algorithm import check_block
 from edgekit.optimize.pruning.schedule import check_sparsity
+from edgekit.optimize.qat import QATConfig, finish_qat, quantize_model
 from edgekit.optimize.summary import accuracy, count_params, layer_stats
 
 SCHEDULES = ("polynomial", "constant")
@@ -63,8 +65,8 @@ class ClusterConfig:
 class OptimizeConfig:
     prune: PruneConfig | None = None
     cluster: ClusterConfig | None = None
-    filters: Any = None   # FilterPruneConfig (issue 6)
-    qat: Any = None       # QATConfig (issue 6)
+    filters: FilterPruneConfig | None = None
+    qat: QATConfig | None = None
     epochs: int = 10
     batch_size: int = 32
     learning_rate: float = 1e-4
@@ -85,36 +87,34 @@ class RecipeResult:
 def run_recipe(model: keras.Model, config: OptimizeConfig, train, val=None,
                progress: Callable[[str], None] = lambda message: None) -> RecipeResult:
     """Apply the configured stages in order; ``train``/``val`` are :class:`edgekit.data.Dataset`."""
-    if config.filters is not None or config.qat is not None:
-        raise UsageError("filter pruning and QAT are not part of this build of edgekit.optimize")
     _check_data(model, train, "training")
     if val is not None:
         _check_data(model, val, "validation")
     started = time.perf_counter()
     before = accuracy(model, val.x, val.y) if val is not None else None
-    from_logits = not _ends_in_softmax(model)
     stages = []
+    if config.filters is not None:
+        model = _timed(stages, "filters", lambda m: _filters(m, config.filters, config, train, progress), model)
     if config.prune is not None:
-        model = _timed(stages, "prune", model,
-                       lambda m: _prune(m, config.prune, config, train, progress, from_logits))
+        model = _timed(stages, "prune", lambda m: _prune(m, config.prune, config, train, progress), model)
     if config.cluster is not None:
-        model = _timed(stages, "cluster", model,
-                       lambda m: _cluster(m, config.cluster, config, train, progress, from_logits))
+        model = _timed(stages, "cluster", lambda m: _cluster(m, config.cluster, config, train, progress), model)
+    if config.qat is not None:
+        model = _timed(stages, "qat", lambda m: _qat(m, config.qat, config, train, progress), model)
     summary = {"stages": stages, "layers": layer_stats(model), "params": count_params(model),
                "accuracy_before": before, "accuracy_after": accuracy(model, val.x, val.y) if val is not None else None,
                "seconds": round(time.perf_counter() - started, 2)}
     return RecipeResult(model, summary)
 
 
-def _timed(stages: list, name: str, model: keras.Model, stage: Callable[[keras.Model], keras.Model]) -> keras.Model:
+def _timed(stages: list, name: str, stage: Callable[[keras.Model], keras.Model], model: keras.Model) -> keras.Model:
     started = time.perf_counter()
     model = stage(model)
     stages.append({"stage": name, "seconds": round(time.perf_counter() - started, 2)})
     return model
 
 
-def _prune(model: keras.Model, prune: PruneConfig, config: OptimizeConfig, train, progress,
-           from_logits: bool) -> keras.Model:
+def _prune(model: keras.Model, prune: PruneConfig, config: OptimizeConfig, train, progress) -> keras.Model:
     steps_per_epoch = -(-len(train) // config.batch_size)
     total = steps_per_epoch * config.epochs
     frequency = max(1, min(100, steps_per_epoch))
@@ -126,22 +126,45 @@ def _prune(model: keras.Model, prune: PruneConfig, config: OptimizeConfig, train
     what = f"{prune.structured[0]}:{prune.structured[1]}" if prune.structured else f"{prune.sparsity:.0%}"
     progress(f"prune: {what} sparsity, {prune.schedule if not prune.structured else 'structured'} schedule")
     wrapped = prune_low_magnitude(model, schedule, select=prune.select, block=prune.structured)
-    _fit(wrapped, train, config, progress, from_logits, [UpdatePruningStep()])
+    _fit(wrapped, train, config, progress, [UpdatePruningStep()])
     return strip_pruning(wrapped)
 
 
-def _cluster(model: keras.Model, cluster: ClusterConfig, config: OptimizeConfig, train, progress,
-             from_logits: bool) -> keras.Model:
+def _cluster(model: keras.Model, cluster: ClusterConfig, config: OptimizeConfig, train, progress) -> keras.Model:
     progress(f"cluster: {cluster.clusters} clusters, init {cluster.init}"
              + (", per channel" if cluster.per_channel else "")
              + (", sparsity preserved" if cluster.preserve_sparsity else ""))
     wrapped = cluster_weights(model, cluster.clusters, init=cluster.init, per_channel=cluster.per_channel,
                               preserve_sparsity=cluster.preserve_sparsity, select=cluster.select)
-    _fit(wrapped, train, config, progress, from_logits)
+    _fit(wrapped, train, config, progress)
     return strip_clustering(wrapped)
 
 
-def _fit(model: keras.Model, train, config: OptimizeConfig, progress, from_logits: bool, callbacks=()) -> None:
+def _filters(model: keras.Model, filters: FilterPruneConfig, config: OptimizeConfig, train,
+             progress) -> keras.Model:
+    progress(f"filters: removing {filters.ratio:.0%} of the filters/units of each layer "
+             f"(ranked by {filters.criterion}" + (f", {len(filters.layer_ratios)} override(s))"
+                                                  if filters.layer_ratios else ")"))
+    result = prune_filters(model, filters)
+    progress(f"  parameters {result.params_before:,} -> {result.params_after:,}")
+    _fit(result.model, train, config, progress)
+    return result.model
+
+
+def _qat(model: keras.Model, qat: QATConfig, config: OptimizeConfig, train, progress) -> keras.Model:
+    """QAT last: clusters from the cluster stage stay <= N values per channel, zeros stay zero."""
+    clusters = config.cluster.clusters if config.cluster is not None else qat.preserve_clusters
+    progress("qat: int8 fake quantization (per-channel weights, per-tensor activations), BatchNorm folded"
+             + (f", clusters kept at <= {clusters} values" if clusters else ""))
+    wrapped = quantize_model(model, preserve_clusters=clusters, ema_decay=qat.ema_decay)
+    _fit(wrapped, train, config, progress, from_logits=not _ends_in_softmax(model))
+    return finish_qat(wrapped, qat.representative(train.x)).model
+
+
+def _fit(model: keras.Model, train, config: OptimizeConfig, progress, callbacks=(),
+         from_logits: bool | None = None) -> None:
+    if from_logits is None:
+        from_logits = not _ends_in_softmax(model)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits),
                   metrics=["accuracy"])
@@ -152,8 +175,9 @@ def _fit(model: keras.Model, train, config: OptimizeConfig, progress, from_logit
 
 
 def _ends_in_softmax(model: keras.Model) -> bool:
-    """Whether the model outputs probabilities (softmax) rather than logits."""
+    """Whether the model outputs probabilities (softmax) rather than logits (looks inside wrappers)."""
     last = model.layers[-1]
+    last = getattr(last, "layer", last)  # PruneLowMagnitude / ClusterWeights / QAT wrappers
     activation = getattr(last, "activation", None)
     return getattr(activation, "__name__", "") == "softmax" or type(last).__name__ == "Softmax"
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from edgekit.tables import format_table
+
 # (label, unit, getter) of the figures `compare` puts side by side; lower is better for all.
 COMPARED: tuple[tuple[str, str, Any], ...] = (
     ("model size", "bytes", lambda r: r["model"]["size_bytes"]),
@@ -67,6 +69,7 @@ def render_bench(result: dict) -> str:
         f"{memory['overall_footprint']:.2f}  peak RSS {memory['peak_rss']:.2f}",
         f"Device:             {_device_line(device)}",
     ]
+    lines += [f"Note:               {note}" for note in result.get("notes", [])]
     return "\n".join(lines)
 
 
@@ -89,14 +92,14 @@ def render_history(runs: list[dict]) -> str:
     """One line per run, newest first."""
     header = ("id", "when (UTC)", "target", "host", "model", "runtime", "thr", "mean ms", "p50 ms",
               "p90 ms", "peak MB", "")
-    rows = [header] + [
+    rows = [
         (str(r["id"]), r["created"].replace("T", " ").rstrip("Z"), r["target"], r["host"],
          f"{r['model_name']} ({(r['model_sha256'] or '')[:8]})", f"{r['runtime']} {r['runtime_version']}",
          str(r["threads"]), fmt_ms(r["mean_ms"]), fmt_ms(r["p50_ms"]), fmt_ms(r["p90_ms"]),
          fmt_value(r["peak_mb"], "MB"), "THROTTLED" if r["throttled"] else "")
         for r in runs
     ]
-    return _table(rows, right=range(6, 11))
+    return format_table(header, rows, align="llllllrrrrrl", indent=0)
 
 
 def compare_runs(a: dict, b: dict) -> list[dict]:
@@ -115,7 +118,7 @@ def compare_runs(a: dict, b: dict) -> list[dict]:
 def render_compare(a: dict, b: dict, metrics: list[dict]) -> str:
     """Side-by-side table of two runs; the arrow says whether B is better or worse than A."""
     lines = [f"A = run {a['id']}: {_run_label(a)}", f"B = run {b['id']}: {_run_label(b)}", ""]
-    rows = [("", "A", "B", "B - A", "%", "")]
+    rows = []
     for m in metrics:
         unit = m["unit"]
         delta = "-" if m["delta"] is None else ("+" if m["delta"] > 0 else "") + fmt_value(m["delta"], unit)
@@ -123,18 +126,9 @@ def render_compare(a: dict, b: dict, metrics: list[dict]) -> str:
         verdict = {"b": "↓ better", "a": "↑ worse", None: "= same"}[m["better"]]
         rows.append((f"{m['name']} ({unit})", fmt_value(m["a"], unit), fmt_value(m["b"], unit), delta, percent,
                      verdict))
-    return "\n".join(lines + [_table(rows, right=range(1, 5))])
+    return "\n".join(lines + [format_table(("", "A", "B", "B - A", "%", ""), rows, align="lrrrrl", indent=0)])
 
 
 def _run_label(run: dict) -> str:
     return (f"{run['model_name']} ({(run['model_sha256'] or '')[:8]}) on {run['target']}/{run['host']}, "
             f"{run['runtime']} {run['runtime_version']}, {run['threads']} thread(s), {run['created']}")
-
-
-def _table(rows: list[tuple], right=()) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    right = set(right)
-    return "\n".join(
-        "  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
-        for row in rows
-    )

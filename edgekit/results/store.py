@@ -62,8 +62,7 @@ class ResultStore:
         self.path = Path(path) if path is not None else default_db_path()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as conn:
-                self._migrate(conn)
+            self._migrate()
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"{self.path}: not a usable edgekit results database ({exc}); "
                               "move it away or set EDGEKIT_RESULTS_DB to another file") from None
@@ -88,6 +87,7 @@ class ResultStore:
         names = ", ".join(row)
         marks = ", ".join(f":{name}" for name in row)
         with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")  # take the write lock up front: waits, never BUSY_SNAPSHOT
             cursor = conn.execute(f"INSERT INTO runs ({names}) VALUES ({marks})", row)
             return int(cursor.lastrowid)
 
@@ -124,20 +124,34 @@ class ResultStore:
         return summary
 
     def _connect(self) -> "_ClosingConnection":
-        conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S)
+        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE), as concurrency needs.
+        conn = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
         conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
         return _ClosingConnection(conn)
 
-    @staticmethod
-    def _migrate(conn: sqlite3.Connection) -> None:
-        conn.execute("PRAGMA journal_mode = WAL")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise sqlite3.DatabaseError(f"schema version {version} is newer than this edgekit "
-                                        f"understands ({SCHEMA_VERSION}); upgrade edgekit")
-        if version < SCHEMA_VERSION:
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    def _migrate(self) -> None:
+        """WAL mode and the current schema; several processes may do this at once."""
+        deadline = time.monotonic() + _BUSY_TIMEOUT_S
+        while True:
+            try:
+                with self._connect() as conn:
+                    # Switching to WAL needs an exclusive lock and SQLite may refuse it at once
+                    # rather than wait, hence the retry loop around the whole step.
+                    conn.execute("PRAGMA journal_mode = WAL")
+                    conn.execute("BEGIN IMMEDIATE")
+                    version = conn.execute("PRAGMA user_version").fetchone()[0]
+                    if version > SCHEMA_VERSION:
+                        raise sqlite3.DatabaseError(f"schema version {version} is newer than this edgekit "
+                                                    f"understands ({SCHEMA_VERSION}); upgrade edgekit")
+                    if version < SCHEMA_VERSION:
+                        for statement in filter(str.strip, _SCHEMA.split(";")):
+                            conn.execute(statement)
+                        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     @staticmethod
     def _summary(row: tuple) -> dict[str, Any]:
@@ -158,9 +172,7 @@ class _ClosingConnection:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
-            if exc_type is None:
-                self._conn.commit()
-            else:
-                self._conn.rollback()
+            if self._conn.in_transaction:
+                self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
         finally:
             self._conn.close()

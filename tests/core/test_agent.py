@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from agent_models import NUMPY2_BREAKAGE, SEGFAULT, fake_runtime, run_agent, tiny_models  # noqa: F401
+from agent_support import IMPORT_FAILS, NUMPY2_BREAKAGE, SEGFAULT, fake_runtime, run_agent, bench_models  # noqa: F401
 from edgekit.agent import edgekit_agent as agent
 from edgekit.agent.runner import AGENT_PATH, parse_agent_output, run_local
 from edgekit.errors import AgentError
@@ -26,8 +26,8 @@ def _env_with(path) -> dict:
 
 
 @pytest.mark.parametrize("kind,dtype", [("float32", "float32"), ("int8", "int8")])
-def test_bench_result_is_complete_and_consistent(tiny_models, kind, dtype):
-    path = tiny_models[kind]
+def test_bench_result_is_complete_and_consistent(bench_models, kind, dtype):
+    path = bench_models[kind]
     result = run_local(path, threads=2, runs=30, warmup=3)
 
     assert result["ok"] is True and result["schema"] == 1
@@ -57,38 +57,46 @@ def test_bench_result_is_complete_and_consistent(tiny_models, kind, dtype):
     assert set(result["device"]["before"]) == {"governor", "temp_c", "throttled"}
 
 
-def test_falls_back_when_tflite_runtime_is_broken(tiny_models, tmp_path):
-    """tflite-runtime 2.14 raises on import under numpy 2: the agent must move on and say why."""
-    env = _env_with(fake_runtime(tmp_path, NUMPY2_BREAKAGE))
-    code, result, _ = run_agent("bench", tiny_models["float32"], "--runs", "3", env=env)
+@pytest.mark.parametrize("broken,why", [
+    (NUMPY2_BREAKAGE, "caused by ImportError: numpy.core.multiarray failed to import"),
+    (IMPORT_FAILS, "ImportError: libtensorflowlite_c.so: cannot open shared object file"),
+])
+def test_falls_back_when_tflite_runtime_is_broken(bench_models, tmp_path, broken, why):
+    """A tflite_runtime that fails on import or on first use: the agent moves on and says why.
+
+    The broken package also prints to stdout, which must not corrupt the one JSON line.
+    """
+    env = _env_with(fake_runtime(tmp_path, broken))
+    code, result, _ = run_agent("bench", bench_models["float32"], "--runs", "3", env=env)
 
     assert code == 0, result
     assert result["runtime"]["name"] == "ai_edge_litert"
     tried = result["runtime"]["tried"]
-    assert tried[0]["name"] == "tflite_runtime"
-    assert "numpy.core.multiarray failed to import" in tried[0]["error"]
+    assert tried[0]["name"] == "tflite_runtime" and why in tried[0]["error"]
+    if broken is NUMPY2_BREAKAGE and result["host"]["numpy"].startswith("2."):
+        assert "built for numpy 1.x" in tried[0]["error"] and "pip install 'numpy<2'" in tried[0]["error"]
 
 
-def test_runtime_order_is_overridable(tiny_models):
-    code, result, _ = run_agent("bench", tiny_models["float32"], "--runs", "3",
+def test_runtime_order_is_overridable(bench_models):
+    code, result, _ = run_agent("bench", bench_models["float32"], "--runs", "3",
                                 "--runtime", "ai_edge_litert,tflite_runtime")
     assert code == 0 and result["runtime"]["name"] == "ai_edge_litert" and result["runtime"]["tried"] == []
 
 
-def test_only_an_absent_runtime_is_runtime_missing(tiny_models, tmp_path):
+def test_only_an_absent_runtime_is_runtime_missing(bench_models, tmp_path):
     env = _env_with(fake_runtime(tmp_path, NUMPY2_BREAKAGE))
-    code, result, _ = run_agent("bench", tiny_models["float32"], "--runtime", "tflite_runtime", env=env)
+    code, result, _ = run_agent("bench", bench_models["float32"], "--runtime", "tflite_runtime", env=env)
 
     assert code == 3
     assert result["error"]["kind"] == "runtime_missing"
     assert "tflite_runtime" in result["error"]["message"] and "pip install" in result["error"]["message"]
 
 
-def test_unresolved_custom_op_is_named(tiny_models):
-    code, result, _ = run_agent("bench", tiny_models["custom"])
+def test_unresolved_custom_op_is_named(bench_models):
+    code, result, _ = run_agent("bench", bench_models["custom"])
     assert code == 4
     assert result["error"]["kind"] == "unresolved_op"
-    assert "MatrixInverse" in result["error"]["message"]
+    assert "BesselI1e" in result["error"]["message"]
 
 
 def test_not_a_model_is_model_load(tmp_path):
@@ -98,8 +106,8 @@ def test_not_a_model_is_model_load(tmp_path):
     assert code == 4 and result["error"]["kind"] == "model_load" and str(bogus) in result["error"]["message"]
 
 
-def test_missing_delegate_library_is_named(tiny_models):
-    code, result, _ = run_agent("bench", tiny_models["int8"], "--delegate", "libedgekit-no-such-delegate.so")
+def test_missing_delegate_library_is_named(bench_models):
+    code, result, _ = run_agent("bench", bench_models["int8"], "--delegate", "libedgekit-no-such-delegate.so")
     assert code == 3 and result["error"]["kind"] == "runtime_missing"
     assert "libedgekit-no-such-delegate.so" in result["error"]["message"]
 
@@ -111,8 +119,8 @@ def test_bad_arguments_are_json_exit_2(args):
     assert code == 2 and result["ok"] is False and result["error"]["kind"] == "bad_args"
 
 
-def test_max_seconds_stops_timed_runs_early(tiny_models):
-    code, result, _ = run_agent("bench", tiny_models["float32"], "--runs", "100000000", "--max-seconds", "1")
+def test_max_seconds_stops_timed_runs_early(bench_models):
+    code, result, _ = run_agent("bench", bench_models["float32"], "--runs", "100000000", "--max-seconds", "1")
     timing = result["timing_ms"]
     assert code == 0 and result["stopped_early"] is True
     assert 1 <= timing["runs"] < timing["runs_requested"] == 100000000
@@ -133,10 +141,10 @@ def test_probe_without_runtime_says_how_to_install(tmp_path):
     assert result["runtimes_tried"][0]["name"] == "tflite_runtime" and "pip install" in result["install_advice"]
 
 
-def test_a_crashing_runtime_is_reported_with_its_signal(tiny_models, tmp_path, monkeypatch):
+def test_a_crashing_runtime_is_reported_with_its_signal(bench_models, tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", _env_with(fake_runtime(tmp_path, SEGFAULT))["PYTHONPATH"])
     with pytest.raises(AgentError, match=r"local: the model crashed the TFLite runtime with signal 11 \(SIGSEGV\)"):
-        run_local(tiny_models["float32"], runtimes=["tflite_runtime"])
+        run_local(bench_models["float32"], runtimes=["tflite_runtime"])
 
 
 def test_a_run_past_its_time_limit_is_killed(tmp_path, monkeypatch):

@@ -6,13 +6,15 @@ import json
 import os
 import socket
 
-from agent_models import SEGFAULT, fake_runtime, tiny_models  # noqa: F401
+import pytest
+
+from agent_support import SEGFAULT, fake_runtime, bench_models  # noqa: F401
 from support import run_edgekit
 from edgekit.results import ResultStore
 
 
-def test_bench_prints_a_benchmark_model_report_and_records_it(cli, tiny_models, tmp_path):
-    result = cli("bench", tiny_models["int8"], "--runs", "20", "--warmup", "2", "--threads", "2")
+def test_bench_prints_a_benchmark_model_report_and_records_it(cli, bench_models, tmp_path):
+    result = cli("bench", bench_models["int8"], "--runs", "20", "--warmup", "2", "--threads", "2")
 
     assert result.exit_code == 0, result.output
     out = result.stdout
@@ -20,16 +22,16 @@ def test_bench_prints_a_benchmark_model_report_and_records_it(cli, tiny_models, 
                   "min", "max", "p50", "p90", "p99", "init footprint", "overall footprint", "peak RSS",
                   "Threads:            2", "Runtime:", "Python", "numpy", "sha256"):
         assert field in out, field
-    assert str(tiny_models["int8"]) in out
+    assert str(bench_models["int8"]) in out
     runs = ResultStore(tmp_path / "results.db").runs()
     assert len(runs) == 1
     assert runs[0]["target"] == "local" and runs[0]["host"] == socket.gethostname()
-    assert runs[0]["threads"] == 2 and runs[0]["model_name"] == "tiny_int8.tflite"
+    assert runs[0]["threads"] == 2 and runs[0]["model_name"] == "int8_digits.tflite"
     assert f"recorded as run {runs[0]['id']}" in result.stderr
 
 
-def test_bench_json(cli, tiny_models, tmp_path):
-    result = cli("bench", tiny_models["float32"], "--runs", "5", "--json")
+def test_bench_json(cli, bench_models, tmp_path):
+    result = cli("bench", bench_models["float32"], "--runs", "5", "--json")
 
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -39,8 +41,8 @@ def test_bench_json(cli, tiny_models, tmp_path):
     assert stored["p50_ms"] == data["timing_ms"]["p50"]
 
 
-def test_bench_does_not_import_tensorflow(tiny_models, tmp_path):
-    proc = run_edgekit("bench", tiny_models["float32"], "--runs", "3",
+def test_bench_does_not_import_tensorflow(bench_models, tmp_path):
+    proc = run_edgekit("bench", bench_models["float32"], "--runs", "3",
                        env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1",
                             "EDGEKIT_RESULTS_DB": str(tmp_path / "r.db")})
     assert proc.returncode == 0, proc.stderr
@@ -56,19 +58,36 @@ def test_bench_user_errors_exit_2(cli, tmp_path):
     assert runtime.exit_code == 2
 
 
-def test_bench_unresolved_op_exits_4_naming_it(tiny_models, tmp_path):
-    proc = run_edgekit("bench", tiny_models["custom"], env={**os.environ, "EDGEKIT_RESULTS_DB": str(tmp_path / "r.db")})
+def test_bench_unresolved_op_exits_4_naming_it(bench_models, tmp_path):
+    proc = run_edgekit("bench", bench_models["custom"], env={**os.environ, "EDGEKIT_RESULTS_DB": str(tmp_path / "r.db")})
     assert proc.returncode == 4
-    assert "unresolved_op" in proc.stderr and "MatrixInverse" in proc.stderr and "Traceback" not in proc.stderr
+    assert "unresolved_op" in proc.stderr and "BesselI1e" in proc.stderr and "Traceback" not in proc.stderr
     assert ResultStore(tmp_path / "r.db").runs() == []
 
 
-def test_bench_survives_a_runtime_crash(tiny_models, tmp_path):
+def test_bench_survives_a_runtime_crash(bench_models, tmp_path):
     """A segfault in the runtime kills only the agent: the CLI reports it and exits 4."""
     fake = fake_runtime(tmp_path / "fake", SEGFAULT)
     env = {**os.environ, "EDGEKIT_RESULTS_DB": str(tmp_path / "r.db"),
            "PYTHONPATH": os.pathsep.join([str(fake), os.environ["PYTHONPATH"]])}
-    proc = run_edgekit("bench", tiny_models["float32"], "--runtime", "tflite_runtime", env=env)
+    proc = run_edgekit("bench", bench_models["float32"], "--runtime", "tflite_runtime", env=env)
     assert proc.returncode == 4
     assert proc.stderr.strip().endswith("crashed the TFLite runtime with signal 11 (SIGSEGV)")
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("name,inputs", [
+    ("float16_weights", [("float32", [1, 8, 8, 1])]),
+    ("sparse_encoded", [("float32", [1, 8, 8, 1])]),
+    ("sparse_int8", [("float32", [1, 8, 8, 1])]),   # XNNPACK rejects it: builtin kernels take over
+    ("buffer_offset", [("float32", [1, 8, 8, 1])]),
+    ("multi_io", [("float32", [1, 5]), ("float32", [1, 8, 8, 1])]),
+])
+def test_bench_runs_third_party_models(cli, zoo, name, inputs):
+    result = cli("bench", zoo(name), "--runs", "5", "--json")
+
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert sorted((t["dtype"], t["shape"]) for t in data["inputs"]) == sorted(inputs)
+    assert data["timing_ms"]["runs"] == 5 and data["timing_ms"]["mean"] > 0
+    assert all("XNNPACK" in note for note in data["notes"])

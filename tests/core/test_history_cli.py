@@ -8,15 +8,15 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from agent_models import tiny_models  # noqa: F401
+from agent_support import bench_models  # noqa: F401
 from edgekit.agent.runner import run_local
 from edgekit.results import ResultStore, default_db_path
 
 
 @pytest.fixture(scope="module")
-def results(tiny_models) -> dict:
+def results(bench_models) -> dict:
     """Real agent results of the float32 and int8 models."""
-    return {kind: run_local(tiny_models[kind], runs=10, warmup=1) for kind in ("float32", "int8")}
+    return {kind: run_local(bench_models[kind], runs=10, warmup=1) for kind in ("float32", "int8")}
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def test_history_lists_newest_first_with_filters(cli, recorded):
 
     by_target = json.loads(cli("history", "--target", "rpi4", "--json").stdout)
     assert [(r["id"], r["host"]) for r in by_target] == [(3, "pi-1")]
-    by_model = json.loads(cli("history", "--model", "tiny_float32.tflite", "--json").stdout)
+    by_model = json.loads(cli("history", "--model", "float_digits.tflite", "--json").stdout)
     assert [r["id"] for r in by_model] == [1]
     sha = by_target[0]["model_sha256"]
     assert [r["id"] for r in json.loads(cli("history", "--model", sha[:10], "--json").stdout)] == [3, 2]
@@ -70,7 +70,7 @@ def test_compare_shows_deltas_and_verdicts(cli, recorded, results):
     text = cli("compare", "1", "2").stdout
     size_line = next(line for line in text.splitlines() if line.startswith("model size"))
     assert f"{b - a:,}" in size_line and "↓ better" in size_line
-    assert "A = run 1: tiny_float32.tflite" in text and "B = run 2: tiny_int8.tflite" in text
+    assert "A = run 1: float_digits.tflite" in text and "B = run 2: int8_digits.tflite" in text
 
 
 def test_compare_unknown_run_exits_2(cli, recorded):

@@ -1,0 +1,100 @@
+"""``edgekit init`` and ``edgekit build``: a whole pipeline from one declarative edgekit.toml."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+import click
+
+from edgekit.cli.output import emit_json, info, json_option
+
+STARTER = '''\
+# edgekit.toml: one file describes the whole build; run `edgekit build` next to it.
+# Paths are relative to this file. Reference: README.md, section "Build pipelines".
+
+[model]
+# A .keras / .h5 file or SavedModel folder, or builtin:digits_cnn (trained on [data] train).
+source = "builtin:digits_cnn"
+
+[train]                  # training of a builtin model; the seed makes the build reproducible
+epochs = 10
+batch_size = 32
+learning_rate = 0.001
+seed = 0
+
+[data]                   # SPECs: .npz (x, y), .npy, image folders
+train = "data/train.npz"
+val = "data/val.npz"     # accuracy is measured on this
+# calibration = "data/calibration.npz"   # int8 calibration (default: train)
+calibration_limit = 200
+
+# Optimization steps, applied in the order filters -> prune -> cluster -> qat.
+# [[optimize]]
+# step = "prune"
+# sparsity = 0.5
+#
+# [finetune]             # fine-tuning shared by the steps above
+# epochs = 2
+# learning_rate = 0.0001
+
+[convert]
+quantize = "int8"        # none | float16 | dynamic | int8 | int16x8
+io_type = "float32"      # float32 | int8 | uint8 (int8 only)
+
+[target]
+name = "local"           # a profile from `edgekit targets`
+# device = "pi@raspberrypi.local"   # measure latency there (else on local, and said so)
+runs = 50
+
+[budgets]                # each violated budget fails the build with its own exit code
+max_size_kb = 256
+# max_gzip_kb = 200
+min_accuracy = 0.90
+# max_accuracy_drop = 0.02
+# max_latency_ms = 5
+# max_peak_memory_mb = 300
+# max_arena_kb = 64
+
+[export]
+c_array = false          # model_data.h/.cc for TensorFlow Lite Micro
+'''
+
+
+@click.command("init")
+@click.argument("path", default="edgekit.toml", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: Path, force: bool) -> None:
+    """Write a commented starter edgekit.toml."""
+    from edgekit.errors import UsageError
+    from edgekit.fileio import atomic_write_text
+
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists; pass --force to overwrite it")
+    atomic_write_text(path, STARTER)
+    info(f"wrote {path}: edit [data] and [budgets], then run `edgekit build {path}`")
+
+
+@click.command("build")
+@click.argument("config", default="edgekit.toml", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", default="build", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output directory (artifacts, manifest.json, report.html, .cache/).")
+@json_option
+def build(config: Path, out_dir: Path, as_json: bool) -> None:
+    """Build, measure and check a model as CONFIG (edgekit.toml) describes; fail on violated budgets."""
+    from edgekit.pipeline.budgets import enforce
+    from edgekit.pipeline.build import run_build
+    from edgekit.pipeline.config import load_config
+
+    config_ = load_config(config)
+    with contextlib.redirect_stdout(sys.stderr):  # TensorFlow prints to stdout; keep it for --json
+        result = run_build(config_, out_dir)
+    for verdict in result.verdicts:
+        info(verdict.line())
+    final = result.final
+    info(f"built {out_dir / 'model.tflite'}: {final.name}, {final.size_bytes / 1024:.1f} KB, "
+         f"accuracy {final.accuracy:.4f}; report {out_dir / 'report.html'}")
+    if as_json:
+        emit_json(result.manifest)
+    enforce(result.verdicts)

@@ -1,0 +1,57 @@
+"""``edgekit convert``: a Keras model -> a ``.tflite`` file."""
+
+from __future__ import annotations
+
+import click
+
+from edgekit.cli.convert_mixed import convert_mixed_file, mixed_precision_options, render_mixed, wants_mixed
+from edgekit.cli.dataopts import SPEC_HELP, preprocess_from, preprocess_options
+from edgekit.cli.output import emit_json, info, json_option
+
+# Copies of edgekit.convert's QUANTIZE_MODES / IO_TYPES (tests check they agree): the CLI
+# module imports nothing of the conversion code until the command runs.
+_QUANTIZE = ("none", "float16", "dynamic", "int8", "int16x8")
+_IO_TYPES = ("float32", "int8", "uint8")
+
+
+@click.command()
+@click.argument("model", type=click.Path(dir_okay=True))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .tflite file to write.")
+@click.option("--quantize", type=click.Choice(_QUANTIZE), default="none", show_default=True,
+              help="none: float32; float16: float16 weights; dynamic: int8 weights; int8: full integer "
+                   "(needs --calibration); int16x8: int16 activations, int8 weights (needs --calibration).")
+@click.option("--calibration", metavar="SPEC", default=None, help=f"Representative inputs: {SPEC_HELP}.")
+@click.option("--calibration-samples", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Use this many calibration samples (a fixed-seed choice: the same on every run).")
+@click.option("--io-type", type=click.Choice(_IO_TYPES), default="float32", show_default=True,
+              help="Type of the model's inputs/outputs; int8/uint8 only with --quantize int8.")
+@preprocess_options
+@mixed_precision_options
+@json_option
+def convert(model, output, quantize, calibration, calibration_samples, io_type, scale, mean, std,
+            keep_float, auto_mixed, eval_data, as_json):
+    """Convert MODEL (.keras, legacy .h5 or a SavedModel directory) to TFLite."""
+    from edgekit.convert import check_options, convert_file
+
+    check_options(quantize, io_type, calibration is not None)
+    preprocess = preprocess_from(scale, mean, std)
+    if wants_mixed(keep_float, auto_mixed):
+        summary = convert_mixed_file(model, output, quantize=quantize, io_type=io_type, keep_float=keep_float,
+                                     auto_mixed=auto_mixed, calibration=calibration, eval_data=eval_data,
+                                     calibration_samples=calibration_samples, preprocess=preprocess)
+        if as_json:
+            emit_json(summary)
+        else:
+            click.echo(render_mixed(summary))
+        return
+    if calibration and quantize not in ("int8", "int16x8"):
+        info(f"note: --calibration is not used by --quantize {quantize}")
+    info(f"converting {model} ({quantize}) ...")
+    result = convert_file(model, output, quantize=quantize, calibration=calibration, io_type=io_type,
+                          calibration_samples=calibration_samples, preprocess=preprocess)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    calibrated = f", calibrated on {result.calibration['samples']} samples" if result.calibration else ""
+    click.echo(f"wrote {result.output}: {result.size_bytes:,} bytes, quantize {result.quantize}, "
+               f"I/O {result.io_type}{calibrated}, sha256 {result.sha256[:16]}")

@@ -1,0 +1,181 @@
+"""``edgekit deploy`` and ``edgekit rollback``: push a model to devices over SSH, benchmark it there."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from edgekit.cli.output import emit_json, info, json_option
+
+
+def _connection_options(func):
+    """The SSH flags shared by deploy and rollback."""
+    options = [
+        click.option("--target", help="Device profile (see 'edgekit targets list'); alone: every inventory "
+                                      "device registered for it."),
+        click.option("--host", "hosts", multiple=True, metavar="[USER@]HOST[:PORT]",
+                     help="A device by address or ~/.ssh/config alias (repeatable)."),
+        click.option("--device", "devices", multiple=True, metavar="NAME", help="An inventory device (repeatable)."),
+        click.option("--group", "groups", multiple=True, metavar="G", help="Every inventory device in group G."),
+        click.option("--inventory", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                     help="Inventory file (default: ./edgekit.toml, else $XDG_CONFIG_HOME/edgekit/inventory.toml)."),
+        click.option("--parallel", type=click.IntRange(min=1), default=4, show_default=True,
+                     help="Devices handled at the same time."),
+        click.option("--remote-python", metavar="P", help="Python on the device [default: python3]."),
+        click.option("--remote-dir", metavar="D", help="edgekit's directory on the device [default: ~/.edgekit]."),
+        click.option("--known-hosts", type=click.Path(dir_okay=False, path_type=Path),
+                     help="known_hosts file to trust and record accepted keys in [default: ~/.ssh/known_hosts]."),
+        click.option("--accept-new-host-key", is_flag=True,
+                     help="Record the key of a host not yet known (like StrictHostKeyChecking=accept-new); "
+                          "a changed key is still refused."),
+        click.option("--ssh-config", type=click.Path(dir_okay=False, path_type=Path),
+                     help="ssh_config file [default: ~/.ssh/config]."),
+        click.option("-i", "identity", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Private key file to try first."),
+        click.option("--connect-timeout", type=click.FloatRange(min=0.1), default=10, show_default=True,
+                     help="Seconds for TCP connect, SSH banner and authentication, each."),
+        click.option("--command-timeout", type=click.FloatRange(min=0.1), default=60, show_default=True,
+                     help="Seconds for each remote command and SFTP operation."),
+        json_option,
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _options(kw: dict, bench_timeout: float = 600):
+    from edgekit.remote import ConnectOptions
+
+    return ConnectOptions(known_hosts=kw["known_hosts"], accept_new_host_key=kw["accept_new_host_key"],
+                          identity=kw["identity"], ssh_config=kw["ssh_config"],
+                          connect_timeout=kw["connect_timeout"], command_timeout=kw["command_timeout"],
+                          bench_timeout=bench_timeout)
+
+
+def _devices(kw: dict):
+    """The devices the flags name: --host specs, --device/--group, or the --target's inventory devices."""
+    from edgekit.errors import UsageError
+    from edgekit.remote import Device, load_inventory, select_devices
+    from edgekit.remote.inventory import inventory_path
+
+    hosts, names, groups, target = kw["hosts"], kw["devices"], kw["groups"], kw["target"]
+    chosen = [Device(name=h, host=h, target=target) for h in hosts]
+    if names or groups or (target and not hosts):
+        source = kw["inventory"] or inventory_path()
+        chosen += select_devices(load_inventory(source), names=names, groups=groups, target=target, source=source)
+    if not chosen:
+        raise UsageError("no device given: pass --host [user@]host[:port], --device NAME, --group G, "
+                         "or --target T with devices registered for T in an inventory")
+    return [d.with_overrides(target=target, remote_python=kw["remote_python"], remote_dir=kw["remote_dir"])
+            for d in chosen]
+
+
+def _finish(ctx: click.Context, outcomes, as_json: bool) -> None:
+    """Summary line / JSON, and a non-zero exit (the first failure's code) if any device failed."""
+    failed = [o for o in outcomes if not o.ok]
+    summary = {"devices": len(outcomes), "ok": len(outcomes) - len(failed), "failed": len(failed)}
+    if as_json:
+        emit_json({"summary": summary, "devices": [
+            {"device": o.device.name, "ok": o.ok, **(o.value.to_dict() if o.ok else
+                                                     {"error": str(o.error), "exit_code": o.error.exit_code})}
+            for o in outcomes]})
+    elif len(outcomes) > 1:
+        click.echo(f"{summary['ok']} of {summary['devices']} device(s) ok, {summary['failed']} failed")
+    if failed:
+        ctx.exit(failed[0].error.exit_code)
+
+
+@click.command()
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@_connection_options
+@click.option("--threads", type=click.IntRange(min=1), help="Interpreter threads [default: the target's].")
+@click.option("--runs", type=click.IntRange(min=1), default=50, show_default=True, help="Timed inferences.")
+@click.option("--warmup", type=click.IntRange(min=0), default=5, show_default=True, help="Untimed inferences.")
+@click.option("--bench-timeout", type=click.FloatRange(min=1), default=600, show_default=True,
+              help="Seconds before the on-device benchmark is killed.")
+@click.option("--no-bench", is_flag=True, help="Only push and activate the model.")
+@click.pass_context
+def deploy(ctx: click.Context, model: Path, threads: int | None, runs: int, warmup: int, bench_timeout: float,
+           no_bench: bool, **kw) -> None:
+    """Push MODEL (.tflite) to devices, switch to it atomically, and benchmark it there.
+
+    The model is uploaded once per device (content-addressed), verified by sha256 on
+    the device, and activated by renaming a symlink; the previous model is kept for
+    'edgekit rollback'. Every benchmark is recorded (see 'edgekit history').
+    """
+    from edgekit.remote import deploy as deploy_one, run_fleet
+    from edgekit.remote.deploy import check_model_file
+    from edgekit.results import ResultStore
+
+    check_model_file(model)
+    devices = _devices(kw)
+    options = _options(kw, bench_timeout)
+    store = None if no_bench else ResultStore()
+    if not kw["as_json"]:
+        info(f"deploying {model.name} to {len(devices)} device(s)")
+
+    def one(device):
+        return deploy_one(model, device, threads=threads, runs=runs, warmup=warmup, bench=not no_bench,
+                          options=options, store=store, progress=None if kw["as_json"] else info)
+
+    outcomes = run_fleet(devices, one, parallel=kw["parallel"],
+                         on_done=lambda o: _echo(o, _deploy_line, kw["as_json"]))
+    _finish(ctx, outcomes, kw["as_json"])
+
+
+@click.command()
+@_connection_options
+@click.pass_context
+def rollback(ctx: click.Context, **kw) -> None:
+    """Make each device's previous model current again."""
+    from edgekit.remote import rollback as rollback_one, run_fleet
+
+    devices = _devices(kw)
+    options = _options(kw)
+    outcomes = run_fleet(devices, lambda d: rollback_one(d, options=options), parallel=kw["parallel"],
+                         on_done=lambda o: _echo(o, _rollback_line, kw["as_json"]))
+    _finish(ctx, outcomes, kw["as_json"])
+
+
+def _echo(outcome, line, as_json: bool) -> None:
+    """One line per device as it finishes: results on stdout, failures as errors on stderr."""
+    if outcome.ok:
+        if not as_json:
+            click.echo(line(outcome.value))
+    else:
+        click.echo(f"edgekit: error: {outcome.error}", err=True)
+
+
+def _deploy_line(r) -> str:
+    sent = "cached, 0 model bytes sent" if r.cached else \
+        f"sent {r.model_bytes_sent / 1e6:.2f} MB at {r.upload_mb_per_s:.1f} MB/s"
+    line = f"ok   {r.device} ({r.target}, {r.arch}): {r.sha256[:12]} active, {sent}"
+    if r.result:
+        t, rt = r.result["timing_ms"], r.result["runtime"]
+        line += (f"; {rt['name']} {rt['version']}, {r.result['threads']} thread(s): mean {t['mean']:.3f} ms, "
+                 f"p90 {t['p90']:.3f} ms over {t['runs']} runs{_device_state(r.result.get('device') or {})} "
+                 f"(run {r.run_id})")
+    return line
+
+
+def _device_state(device: dict) -> str:
+    """Governor, temperature before->after and a THROTTLED mark, where the device reports them (a Pi)."""
+    before, after = device.get("before") or {}, device.get("after") or {}
+    parts = []
+    if after.get("governor"):
+        parts.append(f"governor {after['governor']}")
+    if before.get("temp_c") is not None and after.get("temp_c") is not None:
+        parts.append(f"{before['temp_c']:.1f}->{after['temp_c']:.1f} C")
+    if device.get("throttled"):
+        parts.append("THROTTLED (" + ", ".join(device.get("throttle_reasons") or []) + ")")
+    return f", {', '.join(parts)}" if parts else ""
+
+
+def _short(link: str | None) -> str:
+    """``models/<sha256>.tflite`` -> the first 12 hex digits."""
+    return link.rsplit("/", 1)[-1][:12] if link else "-"
+
+
+def _rollback_line(r) -> str:
+    return f"ok   {r.device}: {_short(r.current)} active again, previous {_short(r.previous)}"

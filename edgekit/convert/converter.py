@@ -1,0 +1,92 @@
+"""``convert_model``: a Keras model -> TFLite bytes, in one of five quantization modes."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Iterator, Sequence
+
+import numpy as np
+
+from edgekit.quiet import quiet_output
+from edgekit.convert.verify import non_integer_ops
+from edgekit.errors import ConversionError, NotFullIntegerError, UsageError
+
+if TYPE_CHECKING:
+    import keras
+
+QUANTIZE_MODES = ("none", "float16", "dynamic", "int8", "int16x8")
+IO_TYPES = ("float32", "int8", "uint8")
+CALIBRATED_MODES = ("int8", "int16x8")
+
+
+def check_options(quantize: str, io_type: str, has_calibration: bool) -> None:
+    """UsageError for a combination the converter cannot honour (checked before any work)."""
+    if quantize not in QUANTIZE_MODES:
+        raise UsageError(f"--quantize {quantize}: unknown mode; choose from {', '.join(QUANTIZE_MODES)}")
+    if io_type not in IO_TYPES:
+        raise UsageError(f"--io-type {io_type}: unknown type; choose from {', '.join(IO_TYPES)}")
+    if io_type != "float32" and quantize != "int8":
+        raise UsageError(f"--io-type {io_type} needs --quantize int8 (full-integer); with --quantize {quantize} "
+                         "the model's inputs and outputs stay float32")
+    if quantize in CALIBRATED_MODES and not has_calibration:
+        raise UsageError(f"--quantize {quantize} needs representative inputs: add --calibration SPEC "
+                         "(e.g. --calibration calibration/digits_train.npz)")
+
+
+def convert_model(model: "keras.Model", *, quantize: str = "none",
+                  representative: np.ndarray | list[np.ndarray] | None = None,
+                  io_type: str = "float32", keep_float: Sequence[str] = (), where: str | None = None) -> bytes:
+    """The TFLite flatbuffer of ``model``; same model and data -> same bytes.
+
+    ``int8`` is full integer: NotFullIntegerError names any op that stayed float (unless
+    listed in ``keep_float``). ``representative`` holds one array per model input, samples
+    along the first axis, used in order. ``where`` (default: the model's name) starts
+    error messages, e.g. the model's file.
+    """
+    check_options(quantize, io_type, representative is not None)
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if quantize != "none":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if quantize in CALIBRATED_MODES:
+        converter.representative_dataset = lambda: _samples(representative)
+    if quantize == "int8":
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = converter.inference_output_type = getattr(tf, io_type)
+    if quantize == "int16x8":
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    where = where or model.name
+    flatbuffer = _run(converter, where)
+    if quantize in CALIBRATED_MODES:
+        floating = non_integer_ops(flatbuffer, quantize, keep_float)
+        if floating:
+            raise NotFullIntegerError(
+                f"{where}: --quantize {quantize} left op(s) {', '.join(floating)} in float (TFLite has no "
+                f"integer kernel for them); replace those layers, or use --quantize dynamic or float16")
+    return flatbuffer
+
+
+def _samples(representative: np.ndarray | list[np.ndarray]) -> Iterator[list[np.ndarray]]:
+    """One sample at a time, batch dimension kept, as the converter's calibration expects."""
+    inputs = representative if isinstance(representative, list) else [representative]
+    for i in range(len(inputs[0])):
+        yield [np.asarray(arr[i:i + 1], dtype=np.float32) for arr in inputs]
+
+
+def _run(converter, name: str) -> bytes:
+    """Convert quietly; turn the converter's MLIR dump into one line naming the ops."""
+    try:
+        with quiet_output():
+            return converter.convert()
+    except Exception as exc:  # ConverterError, and ValueError/RuntimeError from tracing or calibration
+        message = str(exc)
+        unsupported = sorted(set(re.findall(r"'tf\.(\w+)' op is neither a custom op nor a flex op", message)))
+        if unsupported:
+            raise ConversionError(f"{name}: TensorFlow op(s) {', '.join(unsupported)} have no TFLite builtin "
+                                  "kernel; replace those layers") from None
+        first = next((line.strip() for line in message.splitlines() if line.strip()), type(exc).__name__)
+        raise ConversionError(f"{name}: the TFLite converter failed: {first[:300]}") from None

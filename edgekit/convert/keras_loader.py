@@ -1,0 +1,72 @@
+"""Loading the Keras models users bring: ``.keras`` (Keras 3), legacy ``.h5``, SavedModel dirs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from edgekit.quiet import quiet_output
+from edgekit.errors import InputFileError, ModelFormatError
+
+if TYPE_CHECKING:
+    import keras
+
+_KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+def load_keras_model(path: str | Path) -> "keras.Model":
+    """The model at ``path``; ModelFormatError naming the file if it is not one.
+
+    A SavedModel directory (Keras 3 cannot load those) is wrapped in a ``TFSMLayer``
+    so that it converts, evaluates and calibrates like any other Keras model.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file or directory")
+    if path.is_dir():
+        return _load_saved_model(path)
+    if path.suffix.lower() not in _KERAS_SUFFIXES:
+        raise ModelFormatError(f"{path}: not a Keras model; give a .keras file, a legacy .h5 file "
+                               "or a SavedModel directory")
+    try:
+        with quiet_output():  # also hides TensorFlow's start-up log lines
+            import keras
+
+            return keras.models.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises ValueError, OSError, zipfile errors, ... for bad files
+        raise ModelFormatError(f"{path}: cannot load as a Keras model ({_first_line(exc)}); "
+                               "give a model saved with model.save()") from None
+
+
+def input_signature(model: "keras.Model") -> tuple[list[tuple], list[str]]:
+    """Per-sample input shapes (``None`` for free dims) and input names of ``model``."""
+    shapes = [tuple(t.shape[1:]) for t in model.inputs]
+    names = [t.name.split(":")[0] for t in model.inputs]
+    return shapes, names
+
+
+def _load_saved_model(path: Path) -> "keras.Model":
+    if not (path / "saved_model.pb").is_file():
+        raise ModelFormatError(f"{path}: a directory without saved_model.pb is not a SavedModel; "
+                               "give a .keras file, a legacy .h5 file or a SavedModel directory")
+    try:
+        with quiet_output():
+            import keras
+            import tensorflow as tf
+
+            loaded = tf.saved_model.load(str(path))
+            specs = loaded.signatures["serving_default"].structured_input_signature[1]
+            endpoint = "serve" if hasattr(loaded, "serve") else "serving_default"
+            inputs = {name: keras.Input(shape=spec.shape[1:], dtype=spec.dtype.name, name=name)
+                      for name, spec in sorted(specs.items())}
+            layer = keras.layers.TFSMLayer(str(path), call_endpoint=endpoint)
+            outputs = layer(next(iter(inputs.values())) if len(inputs) == 1 else inputs)
+    except (KeyError, ValueError, OSError) as exc:
+        raise ModelFormatError(f"{path}: cannot load the SavedModel's serving signature ({_first_line(exc)})") from None
+    if isinstance(outputs, dict):
+        outputs = [outputs[key] for key in sorted(outputs)]
+    return keras.Model(list(inputs.values()), outputs, name=path.name)
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]

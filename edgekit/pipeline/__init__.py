@@ -1,0 +1,12 @@
+"""``edgekit build``: one declarative edgekit.toml -> a measured, budget-checked model.
+
+    config.py    edgekit.toml -> typed sections (errors name file:line and key)
+    build.py     the stages (train/load, optimize, convert, evaluate, arena, edgetpu, bench)
+    cache.py     stage cache keyed by content hashes
+    budgets.py   limits, verdicts and their exit codes (10+)
+    manifest.py  manifest.json (reproducible part + a separate timing section)
+    report.py    report.html (self-contained, inline SVG)
+    progress.py  one stderr line per stage
+
+Importing this package does not import TensorFlow.
+"""

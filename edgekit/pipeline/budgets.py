@@ -1,0 +1,87 @@
+"""Budgets: the limits a built model must meet, each with its own exit code for CI.
+
+A CI job can tell from the exit code alone which limit broke; the line printed for each
+violated budget reads like ``budget max_size_kb: 71.3 > 64``. When several are violated
+the build exits with the code of the first in the table below and prints them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edgekit.errors import EdgekitError
+
+# name -> (exit code, unit, comparison): "max" fails when value > limit, "min" when value < limit.
+BUDGETS: dict[str, tuple[int, str, str]] = {
+    "max_size_kb": (10, "KB", "max"),
+    "max_gzip_kb": (11, "KB", "max"),
+    "min_accuracy": (12, "", "min"),
+    "max_accuracy_drop": (13, "", "max"),
+    "max_latency_ms": (14, "ms", "max"),
+    "max_peak_memory_mb": (15, "MB", "max"),
+    "max_arena_kb": (16, "KB", "max"),
+}
+# Budgets whose measurements vary from run to run: reported in the manifest's timing section.
+TIMING_BUDGETS = ("max_latency_ms", "max_peak_memory_mb")
+NOT_MEASURED_CODE = 17
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One budget checked against one measurement."""
+
+    name: str
+    limit: float
+    value: float | None   # None: could not be measured
+    note: str = ""
+
+    @property
+    def code(self) -> int:
+        return BUDGETS[self.name][0] if self.value is not None else NOT_MEASURED_CODE
+
+    @property
+    def ok(self) -> bool:
+        if self.value is None:
+            return False
+        kind = BUDGETS[self.name][2]
+        return self.value <= self.limit if kind == "max" else self.value >= self.limit
+
+    def line(self) -> str:
+        """``budget max_size_kb: 71.3 > 64`` (violated) or ``budget max_size_kb: 58.2 <= 64 ok``."""
+        if self.value is None:
+            return f"budget {self.name}: not measured ({self.note})"
+        kind = BUDGETS[self.name][2]
+        sign = (">" if kind == "max" else "<") if not self.ok else ("<=" if kind == "max" else ">=")
+        text = f"budget {self.name}: {_fmt(self.value)} {sign} {_fmt(self.limit)}"
+        return text + ("" if not self.ok else " ok") + (f" ({self.note})" if self.note else "")
+
+    def to_dict(self) -> dict:
+        return {"budget": self.name, "limit": self.limit, "value": self.value, "ok": self.ok,
+                "exit_code": self.code, "note": self.note}
+
+
+class BudgetExceeded(EdgekitError):
+    """One or more budgets are violated; the exit code is the first violated budget's."""
+
+    def __init__(self, verdicts: list[Verdict]):
+        self.verdicts = [v for v in verdicts if not v.ok]
+        self.exit_code = self.verdicts[0].code
+        super().__init__("; ".join(v.line() for v in self.verdicts))
+
+
+def check_budgets(limits: dict[str, float | None], measured: dict[str, float | None],
+                  notes: dict[str, str] | None = None) -> list[Verdict]:
+    """A verdict for every budget that has a limit, in the order of :data:`BUDGETS`."""
+    notes = notes or {}
+    return [Verdict(name, float(limits[name]), measured.get(name), notes.get(name, ""))
+            for name in BUDGETS if limits.get(name) is not None]
+
+
+def enforce(verdicts: list[Verdict]) -> None:
+    """Raise :class:`BudgetExceeded` if any verdict failed."""
+    if any(not v.ok for v in verdicts):
+        raise BudgetExceeded(verdicts)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}" if abs(value) < 1 else f"{value:.1f}".rstrip("0").rstrip(".")

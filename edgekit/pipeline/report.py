@@ -1,0 +1,250 @@
+"""``report.html``: one self-contained page (inline CSS + SVG, no scripts, no network).
+
+What a reviewer wants to see at a glance: did the build pass, how big/accurate/fast is
+the model, where the bytes are (per-layer size with the pruned share), how latency is
+spread, and what each variant traded (accuracy against size).
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from edgekit.fileio import atomic_write_text
+from edgekit.pipeline.budgets import BUDGETS
+
+PALETTE = ["#4c6ef5", "#12b886", "#f59f00", "#e64980", "#7950f2", "#15aabf"]
+OK, BAD, INK, MUTED, GRID = "#2b8a3e", "#c92a2a", "#212529", "#868e96", "#e9ecef"
+
+CSS = """
+body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#212529;background:#f4f6fa;margin:0}
+main{max-width:1100px;margin:0 auto;padding:28px 24px 48px}
+h1{font-size:26px;margin:0 0 4px} h2{font-size:17px;margin:0 0 12px}
+.sub{color:#868e96;margin-bottom:20px}
+.badge{display:inline-block;padding:3px 12px;border-radius:999px;color:#fff;font-weight:600;font-size:14px;vertical-align:middle;margin-left:10px}
+.cards{display:grid;grid-template-columns:repeat(5,1fr);gap:14px;margin-bottom:18px}
+.card,.panel{background:#fff;border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.08)}
+.card{padding:14px 16px} .card .v{font-size:24px;font-weight:650} .card .k{color:#868e96;font-size:13px}
+.grid{display:grid;grid-template-columns:1fr 1fr;gap:16px;margin-bottom:16px}
+.panel{padding:16px 18px} .wide{grid-column:1/3}
+table{border-collapse:collapse;width:100%} td,th{padding:6px 8px;border-bottom:1px solid #e9ecef;text-align:left;font-size:14px}
+th{color:#868e96;font-weight:600} td.num{text-align:right;font-variant-numeric:tabular-nums}
+.ok{color:#2b8a3e;font-weight:600} .bad{color:#c92a2a;font-weight:600}
+.note{color:#868e96;font-size:13px;margin-top:6px} code{font-size:13px}
+svg text{font-family:system-ui,sans-serif}
+"""
+
+
+def render_report(result) -> str:
+    """The HTML text of the report for a :class:`~edgekit.pipeline.build.BuildResult`."""
+    final = result.final
+    passed = all(v.ok for v in result.verdicts)
+    bench = result.bench or {}
+    timing = bench.get("timing_ms") or {}
+    cards = [
+        (f"{final.size_bytes / 1024:.1f} KB", f"{final.name} .tflite"),
+        (f"{final.gzip_bytes / 1024:.1f} KB", "gzipped"),
+        (f"{final.accuracy * 100:.1f}%", f"accuracy ({result.baseline.accuracy * 100:.1f}% float32)"),
+        (f"{timing['mean']:.3f} ms" if timing else "n/a", f"mean latency on {_short(result.bench_where)}"),
+        (f"{result.arena['bytes'] / 1024:.1f} KB" if result.arena else "n/a", "TFLM tensor arena"),
+    ]
+    body = [
+        f"<h1>{_e(result.config.model.source)} &rarr; {_e(final.name)}"
+        f"<span class='badge' style='background:{OK if passed else BAD}'>{'PASSED' if passed else 'FAILED'}</span></h1>",
+        f"<div class='sub'>target <b>{_e(result.config.target.name)}</b> · built from "
+        f"<code>{_e(result.config.path.name)}</code> · edgekit {_e(result.versions.get('edgekit', ''))}, "
+        f"TensorFlow {_e(result.versions.get('tensorflow', ''))}</div>",
+        "<div class='cards'>" + "".join(f"<div class='card'><div class='v'>{_e(v)}</div><div class='k'>{_e(k)}</div></div>"
+                                        for v, k in cards) + "</div>",
+        "<div class='grid'>",
+        _panel("Budgets", _budget_table(result.verdicts), wide=True),
+        _panel("Accuracy vs size of every variant", _scatter(result.variants)),
+        _panel("Latency distribution", _latency(bench, result.bench_where)),
+        _panel("Per-layer weight size and sparsity", _layers(result.layers), wide=True),
+    ]
+    if result.edgetpu:
+        body.append(_panel("Coral Edge TPU", _edgetpu(result.edgetpu), wide=True))
+    body.append("</div>")
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>edgekit build: {_e(final.name)}</title><style>{CSS}</style></head>"
+            f"<body><main>{''.join(body)}</main></body></html>\n")
+
+
+def write_report(result, path: str | Path) -> Path:
+    return atomic_write_text(path, render_report(result))
+
+
+# --- panels ------------------------------------------------------------------------------
+
+def _panel(title: str, content: str, wide: bool = False) -> str:
+    return f"<section class='panel{' wide' if wide else ''}'><h2>{_e(title)}</h2>{content}</section>"
+
+
+def _budget_table(verdicts) -> str:
+    if not verdicts:
+        return "<div class='note'>No [budgets] in edgekit.toml.</div>"
+    rows = []
+    for v in verdicts:
+        unit = BUDGETS[v.name][1]
+        value = "not measured" if v.value is None else f"{v.value:.4g} {unit}"
+        fill = 0 if v.value is None or not v.limit else min(v.value / v.limit, 1.5) / 1.5
+        bar = (f"<svg width='160' height='12'><rect width='160' height='12' rx='6' fill='{GRID}'/>"
+               f"<rect width='{160 * fill:.1f}' height='12' rx='6' fill='{OK if v.ok else BAD}'/>"
+               f"<line x1='{160 / 1.5:.1f}' x2='{160 / 1.5:.1f}' y1='0' y2='12' stroke='{INK}' stroke-width='2'/></svg>")
+        rows.append(f"<tr><td><code>{v.name}</code></td><td class='num'>{_e(value)}</td>"
+                    f"<td class='num'>{v.limit:.4g} {unit}</td><td>{bar}</td>"
+                    f"<td class='{'ok' if v.ok else 'bad'}'>{'ok' if v.ok else f'exit {v.code}'}</td>"
+                    f"<td class='note'>{_e(v.note)}</td></tr>")
+    return ("<table><tr><th>budget</th><th>value</th><th>limit</th><th>value / limit</th><th>verdict</th><th></th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def _scatter(variants) -> str:
+    w, h, left, bottom, top, right = 500, 280, 56, 40, 16, 20
+    sizes = [v.size_bytes / 1024 for v in variants]
+    accs = [v.accuracy * 100 for v in variants]
+    x_max = max(sizes) * 1.15
+    a_lo, a_hi = min(accs), max(accs)
+    pad = max((a_hi - a_lo) * 0.25, 1.0)
+    y_lo, y_hi = max(a_lo - pad, 0), min(a_hi + pad, 100)
+    sx = lambda s: left + (w - left - right) * s / x_max
+    sy = lambda a: top + (h - top - bottom) * (1 - (a - y_lo) / (y_hi - y_lo))
+    parts = _axes(w, h, left, bottom, top, right, [(sx(t), f"{t:.0f}") for t in _ticks(0, x_max)],
+                  [(sy(t), f"{t:.1f}") for t in _ticks(y_lo, y_hi)], "size (KB)", "accuracy (%)")
+    legend = []
+    for i, (v, s, a) in enumerate(zip(variants, sizes, accs)):
+        color = PALETTE[i % len(PALETTE)]
+        parts.append(f"<circle cx='{sx(s):.1f}' cy='{sy(a):.1f}' r='{9 - 2 * (i % 3)}' fill='{color}' "
+                     f"fill-opacity='.85' stroke='#fff' stroke-width='2'/>")
+        legend.append(f"<span style='margin-right:18px'><span style='color:{color};font-size:18px'>&#9679;</span> "
+                      f"<b>{_e(v.name)}</b> {s:.1f} KB · {a:.1f}%</span>")
+    return _svg(w, h, parts) + f"<div class='note'>{''.join(legend)}</div>"
+
+
+def _latency(bench: dict, where: str) -> str:
+    timing = bench.get("timing_ms") if bench else None
+    if not timing:
+        return "<div class='note'>Latency was not measured.</div>"
+    samples = bench.get("samples_ms")
+    w, h, left, bottom, top, right = 500, 280, 56, 40, 16, 20
+    if samples:
+        lo, hi = min(samples), max(samples)
+        bins = 24
+        width = (hi - lo) / bins or 1e-6
+        counts = [0] * bins
+        for s in samples:
+            counts[min(int((s - lo) / width), bins - 1)] += 1
+        c_max = max(counts)
+        sx = lambda t: left + (w - left - right) * (t - lo) / (hi - lo or 1e-6)
+        sy = lambda c: top + (h - top - bottom) * (1 - c / c_max)
+        parts = _axes(w, h, left, bottom, top, right, [(sx(t), f"{t:.3g}") for t in _ticks(lo, hi)],
+                      [(sy(t), f"{t:.0f}") for t in _ticks(0, c_max)], "latency (ms)", "runs")
+        bar_w = (w - left - right) / bins
+        for i, c in enumerate(counts):
+            parts.append(f"<rect x='{left + i * bar_w + 1:.1f}' y='{sy(c):.1f}' width='{bar_w - 2:.1f}' "
+                         f"height='{h - bottom - sy(c):.1f}' rx='2' fill='{PALETTE[0]}'/>")
+        for name, color in (("p50", OK), ("p99", BAD)):
+            if name in timing:
+                x = sx(timing[name])
+                parts.append(f"<line x1='{x:.1f}' x2='{x:.1f}' y1='{top}' y2='{h - bottom}' stroke='{color}' "
+                             f"stroke-dasharray='4 3' stroke-width='2'/><text x='{x + 4:.1f}' y='{top + 12}' "
+                             f"font-size='12' fill='{color}'>{name} {timing[name]:.3g}</text>")
+        note = f"{len(samples)} timed runs on {_e(where)}."
+    else:
+        keys = [k for k in ("min", "p50", "mean", "p90", "p99", "max") if k in timing]
+        v_max = max(timing[k] for k in keys) * 1.15
+        sx = lambda t: left + (w - left - right) * t / v_max
+        row = (h - top - bottom) / len(keys)
+        parts = _axes(w, h, left, bottom, top, right, [(sx(t), f"{t:.3g}") for t in _ticks(0, v_max)], [],
+                      "latency (ms)", "")
+        for i, k in enumerate(keys):
+            y = top + i * row + row * 0.2
+            parts.append(f"<rect x='{left}' y='{y:.1f}' width='{sx(timing[k]) - left:.1f}' height='{row * 0.6:.1f}' "
+                         f"rx='3' fill='{PALETTE[i % len(PALETTE)]}'/><text x='{left - 6}' y='{y + row * 0.45:.1f}' "
+                         f"font-size='12' text-anchor='end' fill='{INK}'>{k}</text><text x='{sx(timing[k]) + 5:.1f}' "
+                         f"y='{y + row * 0.45:.1f}' font-size='12' fill='{INK}'>{timing[k]:.3f}</text>")
+        note = f"Percentiles of {timing.get('runs', '?')} timed runs on {_e(where)} (the agent reports no per-run samples)."
+    return _svg(w, h, parts) + f"<div class='note'>{note}</div>"
+
+
+def _layers(layers: list[dict]) -> str:
+    if not layers:
+        return "<div class='note'>No weight tensors.</div>"
+    w, row, left, right = 1020, 30, 300, 150
+    h = row * len(layers) + 30
+    b_max = max(l["bytes"] for l in layers)
+    sx = lambda b: (w - left - right) * b / b_max
+    parts = []
+    for i, l in enumerate(layers):
+        y = 8 + i * row
+        full, zeros = sx(l["bytes"]), sx(l["bytes"]) * l["sparsity"]
+        label = l["tensor"] if len(l["tensor"]) <= 40 else "…" + l["tensor"][-39:]
+        parts.append(
+            f"<text x='{left - 8}' y='{y + 15}' font-size='12' text-anchor='end' fill='{INK}'>{_e(label)} "
+            f"<tspan fill='{MUTED}'>{_e(l['op'])}</tspan></text>"
+            f"<rect x='{left}' y='{y + 3}' width='{max(full, 1):.1f}' height='{row - 10}' rx='3' fill='{PALETTE[0]}'/>"
+            f"<rect x='{left + full - zeros:.1f}' y='{y + 3}' width='{zeros:.1f}' height='{row - 10}' rx='3' fill='{PALETTE[2]}'/>"
+            f"<text x='{left + full + 6:.1f}' y='{y + 15}' font-size='12' fill='{INK}'>{l['bytes'] / 1024:.1f} KB · "
+            f"{l['sparsity'] * 100:.0f}% zeros</text>")
+    legend_y = h - 10
+    parts.append(f"<rect x='{left}' y='{legend_y - 9}' width='12' height='10' fill='{PALETTE[0]}'/>"
+                 f"<text x='{left + 16}' y='{legend_y}' font-size='12' fill='{MUTED}'>non-zero weights</text>"
+                 f"<rect x='{left + 140}' y='{legend_y - 9}' width='12' height='10' fill='{PALETTE[2]}'/>"
+                 f"<text x='{left + 156}' y='{legend_y}' font-size='12' fill='{MUTED}'>zeros (pruned)</text>")
+    return _svg(w, h, parts)
+
+
+def _edgetpu(report: dict) -> str:
+    head = (f"<p><b>{report['tpu_ops']}</b> of {report['tpu_ops'] + report['cpu_ops']} ops map to the Edge TPU"
+            + ("" if report["compatible"] else " — <span class='bad'>not fully compatible</span>") + ".</p>")
+    issues = "".join(f"<li>{_e(i)}</li>" for i in report["model_issues"])
+    rows = "".join(f"<tr><td class='num'>{o['index']}</td><td><code>{_e(o['op'])}</code></td>"
+                   f"<td class='{'ok' if o['on_tpu'] else 'bad'}'>{'Edge TPU' if o['on_tpu'] else 'CPU'}</td>"
+                   f"<td class='note'>{_e(o['status'])}</td></tr>" for o in report["ops"])
+    return (head + (f"<ul>{issues}</ul>" if issues else "")
+            + f"<table><tr><th>#</th><th>op</th><th>runs on</th><th>status</th></tr>{rows}</table>"
+            + f"<div class='note'>{_e(report['compiler_note'])}</div>")
+
+
+# --- drawing helpers ---------------------------------------------------------------------
+
+def _svg(w: int, h: int, parts: list[str]) -> str:
+    return (f"<svg viewBox='0 0 {w} {h}' width='100%' role='img' xmlns='http://www.w3.org/2000/svg'>"
+            + "".join(parts) + "</svg>")
+
+
+def _axes(w, h, left, bottom, top, right, xticks, yticks, xlabel, ylabel) -> list[str]:
+    parts = [f"<line x1='{left}' y1='{h - bottom}' x2='{w - right}' y2='{h - bottom}' stroke='{MUTED}'/>"]
+    for x, label in xticks:
+        parts.append(f"<line x1='{x:.1f}' x2='{x:.1f}' y1='{top}' y2='{h - bottom}' stroke='{GRID}'/>"
+                     f"<text x='{x:.1f}' y='{h - bottom + 16}' font-size='11' text-anchor='middle' fill='{MUTED}'>{label}</text>")
+    for y, label in yticks:
+        parts.append(f"<line x1='{left}' x2='{w - right}' y1='{y:.1f}' y2='{y:.1f}' stroke='{GRID}'/>"
+                     f"<text x='{left - 6}' y='{y + 4:.1f}' font-size='11' text-anchor='end' fill='{MUTED}'>{label}</text>")
+    parts.append(f"<text x='{(left + w - right) / 2:.1f}' y='{h - 6}' font-size='12' text-anchor='middle' fill='{INK}'>{xlabel}</text>")
+    if ylabel:
+        parts.append(f"<text transform='translate(14 {(top + h - bottom) / 2:.1f}) rotate(-90)' font-size='12' "
+                     f"text-anchor='middle' fill='{INK}'>{ylabel}</text>")
+    return parts
+
+
+def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """Round tick values covering [lo, hi]."""
+    import math
+
+    span = (hi - lo) or 1.0
+    step = 10 ** math.floor(math.log10(span / count))
+    for mult in (1, 2, 5, 10):
+        if span / (step * mult) <= count:
+            step *= mult
+            break
+    first = math.ceil(lo / step) * step
+    return [first + i * step for i in range(int((hi - first) / step) + 1)]
+
+
+def _short(where: str) -> str:
+    return where.split(",")[0]
+
+
+def _e(text) -> str:
+    return html.escape(str(text), quote=True)

@@ -1,0 +1,214 @@
+"""One SSH connection to a device: verified host key, timeouts everywhere, commands and SFTP.
+
+Every failure becomes a :class:`RemoteError` subclass naming the host and what to do;
+paramiko's own exceptions never reach the user.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import paramiko
+
+from edgekit.errors import AuthenticationError, HostKeyError, RemoteError, UsageError
+from edgekit.remote import hostkeys
+from edgekit.remote.sshconfig import HostSpec, resolve
+
+# Our receive window and packet size. Uploads are bounded by the server's window, but a
+# large window of our own keeps SFTP acknowledgements and agent output flowing.
+WINDOW_SIZE = 16 * 1024 * 1024
+MAX_PACKET_SIZE = 32768
+PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    """How to connect and how long to wait; shared by every device of a command."""
+
+    known_hosts: Path | None = None       # where accepted keys go (also read); default ~/.ssh/known_hosts
+    accept_new_host_key: bool = False     # like StrictHostKeyChecking=accept-new
+    identity: Path | None = None          # -i: a private key file tried first
+    ssh_config: Path | None = None        # default ~/.ssh/config when it exists
+    connect_timeout: float = 10.0         # TCP connect, SSH banner and authentication, each
+    command_timeout: float = 60.0         # each remote command and SFTP operation
+    bench_timeout: float = 600.0          # the on-device benchmark as a whole
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    stdout: str
+    stderr: str
+    status: int
+
+
+class CommandTimeout(RemoteError):
+    """A remote command did not finish within its time limit."""
+
+
+class Connection:
+    """An open SSH session to ``host``; use as a context manager."""
+
+    def __init__(self, host: HostSpec, options: ConnectOptions, label: str | None = None) -> None:
+        self.host, self.options = host, options
+        self.name = host.alias if label in (None, host.alias) else f"{label} ({host.alias})"
+        self._jump: Connection | None = None
+        self._client = self._connect()
+        self._sftp: paramiko.SFTPClient | None = None
+
+    @classmethod
+    def open(cls, spec: str, options: ConnectOptions, label: str | None = None) -> "Connection":
+        """Resolve ``spec`` through the ssh config and connect; ``label`` names the device in messages."""
+        return cls(resolve(spec, config_path=options.ssh_config, identity=options.identity), options, label)
+
+    def __enter__(self) -> "Connection":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Best effort: on a dropped connection closing fails too, and must not hide the real error."""
+        for closer in (self._sftp.close if self._sftp else None, self._client.close,
+                       self._jump.close if self._jump else None):
+            if closer is None:
+                continue
+            try:
+                closer()
+            except (OSError, EOFError, paramiko.SSHException):
+                pass
+
+    # -- connecting ---------------------------------------------------------------------
+
+    def _connect(self) -> paramiko.SSHClient:
+        host, opts = self.host, self.options
+        files, write_to = hostkeys.key_files(opts.known_hosts)
+        client = paramiko.SSHClient()
+        hostkeys.load(client, files)
+        client.set_missing_host_key_policy(hostkeys.VerifyPolicy(self.name, write_to, opts.accept_new_host_key))
+        keys = [str(p) for p in host.identity_files if p.is_file()]
+        if opts.identity and not opts.identity.expanduser().is_file():
+            raise UsageError(f"-i {opts.identity}: no such private key file")
+        sock = self._jump_channel() if host.proxy_jump else None
+        try:
+            client.connect(host.hostname, port=host.port, username=host.user, key_filename=keys or None,
+                           timeout=opts.connect_timeout, banner_timeout=opts.connect_timeout,
+                           auth_timeout=opts.connect_timeout, channel_timeout=opts.command_timeout,
+                           allow_agent=True, look_for_keys=True, sock=sock, transport_factory=_transport)
+        except paramiko.BadHostKeyException as exc:
+            client.close()
+            raise hostkeys.changed_key_error(self.name, exc, files) from None
+        except HostKeyError:
+            client.close()
+            raise
+        except paramiko.AuthenticationException as exc:
+            client.close()
+            tried = ", ".join(keys) or "the SSH agent and ~/.ssh/id_*"
+            raise AuthenticationError(
+                f"{self.name}: authentication as '{host.user}' on {host.hostname}:{host.port} failed ({exc}); "
+                f"tried {tried}: add your public key to the device's ~/.ssh/authorized_keys or pass -i KEY") from None
+        except (socket.timeout, TimeoutError):
+            client.close()
+            raise RemoteError(f"{self.name}: no answer from {host.hostname}:{host.port} within "
+                              f"{opts.connect_timeout:g}s (--connect-timeout); is the device on and reachable?") from None
+        except (paramiko.SSHException, EOFError) as exc:
+            client.close()
+            raise RemoteError(f"{self.name}: SSH handshake with {host.hostname}:{host.port} failed: {exc}; "
+                              f"is an SSH server answering there (timeout {opts.connect_timeout:g}s)?") from None
+        except OSError as exc:
+            client.close()
+            raise RemoteError(f"{self.name}: cannot connect to {host.hostname}:{host.port}: "
+                              f"{exc.strerror or exc}; is the device on and sshd running?") from None
+        client.get_transport().set_keepalive(max(1, int(opts.command_timeout // 3)))
+        return client
+
+    def _jump_channel(self) -> paramiko.Channel:
+        """A direct-tcpip channel to the target through the ProxyJump host (which may jump again)."""
+        first, _, rest = self.host.proxy_jump.partition(",")
+        jump_host = resolve(first, config_path=self.options.ssh_config)
+        if rest:
+            jump_host = replace(jump_host, proxy_jump=rest)
+        self._jump = Connection(jump_host, self.options)
+        try:
+            return self._jump._client.get_transport().open_channel(
+                "direct-tcpip", (self.host.hostname, self.host.port), ("127.0.0.1", 0),
+                timeout=self.options.connect_timeout)
+        except (paramiko.SSHException, OSError) as exc:
+            self._jump.close()
+            raise RemoteError(f"{self.name}: jump host {first} could not reach "
+                              f"{self.host.hostname}:{self.host.port}: {exc}") from None
+
+    # -- using ------------------------------------------------------------------------------
+
+    @property
+    def sftp(self) -> paramiko.SFTPClient:
+        """The SFTP session (opened on first use, with our large window)."""
+        if self._sftp is None:
+            try:
+                self._sftp = paramiko.SFTPClient.from_transport(
+                    self._client.get_transport(), window_size=WINDOW_SIZE, max_packet_size=MAX_PACKET_SIZE)
+            except (paramiko.SSHException, OSError, EOFError) as exc:
+                raise RemoteError(f"{self.name}: cannot open SFTP ({exc}); is the sftp subsystem enabled "
+                                  "in the device's sshd_config?") from None
+            self._sftp.get_channel().settimeout(self.options.command_timeout)
+        return self._sftp
+
+    def run(self, command: str, *, timeout: float | None = None, on_stderr_line=None) -> CommandResult:
+        """Run ``command`` (a shell line: quote paths with shlex.quote) and wait for it.
+
+        CommandTimeout after ``timeout`` (default: the command timeout); the channel is
+        closed then, and the caller kills what must not keep running. ``on_stderr_line``
+        sees the first stderr line as soon as it arrives (used to learn a remote pid).
+        """
+        limit = self.options.command_timeout if timeout is None else timeout
+        try:
+            channel = self._client.get_transport().open_session(timeout=self.options.command_timeout)
+            channel.exec_command(command)
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise RemoteError(f"{self.name}: cannot run a command over SSH: {exc}") from None
+        out, err = bytearray(), bytearray()
+        deadline = time.monotonic() + limit
+        first_line_seen = on_stderr_line is None
+        try:
+            while True:
+                while channel.recv_ready():
+                    out += channel.recv(1 << 16)
+                while channel.recv_stderr_ready():
+                    err += channel.recv_stderr(1 << 16)
+                if not first_line_seen and b"\n" in err:
+                    first_line_seen = True
+                    on_stderr_line(err.split(b"\n", 1)[0].decode("utf-8", "replace"))
+                if channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
+                    break
+                if channel.closed and not channel.exit_status_ready():
+                    raise RemoteError(f"{self.name}: the connection dropped while running a command")
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise CommandTimeout(f"{self.name}: remote command did not finish within {limit:g}s "
+                                         f"(--command-timeout): {command[:80]}")
+                select.select([channel], [], [], min(remaining, 0.5))
+            status = channel.recv_exit_status()
+        finally:
+            channel.close()
+        return CommandResult(out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), status)
+
+    def check(self, command: str, *, what: str, timeout: float | None = None) -> str:
+        """Run ``command``; RemoteError naming ``what`` failed unless it exits 0. Returns stdout."""
+        result = self.run(command, timeout=timeout)
+        if result.status != 0:
+            detail = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"exit {result.status}"
+            raise RemoteError(f"{self.name}: {what} failed: {detail}")
+        return result.stdout
+
+
+def _transport(sock, **kwargs) -> paramiko.Transport:
+    """A transport with our window, preferring AES-GCM: one AEAD call per packet instead of
+    CTR + HMAC was measured faster for uploads (bench/deploy_throughput.py)."""
+    transport = paramiko.Transport(sock, default_window_size=WINDOW_SIZE, default_max_packet_size=MAX_PACKET_SIZE,
+                                   **kwargs)
+    options = transport.get_security_options()
+    options.ciphers = PREFERRED_CIPHERS + tuple(c for c in options.ciphers if c not in PREFERRED_CIPHERS)
+    return transport

@@ -1,0 +1,144 @@
+"""Deploy one model to one device and benchmark it there; roll a device back.
+
+    from edgekit.remote import ConnectOptions, Device, deploy
+    outcome = deploy("model.tflite", Device("pi", "pi@10.0.0.7", target="rpi4"),
+                     options=ConnectOptions(), store=ResultStore())
+    outcome.result["timing_ms"]["mean"], outcome.model_bytes_sent, outcome.run_id
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from edgekit.agent.runner import AGENT_PATH
+from edgekit.errors import InputFileError, ModelFormatError, UsageError
+from edgekit.remote import agent_run, preflight, push
+from edgekit.remote.compat import check_model_for_target
+from edgekit.remote.connection import ConnectOptions, Connection
+from edgekit.remote.inventory import Device
+from edgekit.targets import Target, load_target
+
+
+@dataclass
+class DeployResult:
+    """What happened on one device."""
+
+    device: str
+    host: str                      # user@hostname:port actually used
+    target: str
+    model: str                     # the local model file
+    sha256: str
+    size_bytes: int
+    model_bytes_sent: int          # 0: the device already had this model
+    agent_bytes_sent: int
+    upload_seconds: float
+    current: str | None            # the links after the deploy
+    previous: str | None
+    arch: str
+    runtime: dict | None           # from the pre-flight probe
+    stray_removed: list[str] = field(default_factory=list)
+    result: dict | None = None     # the agent's bench result (None with bench=False)
+    run_id: int | None = None      # ResultStore id of the benchmark
+
+    @property
+    def cached(self) -> bool:
+        return self.model_bytes_sent == 0
+
+    @property
+    def upload_mb_per_s(self) -> float | None:
+        return self.model_bytes_sent / 1e6 / self.upload_seconds if self.model_bytes_sent and self.upload_seconds else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "cached": self.cached, "upload_mb_per_s": self.upload_mb_per_s}
+
+
+@dataclass
+class RollbackResult:
+    device: str
+    host: str
+    current: str | None
+    previous: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_model_file(path: Path) -> None:
+    """A readable TFLite flatbuffer (file identifier ``TFL3``), before any connection is made."""
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such model file")
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head[4:8] != b"TFL3":
+        raise ModelFormatError(f"{path}: not a TFLite model (no TFL3 identifier); convert it with 'edgekit convert'")
+
+
+def target_of(device: Device, target: Target | str | None) -> Target:
+    """The device's profile: the given one, else the device's own."""
+    if isinstance(target, Target):
+        return target
+    name = target or device.target
+    if not name:
+        raise UsageError(f"{device.name}: no target; pass --target or set 'target' for the device in the inventory")
+    return load_target(name)
+
+
+def deploy(model_path: str | Path, device: Device, *, target: Target | str | None = None,
+           threads: int | None = None, runs: int = 50, warmup: int = 5, bench: bool = True,
+           options: ConnectOptions = ConnectOptions(), store=None,
+           progress: Callable[[str], None] | None = None) -> DeployResult:
+    """Pre-flight, push (content-addressed, verified, atomic), activate, and benchmark on the device.
+
+    ``store`` (an :class:`edgekit.results.ResultStore`) records the benchmark. Raises a
+    RemoteError/AgentError subclass naming the device on failure; the device's previous
+    model stays active whenever the push did not complete.
+    """
+    model = Path(model_path)
+    check_model_file(model)
+    profile = target_of(device, target)
+    check_model_for_target(model, profile)
+    say = progress or (lambda message: None)
+    sha256, size = push.sha256_file(model), model.stat().st_size
+    agent_sha = push.sha256_file(AGENT_PATH)
+    with Connection.open(device.host, options, label=device.name) as conn:
+        arch = preflight.check_python_and_arch(conn, device.remote_python, profile)
+        layout = push.resolve_root(conn, device.remote_dir)
+        stray = push.prepare(conn, layout)
+        if stray:
+            say(f"{device.name}: removed {len(stray)} stray partial upload(s) of an interrupted deploy")
+        agent = push.push_file(conn, device.remote_python, AGENT_PATH, agent_sha, layout.agent(agent_sha))
+        probe = preflight.probe_runtime(conn, device.remote_python, agent.remote_path, profile, layout.root, size)
+        upload = push.push_file(conn, device.remote_python, model, sha256, layout.model(sha256))
+        say(f"{device.name}: model {sha256[:12]} already on the device, 0 model bytes sent" if not upload.bytes_sent
+            else f"{device.name}: sent {upload.bytes_sent} model bytes in {upload.seconds:.2f}s "
+                 f"({upload.bytes_sent / 1e6 / max(upload.seconds, 1e-9):.1f} MB/s), sha256 verified on the device")
+        links = push.switch(conn, device.remote_python, layout, "activate", layout.model_link(sha256))
+        outcome = DeployResult(device=device.name, host=str(conn.host), target=profile.name, model=str(model),
+                               sha256=sha256, size_bytes=size, model_bytes_sent=upload.bytes_sent,
+                               agent_bytes_sent=agent.bytes_sent, upload_seconds=round(upload.seconds, 4),
+                               current=links["current"], previous=links["previous"], arch=arch,
+                               runtime=probe.get("runtime"), stray_removed=stray)
+        if bench:
+            started = time.monotonic()
+            result = agent_run.run_bench(conn, device.remote_python, agent.remote_path, layout.model(sha256),
+                                         profile, threads=threads or profile.default_threads or 1, runs=runs,
+                                         warmup=warmup, timeout=options.bench_timeout)
+            say(f"{device.name}: benchmarked in {time.monotonic() - started:.1f}s")
+            result = {**result, "model": {**result["model"], "path": str(model), "remote_path": result["model"]["path"]},
+                      "deploy": {"device": device.name, "host": str(conn.host), "bytes_sent": upload.bytes_sent}}
+            outcome.result = result
+            if store is not None:
+                outcome.run_id = store.record(result, target=profile.name, host=device.name)
+    return outcome
+
+
+def rollback(device: Device, *, options: ConnectOptions = ConnectOptions()) -> RollbackResult:
+    """Make the device's previous model current again (and the current one previous)."""
+    with Connection.open(device.host, options, label=device.name) as conn:
+        layout = push.resolve_root(conn, device.remote_dir)
+        links = push.switch(conn, device.remote_python, layout, "rollback")
+        return RollbackResult(device=device.name, host=str(conn.host), current=links["current"],
+                              previous=links["previous"])

@@ -1,0 +1,51 @@
+"""Run one action (deploy, rollback) on several devices with bounded parallelism.
+
+A failing device never stops the others: every outcome is collected, successes are
+kept (and recorded by the action), and the caller decides the exit code.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Callable, Generic, TypeVar
+
+from edgekit.errors import EdgekitError
+from edgekit.remote.inventory import Device
+
+T = TypeVar("T")
+
+
+@dataclass
+class Outcome(Generic[T]):
+    device: Device
+    value: T | None = None
+    error: EdgekitError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def run_fleet(devices: list[Device], action: Callable[[Device], T], *, parallel: int = 4,
+              on_done: Callable[[Outcome[T]], None] | None = None) -> list[Outcome[T]]:
+    """``action(device)`` for each device, at most ``parallel`` at a time; outcomes in device order.
+
+    ``on_done`` is called in the calling thread as each device finishes (one line per host).
+    """
+    outcomes: dict[str, Outcome[T]] = {}
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(devices) or 1))) as pool:
+        futures = {pool.submit(_attempt, action, device): device for device in devices}
+        for future in as_completed(futures):
+            outcome = future.result()
+            outcomes[outcome.device.name] = outcome
+            if on_done:
+                on_done(outcome)
+    return [outcomes[d.name] for d in devices]
+
+
+def _attempt(action: Callable[[Device], T], device: Device) -> Outcome[T]:
+    try:
+        return Outcome(device, value=action(device))
+    except EdgekitError as err:
+        return Outcome(device, error=err)

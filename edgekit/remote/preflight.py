@@ -1,0 +1,82 @@
+"""Pre-flight checks on the device, each failing with what to do about it.
+
+Order matters: python and arch are checked before anything is uploaded; the runtime
+and free disk are asked of the agent's ``probe`` (so the answer is what the benchmark
+itself will find).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+from edgekit.errors import PreflightError
+from edgekit.remote.connection import Connection
+from edgekit.targets import Target
+
+# pip package of each runtime name the agent knows.
+PIP_PACKAGES = {"tflite_runtime": "tflite-runtime", "ai_edge_litert": "ai-edge-litert", "tensorflow.lite": "tensorflow"}
+DISK_MARGIN_BYTES = 16 * 1024 * 1024
+
+
+def check_python_and_arch(conn: Connection, python: str, target: Target) -> str:
+    """The device's ``uname -m``; PreflightError if python is missing or the arch is wrong."""
+    q = shlex.quote(python)
+    result = conn.run(f"uname -m; command -v {q} >/dev/null 2>&1 || exit 127; {q} -c 'import sys; "
+                      "sys.exit(0 if sys.version_info >= (3, 7) else 1)'")
+    arch = result.stdout.strip().splitlines()[0] if result.stdout.strip() else "?"
+    if result.status == 127:
+        raise PreflightError(f"{conn.name}: Python '{python}' not found on the device; install Python 3 there "
+                             "(e.g. 'sudo apt install python3') or pass --remote-python /path/to/python3")
+    if result.status != 0:
+        raise PreflightError(f"{conn.name}: '{python}' on the device is older than Python 3.7; "
+                             "pass --remote-python pointing at a newer Python 3")
+    if arch != target.expected_arch():
+        raise PreflightError(f"{conn.name}: the device is '{arch}' but target {target.name} expects "
+                             f"'{target.expected_arch()}'; pick the matching --target (see 'edgekit targets list')")
+    return arch
+
+
+def probe_runtime(conn: Connection, python: str, agent: str, target: Target, remote_dir: str,
+                  needed_bytes: int) -> dict:
+    """The agent's probe; PreflightError if no runtime imports or the disk is too full."""
+    args = [python, agent, "probe", "--dir", remote_dir, "--runtime", ",".join(target.runtimes)]
+    result = conn.run(" ".join(shlex.quote(a) for a in args))
+    probe = _json(result.stdout)
+    if probe is None or not probe.get("ok"):
+        raise PreflightError(_probe_failure(conn.name, python, target, result.stderr, probe))
+    if probe.get("runtime") is None:
+        tried = "; ".join(f"{t['name']}: {t['error']}" for t in probe.get("runtimes_tried", []))
+        raise PreflightError(f"{conn.name}: no TFLite runtime importable by {python} (tried {tried}); "
+                             f"on the device run: {_pip_advice(python, target)}")
+    free = int(probe.get("free_disk_bytes", 0))
+    if free < needed_bytes + DISK_MARGIN_BYTES:
+        raise PreflightError(f"{conn.name}: only {free / 1e6:.1f} MB free in {probe.get('disk_path', remote_dir)}, "
+                             f"need {(needed_bytes + DISK_MARGIN_BYTES) / 1e6:.1f} MB; free some space or pass "
+                             "--remote-dir on a larger filesystem")
+    return probe
+
+
+def _pip_advice(python: str, target: Target) -> str:
+    packages = " or ".join(f"'{python} -m pip install {PIP_PACKAGES[name]}'" for name in target.runtimes[:2])
+    return packages + (f" (and install {target.delegate.library} for the delegate)" if target.delegate else "")
+
+
+def _probe_failure(host: str, python: str, target: Target, stderr: str, probe: dict | None) -> str:
+    if "No module named 'numpy'" in stderr:
+        return (f"{host}: numpy is not installed for {python} on the device; on the device run: "
+                f"'{python} -m pip install numpy' then {_pip_advice(python, target)}")
+    if probe is not None:
+        error = probe.get("error", {})
+        return f"{host}: the agent's probe failed: {error.get('kind')}: {error.get('message')}"
+    tail = stderr.strip().splitlines()[-1] if stderr.strip() else "no output"
+    return f"{host}: the agent's probe failed under {python}: {tail}"
+
+
+def _json(stdout: str) -> dict | None:
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    try:
+        value = json.loads(lines[-1]) if lines else None
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None

@@ -1,0 +1,198 @@
+"""Putting files on the device so that it never sees a half-copied model.
+
+Device layout (per user, under the remote dir, default ``~/.edgekit``)::
+
+    agent/edgekit_agent-<sha8>.py     the agent, content-addressed
+    models/<sha256>.tflite            every model ever deployed, content-addressed
+    current -> models/<sha256>.tflite the active model   (symlinks, switched by rename(2))
+    previous -> models/<sha256>.tflite
+    tmp/*.part                        uploads in flight; stray ones are removed on the next deploy
+
+A file is uploaded to ``tmp/`` under a temporary name, its sha256 is checked ON THE
+DEVICE, and only then renamed into place; symlinks are switched by creating a new link
+in ``tmp/`` and renaming it over the old one. Each step is atomic, so an interrupted
+deploy leaves the previous model active and intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import secrets
+import shlex
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import paramiko
+
+from edgekit.errors import RemoteError, TransferError
+from edgekit.remote.connection import Connection
+
+# One SFTP write request per local read, pipelined (no wait for each acknowledgement).
+# 32 KiB is the request size paramiko sends anyway; larger reads were measured slower
+# on loopback (paramiko re-slices them), see bench/deploy_throughput.py.
+UPLOAD_CHUNK = 32 * 1024
+
+# Run by the device's Python: verify a temp file's sha256, then rename it into place.
+_VERIFY_AND_RENAME = """
+import hashlib, os, sys
+src, dst, want = sys.argv[1:4]
+h = hashlib.sha256()
+with open(src, "rb") as f:
+    for block in iter(lambda: f.read(1 << 20), b""):
+        h.update(block)
+if h.hexdigest() != want:
+    os.unlink(src)
+    sys.exit("sha256 mismatch: expected %s, the device computed %s" % (want, h.hexdigest()))
+os.chmod(src, 0o644)
+os.rename(src, dst)
+"""
+
+# Run by the device's Python: point `current` at a model (keeping the old one as
+# `previous`), or swap them back (rollback). Prints the new links as JSON.
+_SWITCH = """
+import json, os, sys
+root, action = sys.argv[1:3]
+def link(name):
+    path = os.path.join(root, name)
+    return os.readlink(path) if os.path.islink(path) else None
+def point(name, target):
+    tmp = os.path.join(root, "tmp", name + ".link")
+    if os.path.lexists(tmp):
+        os.unlink(tmp)
+    os.symlink(target, tmp)
+    os.rename(tmp, os.path.join(root, name))
+current, previous = link("current"), link("previous")
+if action == "activate":
+    new = sys.argv[3]
+    if current != new:
+        if current:
+            point("previous", current)
+        point("current", new)
+elif action == "rollback":
+    if not previous:
+        sys.exit("no previous model to roll back to")
+    if not os.path.isfile(os.path.join(root, previous)):
+        sys.exit("the previous model %s is missing" % previous)
+    point("current", previous)
+    if current:
+        point("previous", current)
+print(json.dumps({"current": link("current"), "previous": link("previous")}))
+"""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Absolute paths of edgekit's directory on one device."""
+
+    root: str
+
+    def path(self, *parts: str) -> str:
+        return posixpath.join(self.root, *parts)
+
+    def agent(self, sha256: str) -> str:
+        return self.path("agent", f"edgekit_agent-{sha256[:8]}.py")
+
+    def model(self, sha256: str) -> str:
+        return self.path("models", f"{sha256}.tflite")
+
+    def model_link(self, sha256: str) -> str:
+        """What ``current``/``previous`` point at (relative, so the dir can move)."""
+        return f"models/{sha256}.tflite"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """What one push sent."""
+
+    remote_path: str
+    bytes_sent: int        # 0 when the device already had the file
+    seconds: float
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def resolve_root(conn: Connection, remote_dir: str) -> Layout:
+    """Turn ``~/...`` or a relative dir into an absolute path (SFTP starts in the home dir)."""
+    try:
+        home = conn.sftp.normalize(".")
+    except (OSError, EOFError, paramiko.SSHException) as exc:
+        raise RemoteError(f"{conn.name}: cannot find the home directory over SFTP: {exc}") from None
+    if remote_dir == "~":
+        return Layout(home)
+    if remote_dir.startswith("~/"):
+        return Layout(posixpath.join(home, remote_dir[2:]))
+    return Layout(posixpath.normpath(posixpath.join(home, remote_dir)))
+
+
+def prepare(conn: Connection, layout: Layout) -> list[str]:
+    """Create the layout; remove stray uploads of an interrupted deploy. Returns them."""
+    q = shlex.quote
+    script = (f"mkdir -p {q(layout.path('agent'))} {q(layout.path('models'))} {q(layout.path('tmp'))} && "
+              f"for f in {q(layout.path('tmp'))}/*.part; do "
+              '[ -e "$f" ] || continue; rm -f -- "$f" && printf "%s\\n" "$f"; done')
+    return conn.check(script, what=f"creating {layout.root}").split()
+
+
+def push_file(conn: Connection, python: str, local: Path, sha256: str, remote: str,
+              progress: Callable[[int, int], None] | None = None) -> Upload:
+    """Upload ``local`` to ``remote`` unless the device already has it (same content address)."""
+    if _exists(conn, remote):
+        return Upload(remote, 0, 0.0)
+    tmp = posixpath.join(posixpath.dirname(posixpath.dirname(remote)), "tmp",
+                         f"{posixpath.basename(remote)}.{secrets.token_hex(4)}.part")
+    start = time.monotonic()
+    sent = _upload(conn, local, tmp, progress)
+    seconds = time.monotonic() - start
+    result = conn.run(" ".join(shlex.quote(a) for a in (python, "-c", _VERIFY_AND_RENAME, tmp, remote, sha256)))
+    if result.status != 0:
+        raise TransferError(f"{conn.name}: {local.name} did not arrive intact "
+                            f"({result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.status}); "
+                            "the previous model stays active; deploy again")
+    return Upload(remote, sent, seconds)
+
+
+def switch(conn: Connection, python: str, layout: Layout, action: str, model_link: str | None = None) -> dict:
+    """``activate`` ``model_link`` or ``rollback``; returns {"current": ..., "previous": ...}."""
+    args = [python, "-c", _SWITCH, layout.root, action] + ([model_link] if model_link else [])
+    result = conn.run(" ".join(shlex.quote(a) for a in args))
+    if result.status != 0:
+        detail = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"exit {result.status}"
+        raise RemoteError(f"{conn.name}: {action} in {layout.root} failed: {detail}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _exists(conn: Connection, remote: str) -> bool:
+    try:
+        conn.sftp.stat(remote)
+        return True
+    except FileNotFoundError:
+        return False
+    except (OSError, EOFError, paramiko.SSHException) as exc:
+        raise RemoteError(f"{conn.name}: cannot stat {remote}: {exc}") from None
+
+
+def _upload(conn: Connection, local: Path, remote: str, progress: Callable[[int, int], None] | None) -> int:
+    """Pipelined SFTP upload; any failure is a TransferError (the temp file is left for cleanup)."""
+    total, sent = local.stat().st_size, 0
+    try:
+        with open(local, "rb") as src, conn.sftp.open(remote, "wb") as dst:
+            dst.set_pipelined(True)
+            for block in iter(lambda: src.read(UPLOAD_CHUNK), b""):
+                dst.write(block)
+                sent += len(block)
+                if progress:
+                    progress(sent, total)
+    except (OSError, EOFError, paramiko.SSHException) as exc:
+        raise TransferError(f"{conn.name}: upload of {local.name} interrupted after {sent} of {total} bytes "
+                            f"({str(exc) or type(exc).__name__}); the previous model stays active; deploy again") from None
+    return sent

@@ -1,0 +1,120 @@
+"""edgekit.toml validation: every bad key or value is one line naming the file, line, table and key."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgekit.errors import ConfigError
+from edgekit.pipeline.config import find_line, load_config
+
+GOOD = """\
+# a comment
+[model]
+source = "builtin:digits_cnn"
+
+[train]
+epochs = 3
+seed = 7
+
+[data]
+train = "train.npz"
+val = "val.npz"
+
+[convert]
+quantize = "int8"
+io_type = "int8"
+
+[target]
+name = "local"
+runs = 20
+
+[budgets]
+max_size_kb = 200
+min_accuracy = 0.9
+
+[export]
+c_array = true
+"""
+
+
+def write(tmp_path, text):
+    path = tmp_path / "edgekit.toml"
+    path.write_text(text)
+    return path
+
+
+def test_good_file_loads_with_types_and_defaults(tmp_path):
+    config = load_config(write(tmp_path, GOOD))
+    assert config.train.epochs == 3 and config.train.seed == 7 and config.train.batch_size == 32
+    assert config.budgets.max_size_kb == 200 and config.budgets.max_latency_ms is None
+    assert config.export.c_array is True and config.is_builtin
+    assert config.resolve("train.npz") == str(tmp_path.resolve() / "train.npz")
+    # a directory argument means its edgekit.toml
+    assert load_config(tmp_path).budgets.min_accuracy == 0.9
+
+
+@pytest.mark.parametrize("old, new, line, message", [
+    ("max_size_kb = 200", "max_sise_kb = 200", 22, "unknown key 'max_sise_kb' in [budgets]"),
+    ("epochs = 3", 'epochs = "3"', 6, "[train] epochs must be an integer, got string '3'"),
+    ("epochs = 3", "epochs = 3.5", 6, "[train] epochs must be an integer, got number 3.5"),
+    ("c_array = true", 'c_array = "yes"', 26, "[export] c_array must be true/false, got string 'yes'"),
+    ("min_accuracy = 0.9", "min_accuracy = true", 23, "[budgets] min_accuracy must be a number, got boolean True"),
+    ("runs = 20", "runs = [20]", 19, "[target] runs must be an integer, got list"),
+    ('quantize = "int8"', 'quantize = "int4"', 14, "[convert] quantize must be one of none, float16"),
+    ('io_type = "int8"', 'io_type = "int16"', 15, "[convert] io_type must be one of float32, int8, uint8"),
+    ('source = "builtin:digits_cnn"', 'source = "builtin:resnet"', 3, "unknown builtin 'builtin:resnet'"),
+    ("[export]", "[exports]", 25, "unknown table [exports]"),
+    ("max_size_kb = 200", "max_size_kb = -1", 22, "[budgets] max_size_kb must not be negative"),
+    ('val = "val.npz"', "", 9, "[data] val is needed"),
+])
+def test_each_bad_key_or_value_names_its_line(tmp_path, old, new, line, message):
+    assert old in GOOD
+    path = write(tmp_path, GOOD.replace(old, new, 1))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    text = str(info.value)
+    assert text.startswith(f"{path}:{line}: "), text
+    assert message in text
+    assert "\n" not in text
+
+
+def test_not_toml_and_missing_file(tmp_path, cli):
+    path = write(tmp_path, "[model\nsource = 1\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(path)
+    result = cli("build", tmp_path / "nope.toml", "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "nope.toml: cannot read the build file" in result.output and "edgekit init" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_find_line_in_array_tables():
+    text = "[[optimize]]\nstep = 'prune'\nsparsity = 0.5\n\n[[optimize]]\nstep = 'cluster'\nclusters = 16\n"
+    assert find_line(text, "optimize", "step", 1) == 6
+    assert find_line(text, "optimize", "clusters", 1) == 7
+    assert find_line(text, "optimize", "sparsity", 0) == 3
+    assert find_line(text, "optimize", None, 1) == 5
+
+
+def test_init_writes_a_starter_that_loads(tmp_path, cli):
+    path = tmp_path / "edgekit.toml"
+    assert cli("init", path).exit_code == 0
+    config = load_config(path)
+    assert config.model.source == "builtin:digits_cnn" and config.budgets.min_accuracy is not None
+    result = cli("init", path)
+    assert result.exit_code == 2 and "already exists" in result.output
+
+
+def test_optimize_steps_are_checked_against_their_config(tmp_path):
+    base = GOOD + '\n[[optimize]]\nstep = "prune"\nsparsity = 0.5\n'
+    config = load_config(write(tmp_path, base))
+    assert [(s.step, s.params) for s in config.optimize] == [("prune", {"sparsity": 0.5})]
+    cases = [
+        (base.replace('step = "prune"', 'step = "distill"'), 29, "step must be one of filters, prune, cluster, qat"),
+        (base.replace("sparsity = 0.5", "sparsityy = 0.5"), 30, "unknown key 'sparsityy' in [[optimize]] step 'prune'"),
+        (base.replace("sparsity = 0.5", 'sparsity = "half"'), 30, "[[optimize]] prune.sparsity must be a number"),
+    ]
+    for text, line, message in cases:
+        with pytest.raises(ConfigError) as info:
+            load_config(write(tmp_path, text))
+        assert str(info.value).startswith(f"{tmp_path / 'edgekit.toml'}:{line}: ") and message in str(info.value)

@@ -1,0 +1,206 @@
+"""`edgekit build` end to end on the digits example (tiny epochs): budgets, reproducibility, cache, report."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from edgekit.pipeline.budgets import BUDGETS
+from edgekit.pipeline.manifest import without_timing
+from support import ROOT, run_edgekit
+
+EXAMPLE = ROOT / "examples" / "digits" / "edgekit.toml"
+
+
+def project(tmp_path: Path, target: str = "local", optimize: bool = False, **budgets: float) -> Path:
+    """The shipped example with tiny epochs (CI time) and absolute data paths; budgets overridden.
+
+    Without ``optimize`` the [[optimize]] step is left out (variants float32 and int8), so
+    these tests exercise the pipeline itself; the shipped example is built as is below.
+    """
+    text = EXAMPLE.read_text()
+    if not optimize:  # the unpruned model does not gzip below the example's 128 KB
+        text = re.sub(r"(?ms)^\[\[optimize\]\].*?(?=^\[convert\])", "", text)
+        budgets.setdefault("max_gzip_kb", 160)
+    text = text.replace("../../calibration/", f"{ROOT / 'calibration'}/")
+    text = text.replace("epochs = 10", "epochs = 4")  # [train]; [finetune] keeps its 2 (the prune ramp)
+    text = re.sub(r"(?m)^runs = \d+", "runs = 10", text)
+    text = text.replace('name = "local"', f'name = "{target}"')
+    for name, value in budgets.items():
+        text = re.sub(rf"(?m)^{name} = \S+", f"{name} = {value}", text)
+    path = tmp_path / "edgekit.toml"
+    path.write_text(text)
+    return path
+
+
+def build(config: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
+    """A real ``edgekit build`` process; its benchmark is recorded in a results DB next to ``out``."""
+    env = {**os.environ, "EDGEKIT_RESULTS_DB": str(out.parent / "results.db")}
+    return run_edgekit("build", config, "--out", out, *extra, timeout=600, env=env)
+
+
+@pytest.fixture(scope="module")
+def first_build(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("build_a")
+    config = project(tmp)
+    proc = build(config, tmp / "out", "--json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return config, tmp / "out", proc
+
+
+@pytest.fixture(scope="module")
+def example_build(tmp_path_factory):
+    """The shipped example as is (prune step included), with tiny epochs."""
+    tmp = tmp_path_factory.mktemp("example")
+    proc = build(project(tmp, optimize=True), tmp / "out", "--json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return tmp / "out", json.loads(proc.stdout)
+
+
+def test_build_writes_artifacts_and_passes_budgets(first_build):
+    config, out, proc = first_build
+    manifest = json.loads(proc.stdout)  # --json: stdout is the manifest and nothing else
+    assert manifest == json.loads((out / "manifest.json").read_text())
+    assert manifest["passed"] is True
+    checked = {v["budget"] for v in manifest["budgets"] + manifest["timing"]["budgets"]}
+    assert checked == set(BUDGETS)  # the example sets every budget
+    for line in ("budget max_size_kb: ", "budget max_arena_kb: ", "budget max_latency_ms: "):
+        assert line in proc.stderr
+    for stage in ("[build] model builtin:digits_cnn", "[build] convert float32", "[build] convert int8",
+                  "[build] evaluate int8", "[build] arena", "[build] bench int8"):
+        assert stage in proc.stderr
+    # artifacts and their recorded hashes
+    for name, entry in manifest["outputs"].items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == entry["sha256"], name
+    assert {"model.tflite", "variants/float32.tflite", "variants/int8.tflite",
+            "model_data.h", "model_data.cc"} <= set(manifest["outputs"])
+    assert [v["name"] for v in manifest["variants"]] == ["float32", "int8"]
+    final = manifest["model"]
+    assert final["sha256"] == hashlib.sha256((out / "model.tflite").read_bytes()).hexdigest()
+    assert final["accuracy"] >= 0.93 and final["size_kb"] < manifest["variants"][0]["size_bytes"] / 1024 / 3
+    assert final["arena"]["bytes"] > 0 and final["arena"]["method"] in ("tflite-micro", "planner")
+    assert manifest["timing"]["measured_on"] == "local" and manifest["timing"]["latency_ms"]["mean"] > 0
+    assert manifest["versions"]["tensorflow"] and manifest["config"]["optimize"] == []
+    assert final["sha256"] in (out / "model_data.h").read_text()
+    from edgekit.results import ResultStore
+
+    runs = ResultStore(out.parent / "results.db").runs()
+    assert [(r["model_sha256"], r["target"]) for r in runs] == [(final["sha256"], "local")]
+
+
+def test_shipped_example_prunes_and_passes_its_budgets(example_build):
+    out, manifest = example_build
+    assert manifest["passed"] is True
+    assert [v["name"] for v in manifest["variants"]] == ["float32", "int8", "optimized-int8"]
+    assert manifest["config"]["optimize"] == [{"step": "prune", "sparsity": 0.5}]
+    kernels = [layer for layer in manifest["model"]["layers"] if layer["params"] > 1000]
+    assert kernels and all(layer["sparsity"] >= 0.45 for layer in kernels), kernels
+    plain, pruned = manifest["variants"][1], manifest["variants"][2]
+    assert pruned["gzip_bytes"] < plain["gzip_bytes"]  # zeros compress
+
+
+def test_second_build_hits_the_cache_and_changes_nothing(first_build):
+    config, out, proc = first_build
+    before = json.loads((out / "manifest.json").read_text())
+    again = build(config, out)
+    assert again.returncode == 0, again.stderr[-2000:]
+    after = json.loads((out / "manifest.json").read_text())
+    stages = after["timing"]["stages"]
+    cacheable = [s for s in stages if s.split()[0] in ("model", "optimize", "convert", "evaluate", "arena")]
+    assert len(cacheable) >= 6 and all(stages[s]["cached"] for s in cacheable), stages
+    assert "[build] model builtin:digits_cnn cached" in again.stderr
+    assert not any(before["timing"]["stages"][s]["cached"] for s in cacheable)
+    assert without_timing(after) == without_timing(before)
+
+
+def test_two_builds_are_byte_identical(first_build, tmp_path):
+    config, out, _ = first_build
+    proc = build(config, tmp_path / "out")  # fresh directory: no cache shared
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for name in ("model.tflite", "variants/float32.tflite", "variants/int8.tflite", "model_data.cc"):
+        assert (tmp_path / "out" / name).read_bytes() == (out / name).read_bytes(), name
+    first = json.loads((out / "manifest.json").read_text())
+    second = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert without_timing(first) == without_timing(second)
+
+
+def test_tightened_budget_fails_with_its_code(first_build, tmp_path):
+    config, out, _ = first_build
+    tight = project(tmp_path, max_size_kb=64, max_arena_kb=1)
+    shutil.copytree(out, tmp_path / "out")  # same inputs: the stages come from the cache
+    proc = build(tight, tmp_path / "out")
+    assert proc.returncode == BUDGETS["max_size_kb"][0] == 10
+    size = json.loads((tmp_path / "out" / "manifest.json").read_text())["model"]["size_kb"]
+    assert re.search(r"budget max_size_kb: [\d.]+ > 64\b", proc.stderr)
+    assert re.search(r"budget max_arena_kb: [\d.]+ > 1\b", proc.stderr)
+    assert f"edgekit: error: budget max_size_kb: {size:.1f}".rstrip("0").rstrip(".") in proc.stderr
+    assert "Traceback" not in proc.stderr
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["passed"] is False  # artifacts are still written for the CI to inspect
+    only_arena = build(project(tmp_path, max_arena_kb=1), tmp_path / "out")
+    assert only_arena.returncode == BUDGETS["max_arena_kb"][0]
+
+
+def test_coral_target_gets_the_edge_tpu_check(first_build, tmp_path):
+    _, out, _ = first_build
+    shutil.copytree(out, tmp_path / "out")  # model and optimize stages come from the cache
+    proc = build(project(tmp_path, target="coral-usb"), tmp_path / "out", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    manifest = json.loads(proc.stdout)
+    tpu = manifest["edgetpu"]
+    assert tpu["compatible"] and tpu["cpu_ops"] == 0 and tpu["model_issues"] == []  # batch 1, full int8
+    if shutil.which("edgetpu_compiler") is None:
+        assert tpu["compiler"] is None and "edgetpu_compiler is not on PATH" in proc.stderr
+    assert manifest["timing"]["measured_on"] == "local, not coral-usb: no [target] device configured"
+    assert "latency measured on local, not coral-usb" in proc.stderr
+    assert "Coral Edge TPU" in (tmp_path / "out" / "report.html").read_text()
+    bad = project(tmp_path, target="coral-usb").read_text().replace('quantize = "int8"', 'quantize = "float16"')
+    (tmp_path / "edgekit.toml").write_text(bad)
+    proc = build(tmp_path / "edgekit.toml", tmp_path / "out")
+    assert proc.returncode == 2 and "[convert] quantize 'float16' does not suit target coral-usb" in proc.stderr
+
+
+def test_unreachable_device_falls_back_to_local_and_says_so(first_build, tmp_path):
+    _, out, _ = first_build
+    shutil.copytree(out, tmp_path / "out")
+    config = project(tmp_path, target="rpi4")
+    text = config.read_text().replace('name = "rpi4"', 'name = "rpi4"\ndevice = "bench-pi"')
+    # the device comes from a [devices.NAME] inventory table in the same file; port 1 refuses
+    config.write_text(text + '\n[devices.bench-pi]\nhost = "nobody@127.0.0.1:1"\ntarget = "rpi4"\n')
+    proc = build(config, tmp_path / "out", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "device bench-pi unreachable" in proc.stderr and "cannot connect to 127.0.0.1:1" in proc.stderr
+    manifest = json.loads(proc.stdout)
+    assert manifest["timing"]["measured_on"] == "local, not rpi4: bench-pi unreachable"
+    assert all(v["note"] == "measured on local, not rpi4: bench-pi unreachable" for v in manifest["timing"]["budgets"])
+
+
+def test_report_renders_in_headless_chromium(example_build, tmp_path):
+    from PIL import Image
+
+    out, _ = example_build
+    html = (out / "report.html").read_text()
+    assert "<script" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+    assert html.count("<svg") >= 4 and "optimized-int8" in html
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.fail("chromium is not installed: apt-get install chromium (scripts/system-packages.txt)")
+    shot = tmp_path / "report.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1200,1700",
+                    (out / "report.html").as_uri()], check=True, capture_output=True, timeout=120)
+    image = Image.open(shot).convert("RGB")
+    assert image.size == (1200, 1700)
+    colours = image.getcolors(maxcolors=1 << 20)
+    assert len(colours) > 200, f"only {len(colours)} colours: the page looks blank"
+    # the plots' colours are on the page, not just text
+    pixels = {c for _, c in colours}
+    assert (0x4C, 0x6E, 0xF5) in pixels and (0x2B, 0x8A, 0x3E) in pixels

@@ -1,0 +1,107 @@
+"""Fleets: several real sshd's from an inventory, one device down, bounded parallelism."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+
+import pytest
+from remote_support import file_sha256, free_port
+
+from edgekit.errors import ConfigError, UsageError
+from edgekit.remote import load_inventory, select_devices
+from edgekit.results import ResultStore
+
+pytestmark = pytest.mark.ssh  # a real sshd on 127.0.0.1
+
+
+def _inventory(tmp_path, sshd_pool, down_port: int) -> str:
+    entries = [(f"dev{i}", s.port) for i, s in enumerate(sshd_pool)] + [("dev-down", down_port)]
+    text = ""
+    for name, port in entries:
+        text += (f'[devices.{name}]\nhost = "{getpass.getuser()}@127.0.0.1:{port}"\ntarget = "local"\n'
+                 f'groups = ["lab"]\nremote_python = "{sys.executable}"\nremote_dir = "{tmp_path / name}"\n\n')
+    return text
+
+
+def test_fleet_with_one_device_down(cli, sshd_pool, user_key, known_hosts, tflite_models, tmp_path):
+
+    (tmp_path / "edgekit.toml").write_text(_inventory(tmp_path, sshd_pool, free_port()))  # cwd is tmp_path
+    result = cli("deploy", tflite_models["a"], "--target", "local", "--parallel", "2", "-i", user_key,
+                 "--known-hosts", known_hosts, "--runs", "3", "--warmup", "0", "--connect-timeout", "3")
+    assert result.exit_code == 3
+    ok_lines = [line for line in result.stdout.splitlines() if line.startswith("ok ")]
+    assert sorted(line.split()[1] for line in ok_lines) == ["dev0", "dev1", "dev2"]
+    assert "3 of 4 device(s) ok, 1 failed" in result.stdout
+    assert "dev-down" in result.stderr and "cannot connect" in result.stderr
+    sha = file_sha256(tflite_models["a"])
+    for i in range(3):
+        assert file_sha256(tmp_path / f"dev{i}" / "current") == sha
+    assert sorted(r["host"] for r in ResultStore().runs()) == ["dev0", "dev1", "dev2"]  # successes kept
+
+    again = cli("deploy", tflite_models["a"], "--group", "lab", "--no-bench", "-i", user_key, "--known-hosts",
+                known_hosts, "--connect-timeout", "3", "--json")
+    report = json.loads(again.stdout)
+    assert report["summary"] == {"devices": 4, "ok": 3, "failed": 1}
+    assert [d["model_bytes_sent"] for d in report["devices"] if d["ok"]] == [0, 0, 0]
+    down = [d for d in report["devices"] if not d["ok"]]
+    assert down[0]["device"] == "dev-down" and down[0]["exit_code"] == 3
+
+
+def test_inventory_selection_and_errors(tmp_path):
+    path = tmp_path / "edgekit.toml"
+    path.write_text('[devices.a]\nhost = "pi@h1"\ntarget = "rpi4"\ngroups = ["lab"]\n'
+                    '[devices.b]\nhost = "h2:2222"\ntarget = "rpi5"\ngroups = ["lab", "shelf"]\n')
+    devices = load_inventory(path)
+    assert [d.name for d in select_devices(devices, target="rpi4")] == ["a"]
+    assert [d.name for d in select_devices(devices, groups=("lab",))] == ["a", "b"]
+    assert [d.name for d in select_devices(devices, names=("b",))] == ["b"]
+    assert devices[0].remote_python == "python3" and devices[0].remote_dir == "~/.edgekit"
+    with pytest.raises(UsageError, match="--device c: not in"):
+        select_devices(devices, names=("c",), source=path)
+    with pytest.raises(UsageError, match="--target coral-usb: no device registered"):
+        select_devices(devices, target="coral-usb", source=path)
+
+    path.write_text('[devices.a]\nhost = "h"\nremote_pyhton = "x"\n')
+    with pytest.raises(ConfigError, match=r"edgekit.toml: devices.a: unknown key\(s\) remote_pyhton"):
+        load_inventory(path)
+    path.write_text('[devices.a]\nhost = "h"\ngroups = "lab"\n')
+    with pytest.raises(ConfigError, match="devices.a.groups must be a list"):
+        load_inventory(path)
+
+
+def test_no_device_given_is_a_usage_error(cli, tflite_models):
+    result = cli("deploy", tflite_models["a"])
+    assert result.exit_code == 2 and "no device given" in result.stderr
+
+
+def test_run_fleet_bounds_parallelism_and_keeps_going():
+    import threading
+    import time
+
+    from edgekit.errors import RemoteError
+    from edgekit.remote import Device, run_fleet
+
+    active, peak, lock = 0, 0, threading.Lock()
+
+    def action(device):
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        time.sleep(0.2)
+        with lock:
+            active -= 1
+        if device.name == "d3":
+            raise RemoteError("d3: unreachable")
+        return device.name.upper()
+
+    devices = [Device(name=f"d{i}", host=f"h{i}") for i in range(7)]
+    seen = []
+    outcomes = run_fleet(devices, action, parallel=3, on_done=seen.append)
+    assert peak == 3
+    assert [o.device.name for o in outcomes] == [d.name for d in devices]  # device order, not finish order
+    assert [o.value for o in outcomes if o.ok] == ["D0", "D1", "D2", "D4", "D5", "D6"]
+    assert [str(o.error) for o in outcomes if not o.ok] == ["d3: unreachable"]
+    assert len(seen) == 7
