@@ -175,8 +175,9 @@ def _fit(model: keras.Model, train, config: OptimizeConfig, progress, callbacks=
 
 
 def _ends_in_softmax(model: keras.Model) -> bool:
-    """Whether the model outputs probabilities (softmax) rather than logits."""
+    """Whether the model outputs probabilities (softmax) rather than logits (looks inside wrappers)."""
     last = model.layers[-1]
+    last = getattr(last, "layer", last)  # PruneLowMagnitude / ClusterWeights / QAT wrappers
     activation = getattr(last, "activation", None)
     return getattr(activation, "__name__", "") == "softmax" or type(last).__name__ == "Softmax"
 

@@ -3,15 +3,17 @@
 The wrapped layer runs inside a :class:`keras.StatelessScope` that maps each pruned weight
 to its masked value, so pruned weights contribute nothing and receive no gradient, and any
 layer type with named kernel attributes can be pruned without re-implementing its call.
-``UpdatePruningStep`` advances the step before every batch; on the schedule's pruning
-steps the masks are recomputed from the current magnitudes (already pruned weights stay
-pruned: they are zeroed in place when their mask is set).
+``UpdatePruningStep`` sets the step before every batch and, on the schedule's pruning
+steps, recomputes the masks from the current magnitudes (already pruned weights stay
+pruned: they are zeroed in place when their mask is set). Updating masks from the
+callback rather than inside the compiled step keeps sorting and branching out of the
+training graph, which makes large models (MobileNetV2) trace several times faster.
 """
 
 from __future__ import annotations
 
 import keras
-from keras import ops, saving
+from keras import saving
 
 from edgekit.optimize.pruning.algorithm import magnitude_mask, n_of_m_mask
 from edgekit.optimize.pruning.schedule import PruningSchedule
@@ -41,8 +43,8 @@ class PruneLowMagnitude(keras.layers.Wrapper):
     def _target(self, name: str):
         return getattr(self.layer, name)
 
-    def update_masks(self):
-        """Recompute the masks now (the schedule's decision is taken by the caller)."""
+    def update_masks(self) -> None:
+        """Recompute the masks now for the current step (the caller checks the schedule)."""
         _, sparsity = self.schedule(self.pruning_step)
         for name, mask in zip(self.weight_names, self.masks):
             weight = self._target(name)
@@ -51,17 +53,10 @@ class PruneLowMagnitude(keras.layers.Wrapper):
             mask.assign(new)
             weight.assign(weight * new)
 
-    def call(self, inputs, training=None, **kwargs):
-        if training:
-            should_prune, _ = self.schedule(self.pruning_step)
-            ops.cond(should_prune, self._update_and_flag, lambda: ops.convert_to_tensor(False))
+    def call(self, inputs, **kwargs):
         mapping = [(self._target(n), self._target(n) * m) for n, m in zip(self.weight_names, self.masks)]
         with keras.StatelessScope(state_mapping=mapping):
             return self.layer(inputs, **kwargs)
-
-    def _update_and_flag(self):
-        self.update_masks()
-        return ops.convert_to_tensor(True)
 
     def compute_output_shape(self, input_shape):
         return self.layer.compute_output_shape(input_shape)
@@ -81,7 +76,8 @@ class PruneLowMagnitude(keras.layers.Wrapper):
 
 
 class UpdatePruningStep(keras.callbacks.Callback):
-    """Sets every wrapper's step to the optimizer's iteration before each batch (tfmot's semantics)."""
+    """Before each batch: sets every wrapper's step to the optimizer's iteration (tfmot's
+    semantics) and updates its masks if its schedule prunes at that step."""
 
     def on_train_begin(self, logs=None):
         self._wrappers = [layer for layer in self.model._flatten_layers() if isinstance(layer, PruneLowMagnitude)]
@@ -90,6 +86,8 @@ class UpdatePruningStep(keras.callbacks.Callback):
     def on_train_batch_begin(self, batch, logs=None):
         for wrapper in self._wrappers:
             wrapper.pruning_step.assign(self._step)
+            if bool(wrapper.schedule.should_prune(self._step)):
+                wrapper.update_masks()
 
     def on_train_batch_end(self, batch, logs=None):
         self._step += 1

@@ -1,0 +1,176 @@
+"""edgekit vs tfmot on tfmot's own benchmark: the digits CNN, pruned / clustered / both, full int8.
+
+    python bench/compression.py [--skip-tfmot]
+
+Trains ``edgekit.models.digits_cnn`` on the shipped 80/20 digits split (Adam 1e-3, 30
+epochs, batch 32, seed 0), then for each recipe (10 fine-tuning epochs per stage) writes a
+full-int8 ``.tflite`` and reports its accuracy on the validation split, raw and ``gzip -9``
+bytes and the optimisation's wall time. Clustering starts from linear centroids on both
+sides: they leave most weights in the few central clusters, which gzip codes shortest. tfmot runs the same recipes from the same trained
+weights in a subprocess (``TF_USE_LEGACY_KERAS=1``, ``pip install -e .[bench]``).
+Results: ``bench/results/compression.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from edgekit.convert import convert_model  # noqa: E402
+from edgekit.evaluate import evaluate_model  # noqa: E402
+from edgekit.fileio import atomic_write_bytes, atomic_write_text  # noqa: E402
+from edgekit.models import compile_classifier, digits_cnn  # noqa: E402
+from edgekit.optimize.recipe import ClusterConfig, OptimizeConfig, PruneConfig, run_recipe  # noqa: E402
+from edgekit.resources import digits_path  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+FINE_TUNE = dict(epochs=10, batch_size=32, learning_rate=1e-4)
+RECIPES: dict[str, OptimizeConfig | None] = {
+    "float32": None,
+    "int8": None,
+    "pruned": OptimizeConfig(prune=PruneConfig(sparsity=0.8), **FINE_TUNE),
+    "clustered": OptimizeConfig(cluster=ClusterConfig(clusters=16, init="linear"), **FINE_TUNE),
+    "pruned_clustered": OptimizeConfig(prune=PruneConfig(sparsity=0.8),
+                                       cluster=ClusterConfig(clusters=16, init="linear", preserve_sparsity=True),
+                                       **FINE_TUNE),
+    "2:4": OptimizeConfig(prune=PruneConfig(structured=(2, 4)), **FINE_TUNE),
+}
+LABELS = {"float32": "float32", "int8": "int8 PTQ", "pruned": "80% pruned + int8", "clustered": "16 clusters + int8",
+          "pruned_clustered": "80% pruned + 16 clusters (sparsity-preserving) + int8", "2:4": "2:4 pruned + int8"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-tfmot", action="store_true", help="Only run edgekit's recipes.")
+    args = parser.parse_args()
+    from edgekit.data import load_dataset
+
+    train, val = load_dataset(digits_path("train"), require_labels=True), load_dataset(digits_path("val"),
+                                                                                      require_labels=True)
+    work = Path(tempfile.mkdtemp(prefix="edgekit-bench-"))
+    base, train_seconds = _train_base(train)
+    np.savez(work / "base_weights.npz", **{f"w{i}": w for i, w in enumerate(base.get_weights())})
+    rows = [_edgekit(name, config, base, train, val, work) for name, config in RECIPES.items()]
+    tfmot = {} if args.skip_tfmot else _tfmot(work, val)
+    for row in rows:
+        row["tfmot"] = tfmot.get(row["recipe"])
+    result = {"base_training_seconds": round(train_seconds, 1), "fine_tune": FINE_TUNE,
+              "train_samples": len(train), "val_samples": len(val), "recipes": rows}
+    (HERE / "results").mkdir(exist_ok=True)
+    atomic_write_text(HERE / "results" / "compression.json", json.dumps(result, indent=2) + "\n")
+    table = markdown(rows)
+    atomic_write_text(HERE / "results" / "compression.md", table + "\n")
+    print(table)
+
+
+def _train_base(train) -> tuple[keras.Model, float]:
+    keras.utils.set_random_seed(0)
+    started = time.perf_counter()
+    model = compile_classifier(digits_cnn(), 1e-3)
+    model.fit(train.x, train.y, epochs=30, batch_size=32, verbose=0)
+    return model, time.perf_counter() - started
+
+
+def _edgekit(name: str, config: OptimizeConfig | None, base: keras.Model, train, val, work: Path) -> dict:
+    keras.utils.set_random_seed(0)
+    seconds = 0.0
+    model = base
+    if config is not None:
+        result = run_recipe(base, config, train, val, progress=lambda line: print(line, file=sys.stderr))
+        model, seconds = result.model, result.summary["seconds"] - _eval_seconds(result)
+    flatbuffer = convert_model(model, quantize="none" if name == "float32" else "int8",
+                               representative=train.x[:200] if name != "float32" else None)
+    row = {"recipe": name, "label": LABELS[name], "optimize_seconds": round(seconds, 2),
+           **measure(flatbuffer, work / f"edgekit_{name.replace(':', '_')}.tflite", val)}
+    print(f"edgekit {name}: {row}", file=sys.stderr)
+    return row
+
+
+def _eval_seconds(result) -> float:
+    """run_recipe's seconds include the before/after Keras evaluations; the stages are the optimisation."""
+    return result.summary["seconds"] - sum(stage["seconds"] for stage in result.summary["stages"])
+
+
+def measure(flatbuffer: bytes, path: Path, val) -> dict:
+    """Accuracy of the written .tflite on the validation split, its sizes, and its N:M / zero statistics."""
+    atomic_write_bytes(path, flatbuffer)
+    weights = int8_kernels(flatbuffer)
+    total = sum(w.size for w in weights)
+    return {"accuracy": round(evaluate_model(path, val).accuracy, 4), "bytes": len(flatbuffer),
+            "gzip_bytes": len(gzip.compress(flatbuffer, 9)),
+            "weight_zero_fraction": round(sum(int(np.sum(w == 0)) for w in weights) / total, 4) if total else None,
+            "max_nonzeros_per_group_of_4": max((_max_per_group(w) for w in weights), default=None)}
+
+
+def int8_kernels(flatbuffer: bytes) -> list[np.ndarray]:
+    """The int8 weight tensors (rank >= 2) of a full-int8 model, in TFLite layout (out, ..., in)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=flatbuffer)
+    kernels = []
+    for detail in interpreter.get_tensor_details():
+        if detail["dtype"] == np.int8 and len(detail["shape"]) >= 2:
+            try:
+                kernels.append(interpreter.get_tensor(detail["index"]))
+            except ValueError:
+                continue
+    return kernels
+
+
+def _max_per_group(kernel: np.ndarray) -> int:
+    """Most non-zeros in any group of 4 consecutive input channels (TFLite's innermost axis)."""
+    channels = kernel.shape[-1]
+    padded = np.pad(kernel != 0, [(0, 0)] * (kernel.ndim - 1) + [(0, (-channels) % 4)])
+    return int(padded.reshape(*padded.shape[:-1], -1, 4).sum(axis=-1).max())
+
+
+def _tfmot(work: Path, val) -> dict:
+    recipes = [name for name in RECIPES if name != "float32"]
+    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run([sys.executable, str(HERE / "tfmot_recipes.py"), str(work / "base_weights.npz"),
+                           str(work), *recipes], capture_output=True, text=True, env=env)
+    results = {}
+    for line in proc.stdout.splitlines():
+        if not line.startswith("{"):
+            continue
+        entry = json.loads(line)
+        path = work / f"{entry['recipe'].replace(':', '_')}.tflite"
+        if entry["error"] is None:
+            entry.update(measure(path.read_bytes(), path, val))
+        results[entry.pop("recipe")] = entry
+    if proc.returncode != 0 and not results:
+        results = {name: {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "crashed"}
+                   for name in recipes}
+    return results
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| recipe | edgekit acc | edgekit bytes | edgekit gzip -9 | edgekit s | tfmot acc | tfmot gzip -9 | tfmot s |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        t = row.get("tfmot") or {}
+        if t.get("error"):
+            theirs = f"{t['error'][:40]} | – | –"
+        elif t:
+            theirs = f"{t['accuracy']:.2%} | {t['gzip_bytes'] / 1000:.1f} KB | {t['seconds']:.1f}"
+        else:
+            theirs = "– | – | –"
+        lines.append(f"| {row['label']} | {row['accuracy']:.2%} | {row['bytes'] / 1000:.1f} KB | "
+                     f"{row['gzip_bytes'] / 1000:.1f} KB | {row['optimize_seconds']:.1f} | {theirs} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
