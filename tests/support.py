@@ -15,3 +15,15 @@ def run_edgekit(*args: str, timeout: float = 600, **kwargs) -> subprocess.Comple
         [sys.executable, "-m", "edgekit", *map(str, args)],
         capture_output=True, text=True, timeout=timeout, **kwargs,
     )
+
+
+def isolate_ssh_client(tmp_path: Path, monkeypatch) -> Path:
+    """HOME in a temp dir (no real ~/.ssh), no SSH agent, results DB in the temp dir."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("EDGEKIT_RESULTS_DB", str(tmp_path / "results.db"))
+    monkeypatch.chdir(tmp_path)
+    return home

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import rig
+from support import isolate_ssh_client
 
 ARM_MEMORY_MB = 384
 OOM_MEMORY_MB = 128  # the memory test's device limit: the agent alone needs ~90 MB under qemu
@@ -58,15 +59,7 @@ def known_hosts(tmp_path_factory, devices) -> Path:
 
 @pytest.fixture(autouse=True)
 def isolated_client(tmp_path, monkeypatch):
-    """HOME in a temp dir (no real ~/.ssh), no SSH agent, results DB in the temp dir."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("EDGEKIT_RESULTS_DB", str(tmp_path / "results.db"))
-    monkeypatch.chdir(tmp_path)
-    return home
+    return isolate_ssh_client(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="session")

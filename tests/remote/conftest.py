@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from remote_support import SSHD, Sshd, keygen, start_sshd
+from support import isolate_ssh_client
 
 
 @pytest.fixture(scope="session")
@@ -50,15 +51,7 @@ def sshd(sshd_pool) -> Sshd:
 
 @pytest.fixture(autouse=True)
 def isolated_client(tmp_path, monkeypatch):
-    """HOME in a temp dir (no real ~/.ssh), no SSH agent, results DB in the temp dir."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("EDGEKIT_RESULTS_DB", str(tmp_path / "results.db"))
-    monkeypatch.chdir(tmp_path)
-    return home
+    return isolate_ssh_client(tmp_path, monkeypatch)
 
 
 @pytest.fixture
