@@ -115,3 +115,21 @@ def test_unsupported_and_depthwise_layers_are_listed_in_one_warning():
     assert [l.layer.name for l in pruned.layers if isinstance(l, PruneLowMagnitude)] == ["pw"]
     unstructured = prune_low_magnitude(model, ConstantSparsity(0.5))
     assert {l.layer.name for l in unstructured.layers if isinstance(l, PruneLowMagnitude)} == {"dw", "pw"}
+
+
+def test_2_of_4_survives_full_int8_conversion(trained, digits):
+    """TFLite stores filters (out, ..., in): every 4 consecutive input channels keep <= 2 non-zeros."""
+    from conftest import tflite_weights
+    from edgekit.convert import convert_model
+
+    x, y, _, _ = digits
+    pruned = prune_low_magnitude(trained, ConstantSparsity(0.5, 0, frequency=5), block=(2, 4))
+    compile_classifier(pruned, 1e-3)
+    pruned.fit(x[:256], y[:256], epochs=1, batch_size=32, verbose=0, callbacks=[UpdatePruningStep()])
+    weights = tflite_weights(convert_model(strip_pruning(pruned), quantize="int8", representative=x[:64]))
+    groups = [w for w in weights.values() if w.shape[-1] % 4 == 0]
+    assert len(groups) == 3  # conv2, fc1, logits (conv1 has a single input channel)
+    for kernel in groups:
+        per_group = (kernel != 0).reshape(*kernel.shape[:-1], -1, 4).sum(axis=-1)
+        assert per_group.max() <= 2
+        assert np.mean(kernel == 0) >= 0.5
