@@ -27,3 +27,20 @@ def isolate_ssh_client(tmp_path: Path, monkeypatch) -> Path:
     monkeypatch.setenv("EDGEKIT_RESULTS_DB", str(tmp_path / "results.db"))
     monkeypatch.chdir(tmp_path)
     return home
+
+
+def tflite_weights(flatbuffer: bytes) -> dict:
+    """The constant int8 tensors of rank >= 2 (the quantized kernels) of a .tflite, by name."""
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=flatbuffer)
+    weights = {}
+    for detail in interpreter.get_tensor_details():
+        if detail["dtype"] != np.int8 or len(detail["shape"]) < 2:
+            continue
+        try:
+            weights[detail["name"]] = interpreter.get_tensor(detail["index"])
+        except ValueError:  # activations have no data before inference
+            continue
+    return weights

@@ -1,4 +1,4 @@
-"""Fixtures of the optimize tier: the digits arrays, a trained digits model, TFLite weight reading."""
+"""Fixtures of the optimize tier: the digits arrays, a trained digits model."""
 
 from __future__ import annotations
 
@@ -20,18 +20,3 @@ def trained(digits_model):
 
     return keras.saving.load_model(digits_model)
 
-
-def tflite_weights(flatbuffer: bytes) -> dict[str, np.ndarray]:
-    """The constant int8 tensors of rank >= 2 (the quantized kernels) of a .tflite, by name."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_content=flatbuffer)
-    weights = {}
-    for detail in interpreter.get_tensor_details():
-        if detail["dtype"] != np.int8 or len(detail["shape"]) < 2:
-            continue
-        try:
-            weights[detail["name"]] = interpreter.get_tensor(detail["index"])
-        except ValueError:  # activations have no data before inference
-            continue
-    return weights

@@ -11,7 +11,7 @@ import pytest
 from edgekit.optimize.layers import SkippedLayersWarning
 from edgekit.optimize.recipe import ClusterConfig, OptimizeConfig, PruneConfig, run_recipe
 
-from conftest import tflite_weights
+from support import tflite_weights
 
 
 @pytest.mark.slow
