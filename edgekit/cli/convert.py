@@ -25,17 +25,23 @@ _IO_TYPES = ("float32", "int8", "uint8")
               help="Use this many calibration samples (a fixed-seed choice: the same on every run).")
 @click.option("--io-type", type=click.Choice(_IO_TYPES), default="float32", show_default=True,
               help="Type of the model's inputs/outputs; int8/uint8 only with --quantize int8.")
+@click.option("--per-tensor", is_flag=True,
+              help="One int8 scale per weight tensor instead of per output channel: clustered models keep their "
+                   "N shared codes and compress far better; may cost accuracy on unclustered models.")
 @preprocess_options
 @mixed_precision_options
 @json_option
-def convert(model, output, quantize, calibration, calibration_samples, io_type, scale, mean, std,
+def convert(model, output, quantize, calibration, calibration_samples, io_type, per_tensor, scale, mean, std,
             keep_float, auto_mixed, eval_data, as_json):
     """Convert MODEL (.keras, legacy .h5 or a SavedModel directory) to TFLite."""
     from edgekit.convert import check_options, convert_file
+    from edgekit.errors import UsageError
 
-    check_options(quantize, io_type, calibration is not None)
+    check_options(quantize, io_type, calibration is not None, per_tensor)
     preprocess = preprocess_from(scale, mean, std)
     if wants_mixed(keep_float, auto_mixed):
+        if per_tensor:
+            raise UsageError("--per-tensor does not combine with --keep-float/--auto-mixed yet; drop one of them")
         summary = convert_mixed_file(model, output, quantize=quantize, io_type=io_type, keep_float=keep_float,
                                      auto_mixed=auto_mixed, calibration=calibration, eval_data=eval_data,
                                      calibration_samples=calibration_samples, preprocess=preprocess)
@@ -48,10 +54,10 @@ def convert(model, output, quantize, calibration, calibration_samples, io_type, 
         info(f"note: --calibration is not used by --quantize {quantize}")
     info(f"converting {model} ({quantize}) ...")
     result = convert_file(model, output, quantize=quantize, calibration=calibration, io_type=io_type,
-                          calibration_samples=calibration_samples, preprocess=preprocess)
+                          calibration_samples=calibration_samples, preprocess=preprocess, per_tensor=per_tensor)
     if as_json:
         emit_json(result.to_dict())
         return
     calibrated = f", calibrated on {result.calibration['samples']} samples" if result.calibration else ""
     click.echo(f"wrote {result.output}: {result.size_bytes:,} bytes, quantize {result.quantize}, "
-               f"I/O {result.io_type}{calibrated}, sha256 {result.sha256[:16]}")
+               f"I/O {result.io_type}{', per-tensor weights' if per_tensor else ''}{calibrated}, sha256 {result.sha256[:16]}")

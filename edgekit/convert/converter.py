@@ -19,7 +19,7 @@ IO_TYPES = ("float32", "int8", "uint8")
 CALIBRATED_MODES = ("int8", "int16x8")
 
 
-def check_options(quantize: str, io_type: str, has_calibration: bool) -> None:
+def check_options(quantize: str, io_type: str, has_calibration: bool, per_tensor: bool = False) -> None:
     """UsageError for a combination the converter cannot honour (checked before any work)."""
     if quantize not in QUANTIZE_MODES:
         raise UsageError(f"--quantize {quantize}: unknown mode; choose from {', '.join(QUANTIZE_MODES)}")
@@ -31,19 +31,29 @@ def check_options(quantize: str, io_type: str, has_calibration: bool) -> None:
     if quantize in CALIBRATED_MODES and not has_calibration:
         raise UsageError(f"--quantize {quantize} needs representative inputs: add --calibration SPEC "
                          "(e.g. --calibration calibration/digits_train.npz)")
+    if per_tensor and quantize not in CALIBRATED_MODES:
+        raise UsageError(f"--per-tensor chooses the scales of full-integer weights; it needs --quantize int8 "
+                         f"or int16x8, not {quantize}")
 
 
 def convert_model(model: "keras.Model", *, quantize: str = "none",
                   representative: np.ndarray | list[np.ndarray] | None = None,
-                  io_type: str = "float32", keep_float: Sequence[str] = (), where: str | None = None) -> bytes:
+                  io_type: str = "float32", keep_float: Sequence[str] = (), per_tensor: bool = False,
+                  where: str | None = None) -> bytes:
     """The TFLite flatbuffer of ``model``; same model and data -> same bytes.
+
+    ``per_tensor`` gives each weight tensor one int8 scale instead of one per output
+    channel. Clustered weights then keep exactly their N shared codes across the whole
+    tensor (per-channel scales map the same centroid to a different code in every
+    channel), which makes clustered and pruned models markedly smaller once compressed;
+    on unclustered models with uneven channel ranges it can cost accuracy.
 
     ``int8`` is full integer: NotFullIntegerError names any op that stayed float (unless
     listed in ``keep_float``). ``representative`` holds one array per model input, samples
     along the first axis, used in order. ``where`` (default: the model's name) starts
     error messages, e.g. the model's file.
     """
-    check_options(quantize, io_type, representative is not None)
+    check_options(quantize, io_type, representative is not None, per_tensor)
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -56,6 +66,8 @@ def convert_model(model: "keras.Model", *, quantize: str = "none",
     if quantize == "int8":
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = converter.inference_output_type = getattr(tf, io_type)
+    if per_tensor:
+        _disable_per_channel(converter)
     if quantize == "int16x8":
         converter.target_spec.supported_ops = [
             tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
@@ -68,6 +80,14 @@ def convert_model(model: "keras.Model", *, quantize: str = "none",
                 f"{where}: --quantize {quantize} left op(s) {', '.join(floating)} in float (TFLite has no "
                 f"integer kernel for them); replace those layers, or use --quantize dynamic or float16")
     return flatbuffer
+
+
+def _disable_per_channel(converter) -> None:
+    """The converter's (private, long-standing) switch for per-tensor weight scales."""
+    if not hasattr(converter, "_experimental_disable_per_channel"):
+        raise ConversionError("this TensorFlow's TFLite converter has no per-tensor weight option; "
+                              "drop --per-tensor or use TensorFlow 2.x >= 2.5")
+    converter._experimental_disable_per_channel = True
 
 
 def _samples(representative: np.ndarray | list[np.ndarray]) -> Iterator[list[np.ndarray]]:

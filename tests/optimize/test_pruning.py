@@ -78,7 +78,7 @@ def test_masks_survive_training_saving_and_strip(trained, digits, tmp_path):
 
 def test_structured_2_of_4_on_dense_and_conv(trained, digits):
     x, y, _, _ = digits
-    pruned = prune_low_magnitude(trained, ConstantSparsity(0.5, 0, frequency=5), block=(2, 4))
+    pruned = prune_low_magnitude(trained, ConstantSparsity(0.5, 0, frequency=5), n_of_m=(2, 4))
     compile_classifier(pruned, 1e-3)
     pruned.fit(x[:256], y[:256], epochs=1, batch_size=32, verbose=0, callbacks=[UpdatePruningStep()])
     kernels = _kernels(strip_pruning(pruned))
@@ -108,7 +108,7 @@ def test_unsupported_and_depthwise_layers_are_listed_in_one_warning():
     d = keras.layers.Conv2D(8, 1, name="pw")(keras.layers.Add()([c, inputs]))
     model = keras.Model(inputs, d)
     with pytest.warns(SkippedLayersWarning) as record:
-        pruned = prune_low_magnitude(model, ConstantSparsity(0.5), block=(2, 4))
+        pruned = prune_low_magnitude(model, ConstantSparsity(0.5), n_of_m=(2, 4))
     assert len(record) == 1
     message = str(record[0].message)
     assert "dw (DepthwiseConv2D)" in message and "up (Conv2DTranspose)" in message and "bn" not in message
@@ -119,11 +119,11 @@ def test_unsupported_and_depthwise_layers_are_listed_in_one_warning():
 
 def test_2_of_4_survives_full_int8_conversion(trained, digits):
     """TFLite stores filters (out, ..., in): every 4 consecutive input channels keep <= 2 non-zeros."""
-    from conftest import tflite_weights
+    from support import tflite_weights
     from edgekit.convert import convert_model
 
     x, y, _, _ = digits
-    pruned = prune_low_magnitude(trained, ConstantSparsity(0.5, 0, frequency=5), block=(2, 4))
+    pruned = prune_low_magnitude(trained, ConstantSparsity(0.5, 0, frequency=5), n_of_m=(2, 4))
     compile_classifier(pruned, 1e-3)
     pruned.fit(x[:256], y[:256], epochs=1, batch_size=32, verbose=0, callbacks=[UpdatePruningStep()])
     weights = tflite_weights(convert_model(strip_pruning(pruned), quantize="int8", representative=x[:64]))

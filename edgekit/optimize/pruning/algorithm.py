@@ -1,4 +1,4 @@
-"""Magnitude masks: keep the largest weights (unstructured) or the n largest of every m (N:M).
+"""Magnitude masks: keep the largest weights (unstructured or in 1xK blocks) or the n largest of every m (N:M).
 
 Written with ``keras.ops`` so they run inside the compiled training step. A mask is 1 for
 kept weights and 0 for pruned ones, with the weight's shape.
@@ -31,20 +31,52 @@ def n_of_m_mask(weights, n: int, m: int):
     along ``in``, which the TFLite converter makes the innermost axis of the filter, the layout
     sparse kernels (XNNPACK, N:M hardware) read. A partial last group is padded, never kept.
     """
-    shape = tuple(weights.shape)
-    rank = len(shape)
+    groups, restore = _input_groups(ops.abs(weights), m, pad_value=-1.0)
+    rank_in_group = ops.argsort(ops.argsort(-groups, axis=-1), axis=-1)
+    return restore(ops.cast(ops.less(rank_in_group, n), weights.dtype))
+
+
+def block_magnitude_mask(weights, sparsity, block_size: int):
+    """``magnitude_mask`` over blocks of ``block_size`` consecutive input channels.
+
+    A block is kept or pruned whole, ranked by its mean magnitude, so the zeros form runs
+    along TFLite's innermost axis: runs that gzip codes in a few bits, and the 1xK blocks
+    TFLite's sparse fully-connected kernels expect. A partial last block counts its padding
+    as zeros.
+    """
+    groups, restore = _input_groups(ops.abs(weights), block_size, pad_value=0.0)
+    keep = magnitude_mask(ops.mean(groups, axis=-1), sparsity)
+    return restore(ops.repeat(ops.expand_dims(keep, -1), block_size, axis=-1))
+
+
+def _input_groups(magnitudes, m: int, pad_value: float):
+    """``magnitudes`` as rows of ``m`` consecutive input channels, and the inverse for a per-row result.
+
+    Kernels are ``(..., in, out)``; rows are taken from the ``(..., out, in)`` transpose,
+    the padded tail of each ``in`` run filled with ``pad_value``.
+    """
+    rank = len(magnitudes.shape)
     perm = list(range(rank - 2)) + [rank - 1, rank - 2]
-    moved = ops.transpose(ops.abs(weights), perm)  # (..., out, in)
+    moved = ops.transpose(magnitudes, perm)  # (..., out, in)
     moved_shape = tuple(moved.shape)
     channels = moved_shape[-1]
     pad = (-channels) % m
     if pad:
-        moved = ops.pad(moved, [(0, 0)] * (rank - 1) + [(0, pad)], constant_values=-1.0)
-    groups = ops.reshape(moved, (-1, m))
-    rank_in_group = ops.argsort(ops.argsort(-groups, axis=-1), axis=-1)
-    keep = ops.cast(ops.less(rank_in_group, n), weights.dtype)
-    keep = ops.reshape(keep, moved_shape[:-1] + (channels + pad,))[..., :channels]
-    return ops.transpose(keep, perm)
+        moved = ops.pad(moved, [(0, 0)] * (rank - 1) + [(0, pad)], constant_values=pad_value)
+
+    def restore(rows):
+        return ops.transpose(ops.reshape(rows, moved_shape[:-1] + (channels + pad,))[..., :channels], perm)
+
+    return ops.reshape(moved, (-1, m)), restore
+
+
+def check_block_size(block_size: int) -> int:
+    """A block of >= 1 input channels (1: unstructured)."""
+    from edgekit.errors import UsageError
+
+    if int(block_size) != block_size or block_size < 1:
+        raise UsageError(f"prune block size must be an integer >= 1 (e.g. 4 or 16), got {block_size}")
+    return int(block_size)
 
 
 def check_block(block: tuple[int, int] | None) -> tuple[int, int] | None:

@@ -5,31 +5,33 @@ from __future__ import annotations
 import keras
 
 from edgekit.optimize.layers import Selector, choose_targets
-from edgekit.optimize.pruning.algorithm import check_block
+from edgekit.optimize.pruning.algorithm import check_block, check_block_size
 from edgekit.optimize.pruning.schedule import PruningSchedule
 from edgekit.optimize.pruning.wrapper import PruneLowMagnitude
 from edgekit.optimize.rewrite import fresh_copy, rebuild
 
 
 def prune_low_magnitude(model: keras.Model, schedule: PruningSchedule, *, select: Selector = None,
-                        block: tuple[int, int] | None = None) -> keras.Model:
+                        n_of_m: tuple[int, int] | None = None, block_size: int = 1) -> keras.Model:
     """A copy of ``model`` whose selected kernels are pruned during training.
 
     ``select``: layer class(es), a name regex or a predicate (default: every supported
-    layer). ``block=(n, m)``: structured N:M sparsity along input channels instead of
+    layer). ``n_of_m=(n, m)``: structured N:M sparsity along input channels instead of
     unstructured magnitude pruning (depthwise kernels, which have no such axis, are then
-    left alone). Train with the :class:`UpdatePruningStep` callback, then
-    :func:`strip_pruning`.
+    left alone). ``block_size=k``: the schedule's sparsity, reached by pruning whole runs
+    of k consecutive input channels (depthwise kernels are pruned weight by weight).
+    Train with the :class:`UpdatePruningStep` callback, then :func:`strip_pruning`.
     """
-    block = check_block(block)
-    what = f"{block[0]}:{block[1]} pruning" if block else "pruning"
-    targets = choose_targets(model.layers, select, what, structured=block is not None)
+    n_of_m = check_block(n_of_m)
+    block_size = check_block_size(block_size)
+    what = f"{n_of_m[0]}:{n_of_m[1]} pruning" if n_of_m else "pruning"
+    targets = choose_targets(model.layers, select, what, structured=n_of_m is not None)
 
     def replace(layer):
         target = targets.get(layer.name)
         if target is None:
             return None
-        return PruneLowMagnitude(fresh_copy(layer), schedule, target.weights, block)
+        return PruneLowMagnitude(fresh_copy(layer), schedule, target.weights, n_of_m, block_size)
 
     return rebuild(model, replace, lambda old, new: new.layer.set_weights(old.get_weights()))
 

@@ -15,21 +15,27 @@ from __future__ import annotations
 import keras
 from keras import saving
 
-from edgekit.optimize.pruning.algorithm import magnitude_mask, n_of_m_mask
+from edgekit.optimize.layers import has_input_axis
+from edgekit.optimize.pruning.algorithm import block_magnitude_mask, magnitude_mask, n_of_m_mask
 from edgekit.optimize.pruning.schedule import PruningSchedule
 
 
 @saving.register_keras_serializable(package="edgekit")
 class PruneLowMagnitude(keras.layers.Wrapper):
-    """Wraps a layer; prunes its ``weight_names`` by magnitude following ``schedule``."""
+    """Wraps a layer; prunes its ``weight_names`` by magnitude following ``schedule``.
+
+    ``n_of_m=(n, m)``: keep n of every m input channels instead; ``block_size=k``: prune
+    runs of k input channels together (kernels without an input axis stay unstructured).
+    """
 
     def __init__(self, layer: keras.layers.Layer, schedule: PruningSchedule, weight_names: tuple[str, ...],
-                 block: tuple[int, int] | None = None, **kwargs):
+                 n_of_m: tuple[int, int] | None = None, block_size: int = 1, **kwargs):
         kwargs.setdefault("name", f"prune_low_magnitude_{layer.name}")
         super().__init__(layer, **kwargs)
         self.schedule = schedule
         self.weight_names = tuple(weight_names)
-        self.block = tuple(block) if block else None
+        self.n_of_m = tuple(n_of_m) if n_of_m else None
+        self.block_size = int(block_size)
 
     def build(self, input_shape=None):
         if not self.layer.built:
@@ -48,10 +54,16 @@ class PruneLowMagnitude(keras.layers.Wrapper):
         _, sparsity = self.schedule(self.pruning_step)
         for name, mask in zip(self.weight_names, self.masks):
             weight = self._target(name)
-            masked = weight * mask
-            new = n_of_m_mask(masked, *self.block) if self.block else magnitude_mask(masked, sparsity)
+            new = self._mask(name, weight * mask, sparsity)
             mask.assign(new)
             weight.assign(weight * new)
+
+    def _mask(self, name: str, masked, sparsity):
+        if self.n_of_m:
+            return n_of_m_mask(masked, *self.n_of_m)
+        if self.block_size > 1 and has_input_axis(self.layer, name):
+            return block_magnitude_mask(masked, sparsity, self.block_size)
+        return magnitude_mask(masked, sparsity)
 
     def call(self, inputs, **kwargs):
         mapping = [(self._target(n), self._target(n) * m) for n, m in zip(self.weight_names, self.masks)]
@@ -64,7 +76,8 @@ class PruneLowMagnitude(keras.layers.Wrapper):
     def get_config(self) -> dict:
         config = super().get_config()
         config.update({"schedule": saving.serialize_keras_object(self.schedule),
-                       "weight_names": list(self.weight_names), "block": list(self.block) if self.block else None})
+                       "weight_names": list(self.weight_names),
+                       "n_of_m": list(self.n_of_m) if self.n_of_m else None, "block_size": self.block_size})
         return config
 
     @classmethod
