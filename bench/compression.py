@@ -5,7 +5,10 @@
 Trains ``edgekit.models.digits_cnn`` on the shipped 80/20 digits split (Adam 1e-3, 30
 epochs, batch 32, seed 0), then for each recipe (10 fine-tuning epochs per stage) writes a
 full-int8 ``.tflite`` and reports its accuracy on the validation split, raw and ``gzip -9``
-bytes and the optimisation's wall time. Clustering starts from linear centroids on both
+bytes and the optimisation's wall time. The optimised models are converted with per-tensor
+weight scales (``convert_model(per_tensor=True)``), the plain int8 baseline per channel;
+tfmot's models are converted both ways (its own default, per channel, in the table's tfmot
+columns; per tensor in ``tfmot.per_tensor`` of the JSON). Clustering starts from linear centroids on both
 sides: they leave most weights in the few central clusters, which gzip codes shortest. tfmot runs the same recipes from the same trained
 weights in a subprocess (``TF_USE_LEGACY_KERAS=1``, ``pip install -e .[bench]``).
 Results: ``bench/results/compression.json`` and ``.md``.
@@ -45,10 +48,15 @@ RECIPES: dict[str, OptimizeConfig | None] = {
     "pruned_clustered": OptimizeConfig(prune=PruneConfig(sparsity=0.8),
                                        cluster=ClusterConfig(clusters=16, init="linear", preserve_sparsity=True),
                                        **FINE_TUNE),
+    "pruned_clustered_blocks": OptimizeConfig(prune=PruneConfig(sparsity=0.8, block_size=2),
+                                              cluster=ClusterConfig(clusters=16, init="linear",
+                                                                    preserve_sparsity=True), **FINE_TUNE),
     "2:4": OptimizeConfig(prune=PruneConfig(structured=(2, 4)), **FINE_TUNE),
 }
 LABELS = {"float32": "float32", "int8": "int8 PTQ", "pruned": "80% pruned + int8", "clustered": "16 clusters + int8",
-          "pruned_clustered": "80% pruned + 16 clusters (sparsity-preserving) + int8", "2:4": "2:4 pruned + int8"}
+          "pruned_clustered": "80% pruned + 16 clusters (sparsity-preserving) + int8",
+          "pruned_clustered_blocks": "80% pruned in 1x2 blocks + 16 clusters (sparsity-preserving) + int8",
+          "2:4": "2:4 pruned + int8"}
 
 
 def main() -> None:
@@ -91,7 +99,8 @@ def _edgekit(name: str, config: OptimizeConfig | None, base: keras.Model, train,
         result = run_recipe(base, config, train, val, progress=lambda line: print(line, file=sys.stderr))
         model, seconds = result.model, result.summary["seconds"] - _eval_seconds(result)
     flatbuffer = convert_model(model, quantize="none" if name == "float32" else "int8",
-                               representative=train.x[:200] if name != "float32" else None)
+                               representative=train.x[:200] if name != "float32" else None,
+                               per_tensor=config is not None)
     row = {"recipe": name, "label": LABELS[name], "optimize_seconds": round(seconds, 2),
            **measure(flatbuffer, work / f"edgekit_{name.replace(':', '_')}.tflite", val)}
     print(f"edgekit {name}: {row}", file=sys.stderr)
@@ -149,6 +158,8 @@ def _tfmot(work: Path, val) -> dict:
         path = work / f"{entry['recipe'].replace(':', '_')}.tflite"
         if entry["error"] is None:
             entry.update(measure(path.read_bytes(), path, val))
+            per_tensor = path.with_name(f"{path.stem}_per_tensor.tflite")
+            entry["per_tensor"] = measure(per_tensor.read_bytes(), per_tensor, val)
         results[entry.pop("recipe")] = entry
     if proc.returncode != 0 and not results:
         results = {name: {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "crashed"}
@@ -157,16 +168,19 @@ def _tfmot(work: Path, val) -> dict:
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| recipe | edgekit acc | edgekit bytes | edgekit gzip -9 | edgekit s | tfmot acc | tfmot gzip -9 | tfmot s |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| recipe | edgekit acc | edgekit bytes | edgekit gzip -9 | edgekit s | tfmot acc | tfmot gzip -9 | tfmot s "
+             "| tfmot per-tensor acc / gzip -9 |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
         t = row.get("tfmot") or {}
         if t.get("error"):
-            theirs = f"{t['error'][:40]} | – | –"
+            theirs = f"{t['error'][:40]} | – | – | –"
         elif t:
-            theirs = f"{t['accuracy']:.2%} | {t['gzip_bytes'] / 1000:.1f} KB | {t['seconds']:.1f}"
+            pt = t["per_tensor"]
+            theirs = (f"{t['accuracy']:.2%} | {t['gzip_bytes'] / 1000:.1f} KB | {t['seconds']:.1f} | "
+                      f"{pt['accuracy']:.2%} / {pt['gzip_bytes'] / 1000:.1f} KB")
         else:
-            theirs = "– | – | –"
+            theirs = "– | – | – | –"
         lines.append(f"| {row['label']} | {row['accuracy']:.2%} | {row['bytes'] / 1000:.1f} KB | "
                      f"{row['gzip_bytes'] / 1000:.1f} KB | {row['optimize_seconds']:.1f} | {theirs} |")
     return "\n".join(lines)

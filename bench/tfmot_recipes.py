@@ -2,7 +2,8 @@
 
 Run as a subprocess with ``TF_USE_LEGACY_KERAS=1`` (tfmot only works with legacy tf_keras):
 ``python bench/tfmot_recipes.py BASE_WEIGHTS.npz OUT_DIR RECIPE...``. For each recipe it
-writes ``OUT_DIR/<recipe>.tflite`` (full int8) and prints one JSON line
+writes ``OUT_DIR/<recipe>.tflite`` (full int8; ``<recipe>_per_tensor.tflite`` with one weight
+scale per tensor) and prints one JSON line
 ``{"recipe": ..., "seconds": ..., "error": ...}``; the parent evaluates the files.
 """
 
@@ -44,23 +45,34 @@ def compile_(model: keras.Model) -> keras.Model:
     return model
 
 
-def int8(model: keras.Model, x: np.ndarray) -> bytes:
+def int8(model: keras.Model, x: np.ndarray, per_tensor: bool = False) -> bytes:
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter._experimental_disable_per_channel = per_tensor
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = lambda: ([x[i:i + 1]] for i in range(min(200, len(x))))
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     return converter.convert()
 
 
-def prune(model, x, y, steps_per_epoch, **block):
+def prune(model, x, y, steps_per_epoch, n_of_m=None, dense_block=None):
+    """80% polynomial (or 2:4 with ``n_of_m``); ``dense_block``: tfmot's block pruning, which it
+    allows on Dense kernels only (convolutions are then pruned weight by weight)."""
     total = steps_per_epoch * EPOCHS
     frequency = min(100, steps_per_epoch)
-    if block:
+    if n_of_m:
         schedule = tfmot.sparsity.keras.ConstantSparsity(0.5, 0, frequency=frequency)
     else:
         end = max(1, int(total * 0.6) // frequency * frequency)
         schedule = tfmot.sparsity.keras.PolynomialDecay(0.0, 0.8, 0, end, frequency=frequency)
-    wrapped = compile_(tfmot.sparsity.keras.prune_low_magnitude(model, pruning_schedule=schedule, **block))
+
+    def wrap(layer):
+        if not isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
+            return layer
+        block = dense_block if dense_block and isinstance(layer, keras.layers.Dense) else (1, 1)
+        return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule, block_size=block,
+                                                        sparsity_m_by_n=n_of_m)
+
+    wrapped = compile_(keras.models.clone_model(model, clone_function=wrap))
     wrapped.fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0,
                 callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
     return tfmot.sparsity.keras.strip_pruning(wrapped)
@@ -89,8 +101,10 @@ def run(recipe: str, base: keras.Model, x, y) -> keras.Model:
         return cluster(model, x, y)
     if recipe == "pruned_clustered":
         return cluster(prune(model, x, y, steps), x, y, preserve_sparsity=True)
+    if recipe == "pruned_clustered_blocks":  # (2, 1): 2 consecutive inputs of a Dense kernel (in, out)
+        return cluster(prune(model, x, y, steps, dense_block=(2, 1)), x, y, preserve_sparsity=True)
     if recipe == "2:4":
-        return prune(model, x, y, steps, sparsity_m_by_n=(2, 4))
+        return prune(model, x, y, steps, n_of_m=(2, 4))
     raise SystemExit(f"unknown recipe {recipe}")
 
 
@@ -107,7 +121,9 @@ def main() -> None:
         try:
             model = run(recipe, base, x, y)
             seconds = time.perf_counter() - started
-            (out_dir / f"{recipe.replace(':', '_')}.tflite").write_bytes(int8(model, x))
+            stem = recipe.replace(':', '_')
+            (out_dir / f"{stem}.tflite").write_bytes(int8(model, x))
+            (out_dir / f"{stem}_per_tensor.tflite").write_bytes(int8(model, x, per_tensor=True))
             print(json.dumps({"recipe": recipe, "seconds": round(seconds, 2), "error": None}), flush=True)
         except Exception as exc:  # tfmot's known crashes are results too
             print(json.dumps({"recipe": recipe, "seconds": None,

@@ -42,6 +42,7 @@ calibration_limit = 200
 [convert]
 quantize = "int8"        # none | float16 | dynamic | int8 | int16x8
 io_type = "float32"      # float32 | int8 | uint8 (int8 only)
+# per_tensor = true      # one weight scale per tensor: pruned/clustered models gzip much smaller
 
 [target]
 name = "local"           # a profile from `edgekit targets`

@@ -38,8 +38,8 @@ def _structured(ctx, param, value: str | None) -> tuple[int, int] | None:
 @click.option("--prune-schedule", type=click.Choice(["polynomial", "constant"]), default=None,
               help="polynomial: sparsity ramps up from 0 (default); constant: from the first step.")
 @click.option("--prune-block", "block_size", type=int, default=None, metavar="K",
-              help="Prune runs of K consecutive input channels together (TFLite's innermost axis): long zero "
-                   "runs that compress far better; 4 or 16 suit TFLite's sparse kernels.")
+              help="Prune whole runs of K consecutive input channels (TFLite's innermost axis) instead of single "
+                   "weights: zero runs compress better, at some accuracy cost (needs --prune).")
 @click.option("--structured", callback=_structured, metavar="N:M", default=None,
               help="Structured N:M pruning along input channels instead of --prune, e.g. 2:4.")
 @click.option("--cluster", "clusters", type=int, default=None, metavar="N",
@@ -98,7 +98,7 @@ def _config(sparsity, schedule, structured, clusters, init, preserve_sparsity, e
     prune = None
     if sparsity is not None or structured is not None:
         prune = PruneConfig(sparsity=sparsity if sparsity is not None else 0.5, schedule=schedule or "polynomial",
-                            structured=structured, block_size=block_size or 1)
+                            structured=structured, block_size=1 if block_size is None else block_size)
     cluster = ClusterConfig(clusters=clusters, init=init or "kmeans++",
                             preserve_sparsity=preserve_sparsity) if clusters is not None else None
     return OptimizeConfig(prune=prune, cluster=cluster, filters=filters, qat=qat, epochs=epochs,

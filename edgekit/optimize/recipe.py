@@ -22,7 +22,7 @@ from edgekit.optimize.filters import FilterPruneConfig, prune_filters
 from edgekit.optimize.layers import Selector
 from edgekit.optimize.pruning import (ConstantSparsity, PolynomialDecay, UpdatePruningStep, prune_low_magnitude,
                                       strip_pruning)
-from edgekit.optimize.pruning.algorithm import check_block, check_block_size
+from edgekit.optimize.pruning.algorithm import check_block_size, check_n_of_m
 from edgekit.optimize.pruning.schedule import check_sparsity
 from edgekit.optimize.qat import QATConfig, finish_qat, quantize_model
 from edgekit.optimize.summary import accuracy, count_params, layer_stats
@@ -44,8 +44,10 @@ class PruneConfig:
     def __post_init__(self) -> None:
         if self.structured is None:
             check_sparsity(self.sparsity, "prune sparsity")
-        self.structured = check_block(self.structured)
+        self.structured = check_n_of_m(self.structured)
         self.block_size = check_block_size(self.block_size)
+        if self.structured and self.block_size > 1:
+            raise UsageError("structured N:M and block pruning exclude each other: choose one")
         if self.schedule not in SCHEDULES:
             raise UsageError(f"prune schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
 
@@ -126,7 +128,7 @@ def _prune(model: keras.Model, prune: PruneConfig, config: OptimizeConfig, train
         end = max(1, int(total * _RAMP_FRACTION) // frequency * frequency)
         schedule = PolynomialDecay(0.0, prune.sparsity, 0, end, frequency=frequency)
     what = f"{prune.structured[0]}:{prune.structured[1]}" if prune.structured else f"{prune.sparsity:.0%}"
-    blocks = f", blocks of {prune.block_size} input channels" if prune.block_size > 1 and not prune.structured else ""
+    blocks = f", blocks of {prune.block_size} input channels" if prune.block_size > 1 else ""
     progress(f"prune: {what} sparsity, {prune.schedule if not prune.structured else 'structured'} schedule{blocks}")
     wrapped = prune_low_magnitude(model, schedule, select=prune.select, n_of_m=prune.structured,
                                   block_size=prune.block_size)

@@ -186,8 +186,10 @@ class _Build:
         cfg = self.config
         io_type = cfg.convert.io_type if quantize == "int8" else "float32"
         calibration = inputs.get("calibration", {}).get("sha256") if quantize in ("int8", "int16x8") else None
+        per_tensor = cfg.convert.per_tensor and calibration is not None
         key = stage_key("convert", model=model_key, quantize=quantize, io_type=io_type, static=static_batch,
-                        calibration=calibration, limit=cfg.data.calibration_limit, versions=self.versions)
+                        calibration=calibration, limit=cfg.data.calibration_limit, per_tensor=per_tensor,
+                        versions=self.versions)
         with self.log.stage("convert", name) as state:
             hit = self._cached("convert", key, state)
             if hit is None:
@@ -202,7 +204,8 @@ class _Build:
                     representative = load_dataset(cfg.resolve(cfg.data.calibration or cfg.data.train),
                                                   input_shapes=_input_shapes(model),
                                                   limit=cfg.data.calibration_limit).x
-                data = convert_model(model, quantize=quantize, representative=representative, io_type=io_type)
+                data = convert_model(model, quantize=quantize, representative=representative, io_type=io_type,
+                                     per_tensor=per_tensor)
                 hit = self._store("convert", key, "model.tflite", lambda path: path.write_bytes(data))
         path = hit[0] / "model.tflite"
         data = path.read_bytes()

@@ -76,8 +76,12 @@ class OptimizeStep:
 
 @dataclass(frozen=True)
 class ConvertSection:
+    """How each variant becomes a .tflite; ``per_tensor`` shares one weight scale per tensor (int8 only),
+    which keeps clustered/pruned weights on few distinct codes and so compresses far better."""
+
     quantize: str = "int8"
     io_type: str = "float32"
+    per_tensor: bool = False
 
 
 @dataclass(frozen=True)
@@ -233,6 +237,9 @@ class _Validator:
         for table, key, value, allowed in choices:
             if value not in allowed:
                 raise self.fail(table, key, f"[{table}] {key} must be one of {', '.join(allowed)}, got '{value}'")
+        if config.convert.per_tensor and config.convert.quantize not in ("int8", "int16x8"):
+            raise self.fail("convert", "per_tensor", "[convert] per_tensor needs quantize = \"int8\" or "
+                            f"\"int16x8\", got '{config.convert.quantize}'")
         source = config.model.source
         if source.startswith(BUILTIN_PREFIX) and source[len(BUILTIN_PREFIX):] not in BUILTIN_MODELS:
             raise self.fail("model", "source", f"[model] source: unknown builtin '{source}' "

@@ -71,6 +71,20 @@ def test_other_modes_run_and_evaluate(cli, digits_tflite, digits_val, quantize, 
     assert abs(_accuracy(cli, path, digits_val) - _accuracy(cli, digits_tflite("none"), digits_val)) <= 0.01
 
 
+def test_per_tensor_gives_each_weight_tensor_one_scale(cli, digits_model, digits_train, digits_val, tmp_path):
+    out = tmp_path / "pt.tflite"
+    result = cli("convert", digits_model, "-o", out, "--quantize", "int8", "--calibration", digits_train,
+                 "--per-tensor", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["per_tensor"] is True
+    interp = Interpreter(model_path=str(out))
+    kernels = [t for t in interp.get_tensor_details() if t["dtype"].__name__ == "int8" and len(t["shape"]) >= 2]
+    kernels = [t for t in kernels if t["name"].endswith(("MatMul", "convolution"))]
+    assert len(kernels) == 4
+    assert all(t["quantization_parameters"]["scales"].size == 1 for t in kernels)
+    assert _accuracy(cli, out, digits_val) >= 0.9
+
+
 def test_legacy_h5_and_human_output(cli, digits_model, tmp_path):
     import keras
 
@@ -156,6 +170,8 @@ def test_bad_input(cli, digits_model, digits_train, tmp_path):
     assert "--quantize int8 needs representative inputs: add --calibration SPEC" in fails(
         digits_model, "-o", out, "--quantize", "int8")
     assert "--io-type int8 needs --quantize int8" in fails(digits_model, "-o", out, "--io-type", "int8")
+    assert "--per-tensor chooses the scales of full-integer weights; it needs --quantize int8" in fails(
+        digits_model, "-o", out, "--quantize", "dynamic", "--per-tensor")
     wrong = tmp_path / "mnist.npy"
     np.save(wrong, np.zeros((10, 28, 28), np.float32))
     assert f"{wrong}: expected shape (8, 8, 1) per sample, found (28, 28)" in fails(

@@ -83,6 +83,21 @@ def test_prune_then_sparsity_preserving_cluster_keeps_zeros(trained, digits):
         assert np.unique(kernel[kernel != 0]).size <= 6, name
 
 
+def test_per_tensor_int8_keeps_one_code_per_centroid(trained, digits):
+    """Per-channel scales spread a shared centroid over many int8 codes; one scale per tensor does not."""
+    from support import tflite_weights
+    from edgekit.convert import convert_model
+
+    x = digits[0]
+    plain = strip_clustering(cluster_weights(trained, 8, init="linear"))
+    per_channel = tflite_weights(convert_model(plain, quantize="int8", representative=x[:64]))
+    per_tensor = tflite_weights(convert_model(plain, quantize="int8", representative=x[:64], per_tensor=True))
+    assert per_tensor.keys() == per_channel.keys() and len(per_tensor) == 4
+    for name, kernel in per_tensor.items():
+        assert np.unique(kernel).size <= 8, name
+    assert np.unique(per_channel[max(per_channel, key=lambda n: per_channel[n].size)]).size > 8  # fc1
+
+
 def test_without_preserve_sparsity_zeros_are_not_kept(trained):
     sparse = strip_pruning(prune_low_magnitude(trained, ConstantSparsity(0.7)))
     for layer in sparse.layers:  # masks only update in training: prune by hand

@@ -44,6 +44,10 @@ def test_human_summary(cli, digits_model, digits_train, tmp_path):
     (["--prune", "0.5", "--structured", "2:4"], "exclude each other"),
     (["--structured", "4:2"], "0 < N < M"),
     ([], "nothing to do"),
+    (["--prune-block", "4", "--cluster", "4"], "--prune-block needs --prune"),
+    (["--prune", "0.5", "--prune-block", "0"], "block size must be an integer >= 1"),
+    (["--prune", "0.5", "--per-tensor"], "--per-tensor applies to the --tflite file"),
+    (["--prune", "0.5", "--tflite", "x.tflite", "--quantize", "float16", "--per-tensor"], "needs --quantize int8"),
 ])
 def test_bad_settings(cli, digits_model, digits_train, tmp_path, flags, message):
     out = tmp_path / "never.keras"

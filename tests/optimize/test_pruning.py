@@ -13,7 +13,7 @@ from edgekit.models import compile_classifier
 from edgekit.optimize.layers import SkippedLayersWarning
 from edgekit.optimize.pruning import (ConstantSparsity, PolynomialDecay, PruneLowMagnitude, UpdatePruningStep,
                                       prune_low_magnitude, strip_pruning)
-from edgekit.optimize.pruning.algorithm import magnitude_mask, n_of_m_mask
+from edgekit.optimize.pruning.algorithm import block_magnitude_mask, magnitude_mask, n_of_m_mask
 
 
 def _kernels(model):
@@ -25,6 +25,19 @@ def test_magnitude_mask_keeps_largest():
     mask = np.asarray(magnitude_mask(keras.ops.convert_to_tensor(weights), 0.75))
     assert mask.sum() == 5
     assert set(np.abs(weights[mask == 1])) == {16, 17, 18, 19, 20}
+
+
+def test_block_mask_prunes_whole_runs_of_input_channels_by_mean_magnitude():
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=(3, 3, 10, 6)).astype("float32")  # in = 10: the last block of 4 is partial
+    mask = np.asarray(block_magnitude_mask(keras.ops.convert_to_tensor(weights), 0.5, 4))
+    blocks = np.pad(mask, [(0, 0), (0, 0), (0, 2), (0, 0)]).reshape(3, 3, 3, 4, 6)
+    full = blocks[:, :, :2]
+    assert np.all((full.min(axis=3) == full.max(axis=3)))  # a block is kept or pruned whole
+    means = np.pad(np.abs(weights), [(0, 0), (0, 0), (0, 2), (0, 0)]).reshape(3, 3, 3, 4, 6).mean(axis=3)
+    kept = blocks.max(axis=3) == 1
+    assert kept.sum() == means.size // 2  # half of the 162 blocks
+    assert means[kept].min() > means[~kept].max()  # ranked by mean magnitude (padding counts as zeros)
 
 
 def test_n_of_m_mask_groups_along_input_channels():
@@ -133,3 +146,28 @@ def test_2_of_4_survives_full_int8_conversion(trained, digits):
         per_group = (kernel != 0).reshape(*kernel.shape[:-1], -1, 4).sum(axis=-1)
         assert per_group.max() <= 2
         assert np.mean(kernel == 0) >= 0.5
+
+
+def test_block_pruning_leaves_runs_of_zeros_in_the_int8_file(trained, digits):
+    """In TFLite's (out, ..., in) layout the pruned blocks are runs of K zeros along the last axis."""
+    from support import tflite_weights
+    from edgekit.convert import convert_model
+
+    x, y, _, _ = digits
+    pruned = prune_low_magnitude(trained, ConstantSparsity(0.75, 0, frequency=5), block_size=4)
+    compile_classifier(pruned, 1e-3)
+    pruned.fit(x[:256], y[:256], epochs=1, batch_size=32, verbose=0, callbacks=[UpdatePruningStep()])
+    weights = tflite_weights(convert_model(strip_pruning(pruned), quantize="int8", representative=x[:64]))
+    blocked = [w for w in weights.values() if w.shape[-1] % 4 == 0]
+    assert len(blocked) == 3  # conv2, fc1, logits
+    for kernel in blocked:
+        zeros = (kernel == 0).reshape(*kernel.shape[:-1], -1, 4).sum(axis=-1)
+        assert np.mean(zeros == 4) >= 0.75  # >= 75% of the blocks are all zero
+        assert np.mean(kernel == 0) >= 0.75
+
+
+def test_bad_block_size_is_a_usage_error(trained):
+    from edgekit.errors import UsageError
+
+    with pytest.raises(UsageError, match="block size must be an integer >= 1"):
+        prune_low_magnitude(trained, ConstantSparsity(0.5), block_size=0)

@@ -79,16 +79,16 @@ def check_block_size(block_size: int) -> int:
     return int(block_size)
 
 
-def check_block(block: tuple[int, int] | None) -> tuple[int, int] | None:
+def check_n_of_m(n_of_m: tuple[int, int] | None) -> tuple[int, int] | None:
     """``(n, m)`` with 0 < n < m, or None for unstructured pruning."""
     from edgekit.errors import UsageError
 
-    if block is None:
+    if n_of_m is None:
         return None
     try:
-        n, m = (int(v) for v in block)
+        n, m = (int(v) for v in n_of_m)
     except (TypeError, ValueError):
-        raise UsageError(f"structured sparsity must be two integers N:M such as 2:4, got {block!r}") from None
+        raise UsageError(f"structured sparsity must be two integers N:M such as 2:4, got {n_of_m!r}") from None
     if not 0 < n < m:
         raise UsageError(f"structured sparsity N:M needs 0 < N < M (e.g. 2:4), got {n}:{m}")
     return n, m

@@ -1,7 +1,6 @@
 """When to update pruning masks and to which sparsity (tfmot's schedule semantics).
 
-A schedule is called with the training step (a Python int or a tensor) and returns
-``(should_prune, sparsity)``. Masks are updated only on steps in ``[begin_step, end_step]``
+A schedule is called with the training step and returns ``(should_prune, sparsity)``. Masks are updated only on steps in ``[begin_step, end_step]``
 (``end_step=-1``: no end) where ``(step - begin_step) % frequency == 0``.
 """
 
@@ -21,15 +20,18 @@ class PruningSchedule:
     end_step: int
     frequency: int
 
-    def __call__(self, step) -> tuple[Any, Any]:
+    def __call__(self, step: int) -> tuple[bool, Any]:
         return self.should_prune(step), self.sparsity_at(step)
 
-    def should_prune(self, step):
-        """True on the steps at which masks are recomputed."""
-        in_range = ops.logical_and(ops.greater_equal(step, self.begin_step),
-                                   ops.logical_or(ops.less_equal(step, self.end_step), self.end_step < 0))
-        on_turn = ops.equal(ops.mod(ops.subtract(step, self.begin_step), self.frequency), 0)
-        return ops.logical_and(in_range, on_turn)
+    def should_prune(self, step: int) -> bool:
+        """True on the steps at which masks are recomputed.
+
+        Plain Python: the callback asks before every batch, where eager tensor ops would
+        cost more than the training step itself.
+        """
+        step = int(step)
+        in_range = step >= self.begin_step and (self.end_step < 0 or step <= self.end_step)
+        return in_range and (step - self.begin_step) % self.frequency == 0
 
     def sparsity_at(self, step):
         raise NotImplementedError

@@ -49,9 +49,10 @@ class PruneLowMagnitude(keras.layers.Wrapper):
     def _target(self, name: str):
         return getattr(self.layer, name)
 
-    def update_masks(self) -> None:
-        """Recompute the masks now for the current step (the caller checks the schedule)."""
-        _, sparsity = self.schedule(self.pruning_step)
+    def update_masks(self, step: int) -> None:
+        """Recompute the masks for training step ``step`` (the caller checks the schedule)."""
+        self.pruning_step.assign(step)
+        sparsity = self.schedule.sparsity_at(step)
         for name, mask in zip(self.weight_names, self.masks):
             weight = self._target(name)
             new = self._mask(name, weight * mask, sparsity)
@@ -89,8 +90,8 @@ class PruneLowMagnitude(keras.layers.Wrapper):
 
 
 class UpdatePruningStep(keras.callbacks.Callback):
-    """Before each batch: sets every wrapper's step to the optimizer's iteration (tfmot's
-    semantics) and updates its masks if its schedule prunes at that step."""
+    """Before each batch: updates a wrapper's masks if its schedule prunes at the optimizer's
+    iteration (tfmot's semantics); at the end, leaves that step in every wrapper's ``pruning_step``."""
 
     def on_train_begin(self, logs=None):
         self._wrappers = [layer for layer in self.model._flatten_layers() if isinstance(layer, PruneLowMagnitude)]
@@ -98,9 +99,12 @@ class UpdatePruningStep(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         for wrapper in self._wrappers:
-            wrapper.pruning_step.assign(self._step)
-            if bool(wrapper.schedule.should_prune(self._step)):
-                wrapper.update_masks()
+            if wrapper.schedule.should_prune(self._step):
+                wrapper.update_masks(self._step)
 
     def on_train_batch_end(self, batch, logs=None):
         self._step += 1
+
+    def on_train_end(self, logs=None):
+        for wrapper in self._wrappers:
+            wrapper.pruning_step.assign(self._step - 1)
