@@ -1,4 +1,4 @@
-"""Writing output files so that a failure never leaves a half-written file behind."""
+"""Files in and out: one message for a missing input, and writes that never leave a half-written file."""
 
 from __future__ import annotations
 
@@ -7,6 +7,16 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+
+def existing_path(path: str | os.PathLike) -> Path:
+    """``path`` as a Path, or InputFileError naming it if nothing is there."""
+    from edgekit.errors import InputFileError
+
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file or directory")
+    return path
 
 
 @contextlib.contextmanager

@@ -142,11 +142,34 @@ def _numpy_version() -> str | None:
     return np.__version__
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on: its affinity mask, capped by a cgroup CPU quota.
+
+    ``os.cpu_count()`` counts the machine's cores; in a container, a systemd slice or a
+    taskset, fewer are usable, and a benchmark with more threads than that is misleading.
+    """
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    quota = _cgroup_cpu_quota()
+    return max(1, min(count, -(-quota[0] // quota[1]))) if quota else count
+
+
+def _cgroup_cpu_quota() -> tuple[int, int] | None:
+    """(quota, period) in microseconds from cgroup v2 ``cpu.max`` or v1 ``cpu.cfs_*``; None if unlimited."""
+    v2 = (_read("/sys/fs/cgroup/cpu.max") or "").split()
+    if len(v2) == 2 and v2[0] != "max":
+        return int(v2[0]), int(v2[1])
+    quota, period = _read("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"), _read("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+    if quota and period and int(quota) > 0:
+        return int(quota), int(period)
+    return None
+
+
 def host_info() -> dict:
     cpuinfo = _cpuinfo()
     board = cpuinfo.get("Model") or (_read("/proc/device-tree/model") or "").rstrip("\x00") or None
     return {"hostname": socket.gethostname(), "arch": platform.machine(),
             "cpu_model": cpu_model(cpuinfo), "board": board, "cpu_count": os.cpu_count(),
+            "cpus_usable": usable_cpus(),
             "python": platform.python_version(), "numpy": _numpy_version(),
             "platform": platform.platform()}
 

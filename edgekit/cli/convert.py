@@ -36,8 +36,10 @@ def convert(model, output, quantize, calibration, calibration_samples, io_type, 
     """Convert MODEL (.keras, legacy .h5 or a SavedModel directory) to TFLite."""
     from edgekit.convert import check_options, convert_file
     from edgekit.errors import UsageError
+    from edgekit.fileio import existing_path
 
     check_options(quantize, io_type, calibration is not None, per_tensor)
+    existing_path(model)
     preprocess = preprocess_from(scale, mean, std)
     if wants_mixed(keep_float, auto_mixed):
         if per_tensor:

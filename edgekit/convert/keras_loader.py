@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from edgekit.errors import ModelFormatError
+from edgekit.fileio import existing_path
 from edgekit.quiet import quiet_output
-from edgekit.errors import InputFileError, ModelFormatError
 
 if TYPE_CHECKING:
     import keras
@@ -20,9 +21,7 @@ def load_keras_model(path: str | Path) -> "keras.Model":
     A SavedModel directory (Keras 3 cannot load those) is wrapped in a ``TFSMLayer``
     so that it converts, evaluates and calibrates like any other Keras model.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputFileError(f"{path}: no such file or directory")
+    path = existing_path(path)
     if path.is_dir():
         return _load_saved_model(path)
     if path.suffix.lower() not in _KERAS_SUFFIXES:

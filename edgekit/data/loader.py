@@ -11,6 +11,7 @@ from edgekit.data.dataset import Dataset, Preprocess
 from edgekit.data.images import IMAGE_SUFFIXES, image_files, load_images
 from edgekit.data.shapes import Shape, check_inputs, check_labels
 from edgekit.errors import DataError, InputFileError
+from edgekit.fileio import existing_path
 
 
 def load_dataset(spec: str | Path, *, input_shapes: list[Shape] | None = None,
@@ -21,9 +22,7 @@ def load_dataset(spec: str | Path, *, input_shapes: list[Shape] | None = None,
     ``limit`` keeps that many samples, chosen by a fixed seed (spread over the whole set,
     in their original order), so calibration is the same on every run.
     """
-    path = Path(spec)
-    if not path.exists():
-        raise InputFileError(f"{spec}: no such file or directory")
+    path = existing_path(spec)
     if path.is_dir():
         inputs, y = _read_directory(path, input_shapes, input_names, preprocess or Preprocess())
     elif path.suffix in ARRAY_SUFFIXES:

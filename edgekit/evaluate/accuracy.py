@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.data import Dataset, Preprocess, load_dataset
-from edgekit.errors import DataError, InputFileError, UsageError
+from edgekit.errors import DataError, UsageError
+from edgekit.fileio import existing_path
 
 
 @dataclass
@@ -30,9 +31,7 @@ def evaluate_model(model_path: str | Path, data: Dataset | str | Path, *,
                    preprocess: Preprocess | None = None, limit: int | None = None) -> EvalResult:
     """Load the model (``.tflite`` or Keras), load ``data`` against its inputs, count top-1 hits."""
     started = time.perf_counter()
-    model_path = Path(model_path)
-    if not model_path.exists():
-        raise InputFileError(f"{model_path}: no such file or directory")
+    model_path = existing_path(model_path)
     if model_path.suffix.lower() == ".tflite":
         from edgekit.evaluate.tflite import TFLiteModel
 

@@ -35,6 +35,7 @@ from edgekit.pipeline.config import BUILTIN_PREFIX, OPTIMIZE_STEPS, BuildConfig
 from edgekit.pipeline.progress import StageLog
 
 FINAL_FILE = "model.tflite"
+CACHE_MAX_AGE_DAYS = 14  # stage-cache entries unused this long are removed after a build
 
 
 @dataclass
@@ -131,6 +132,9 @@ class _Build:
             result.stages = dict(self.log.stages)
             result.manifest = write_manifest(result, self.out / "manifest.json")
             write_report(result, self.out / "report.html")
+        evicted = self.cache.evict(CACHE_MAX_AGE_DAYS * 86400)
+        if evicted:
+            self.log.note(f"cache: removed {evicted} entries no build used in {CACHE_MAX_AGE_DAYS} days")
         return result
 
     # --- stages -------------------------------------------------------------------------

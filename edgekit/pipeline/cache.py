@@ -5,7 +5,8 @@ slice of the configuration and the versions of everything that could change its 
 (edgekit, TensorFlow, the runtime). The stage's output files and a small JSON record
 live in ``<cache>/<stage>-<key16>/``; a hit copies nothing, it hands back those paths.
 An entry is written atomically (temp dir + rename), so an interrupted build leaves no
-half entry that a later build could trust.
+half entry that a later build could trust. Every hit marks its entry used (the record's
+mtime), and :meth:`StageCache.evict` drops entries no build has used for a while.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +57,10 @@ class StageCache:
             record = json.loads((entry / "record.json").read_text())
         except (OSError, ValueError):
             return None
-        return (entry, record) if record.get("key") == key else None
+        if record.get("key") != key:
+            return None
+        os.utime(entry / "record.json")  # used now: keeps it from eviction
+        return entry, record
 
     def put(self, stage: str, key: str, files: dict[str, Path], record: dict) -> tuple[Path, dict]:
         """Store ``files`` (name -> path, moved or copied in) and ``record``; return like :meth:`get`."""
@@ -74,3 +79,17 @@ class StageCache:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return entry, {**record, "key": key}
+
+    def evict(self, max_age_seconds: float) -> int:
+        """Remove entries (and temp dirs of interrupted builds) unused for ``max_age_seconds``; return how many."""
+        if not self.root.is_dir():
+            return 0
+        cutoff = time.time() - max_age_seconds
+        removed = 0
+        for entry in self.root.iterdir():
+            marker = entry / "record.json"
+            used = (marker if marker.exists() else entry).stat().st_mtime
+            if entry.is_dir() and used < cutoff:
+                shutil.rmtree(entry, ignore_errors=True)
+                removed += 1
+        return removed

@@ -57,7 +57,7 @@ def render_bench(result: dict) -> str:
     lines += [
         f"Threads:            {result['threads']}",
         f"Host:               {host['hostname']}  {host['arch']}  {host['cpu_model']}  "
-        f"{host['cpu_count']} CPUs  Python {host['python']}  numpy {host['numpy']}"
+        f"{_cpus(host)}  Python {host['python']}  numpy {host['numpy']}"
         + (f"  ({host['board']})" if host.get("board") else ""),
         f"Init:               {fmt_ms(timing['init'])} ms",
         f"First inference:    {fmt_ms(timing['first_inference'])} ms",
@@ -132,3 +132,9 @@ def render_compare(a: dict, b: dict, metrics: list[dict]) -> str:
 def _run_label(run: dict) -> str:
     return (f"{run['model_name']} ({(run['model_sha256'] or '')[:8]}) on {run['target']}/{run['host']}, "
             f"{run['runtime']} {run['runtime_version']}, {run['threads']} thread(s), {run['created']}")
+
+
+def _cpus(host: dict) -> str:
+    """'4 CPUs', or '4 CPUs (2 usable)' under a taskset or cgroup quota (older agents do not say)."""
+    usable = host.get("cpus_usable")
+    return f"{host['cpu_count']} CPUs" + (f" ({usable} usable)" if usable and usable != host["cpu_count"] else "")

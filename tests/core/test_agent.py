@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
 import os
+import subprocess
 import sys
 
 import pytest
@@ -131,7 +133,16 @@ def test_probe_reports_runtime_host_and_disk(tmp_path):
     assert code == 0 and result["ok"] is True
     assert result["runtime"]["name"] in agent.DEFAULT_RUNTIMES
     assert result["disk_path"] == str(tmp_path) and result["free_disk_bytes"] > 0
-    assert result["host"]["cpu_count"] >= 1
+    assert result["host"]["cpu_count"] >= result["host"]["cpus_usable"] >= 1
+
+
+def test_probe_counts_only_the_cpus_the_agent_may_use(tmp_path):
+    """Under a taskset (as in a container or systemd slice) the usable CPUs are fewer than the machine's."""
+    proc = subprocess.run(["taskset", "-c", "0", sys.executable, str(AGENT_PATH), "probe", "--dir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    host = json.loads(proc.stdout)["host"]
+    assert host["cpus_usable"] == 1
+    assert host["cpu_count"] == os.cpu_count()
 
 
 def test_probe_without_runtime_says_how_to_install(tmp_path):

@@ -50,6 +50,7 @@ def test_deploy_benchmarks_on_arm64_with_tflite_runtime(first_deploy, devices, m
     assert bench["host"]["arch"] == "aarch64"
     assert bench["host"]["hostname"] == devices[0].hostname
     assert bench["host"]["cpu_model"] == "Cortex-A72"
+    assert bench["host"]["cpus_usable"] == 1  # the device's one-core cpuset, though the machine has more
     assert bench["runtime"]["name"] == "tflite_runtime" and bench["runtime"]["version"] == "2.14.0"
     assert bench["host"]["numpy"].startswith("1.")
     assert bench["timing_ms"]["runs"] == 3 and bench["timing_ms"]["mean"] > 0
