@@ -9,6 +9,7 @@ if [ "$(id -u)" = 0 ]; then
   if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
   fi
+  export EDGEKIT_TESTS_STRICT=1  # prerequisites are installed: a test that cannot run them fails, not skips
 else
   echo "test: not root; system packages are not installed (tests needing them will say so)" >&2
 fi

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import rig
-from support import isolate_ssh_client
+from support import isolate_ssh_client, unavailable
 
 ARM_MEMORY_MB = 384
 OOM_MEMORY_MB = 128  # the memory test's device limit: the agent alone needs ~90 MB under qemu
@@ -24,7 +24,7 @@ def rig_machine() -> None:
     try:
         rig.check_prerequisites()
     except rig.RigUnavailable as err:
-        pytest.skip(f"emulated arm64 devices unavailable: {err}")
+        unavailable(f"emulated arm64 devices unavailable: {err}")
     rig.stop_all()
     rig.ensure_rootfs()
 

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 
 from remote_support import SSHD, Sshd, keygen, start_sshd
-from support import isolate_ssh_client
+from support import isolate_ssh_client, unavailable
 
 
 @pytest.fixture(scope="session")
 def ssh_root(tmp_path_factory) -> Path:
     if not SSHD.exists() or os.geteuid() != 0:
-        pytest.skip("needs /usr/sbin/sshd (openssh-server, scripts/system-packages.txt) and root")
+        unavailable("needs /usr/sbin/sshd (openssh-server, scripts/system-packages.txt) and root")
     return tmp_path_factory.mktemp("ssh")
 
 
