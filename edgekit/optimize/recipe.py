@@ -22,7 +22,7 @@ from edgekit.optimize.filters import FilterPruneConfig, prune_filters
 from edgekit.optimize.layers import Selector
 from edgekit.optimize.pruning import (ConstantSparsity, PolynomialDecay, UpdatePruningStep, prune_low_magnitude,
                                       strip_pruning)
-from edgekit.optimize.pruning.algorithm import check_block_size, check_n_of_m
+from edgekit.optimize.pruning.algorithm import check_structure
 from edgekit.optimize.pruning.schedule import check_sparsity
 from edgekit.optimize.qat import QATConfig, finish_qat, quantize_model
 from edgekit.optimize.summary import accuracy, count_params, layer_stats
@@ -44,10 +44,7 @@ class PruneConfig:
     def __post_init__(self) -> None:
         if self.structured is None:
             check_sparsity(self.sparsity, "prune sparsity")
-        self.structured = check_n_of_m(self.structured)
-        self.block_size = check_block_size(self.block_size)
-        if self.structured and self.block_size > 1:
-            raise UsageError("structured N:M and block pruning exclude each other: choose one")
+        self.structured, self.block_size = check_structure(self.structured, self.block_size)
         if self.schedule not in SCHEDULES:
             raise UsageError(f"prune schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
 

@@ -70,25 +70,20 @@ def _input_groups(magnitudes, m: int, pad_value: float):
     return ops.reshape(moved, (-1, m)), restore
 
 
-def check_block_size(block_size: int) -> int:
-    """A block of >= 1 input channels (1: unstructured)."""
+def check_structure(n_of_m: tuple[int, int] | None, block_size: int) -> tuple[tuple[int, int] | None, int]:
+    """``(n_of_m, block_size)`` checked: N:M with 0 < N < M, or blocks of >= 1 input channels, not both."""
     from edgekit.errors import UsageError
 
     if int(block_size) != block_size or block_size < 1:
         raise UsageError(f"prune block size must be an integer >= 1 (e.g. 4 or 16), got {block_size}")
-    return int(block_size)
-
-
-def check_n_of_m(n_of_m: tuple[int, int] | None) -> tuple[int, int] | None:
-    """``(n, m)`` with 0 < n < m, or None for unstructured pruning."""
-    from edgekit.errors import UsageError
-
     if n_of_m is None:
-        return None
+        return None, int(block_size)
     try:
         n, m = (int(v) for v in n_of_m)
     except (TypeError, ValueError):
         raise UsageError(f"structured sparsity must be two integers N:M such as 2:4, got {n_of_m!r}") from None
     if not 0 < n < m:
         raise UsageError(f"structured sparsity N:M needs 0 < N < M (e.g. 2:4), got {n}:{m}")
-    return n, m
+    if block_size > 1:
+        raise UsageError("structured N:M and block pruning exclude each other: choose one")
+    return (n, m), 1

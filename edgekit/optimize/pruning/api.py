@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import keras
 
-from edgekit.errors import UsageError
 from edgekit.optimize.layers import Selector, choose_targets
-from edgekit.optimize.pruning.algorithm import check_block_size, check_n_of_m
+from edgekit.optimize.pruning.algorithm import check_structure
 from edgekit.optimize.pruning.schedule import PruningSchedule
 from edgekit.optimize.pruning.wrapper import PruneLowMagnitude
 from edgekit.optimize.rewrite import fresh_copy, rebuild
@@ -23,10 +22,7 @@ def prune_low_magnitude(model: keras.Model, schedule: PruningSchedule, *, select
     of k consecutive input channels (depthwise kernels are pruned weight by weight).
     Train with the :class:`UpdatePruningStep` callback, then :func:`strip_pruning`.
     """
-    n_of_m = check_n_of_m(n_of_m)
-    block_size = check_block_size(block_size)
-    if n_of_m and block_size > 1:
-        raise UsageError("structured N:M and block pruning exclude each other: choose one")
+    n_of_m, block_size = check_structure(n_of_m, block_size)
     what = f"{n_of_m[0]}:{n_of_m[1]} pruning" if n_of_m else "pruning"
     targets = choose_targets(model.layers, select, what, structured=n_of_m is not None)
 

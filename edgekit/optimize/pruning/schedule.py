@@ -1,7 +1,7 @@
 """When to update pruning masks and to which sparsity (tfmot's schedule semantics).
 
-A schedule is called with the training step and returns ``(should_prune, sparsity)``. Masks are updated only on steps in ``[begin_step, end_step]``
-(``end_step=-1``: no end) where ``(step - begin_step) % frequency == 0``.
+A schedule is called with the training step and returns ``(should_prune, sparsity)``.
+Masks are updated only on steps in ``[begin_step, end_step]`` (``end_step=-1``: no end) where ``(step - begin_step) % frequency == 0``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""The pruning wrapper: masks and step live in the model, the forward pass uses ``kernel * mask``.
+"""The pruning wrapper: masks live in the model, the forward pass uses ``kernel * mask``.
 
 The wrapped layer runs inside a :class:`keras.StatelessScope` that maps each pruned weight
 to its masked value, so pruned weights contribute nothing and receive no gradient, and any
 layer type with named kernel attributes can be pruned without re-implementing its call.
-``UpdatePruningStep`` sets the step before every batch and, on the schedule's pruning
-steps, recomputes the masks from the current magnitudes (already pruned weights stay
+``UpdatePruningStep`` follows the optimizer's step and, on the schedule's pruning steps,
+recomputes the masks from the current magnitudes (already pruned weights stay
 pruned: they are zeroed in place when their mask is set). Updating masks from the
 callback rather than inside the compiled step keeps sorting and branching out of the
 training graph, which makes large models (MobileNetV2) trace several times faster.
@@ -42,8 +42,6 @@ class PruneLowMagnitude(keras.layers.Wrapper):
             self.layer.build(input_shape)
         self.masks = [self.add_weight(name=f"{name}_mask", shape=self._target(name).shape, initializer="ones",
                                       trainable=False) for name in self.weight_names]
-        self.pruning_step = self.add_weight(name="pruning_step", shape=(), dtype="int64",
-                                            initializer=keras.initializers.Constant(-1), trainable=False)
         self.built = True
 
     def _target(self, name: str):
@@ -51,7 +49,6 @@ class PruneLowMagnitude(keras.layers.Wrapper):
 
     def update_masks(self, step: int) -> None:
         """Recompute the masks for training step ``step`` (the caller checks the schedule)."""
-        self.pruning_step.assign(step)
         sparsity = self.schedule.sparsity_at(step)
         for name, mask in zip(self.weight_names, self.masks):
             weight = self._target(name)
@@ -91,7 +88,7 @@ class PruneLowMagnitude(keras.layers.Wrapper):
 
 class UpdatePruningStep(keras.callbacks.Callback):
     """Before each batch: updates a wrapper's masks if its schedule prunes at the optimizer's
-    iteration (tfmot's semantics); at the end, leaves that step in every wrapper's ``pruning_step``."""
+    iteration (tfmot's semantics), so a resumed fit continues the schedule where it was."""
 
     def on_train_begin(self, logs=None):
         self._wrappers = [layer for layer in self.model._flatten_layers() if isinstance(layer, PruneLowMagnitude)]
@@ -104,7 +101,3 @@ class UpdatePruningStep(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self._step += 1
-
-    def on_train_end(self, logs=None):
-        for wrapper in self._wrappers:
-            wrapper.pruning_step.assign(self._step - 1)
