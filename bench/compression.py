@@ -9,8 +9,10 @@ bytes and the optimisation's wall time. The optimised models are converted with 
 weight scales (``convert_model(per_tensor=True)``), the plain int8 baseline per channel;
 tfmot's models are converted both ways (its own default, per channel, in the table's tfmot
 columns; per tensor in ``tfmot.per_tensor`` of the JSON). Clustering starts from linear centroids on both
-sides: they leave most weights in the few central clusters, which gzip codes shortest. tfmot runs the same recipes from the same trained
-weights in a subprocess (``TF_USE_LEGACY_KERAS=1``, ``pip install -e .[bench]``).
+sides: they leave most weights in the few central clusters, which gzip codes shortest. The
+``pruned_clustered_gzip`` recipe adds edgekit's two gzip-aware settings (zeros in runs,
+entropy-constrained clusters), which tfmot has no counterpart for. tfmot runs the same
+recipes from the same trained weights in a subprocess (``TF_USE_LEGACY_KERAS=1``, ``pip install -e .[bench]``).
 Results: ``bench/results/compression.json`` and ``.md``.
 """
 
@@ -51,11 +53,18 @@ RECIPES: dict[str, OptimizeConfig | None] = {
     "pruned_clustered_blocks": OptimizeConfig(prune=PruneConfig(sparsity=0.8, block_size=2),
                                               cluster=ClusterConfig(clusters=16, init="linear",
                                                                     preserve_sparsity=True), **FINE_TUNE),
+    # gzip-aware: zeros in long runs (run cost) and entropy-constrained cluster assignment; tfmot has neither
+    "pruned_clustered_gzip": OptimizeConfig(prune=PruneConfig(sparsity=0.8, run_cost=0.3),
+                                            cluster=ClusterConfig(clusters=16, init="linear", preserve_sparsity=True,
+                                                                  entropy_cost=0.25), **FINE_TUNE),
     "2:4": OptimizeConfig(prune=PruneConfig(structured=(2, 4)), **FINE_TUNE),
 }
+EDGEKIT_ONLY = {"float32", "pruned_clustered_gzip"}
 LABELS = {"float32": "float32", "int8": "int8 PTQ", "pruned": "80% pruned + int8", "clustered": "16 clusters + int8",
           "pruned_clustered": "80% pruned + 16 clusters (sparsity-preserving) + int8",
           "pruned_clustered_blocks": "80% pruned in 1x2 blocks + 16 clusters (sparsity-preserving) + int8",
+          "pruned_clustered_gzip": "80% pruned, run cost 0.3 + 16 clusters (sparsity-preserving), entropy cost 0.25 "
+                                   "+ int8",
           "2:4": "2:4 pruned + int8"}
 
 
@@ -146,7 +155,7 @@ def _max_per_group(kernel: np.ndarray) -> int:
 
 
 def _tfmot(work: Path, val) -> dict:
-    recipes = [name for name in RECIPES if name != "float32"]
+    recipes = [name for name in RECIPES if name not in EDGEKIT_ONLY]
     env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.run([sys.executable, str(HERE / "tfmot_recipes.py"), str(work / "base_weights.npz"),
                            str(work), *recipes], capture_output=True, text=True, env=env)

@@ -40,6 +40,9 @@ def _structured(ctx, param, value: str | None) -> tuple[int, int] | None:
 @click.option("--prune-block", "block_size", type=int, default=None, metavar="K",
               help="Prune whole runs of K consecutive input channels (TFLite's innermost axis) instead of single "
                    "weights: zero runs compress better, at some accuracy cost (needs --prune).")
+@click.option("--prune-run-cost", "run_cost", type=float, default=None, metavar="C",
+              help="Prefer long runs of zeros, which gzip codes in a few bits: each switch between kept and pruned "
+                   "weights along a kernel row costs C pruning thresholds (0.3 is a good start; needs --prune).")
 @click.option("--structured", callback=_structured, metavar="N:M", default=None,
               help="Structured N:M pruning along input channels instead of --prune, e.g. 2:4.")
 @click.option("--cluster", "clusters", type=int, default=None, metavar="N",
@@ -47,6 +50,9 @@ def _structured(ctx, param, value: str | None) -> tuple[int, int] | None:
 @click.option("--cluster-init", type=click.Choice(["kmeans++", "linear", "density"]), default=None,
               help="Initial centroids (default kmeans++).")
 @click.option("--preserve-sparsity", is_flag=True, help="Clustering keeps zeros at zero (after pruning).")
+@click.option("--cluster-entropy", "entropy_cost", type=float, default=None, metavar="W",
+              help="Entropy-constrained clustering: weights near a border join the more frequent cluster, so the "
+                   "values gzip smaller (0.25 is a good start; needs --cluster).")
 @qat_filter_options
 @click.option("--tflite", type=click.Path(dir_okay=False), default=None, help="Also convert to this .tflite file.")
 @click.option("--quantize", type=click.Choice(_QUANTIZE), default="int8", show_default=True,
@@ -57,12 +63,13 @@ def _structured(ctx, param, value: str | None) -> tuple[int, int] | None:
               help="Representative inputs for --quantize int8/int16x8 (default: the training data).")
 @json_option
 def optimize(model, output, train_data, val_data, epochs, batch_size, learning_rate, sparsity, prune_schedule,
-             block_size, structured, clusters, cluster_init, preserve_sparsity, prune_filters, prune_filters_layer,
-             filter_criterion, qat, tflite, quantize, per_tensor, calibration, as_json):
+             block_size, run_cost, structured, clusters, cluster_init, preserve_sparsity, entropy_cost, prune_filters,
+             prune_filters_layer, filter_criterion, qat, tflite, quantize, per_tensor, calibration, as_json):
     """Prune and/or cluster MODEL (a Keras model), fine-tune it and save it as a plain .keras file."""
     filters, qat_config = stage_configs(prune_filters, prune_filters_layer, filter_criterion, qat)
     config = _config(sparsity, prune_schedule, structured, clusters, cluster_init, preserve_sparsity,
-                     epochs, batch_size, learning_rate, filters, qat_config, block_size)
+                     epochs, batch_size, learning_rate, filters, qat_config, block_size=block_size,
+                     run_cost=run_cost, entropy_cost=entropy_cost)
     if Path(output).suffix != ".keras":
         raise UsageError(f"-o {output}: the optimized model is saved as Keras 3; give a path ending in .keras")
     if per_tensor and not tflite:
@@ -81,7 +88,7 @@ def optimize(model, output, train_data, val_data, epochs, batch_size, learning_r
 
 
 def _config(sparsity, schedule, structured, clusters, init, preserve_sparsity, epochs, batch_size, learning_rate,
-            filters=None, qat=None, block_size=None):
+            filters=None, qat=None, *, block_size=None, run_cost=None, entropy_cost=None):
     from edgekit.optimize.recipe import ClusterConfig, OptimizeConfig, PruneConfig
 
     if sparsity is not None and structured is not None:
@@ -90,17 +97,22 @@ def _config(sparsity, schedule, structured, clusters, init, preserve_sparsity, e
         raise UsageError("--prune-schedule needs --prune SPARSITY")
     if block_size is not None and sparsity is None:
         raise UsageError("--prune-block needs --prune SPARSITY (N:M has its own fixed groups)")
-    if clusters is None and (init or preserve_sparsity):
-        raise UsageError(f"{'--cluster-init' if init else '--preserve-sparsity'} needs --cluster N")
+    if run_cost is not None and sparsity is None:
+        raise UsageError("--prune-run-cost needs --prune SPARSITY (N:M has its own fixed groups)")
+    needs_clusters = [flag for flag, given in (("--cluster-init", init), ("--preserve-sparsity", preserve_sparsity),
+                                               ("--cluster-entropy", entropy_cost is not None)) if given]
+    if clusters is None and needs_clusters:
+        raise UsageError(f"{needs_clusters[0]} needs --cluster N")
     if sparsity is None and structured is None and clusters is None and filters is None and qat is None:
         raise UsageError("nothing to do: give --prune SPARSITY, --structured N:M, --cluster N, "
                          "--prune-filters RATIO and/or --qat")
     prune = None
     if sparsity is not None or structured is not None:
         prune = PruneConfig(sparsity=sparsity if sparsity is not None else 0.5, schedule=schedule or "polynomial",
-                            structured=structured, block_size=1 if block_size is None else block_size)
-    cluster = ClusterConfig(clusters=clusters, init=init or "kmeans++",
-                            preserve_sparsity=preserve_sparsity) if clusters is not None else None
+                            structured=structured, block_size=1 if block_size is None else block_size,
+                            run_cost=run_cost or 0.0)
+    cluster = ClusterConfig(clusters=clusters, init=init or "kmeans++", preserve_sparsity=preserve_sparsity,
+                            entropy_cost=entropy_cost or 0.0) if clusters is not None else None
     return OptimizeConfig(prune=prune, cluster=cluster, filters=filters, qat=qat, epochs=epochs,
                           batch_size=batch_size, learning_rate=learning_rate)
 

@@ -16,6 +16,7 @@ import keras
 import numpy as np
 
 from edgekit.errors import DataError, UsageError
+from edgekit.optimize.checks import check_non_negative
 from edgekit.optimize.clustering import cluster_weights, strip_clustering
 from edgekit.optimize.clustering.centroids import check_clusters, check_init
 from edgekit.optimize.filters import FilterPruneConfig, prune_filters
@@ -39,12 +40,14 @@ class PruneConfig:
     schedule: str = "polynomial"
     structured: tuple[int, int] | None = None  # (n, m), e.g. (2, 4)
     block_size: int = 1                        # prune runs of this many input channels together
+    run_cost: float = 0.0                      # > 0: prefer long zero runs (smaller gzip), see pruning.runs
     select: Selector = None
 
     def __post_init__(self) -> None:
         if self.structured is None:
             check_sparsity(self.sparsity, "prune sparsity")
-        self.structured, self.block_size = check_structure(self.structured, self.block_size)
+        self.structured, self.block_size, self.run_cost = check_structure(self.structured, self.block_size,
+                                                                          self.run_cost)
         if self.schedule not in SCHEDULES:
             raise UsageError(f"prune schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
 
@@ -55,11 +58,14 @@ class ClusterConfig:
     init: str = "kmeans++"
     per_channel: bool = False
     preserve_sparsity: bool = False
+    entropy_cost: float = 0.0                  # > 0: entropy-constrained assignment (smaller gzip)
     select: Selector = None
 
     def __post_init__(self) -> None:
         check_clusters(self.clusters)
         check_init(self.init)
+        self.entropy_cost = check_non_negative(self.entropy_cost, "cluster entropy cost",
+                                               "0.25; 0 = nearest centroid")
 
 
 @dataclass
@@ -126,9 +132,10 @@ def _prune(model: keras.Model, prune: PruneConfig, config: OptimizeConfig, train
         schedule = PolynomialDecay(0.0, prune.sparsity, 0, end, frequency=frequency)
     what = f"{prune.structured[0]}:{prune.structured[1]}" if prune.structured else f"{prune.sparsity:.0%}"
     blocks = f", blocks of {prune.block_size} input channels" if prune.block_size > 1 else ""
+    blocks += f", run cost {prune.run_cost:g}" if prune.run_cost > 0 else ""
     progress(f"prune: {what} sparsity, {prune.schedule if not prune.structured else 'structured'} schedule{blocks}")
     wrapped = prune_low_magnitude(model, schedule, select=prune.select, n_of_m=prune.structured,
-                                  block_size=prune.block_size)
+                                  block_size=prune.block_size, run_cost=prune.run_cost)
     _fit(wrapped, train, config, progress, [UpdatePruningStep()])
     return strip_pruning(wrapped)
 
@@ -136,9 +143,11 @@ def _prune(model: keras.Model, prune: PruneConfig, config: OptimizeConfig, train
 def _cluster(model: keras.Model, cluster: ClusterConfig, config: OptimizeConfig, train, progress) -> keras.Model:
     progress(f"cluster: {cluster.clusters} clusters, init {cluster.init}"
              + (", per channel" if cluster.per_channel else "")
-             + (", sparsity preserved" if cluster.preserve_sparsity else ""))
+             + (", sparsity preserved" if cluster.preserve_sparsity else "")
+             + (f", entropy cost {cluster.entropy_cost:g}" if cluster.entropy_cost > 0 else ""))
     wrapped = cluster_weights(model, cluster.clusters, init=cluster.init, per_channel=cluster.per_channel,
-                              preserve_sparsity=cluster.preserve_sparsity, select=cluster.select)
+                              preserve_sparsity=cluster.preserve_sparsity, entropy_cost=cluster.entropy_cost,
+                              select=cluster.select)
     _fit(wrapped, train, config, progress)
     return strip_clustering(wrapped)
 

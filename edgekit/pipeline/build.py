@@ -347,17 +347,11 @@ class _Build:
         load_keras_model(self.config.resolve(self.config.model.source)).save(path)
 
     def _optimize_config(self):
-        import typing
-
         from edgekit.optimize.recipe import OptimizeConfig
 
-        hints = typing.get_type_hints(OptimizeConfig)
-        parts = {}
-        for step in self.config.optimize:
-            cls = next(a for a in typing.get_args(hints[step.step]) if dataclasses.is_dataclass(a))
-            parts[step.step] = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in step.params.items()})
         ft = self.config.finetune
-        return OptimizeConfig(**parts, epochs=ft.epochs, batch_size=ft.batch_size, learning_rate=ft.learning_rate)
+        return OptimizeConfig(**{step.step: step.settings() for step in self.config.optimize}, epochs=ft.epochs,
+                              batch_size=ft.batch_size, learning_rate=ft.learning_rate)
 
     def _verdicts(self, variants: list[Variant], arena: dict, bench: dict | None, where: str) -> list[Verdict]:
         final, baseline = variants[-1], variants[0]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.convert import IO_TYPES, QUANTIZE_MODES  # no TensorFlow import
-from edgekit.errors import ConfigError, InputFileError
+from edgekit.errors import ConfigError, InputFileError, UsageError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -72,6 +72,10 @@ class OptimizeStep:
 
     step: str
     params: dict[str, Any] = field(default_factory=dict)
+
+    def settings(self):
+        """The step's edgekit.optimize config object (TOML arrays become tuples)."""
+        return step_class(self.step)(**{k: tuple(v) if isinstance(v, list) else v for k, v in self.params.items()})
 
 
 @dataclass(frozen=True)
@@ -217,7 +221,7 @@ class _Validator:
                             f"[[optimize]] #{index + 1}: step must be one of {', '.join(OPTIMIZE_STEPS)}, "
                             f"got {_describe(kind) if kind is not None else 'nothing'}", index)
         try:
-            hints = step_fields(kind)
+            hints = typing.get_type_hints(step_class(kind))
         except ModuleNotFoundError as exc:
             raise self.fail("optimize", "step", f"[[optimize]] step '{kind}' needs edgekit.optimize, which "
                             f"this installation lacks ({exc})", index) from exc
@@ -229,7 +233,12 @@ class _Validator:
             if expected:
                 raise self.fail("optimize", key, f"[[optimize]] {kind}.{key} must be {expected}, "
                                 f"got {_describe(value)}", index)
-        return OptimizeStep(kind, table)
+        step = OptimizeStep(kind, table)
+        try:
+            step.settings()  # value checks (ranges, combinations) now, not after training the model
+        except UsageError as exc:
+            raise self.fail("optimize", None, f"[[optimize]] #{index + 1} ({kind}): {exc}", index) from None
+        return step
 
     def check_values(self, config: BuildConfig) -> None:
         choices = (("convert", "quantize", config.convert.quantize, QUANTIZE_MODES),
@@ -255,15 +264,15 @@ class _Validator:
                 raise self.fail("budgets", key, f"[budgets] {key} must not be negative, got {value}")
 
 
-def step_fields(kind: str) -> dict[str, Any]:
-    """The keys an [[optimize]] step accepts: the fields of its config class in edgekit.optimize."""
+def step_class(kind: str) -> type:
+    """The config class of an [[optimize]] step in edgekit.optimize; its fields are the step's keys."""
     from edgekit.optimize.recipe import OptimizeConfig
 
     hints = typing.get_type_hints(OptimizeConfig)
     step_cls = next((a for a in typing.get_args(hints[kind]) if dataclasses.is_dataclass(a)), None)
     if step_cls is None:
         raise ModuleNotFoundError(f"edgekit.optimize has no '{kind}' step yet")
-    return typing.get_type_hints(step_cls)
+    return step_cls
 
 
 def find_line(text: str, table: str, key: str | None, index: int = 0) -> int | None:

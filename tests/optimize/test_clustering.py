@@ -108,6 +108,55 @@ def test_without_preserve_sparsity_zeros_are_not_kept(trained):
     assert np.mean(plain.get_layer("fc1").kernel.numpy() == 0) < 0.1
 
 
+def _entropy(labels: np.ndarray) -> float:
+    share = np.bincount(labels.ravel()) / labels.size
+    share = share[share > 0]
+    return float(-(share * np.log2(share)).sum())
+
+
+def test_entropy_constrained_assignment_trades_distortion_for_fewer_bits():
+    from edgekit.optimize.clustering.centroids import assign, assign_entropy_constrained
+
+    values = np.random.default_rng(0).laplace(size=20000)
+    centroids = init_centroids(values, 16, "linear")
+    nearest = assign(values, centroids)
+    assert np.array_equal(assign_entropy_constrained(values, centroids, 0.0), nearest)
+    constrained = assign_entropy_constrained(values, centroids, 0.25)
+    error = lambda labels: np.mean((values - centroids[labels]) ** 2)
+    assert _entropy(constrained) < _entropy(nearest) - 0.1
+    assert error(nearest) < error(constrained) < 4 * error(nearest)
+    # only the counted values set the frequencies: pruned zeros must not make the cluster at 0 cheap
+    with_zeros = np.concatenate([np.zeros(60000), values])
+    centered = init_centroids(np.concatenate([values, -values]), 15, "linear")  # a centroid at 0
+    central = lambda labels: np.sum(labels[60000:] == 7)
+    assert central(assign_entropy_constrained(with_zeros, centered, 0.25)) > central(
+        assign_entropy_constrained(with_zeros, centered, 0.25, counted=with_zeros != 0))
+
+
+def test_entropy_cost_in_sparsity_preserving_clustering(trained, digits):
+    """Zeros stay zero, at most N+1 values, and fc1's values take fewer bits than with nearest assignment."""
+    x, y, _, _ = digits
+    sparse = strip_pruning(prune_low_magnitude(trained, ConstantSparsity(0.7)))
+    for layer in sparse.layers:  # masks only update in training: prune by hand
+        if hasattr(layer, "kernel"):
+            kernel = layer.kernel.numpy()
+            layer.kernel.assign(np.where(np.abs(kernel) < np.quantile(np.abs(kernel), 0.7), 0, kernel))
+    zeros = {name: kernel == 0 for name, kernel in _kernels(sparse).items()}
+    kernels = {cost: _kernels(strip_clustering(cluster_weights(sparse, 16, init="linear", preserve_sparsity=True,
+                                                               entropy_cost=cost)))
+               for cost in (0.0, 0.5)}
+    for name, kernel in kernels[0.5].items():
+        assert np.array_equal(kernel == 0, zeros[name]), name
+        assert np.unique(kernel).size <= 16 + 1, name
+    fc1 = {cost: np.unique(k["fc1"][k["fc1"] != 0], return_inverse=True)[1] for cost, k in kernels.items()}
+    assert _entropy(fc1[0.5]) < _entropy(fc1[0.0])
+
+
+def test_bad_entropy_cost_is_a_usage_error(trained):
+    with pytest.raises(UsageError, match="cluster entropy cost must be a number >= 0"):
+        cluster_weights(trained, 4, entropy_cost=-1)
+
+
 @pytest.mark.parametrize("clusters", [1, 0, 2.5])
 def test_bad_cluster_counts_are_usage_errors(trained, clusters):
     with pytest.raises(UsageError, match="clusters"):

@@ -14,9 +14,9 @@ from support import run_edgekit
 def test_prune_cluster_and_convert_in_one_call(cli, digits_model, digits_train, digits_val, tmp_path):
     out, tflite = tmp_path / "small.keras", tmp_path / "small.tflite"
     result = cli("optimize", digits_model, "-o", out, "--train-data", digits_train, "--val-data", digits_val,
-                 "--epochs", 1, "--prune", 0.6, "--prune-schedule", "constant", "--cluster", 8,
-                 "--cluster-init", "linear", "--preserve-sparsity", "--tflite", tflite, "--quantize", "int8",
-                 "--json")
+                 "--epochs", 1, "--prune", 0.6, "--prune-schedule", "constant", "--prune-run-cost", 0.3,
+                 "--cluster", 8, "--cluster-init", "linear", "--preserve-sparsity", "--cluster-entropy", 0.25,
+                 "--tflite", tflite, "--quantize", "int8", "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert [row["layer"] for row in summary["layers"]] == ["conv1", "conv2", "fc1", "logits"]
@@ -46,6 +46,11 @@ def test_human_summary(cli, digits_model, digits_train, tmp_path):
     ([], "nothing to do"),
     (["--prune-block", "4", "--cluster", "4"], "--prune-block needs --prune"),
     (["--prune", "0.5", "--prune-block", "0"], "block size must be an integer >= 1"),
+    (["--prune-run-cost", "0.3", "--cluster", "4"], "--prune-run-cost needs --prune"),
+    (["--prune", "0.5", "--prune-run-cost", "-1"], "prune run cost must be a number >= 0"),
+    (["--prune", "0.5", "--prune-run-cost", "0.3", "--prune-block", "2"], "exclude each other"),
+    (["--prune", "0.5", "--cluster-entropy", "0.2"], "--cluster-entropy needs --cluster"),
+    (["--cluster", "4", "--cluster-entropy", "-0.5"], "cluster entropy cost must be a number >= 0"),
     (["--prune", "0.5", "--per-tensor"], "--per-tensor applies to the --tflite file"),
     (["--prune", "0.5", "--tflite", "x.tflite", "--quantize", "float16", "--per-tensor"], "needs --quantize int8"),
 ])

@@ -116,6 +116,9 @@ def test_optimize_steps_are_checked_against_their_config(tmp_path):
         (base.replace('step = "prune"', 'step = "distill"'), 29, "step must be one of filters, prune, cluster, qat"),
         (base.replace("sparsity = 0.5", "sparsityy = 0.5"), 30, "unknown key 'sparsityy' in [[optimize]] step 'prune'"),
         (base.replace("sparsity = 0.5", 'sparsity = "half"'), 30, "[[optimize]] prune.sparsity must be a number"),
+        # value checks happen when the file is loaded, before any training: the step's header line
+        (base.replace("sparsity = 0.5", "sparsity = 1.5"), 28, "[[optimize]] #1 (prune): prune sparsity must be"),
+        (base + "run_cost = -1\n", 28, "prune run cost must be a number >= 0"),
     ]
     for text, line, message in cases:
         with pytest.raises(ConfigError) as info:

@@ -18,16 +18,20 @@ import keras
 import numpy as np
 from keras import ops, saving
 
-from edgekit.optimize.clustering.centroids import assign, init_centroids
+from edgekit.optimize.clustering.centroids import assign_entropy_constrained, init_centroids
 from edgekit.optimize.layers import has_input_axis
 
 
 @saving.register_keras_serializable(package="edgekit")
 class ClusterWeights(keras.layers.Wrapper):
-    """Wraps a layer; its ``weight_names`` are shared-value (clustered) weights."""
+    """Wraps a layer; its ``weight_names`` are shared-value (clustered) weights.
+
+    ``entropy_cost`` > 0 assigns weights entropy-constrained (see :mod:`.centroids`).
+    """
 
     def __init__(self, layer: keras.layers.Layer, weight_names: tuple[str, ...], number_of_clusters: int,
-                 init: str = "kmeans++", per_channel: bool = False, preserve_sparsity: bool = False, **kwargs):
+                 init: str = "kmeans++", per_channel: bool = False, preserve_sparsity: bool = False,
+                 entropy_cost: float = 0.0, **kwargs):
         kwargs.setdefault("name", f"cluster_{layer.name}")
         super().__init__(layer, **kwargs)
         self.weight_names = tuple(weight_names)
@@ -35,6 +39,7 @@ class ClusterWeights(keras.layers.Wrapper):
         self.init = init
         self.per_channel = bool(per_channel)
         self.preserve_sparsity = bool(preserve_sparsity)
+        self.entropy_cost = float(entropy_cost)
 
     def build(self, input_shape=None):
         if not self.layer.built:
@@ -65,7 +70,8 @@ class ClusterWeights(keras.layers.Wrapper):
                 values = view if column is None else view[:, column]
                 kept = keep_view if column is None else keep_view[:, column]
                 centers = init_centroids(values[kept], self.number_of_clusters, self.init, seed)
-                chosen = assign(values, centers) + c * self.number_of_clusters
+                chosen = assign_entropy_constrained(values, centers, self.entropy_cost, kept)
+                chosen = chosen + c * self.number_of_clusters
                 if column is None:
                     index = chosen
                 else:
@@ -96,7 +102,7 @@ class ClusterWeights(keras.layers.Wrapper):
         config = super().get_config()
         config.update({"weight_names": list(self.weight_names), "number_of_clusters": self.number_of_clusters,
                        "init": self.init, "per_channel": self.per_channel,
-                       "preserve_sparsity": self.preserve_sparsity})
+                       "preserve_sparsity": self.preserve_sparsity, "entropy_cost": self.entropy_cost})
         return config
 
     @classmethod

@@ -12,7 +12,8 @@ from edgekit.optimize.rewrite import fresh_copy, rebuild
 
 
 def prune_low_magnitude(model: keras.Model, schedule: PruningSchedule, *, select: Selector = None,
-                        n_of_m: tuple[int, int] | None = None, block_size: int = 1) -> keras.Model:
+                        n_of_m: tuple[int, int] | None = None, block_size: int = 1,
+                        run_cost: float = 0.0) -> keras.Model:
     """A copy of ``model`` whose selected kernels are pruned during training.
 
     ``select``: layer class(es), a name regex or a predicate (default: every supported
@@ -20,9 +21,12 @@ def prune_low_magnitude(model: keras.Model, schedule: PruningSchedule, *, select
     unstructured magnitude pruning (depthwise kernels, which have no such axis, are then
     left alone). ``block_size=k``: the schedule's sparsity, reached by pruning whole runs
     of k consecutive input channels (depthwise kernels are pruned weight by weight).
+    ``run_cost=c`` (e.g. 0.3): each kernel row, in TFLite's byte order, keeps the most
+    magnitude minus ``c`` pruning thresholds per switch between kept and pruned weights, so
+    the zeros come in long runs and the file gzips smaller for a little accuracy.
     Train with the :class:`UpdatePruningStep` callback, then :func:`strip_pruning`.
     """
-    n_of_m, block_size = check_structure(n_of_m, block_size)
+    n_of_m, block_size, run_cost = check_structure(n_of_m, block_size, run_cost)
     what = f"{n_of_m[0]}:{n_of_m[1]} pruning" if n_of_m else "pruning"
     targets = choose_targets(model.layers, select, what, structured=n_of_m is not None)
 
@@ -30,7 +34,8 @@ def prune_low_magnitude(model: keras.Model, schedule: PruningSchedule, *, select
         target = targets.get(layer.name)
         if target is None:
             return None
-        return PruneLowMagnitude(fresh_copy(layer), schedule, target.weights, n_of_m, block_size)
+        return PruneLowMagnitude(fresh_copy(layer), schedule, target.weights, n_of_m, block_size,
+                                 run_cost)
 
     return rebuild(model, replace, lambda old, new: new.layer.set_weights(old.get_weights()))
 

@@ -17,6 +17,7 @@ from keras import saving
 
 from edgekit.optimize.layers import has_input_axis
 from edgekit.optimize.pruning.algorithm import block_magnitude_mask, magnitude_mask, n_of_m_mask
+from edgekit.optimize.pruning.runs import run_aware_kernel_mask
 from edgekit.optimize.pruning.schedule import PruningSchedule
 
 
@@ -25,17 +26,20 @@ class PruneLowMagnitude(keras.layers.Wrapper):
     """Wraps a layer; prunes its ``weight_names`` by magnitude following ``schedule``.
 
     ``n_of_m=(n, m)``: keep n of every m input channels instead; ``block_size=k``: prune
-    runs of k input channels together (kernels without an input axis stay unstructured).
+    runs of k input channels together; ``run_cost=c``: prefer long runs of zeros in
+    TFLite's byte order, which gzip codes cheaply (:mod:`.runs`). Kernels without an input
+    axis stay unstructured.
     """
 
     def __init__(self, layer: keras.layers.Layer, schedule: PruningSchedule, weight_names: tuple[str, ...],
-                 n_of_m: tuple[int, int] | None = None, block_size: int = 1, **kwargs):
+                 n_of_m: tuple[int, int] | None = None, block_size: int = 1, run_cost: float = 0.0, **kwargs):
         kwargs.setdefault("name", f"prune_low_magnitude_{layer.name}")
         super().__init__(layer, **kwargs)
         self.schedule = schedule
         self.weight_names = tuple(weight_names)
         self.n_of_m = tuple(n_of_m) if n_of_m else None
         self.block_size = int(block_size)
+        self.run_cost = float(run_cost)
 
     def build(self, input_shape=None):
         if not self.layer.built:
@@ -61,6 +65,8 @@ class PruneLowMagnitude(keras.layers.Wrapper):
             return n_of_m_mask(masked, *self.n_of_m)
         if self.block_size > 1 and has_input_axis(self.layer, name):
             return block_magnitude_mask(masked, sparsity, self.block_size)
+        if self.run_cost > 0 and has_input_axis(self.layer, name):
+            return run_aware_kernel_mask(keras.ops.convert_to_numpy(masked), sparsity, self.run_cost)
         return magnitude_mask(masked, sparsity)
 
     def call(self, inputs, **kwargs):
@@ -75,7 +81,8 @@ class PruneLowMagnitude(keras.layers.Wrapper):
         config = super().get_config()
         config.update({"schedule": saving.serialize_keras_object(self.schedule),
                        "weight_names": list(self.weight_names),
-                       "n_of_m": list(self.n_of_m) if self.n_of_m else None, "block_size": self.block_size})
+                       "n_of_m": list(self.n_of_m) if self.n_of_m else None, "block_size": self.block_size,
+                       "run_cost": self.run_cost})
         return config
 
     @classmethod
