@@ -35,18 +35,16 @@ def convert(model, output, quantize, calibration, calibration_samples, io_type, 
             keep_float, auto_mixed, eval_data, as_json):
     """Convert MODEL (.keras, legacy .h5 or a SavedModel directory) to TFLite."""
     from edgekit.convert import check_options, convert_file
-    from edgekit.errors import UsageError
     from edgekit.fileio import existing_path
 
     check_options(quantize, io_type, calibration is not None, per_tensor)
     existing_path(model)
     preprocess = preprocess_from(scale, mean, std)
     if wants_mixed(keep_float, auto_mixed):
-        if per_tensor:
-            raise UsageError("--per-tensor does not combine with --keep-float/--auto-mixed yet; drop one of them")
         summary = convert_mixed_file(model, output, quantize=quantize, io_type=io_type, keep_float=keep_float,
                                      auto_mixed=auto_mixed, calibration=calibration, eval_data=eval_data,
-                                     calibration_samples=calibration_samples, preprocess=preprocess)
+                                     calibration_samples=calibration_samples, preprocess=preprocess,
+                                     per_tensor=per_tensor)
         if as_json:
             emit_json(summary)
         else:

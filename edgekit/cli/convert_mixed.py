@@ -46,7 +46,8 @@ def check_mixed(quantize: str, io_type: str, keep_float, auto_mixed: float | Non
 
 
 def convert_mixed_file(model_path, out_path, *, quantize: str, io_type: str, keep_float, auto_mixed,
-                       calibration, calibration_samples: int, eval_data=None, preprocess=None) -> dict:
+                       calibration, calibration_samples: int, eval_data=None, preprocess=None,
+                       per_tensor: bool = False) -> dict:
     """Convert with layers kept float, write ``out_path`` atomically, return what was kept + size/latency."""
     from edgekit.convert import input_signature, load_keras_model
     from edgekit.data import load_dataset
@@ -61,17 +62,18 @@ def convert_mixed_file(model_path, out_path, *, quantize: str, io_type: str, kee
     cal = load_dataset(calibration, input_shapes=shapes, input_names=names, limit=calibration_samples,
                        preprocess=preprocess)
     int8_io = io_type == "int8"
-    summary: dict = {"model": str(model_path), "output": str(out_path), "quantize": "int8", "io_type": io_type}
+    summary: dict = {"model": str(model_path), "output": str(out_path), "quantize": "int8", "io_type": io_type,
+                     "per_tensor": per_tensor}
     if keep_float:
-        tflite = sensitivity.keep_float(model, list(keep_float), cal.x, int8_io=int8_io)
+        tflite = sensitivity.keep_float(model, list(keep_float), cal.x, int8_io=int8_io, per_tensor=per_tensor)
         summary["kept_float"] = list(keep_float)
     else:
         data = cal if eval_data is None else load_dataset(eval_data, input_shapes=shapes, input_names=names,
                                                           require_labels=True, preprocess=preprocess)
         if data.y is None:
             raise UsageError(f"--auto-mixed needs labelled data; {data.source} has no labels (add --eval-data SPEC)")
-        result = sensitivity.auto_mixed(model, data.x, data.y, cal.x, auto_mixed)
-        tflite = (sensitivity.keep_float(model, result.kept_float, cal.x, int8_io=True)
+        result = sensitivity.auto_mixed(model, data.x, data.y, cal.x, auto_mixed, per_tensor=per_tensor)
+        tflite = (sensitivity.keep_float(model, result.kept_float, cal.x, int8_io=True, per_tensor=per_tensor)
                   if int8_io and result.kept_float else result.tflite)
         summary.update(kept_float=result.kept_float, float_accuracy=result.float_accuracy,
                        full_int8_accuracy=result.full_int8_accuracy, accuracy=result.accuracy,

@@ -35,8 +35,10 @@ def calibrate(model, representative: np.ndarray | list[np.ndarray]) -> bytes:
         raise ConversionError(f"could not calibrate model '{model.name}' for int8: {exc}") from exc
 
 
-def quantize(calibrated: bytes, keep_float_nodes: Iterable[str] = (), *, int8_io: bool = False) -> bytes:
-    """Quantize a calibrated model to int8, except the ops whose outputs are ``keep_float_nodes``."""
+def quantize(calibrated: bytes, keep_float_nodes: Iterable[str] = (), *, int8_io: bool = False,
+             per_tensor: bool = False) -> bytes:
+    """Quantize a calibrated model to int8, except the ops whose outputs are ``keep_float_nodes``;
+    ``per_tensor``: one weight scale per tensor, as ``convert_model(per_tensor=True)``."""
     import tensorflow as tf
     from tensorflow.lite.python import convert as tflite_convert
 
@@ -44,7 +46,8 @@ def quantize(calibrated: bytes, keep_float_nodes: Iterable[str] = (), *, int8_io
     try:
         with quiet_output():
             return tflite_convert.mlir_quantize(
-                calibrated, fully_quantize=int8_io, input_data_type=io_type, output_data_type=io_type,
+                calibrated, disable_per_channel=per_tensor, fully_quantize=int8_io, input_data_type=io_type,
+                output_data_type=io_type,
                 denylisted_nodes=sorted(keep_float_nodes) or None)
     except Exception as exc:
         raise ConversionError(f"int8 quantization of the calibrated model failed: {exc}") from exc

@@ -54,8 +54,8 @@ class MixedResult:
 class _Evaluator:
     """Runs TFLite variants of one calibrated model on one data set, compared with float."""
 
-    def __init__(self, model, x, y, calibration):
-        self.x, self.y = x, y
+    def __init__(self, model, x, y, calibration, per_tensor: bool = False):
+        self.x, self.y, self.per_tensor = x, y, per_tensor
         self.calibrated = selective.calibrate(model, calibration)
         candidates = [layer.name for layer in model.layers if type(layer).__name__ != "InputLayer"]
         self.units, self.aliases = _units(selective.layer_nodes(self.calibrated, candidates))
@@ -63,7 +63,7 @@ class _Evaluator:
         self.reference = selective.predict(self.calibrated, x)   # the float model (ranges recorded only)
 
     def run(self, keep_float: set[str]) -> tuple[np.ndarray, bytes]:
-        tflite = selective.quantize(self.calibrated, keep_float)
+        tflite = selective.quantize(self.calibrated, keep_float, per_tensor=self.per_tensor)
         return selective.predict(tflite, self.x), tflite
 
     def accuracy(self, logits: np.ndarray) -> float | None:
@@ -88,8 +88,9 @@ def analyze(model, x, y, calibration) -> SensitivityReport:
     return report
 
 
-def keep_float(model, layers: list[str], calibration, *, int8_io: bool = False) -> bytes:
-    """Full-int8 ``.tflite`` except the named Keras layers, which stay float."""
+def keep_float(model, layers: list[str], calibration, *, int8_io: bool = False, per_tensor: bool = False) -> bytes:
+    """Full-int8 ``.tflite`` except the named Keras layers, which stay float (``per_tensor``: one
+    scale per weight tensor)."""
     calibrated = selective.calibrate(model, calibration)
     names = [layer.name for layer in model.layers]
     unknown = [name for name in layers if name not in names]
@@ -100,16 +101,18 @@ def keep_float(model, layers: list[str], calibration, *, int8_io: bool = False) 
     if empty:
         raise UsageError(f"--keep-float: layer {', '.join(map(repr, empty))} has no op of its own in the "
                          "TFLite model (it is folded into another layer); name that layer instead")
-    return selective.quantize(calibrated, {n for ns in nodes.values() for n in ns}, int8_io=int8_io)
+    return selective.quantize(calibrated, {n for ns in nodes.values() for n in ns}, int8_io=int8_io,
+                              per_tensor=per_tensor)
 
 
-def auto_mixed(model, x, y, calibration, max_drop: float) -> MixedResult:
-    """Keep the fewest most-recovering layers float so accuracy drops at most ``max_drop`` points."""
+def auto_mixed(model, x, y, calibration, max_drop: float, *, per_tensor: bool = False) -> MixedResult:
+    """Keep the fewest most-recovering layers float so accuracy drops at most ``max_drop`` points
+    (every variant measured with the weight scales the file will have: ``per_tensor`` or per channel)."""
     if y is None:
         raise UsageError("--auto-mixed needs labelled data (--data with labels) to measure the accuracy drop")
     if not 0.0 <= max_drop < 100.0:
         raise UsageError(f"--auto-mixed: MAX_DROP must be between 0 and 100 points, got {max_drop}")
-    ev = _Evaluator(model, x, y, calibration)
+    ev = _Evaluator(model, x, y, calibration, per_tensor)
     float_acc = ev.accuracy(ev.reference)
     full, tflite = ev.run(set())
     full_acc = ev.accuracy(full)

@@ -86,6 +86,24 @@ def test_convert_auto_mixed_keeps_the_fragile_layer_float(fragile_file, digits_t
     assert out.stat().st_size == summary["size_bytes"] and summary["latency_ms_p50"] > 0
 
 
+def test_keep_float_with_per_tensor_scales(fragile_file, digits_train, digits_val, tmp_path):
+    """The int8 kernels get one scale each; the kept layer stays float; accuracy is measured the same way."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    out = tmp_path / "mixed_pt.tflite"
+    result = run_edgekit("convert", fragile_file, "-o", out, "--quantize", "int8", "--calibration", digits_train,
+                         "--auto-mixed", "0.5", "--eval-data", digits_val, "--per-tensor", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["per_tensor"] is True and summary["kept_float"] == ["fc1"] and summary["drop_points"] <= 0.5
+    details = Interpreter(model_path=str(out)).get_tensor_details()
+    int8_kernels = [t for t in details if t["dtype"].__name__ == "int8" and len(t["shape"]) >= 2
+                    and t["name"].endswith(("MatMul", "convolution"))]
+    assert len(int8_kernels) == 3  # conv1, conv2, logits; fc1 is float
+    assert all(t["quantization_parameters"]["scales"].size == 1 for t in int8_kernels)
+    assert any(t["dtype"].__name__ == "float32" and "fc1" in t["name"] and len(t["shape"]) == 2 for t in details)
+
+
 @pytest.mark.parametrize("args, message", [
     (["--quantize", "int8", "--keep-float", "nope"], "has no layer 'nope'"),
     (["--quantize", "float16", "--auto-mixed", "0.5"], "use it with --quantize int8"),
