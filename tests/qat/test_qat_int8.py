@@ -143,3 +143,35 @@ def test_qat_model_saves_and_loads(tmp_path):
     qat.save(path)
     data = np.random.default_rng(0).random((3, 8, 8, 1), dtype=np.float32)
     np.testing.assert_array_equal(np.asarray(keras.saving.load_model(path)(data)), np.asarray(qat(data)))
+
+
+def test_separable_conv_is_split_and_both_kernels_are_fake_quantized(digits):
+    """SeparableConv2D (+ BatchNorm) becomes the DEPTHWISE + 1x1 CONV pair TFLite runs, each kernel on the int8 grid."""
+    import keras
+    from keras import layers
+
+    from edgekit.models import compile_classifier
+    from edgekit.optimize.qat.separable import split_separable
+
+    x, y, xv, yv = digits
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8, 8, 1), name="image")
+    h = layers.Conv2D(8, 3, padding="same", activation="relu")(inp)
+    h = layers.ReLU()(layers.BatchNormalization()(layers.SeparableConv2D(16, 3, strides=2, padding="same",
+                                                                         depth_multiplier=2, name="sep")(h)))
+    model = compile_classifier(keras.Model(inp, layers.Dense(10)(layers.Flatten()(h))))
+    model.fit(x, y, epochs=6, batch_size=32, verbose=0)
+    split = split_separable(model)
+    np.testing.assert_allclose(np.asarray(split(xv[:32])), np.asarray(model(xv[:32])), atol=1e-4)
+    result = quantization_aware_training(model, QATConfig(), x, y, epochs=2)
+    kinds = {layer.name: type(layer).__name__ for layer in result.model.layers}
+    assert "sep" not in kinds and kinds["sep_depthwise"] == "DepthwiseConv2D" and kinds["sep_pointwise"] == "Conv2D"
+    for name, channel_axes in (("sep_depthwise", 2), ("sep_pointwise", 1)):
+        kernel = np.asarray(result.model.get_layer(name).kernel)
+        per_channel = kernel.reshape(-1, int(np.prod(kernel.shape[-channel_axes:])))
+        steps = per_channel / (np.abs(per_channel).max(axis=0) / 127.0)
+        np.testing.assert_allclose(steps, np.round(steps), atol=1e-3)
+    qat_logits = np.asarray(result.qat_model.predict(xv, verbose=0))
+    int8_logits = selective.predict(int8_tflite(result.model, result.calibration), xv)
+    assert (qat_logits.argmax(1) == int8_logits.argmax(1)).mean() >= 0.98
+    assert abs((qat_logits.argmax(1) == yv).mean() - (int8_logits.argmax(1) == yv).mean()) <= 0.01

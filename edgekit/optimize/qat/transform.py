@@ -14,6 +14,7 @@ import numpy as np
 from edgekit.optimize.graph import LayerGraph, layer_graph
 from edgekit.optimize.qat.fold import fold_batchnorm
 from edgekit.optimize.qat.layers import KERNEL_LAYERS, ActivationQuantizer, QuantizeWrapper
+from edgekit.optimize.qat.separable import split_separable
 
 SAME_SCALE = frozenset({
     "Flatten", "Reshape", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
@@ -54,14 +55,15 @@ def quantization_points(graph: LayerGraph) -> set[str]:
 
 
 def quantize_model(model, *, preserve_clusters: int | None = None, ema_decay: float = 0.99):
-    """A trainable QAT model: BatchNorm folded, kernels wrapped, activation quantizers inserted.
+    """A trainable QAT model: SeparableConv2D split in two, BatchNorm folded, kernels wrapped,
+    activation quantizers inserted.
 
     Exact zeros in a kernel are kept at zero. ``preserve_clusters=N`` keeps every
     output channel of a kernel that has at most N distinct values on those values.
     """
     import keras
 
-    folded = fold_batchnorm(model)
+    folded = fold_batchnorm(split_separable(model))
     graph = layer_graph(folded)
     points = quantization_points(graph)
     input_quant: dict[int, object] = {}
