@@ -1,6 +1,6 @@
 """edgekit vs tfmot on tfmot's own benchmark: the digits CNN, pruned / clustered / both, full int8.
 
-    python bench/compression.py [--skip-tfmot]
+    python bench/compression.py [--skip-tfmot] [--rounds N]
 
 Trains ``edgekit.models.digits_cnn`` on the shipped 80/20 digits split (Adam 1e-3, 30
 epochs, batch 32, seed 0), then for each recipe (10 fine-tuning epochs per stage) writes a
@@ -13,6 +13,8 @@ sides: they leave most weights in the few central clusters, which gzip codes sho
 ``pruned_clustered_gzip`` recipe adds edgekit's two gzip-aware settings (zeros in runs,
 entropy-constrained clusters), which tfmot has no counterpart for. tfmot runs the same
 recipes from the same trained weights in a subprocess (``TF_USE_LEGACY_KERAS=1``, ``pip install -e .[bench]``).
+Wall times are the fastest of ``--rounds`` (3) rounds, edgekit and tfmot alternating; every
+round's time is in the JSON (``optimize_seconds_runs``, ``tfmot.seconds_runs``).
 Results: ``bench/results/compression.json`` and ``.md``.
 """
 
@@ -71,6 +73,8 @@ LABELS = {"float32": "float32", "int8": "int8 PTQ", "pruned": "80% pruned + int8
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-tfmot", action="store_true", help="Only run edgekit's recipes.")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="Timing rounds, edgekit and tfmot alternating; the fastest counts (default 3).")
     args = parser.parse_args()
     from edgekit.data import load_dataset
 
@@ -81,6 +85,8 @@ def main() -> None:
     np.savez(work / "base_weights.npz", **{f"w{i}": w for i, w in enumerate(base.get_weights())})
     rows = [_edgekit(name, config, base, train, val, work) for name, config in RECIPES.items()]
     tfmot = {} if args.skip_tfmot else _tfmot(work, val)
+    for _ in range(args.rounds - 1):
+        _time_again(rows, base, train, val, tfmot, work)
     for row in rows:
         row["tfmot"] = tfmot.get(row["recipe"])
     result = {"base_training_seconds": round(train_seconds, 1), "fine_tune": FINE_TUNE,
@@ -111,9 +117,30 @@ def _edgekit(name: str, config: OptimizeConfig | None, base: keras.Model, train,
                                representative=train.x[:200] if name != "float32" else None,
                                per_tensor=config is not None)
     row = {"recipe": name, "label": LABELS[name], "optimize_seconds": round(seconds, 2),
+           "optimize_seconds_runs": [round(seconds, 2)],
            **measure(flatbuffer, work / f"edgekit_{name.replace(':', '_')}.tflite", val)}
     print(f"edgekit {name}: {row}", file=sys.stderr)
     return row
+
+
+def _time_again(rows: list[dict], base: keras.Model, train, val, tfmot: dict, work: Path) -> None:
+    """One more timing round of every recipe on both sides; each keeps its fastest time.
+
+    Wall times on a shared machine swing by tens of percent from minute to minute;
+    alternating the toolkits and taking each one's minimum compares their costs, not
+    the moment each happened to run in.
+    """
+    for row in rows:
+        config = RECIPES[row["recipe"]]
+        if config is not None:
+            keras.utils.set_random_seed(0)
+            result = run_recipe(base, config, train, val, progress=lambda _: None)
+            row["optimize_seconds_runs"].append(round(result.summary["seconds"] - _eval_seconds(result), 2))
+            row["optimize_seconds"] = min(row["optimize_seconds_runs"])
+    for name, again in (_tfmot(work, val, measure_files=False) if tfmot else {}).items():
+        if tfmot.get(name, {}).get("seconds") is not None and again.get("seconds") is not None:
+            tfmot[name]["seconds_runs"].append(again["seconds"])
+            tfmot[name]["seconds"] = min(tfmot[name]["seconds_runs"])
 
 
 def _eval_seconds(result) -> float:
@@ -154,7 +181,7 @@ def _max_per_group(kernel: np.ndarray) -> int:
     return int(padded.reshape(*padded.shape[:-1], -1, 4).sum(axis=-1).max())
 
 
-def _tfmot(work: Path, val) -> dict:
+def _tfmot(work: Path, val, measure_files: bool = True) -> dict:
     recipes = [name for name in RECIPES if name not in EDGEKIT_ONLY]
     env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.run([sys.executable, str(HERE / "tfmot_recipes.py"), str(work / "base_weights.npz"),
@@ -165,7 +192,8 @@ def _tfmot(work: Path, val) -> dict:
             continue
         entry = json.loads(line)
         path = work / f"{entry['recipe'].replace(':', '_')}.tflite"
-        if entry["error"] is None:
+        entry["seconds_runs"] = [entry["seconds"]]
+        if entry["error"] is None and measure_files:
             entry.update(measure(path.read_bytes(), path, val))
             per_tensor = path.with_name(f"{path.stem}_per_tensor.tflite")
             entry["per_tensor"] = measure(per_tensor.read_bytes(), per_tensor, val)

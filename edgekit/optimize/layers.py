@@ -29,6 +29,20 @@ _COMPRESSIBLE: dict[type, tuple[tuple[str, bool], ...]] = {
 _LEFT_ALONE = (keras.layers.BatchNormalization, keras.layers.LayerNormalization, keras.layers.GroupNormalization,
                keras.layers.Normalization, keras.layers.Rescaling, keras.layers.InputLayer)
 
+# Below this many weights a kernel's int8 bytes gzip to well under a kilobyte whatever their
+# pattern, so the gzip-aware settings (run cost, entropy cost) leave it exact: that costs no
+# size worth having and spares the small, accuracy-critical first and last layers.
+GZIP_AWARE_MIN_WEIGHTS = 4096
+
+
+def gzip_aware(weight) -> bool:
+    """Whether the gzip-aware pruning/clustering settings apply to ``weight`` (big enough to matter)."""
+    size = 1
+    for dim in weight.shape:
+        size *= int(dim)
+    return size >= GZIP_AWARE_MIN_WEIGHTS
+
+
 class SkippedLayersWarning(UserWarning):
     """Selected layers that edgekit cannot compress were left unchanged (one warning per call)."""
 

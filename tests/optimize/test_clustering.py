@@ -150,6 +150,8 @@ def test_entropy_cost_in_sparsity_preserving_clustering(trained, digits):
         assert np.unique(kernel).size <= 16 + 1, name
     fc1 = {cost: np.unique(k["fc1"][k["fc1"] != 0], return_inverse=True)[1] for cost, k in kernels.items()}
     assert _entropy(fc1[0.5]) < _entropy(fc1[0.0])
+    for small in ("conv1", "logits"):  # 288 and 1,280 weights: under GZIP_AWARE_MIN_WEIGHTS, nearest centroid
+        assert np.array_equal(kernels[0.5][small], kernels[0.0][small]), small
 
 
 def test_bad_entropy_cost_is_a_usage_error(trained):

@@ -76,6 +76,30 @@ def test_run_cost_leaves_longer_zero_runs_and_a_smaller_gzip_in_the_int8_file(tr
     assert len(gzip.compress(files[0.5], 9)) < len(gzip.compress(files[0.0], 9))
 
 
+def test_kernels_too_small_to_matter_are_pruned_plainly():
+    """Under GZIP_AWARE_MIN_WEIGHTS (4096) a run cost changes nothing; above it, it does."""
+    import keras
+
+    from edgekit.optimize.layers import GZIP_AWARE_MIN_WEIGHTS
+    from edgekit.optimize.pruning import PruneLowMagnitude
+
+    keras.utils.set_random_seed(0)
+    masks = {}
+    for units in (8, 128):  # 64 x 8 = 512 weights, 64 x 128 = 8192
+        for cost in (0.0, 1.0):
+            dense = keras.layers.Dense(units)
+            dense.build((None, 64))
+            dense.kernel.assign(np.random.default_rng(units).normal(size=(64, units)).astype("float32"))
+            wrapper = PruneLowMagnitude(dense, ConstantSparsity(0.8), ("kernel",), run_cost=cost)
+            wrapper.build((None, 64))
+            wrapper.update_masks(0)
+            masks[units, cost] = np.asarray(wrapper.masks[0])
+    assert 64 * 8 < GZIP_AWARE_MIN_WEIGHTS <= 64 * 128
+    assert np.array_equal(masks[8, 0.0], masks[8, 1.0])
+    assert not np.array_equal(masks[128, 0.0], masks[128, 1.0])
+    assert masks[128, 1.0].sum() == masks[128, 0.0].sum()
+
+
 @pytest.mark.parametrize("settings, message", [
     (dict(run_cost=-0.1), "prune run cost must be a number >= 0"),
     (dict(run_cost="much"), "prune run cost must be a number >= 0"),

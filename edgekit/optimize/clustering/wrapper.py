@@ -19,14 +19,15 @@ import numpy as np
 from keras import ops, saving
 
 from edgekit.optimize.clustering.centroids import assign_entropy_constrained, init_centroids
-from edgekit.optimize.layers import has_input_axis
+from edgekit.optimize.layers import gzip_aware, has_input_axis
 
 
 @saving.register_keras_serializable(package="edgekit")
 class ClusterWeights(keras.layers.Wrapper):
     """Wraps a layer; its ``weight_names`` are shared-value (clustered) weights.
 
-    ``entropy_cost`` > 0 assigns weights entropy-constrained (see :mod:`.centroids`).
+    ``entropy_cost`` > 0 assigns the weights of kernels with at least
+    ``GZIP_AWARE_MIN_WEIGHTS`` weights entropy-constrained (see :mod:`.centroids`).
     """
 
     def __init__(self, layer: keras.layers.Layer, weight_names: tuple[str, ...], number_of_clusters: int,
@@ -63,6 +64,7 @@ class ClusterWeights(keras.layers.Wrapper):
             weight = np.asarray(getattr(self.layer, name).numpy())
             keep = weight != 0 if self.preserve_sparsity else np.ones(weight.shape, bool)
             depthwise = self._depthwise(name)
+            entropy_cost = self.entropy_cost if gzip_aware(weight) else 0.0
             view, keep_view = _channel_view(weight, depthwise), _channel_view(keep, depthwise)
             columns = range(view.shape[1]) if self.per_channel else [None]
             table, index = [], np.zeros(view.shape, np.int32)
@@ -70,7 +72,7 @@ class ClusterWeights(keras.layers.Wrapper):
                 values = view if column is None else view[:, column]
                 kept = keep_view if column is None else keep_view[:, column]
                 centers = init_centroids(values[kept], self.number_of_clusters, self.init, seed)
-                chosen = assign_entropy_constrained(values, centers, self.entropy_cost, kept)
+                chosen = assign_entropy_constrained(values, centers, entropy_cost, kept)
                 chosen = chosen + c * self.number_of_clusters
                 if column is None:
                     index = chosen

@@ -23,7 +23,8 @@ def prune_low_magnitude(model: keras.Model, schedule: PruningSchedule, *, select
     of k consecutive input channels (depthwise kernels are pruned weight by weight).
     ``run_cost=c`` (e.g. 0.3): each kernel row, in TFLite's byte order, keeps the most
     magnitude minus ``c`` pruning thresholds per switch between kept and pruned weights, so
-    the zeros come in long runs and the file gzips smaller for a little accuracy.
+    the zeros come in long runs and the file gzips smaller for a little accuracy (kernels
+    under ``GZIP_AWARE_MIN_WEIGHTS`` = 4096 weights, too small to matter, are pruned plainly).
     Train with the :class:`UpdatePruningStep` callback, then :func:`strip_pruning`.
     """
     n_of_m, block_size, run_cost = check_structure(n_of_m, block_size, run_cost)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import keras
 from keras import saving
 
-from edgekit.optimize.layers import has_input_axis
+from edgekit.optimize.layers import gzip_aware, has_input_axis
 from edgekit.optimize.pruning.algorithm import block_magnitude_mask, magnitude_mask, n_of_m_mask
 from edgekit.optimize.pruning.runs import run_aware_kernel_mask
 from edgekit.optimize.pruning.schedule import PruningSchedule
@@ -27,8 +27,9 @@ class PruneLowMagnitude(keras.layers.Wrapper):
 
     ``n_of_m=(n, m)``: keep n of every m input channels instead; ``block_size=k``: prune
     runs of k input channels together; ``run_cost=c``: prefer long runs of zeros in
-    TFLite's byte order, which gzip codes cheaply (:mod:`.runs`). Kernels without an input
-    axis stay unstructured.
+    TFLite's byte order, which gzip codes cheaply (:mod:`.runs`; kernels under
+    ``GZIP_AWARE_MIN_WEIGHTS`` are pruned plainly). Kernels without an input axis stay
+    unstructured.
     """
 
     def __init__(self, layer: keras.layers.Layer, schedule: PruningSchedule, weight_names: tuple[str, ...],
@@ -65,7 +66,7 @@ class PruneLowMagnitude(keras.layers.Wrapper):
             return n_of_m_mask(masked, *self.n_of_m)
         if self.block_size > 1 and has_input_axis(self.layer, name):
             return block_magnitude_mask(masked, sparsity, self.block_size)
-        if self.run_cost > 0 and has_input_axis(self.layer, name):
+        if self.run_cost > 0 and has_input_axis(self.layer, name) and gzip_aware(masked):
             return run_aware_kernel_mask(keras.ops.convert_to_numpy(masked), sparsity, self.run_cost)
         return magnitude_mask(masked, sparsity)
 
