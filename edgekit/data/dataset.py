@@ -36,16 +36,24 @@ class Preprocess:
 
 @dataclass
 class Dataset:
-    """Model inputs and (optional) integer labels loaded from a SPEC."""
+    """Model inputs and (optional) labels loaded from a SPEC."""
 
-    x: np.ndarray | list[np.ndarray]  # list when the model has several inputs
-    y: np.ndarray | None              # int labels or None
-    source: str                       # the SPEC, for messages
+    x: np.ndarray | list[np.ndarray]         # list when the model has several inputs
+    y: np.ndarray | list[np.ndarray] | None  # int64 class ids / 0-1 flags or float32 values;
+                                             # list when the model has several outputs
+    source: str                              # the SPEC, for messages
 
     @property
     def inputs(self) -> list[np.ndarray]:
         """The inputs as a list, one array per model input."""
         return list(self.x) if isinstance(self.x, list) else [self.x]
+
+    @property
+    def labels(self) -> list[np.ndarray]:
+        """The labels as a list, one array per model output; [] when unlabelled."""
+        if self.y is None:
+            return []
+        return list(self.y) if isinstance(self.y, list) else [self.y]
 
     def __len__(self) -> int:
         return len(self.inputs[0])

@@ -38,15 +38,16 @@ def check_inputs(where: str, inputs: list[np.ndarray], input_shapes: list[Shape]
         raise DataError(f"{where}: input arrays have different numbers of samples: {sorted(counts)}")
 
 
-def check_labels(where: str, y: np.ndarray, samples: int) -> np.ndarray:
-    """Labels as int64 class ids; DataError if they are not one integer per sample."""
-    if y.ndim != 1:
-        raise DataError(f"{where}: expected labels 'y' of shape ({samples},) (integer class ids), "
-                        f"found {fmt_shape(y.shape)}")
+def check_labels(where: str, y: np.ndarray, samples: int, key: str = "y") -> np.ndarray:
+    """Labels as int64 (class ids, 0/1 flags) or float32 (values); DataError unless one per sample."""
+    if y.ndim == 0:
+        raise DataError(f"{where}: expected labels '{key}' with one entry per sample, found a scalar")
     if len(y) != samples:
         raise DataError(f"{where}: {samples} input samples but {len(y)} labels")
-    if np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0):
+    if y.dtype.kind in "biu":
         return y.astype(np.int64)
-    if not np.issubdtype(y.dtype, np.integer):
-        raise DataError(f"{where}: expected integer class ids in 'y', found dtype {y.dtype}")
-    return y.astype(np.int64)
+    if y.dtype.kind != "f":
+        raise DataError(f"{where}: expected numeric labels (class ids or values) in '{key}', found dtype {y.dtype}")
+    if not np.all(np.isfinite(y)):
+        raise DataError(f"{where}: labels '{key}' contain NaN or infinity")
+    return y.astype(np.float32)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,8 @@ class TFLiteModel:
         except (ValueError, RuntimeError) as exc:
             raise ModelFormatError(f"{path}: cannot load as a TFLite model ({str(exc).strip()[:200]})") from None
         self._inputs = self._interpreter.get_input_details()
-        self._output = self._interpreter.get_output_details()[0]
+        self.output_names, self._outputs = _outputs(self._interpreter)
+        self.losses: list[str | None] | None = None  # a .tflite does not record its training loss
 
     @property
     def input_shapes(self) -> list[tuple]:
@@ -34,8 +36,13 @@ class TFLiteModel:
     def input_names(self) -> list[str]:
         return [i["name"] for i in self._inputs]
 
-    def predict(self, inputs: list[np.ndarray]) -> np.ndarray:
-        """The first output, dequantized, for all samples (in batches the model accepts)."""
+    @property
+    def output_shapes(self) -> list[tuple]:
+        """Per-sample output shapes, ``None`` for dynamic dimensions."""
+        return [tuple(None if d < 0 else int(d) for d in o["shape_signature"][1:]) for o in self._outputs]
+
+    def predict(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """Every output, dequantized, for all samples (in batches the model accepts)."""
         fixed = int(self._inputs[0]["shape_signature"][0]) if self._inputs[0]["shape_signature"][0] > 0 else None
         batch = fixed or _CHUNK
         total = len(inputs[0])
@@ -45,10 +52,10 @@ class TFLiteModel:
             n = len(chunk[0])
             if fixed and n < fixed:  # pad the last batch of a fixed-batch model
                 chunk = [np.concatenate([c, np.repeat(c[-1:], fixed - n, axis=0)]) for c in chunk]
-            outputs.append(self._invoke(chunk)[:n])
-        return np.concatenate(outputs)
+            outputs.append([out[:n] for out in self._invoke(chunk)])
+        return [np.concatenate(parts) for parts in zip(*outputs)]
 
-    def _invoke(self, chunk: list[np.ndarray]) -> np.ndarray:
+    def _invoke(self, chunk: list[np.ndarray]) -> list[np.ndarray]:
         interp = self._interpreter
         for detail, arr in zip(self._inputs, chunk):
             if list(detail["shape"]) != list(arr.shape):
@@ -58,7 +65,24 @@ class TFLiteModel:
         for detail, arr in zip(interp.get_input_details(), chunk):
             interp.set_tensor(detail["index"], quantize(arr, detail))
         interp.invoke()
-        return dequantize(interp.get_tensor(self._output["index"]), self._output)
+        return [dequantize(interp.get_tensor(detail["index"]), detail) for detail in self._outputs]
+
+
+def _outputs(interp) -> tuple[list[str], list[dict]]:
+    """Output names and details in the model's output order.
+
+    The converter may list a Keras model's output tensors in any order; its signature
+    names them ``output_0, output_1, ...`` in the Keras order (or by their own names).
+    """
+    signatures = interp.get_signature_list()
+    if not signatures:
+        details = interp.get_output_details()
+        return [d["name"] for d in details], details
+    by_name = interp.get_signature_runner(next(iter(signatures))).get_output_details()
+    numbered = [re.fullmatch(r"output_(\d+)", name) for name in by_name]
+    names = (sorted(by_name, key=lambda name: int(name[7:])) if all(numbered)
+             else list(signatures[next(iter(signatures))]["outputs"]))
+    return names, [by_name[name] for name in names]
 
 
 def quantize(x: np.ndarray, detail: dict) -> np.ndarray:

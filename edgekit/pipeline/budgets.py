@@ -3,6 +3,13 @@
 A CI job can tell from the exit code alone which limit broke; the line printed for each
 violated budget reads like ``budget max_size_kb: 71.3 > 64``. When several are violated
 the build exits with the code of the first in the table below and prints them all.
+
+Quality budgets follow the task of each model output (:mod:`edgekit.tasks`):
+``min_accuracy`` and ``max_accuracy_drop`` apply to classification outputs (top-1
+accuracy) and multi-label outputs (binary accuracy), ``max_mae`` and ``max_mse`` to
+regression outputs. With several outputs a budget applies to every output of its kind
+and the worst one counts (:func:`quality_measurements`). A budget set for a model with
+no output of its kind is not measured (exit code 17).
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ BUDGETS: dict[str, tuple[int, str, str]] = {
     "max_gzip_kb": (11, "KB", "max"),
     "min_accuracy": (12, "", "min"),
     "max_accuracy_drop": (13, "", "max"),
+    "max_mae": (18, "", "max"),
+    "max_mse": (19, "", "max"),
     "max_latency_ms": (14, "ms", "max"),
     "max_peak_memory_mb": (15, "MB", "max"),
     "max_arena_kb": (16, "KB", "max"),
@@ -75,6 +84,39 @@ def check_budgets(limits: dict[str, float | None], measured: dict[str, float | N
     notes = notes or {}
     return [Verdict(name, float(limits[name]), measured.get(name), notes.get(name, ""))
             for name in BUDGETS if limits.get(name) is not None]
+
+
+def quality_measurements(metrics: dict, baseline: dict | None = None
+                         ) -> tuple[dict[str, float | None], dict[str, str]]:
+    """The quality budgets' values from ``EvalResult.metrics``: the worst output of each kind.
+
+    ``baseline`` (the metrics of the reference model, e.g. the float one; same outputs in
+    the same order) gives ``max_accuracy_drop``, output by output. Returns (measured,
+    notes); a budget with no output of its kind is None, with a note saying why.
+    """
+    heads = _heads(metrics)
+    scored = [i for i, head in enumerate(heads) if head["task"] != "regression"]
+    errors = [head for head in heads if head["task"] == "regression"]
+    drops = ([_accuracy(_heads(baseline)[i]) - _accuracy(heads[i]) for i in scored]
+             if baseline is not None else [])
+    measured = {"min_accuracy": min((_accuracy(heads[i]) for i in scored), default=None),
+                "max_accuracy_drop": max(drops, default=None),
+                "max_mae": max((head["mae"] for head in errors), default=None),
+                "max_mse": max((head["mse"] for head in errors), default=None)}
+    notes = {name: "the model has no classification or multi-label output"
+             for name in ("min_accuracy", "max_accuracy_drop") if not scored}
+    notes.update({name: "the model has no regression output" for name in ("max_mae", "max_mse") if not errors})
+    return measured, notes
+
+
+def _heads(metrics: dict) -> list[dict]:
+    """The per-output metrics in output order (one output: the metrics themselves)."""
+    return list(metrics["outputs"].values()) if "outputs" in metrics else [metrics]
+
+
+def _accuracy(head: dict) -> float:
+    """Top-1 accuracy of a classifier, binary accuracy of a multi-label output."""
+    return head["accuracy"] if head["task"] == "classification" else head["binary_accuracy"]
 
 
 def enforce(verdicts: list[Verdict]) -> None:

@@ -56,10 +56,73 @@ def test_missing_labels_when_required(tmp_path):
 
 
 def test_bad_labels(tmp_path):
-    path = tmp_path / "d.npz"
-    np.savez(path, x=np.zeros((4, 8, 8, 1), np.float32), y=np.zeros((4, 10)))
-    with pytest.raises(DataError, match=r"expected labels 'y' of shape \(4,\)"):
-        load_dataset(path)
+    """Labels may be class ids, one-hot/0-1 rows or values, but one per sample, numeric and finite."""
+    x = np.zeros((4, 8, 8, 1), np.float32)
+    for y, message in ((np.zeros(3), "4 input samples but 3 labels"),
+                       (np.array(["a"] * 4), "expected numeric labels (class ids or values) in 'y', found dtype <U1"),
+                       (np.array([0.5, np.nan, 1, 2]), "labels 'y' contain NaN or infinity"),
+                       (np.float32(1), "expected labels 'y' with one entry per sample, found a scalar")):
+        np.savez(tmp_path / "d.npz", x=x, y=y)
+        with pytest.raises(DataError) as err:
+            load_dataset(tmp_path / "d.npz")
+        assert str(err.value) == f"{tmp_path / 'd.npz'}: {message}"
+
+
+def test_label_dtypes(tmp_path):
+    """Integer (and bool) labels become int64 class ids, float labels stay values (float32)."""
+    x = np.zeros((4, 3), np.float32)
+    for y, dtype in ((np.array([0, 1, 2, 1], np.uint8), np.int64), (np.ones((4, 5), bool), np.int64),
+                     (np.array([0.5, 1.0, 2.0, 3.0]), np.float32), (np.ones((4, 10)), np.float32)):
+        np.savez(tmp_path / "d.npz", x=x, y=y)
+        data = load_dataset(tmp_path / "d.npz", require_labels=True)
+        assert data.y.dtype == dtype and data.y.shape == y.shape and np.array_equal(data.y, y)
+        assert len(data.labels) == 1 and data.labels[0] is data.y
+
+
+def test_labels_per_output(tmp_path):
+    """y_<output name> or y0, y1, ... for several outputs; limit picks the same samples in every array."""
+    x = np.arange(50, dtype=np.float32).reshape(50, 1)
+    cls, reg = np.arange(50) % 3, np.arange(50, dtype=np.float64) / 10
+    np.savez(tmp_path / "named.npz", x=x, y_reg=reg, y_cls=cls)
+    np.savez(tmp_path / "numbered.npz", x=x, y0=cls, y1=reg)
+    for name in ("named.npz", "numbered.npz"):
+        data = load_dataset(tmp_path / name, output_names=["cls", "reg"], limit=20, require_labels=True)
+        assert isinstance(data.y, list) and [y.dtype for y in data.labels] == [np.int64, np.float32]
+        assert np.array_equal(data.labels[0], data.x[:, 0].astype(int) % 3)
+        assert np.allclose(data.labels[1], data.x[:, 0] / 10)
+    unlabelled = load_dataset(tmp_path / "numbered.npz", output_names=["cls", "reg"]).labels
+    assert len(unlabelled) == 2  # y0/y1 are labels, not inputs
+    np.savez(tmp_path / "plain.npz", x=x)
+    assert load_dataset(tmp_path / "plain.npz").labels == []
+
+
+def test_labels_per_output_errors(tmp_path):
+    x = np.zeros((4, 1), np.float32)
+    np.savez(tmp_path / "one.npz", x=x, y=np.zeros(4))
+    with pytest.raises(DataError) as err:
+        load_dataset(tmp_path / "one.npz", output_names=["cls", "reg"])
+    assert str(err.value) == (f"{tmp_path / 'one.npz'}: no label array 'y_cls' for the model's output 'cls' "
+                              "(found y); give y_cls, y_reg (or y0, y1 in output order)")
+    np.savez(tmp_path / "half.npz", x=x, y_cls=np.zeros(4), y_other=np.zeros(4))
+    with pytest.raises(DataError, match=r"half\.npz: no label array 'y_reg' for the model's output 'reg'"):
+        load_dataset(tmp_path / "half.npz", output_names=["cls", "reg"])
+    np.savez(tmp_path / "two.npz", x=x, y0=np.zeros(4), y1=np.zeros(4))
+    with pytest.raises(DataError, match=r"found label arrays y0, y1 for a model with one output; give one array 'y'"):
+        load_dataset(tmp_path / "two.npz", output_names=["out"])
+    np.save(tmp_path / "x.npy", x)
+    with pytest.raises(DataError, match=r"x\.npy: no labels; add arrays y_cls, y_reg \(or y0, y1, \.\.\. in output"):
+        load_dataset(tmp_path / "x.npy", output_names=["cls", "reg"], require_labels=True)
+
+
+def test_directory_of_multi_output_files(tmp_path):
+    np.savez(tmp_path / "a.npz", x=np.zeros((2, 1)), y_cls=[0, 1], y_reg=[0.5, 1.5])
+    np.savez(tmp_path / "b.npz", x=np.ones((1, 1)), y_cls=[2], y_reg=[2])  # integer values in a float head
+    data = load_dataset(tmp_path, output_names=["cls", "reg"])
+    assert list(data.labels[0]) == [0, 1, 2] and data.labels[1].dtype == np.float32
+    assert list(data.labels[1]) == [0.5, 1.5, 2.0]
+    np.savez(tmp_path / "c.npz", x=np.ones((1, 1)), y0=[2], y1=[2.0])
+    with pytest.raises(DataError, match=r"c\.npz: has label arrays y0, y1 while .*a\.npz has y_cls, y_reg"):
+        load_dataset(tmp_path, output_names=["cls", "reg"])
 
 
 def test_single_array_and_numbered_and_named_inputs(tmp_path):
