@@ -30,14 +30,12 @@ val = "data/val.npz"     # accuracy is measured on this
 # calibration = "data/calibration.npz"   # int8 calibration (default: train)
 calibration_limit = 200
 
-# Optimization steps, applied in the order filters -> prune -> cluster -> qat.
-# [[optimize]]
-# step = "prune"
-# sparsity = 0.5
-#
+# Optimization steps, applied in the order written here (qat, if used, comes last).
+{optimize}
 # [finetune]             # fine-tuning shared by the steps above
 # epochs = 2
 # learning_rate = 0.0001
+# loss = "mse"           # only for a model saved without a loss (default: the model's own)
 
 [convert]
 quantize = "int8"        # none | float16 | dynamic | int8 | int16x8
@@ -63,6 +61,17 @@ c_array = false          # model_data.h/.cc for TensorFlow Lite Micro
 '''
 
 
+def starter() -> str:
+    """The template, with one commented [[optimize]] example per registered stage."""
+    from edgekit.optimize.stages import stages
+
+    blocks = []
+    for stage in stages():
+        body = "\n".join(f"# {line}" for line in stage.example.splitlines())
+        blocks.append(f"# [[optimize]]           # {stage.name}: {stage.summary}\n{body}\n#")
+    return STARTER.replace("{optimize}", "\n".join(blocks))
+
+
 @click.command("init")
 @click.argument("path", default="edgekit.toml", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
@@ -73,7 +82,7 @@ def init(path: Path, force: bool) -> None:
 
     if path.exists() and not force:
         raise UsageError(f"{path} already exists; pass --force to overwrite it")
-    atomic_write_text(path, STARTER)
+    atomic_write_text(path, starter())
     info(f"wrote {path}: edit [data] and [budgets], then run `edgekit build {path}`")
 
 

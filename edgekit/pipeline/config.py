@@ -17,15 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgekit.convert import IO_TYPES, QUANTIZE_MODES  # no TensorFlow import
 from edgekit.errors import ConfigError, InputFileError, UsageError
+from edgekit.vocab import IO_TYPES, QUANTIZE_MODES
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-OPTIMIZE_STEPS = ("filters", "prune", "cluster", "qat")  # the order run_recipe applies them in
 BUILTIN_PREFIX = "builtin:"
 BUILTIN_MODELS = ("digits_cnn",)
 
@@ -59,11 +58,20 @@ class DataSection:
 
 @dataclass(frozen=True)
 class FinetuneSection:
-    """Fine-tuning settings shared by the [[optimize]] steps."""
+    """Fine-tuning settings shared by the [[optimize]] steps; ``loss``: for a model saved without one
+    (a name, or a list with one per output), else the model's own compiled loss is used."""
 
     epochs: int = 2
     batch_size: int = 32
     learning_rate: float = 1e-4
+    loss: str | list | None = None
+
+    def finetune(self, seed: int = 0):
+        """The optimize engine's :class:`~edgekit.optimize.trainer.Finetune` for these settings."""
+        from edgekit.optimize.trainer import Finetune
+
+        loss = () if self.loss is None else (self.loss,) if isinstance(self.loss, str) else tuple(self.loss)
+        return Finetune(self.epochs, self.batch_size, self.learning_rate, loss, seed)
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,16 @@ class OptimizeStep:
 
     def settings(self):
         """The step's edgekit.optimize config object (TOML arrays become tuples)."""
-        return step_class(self.step)(**{k: tuple(v) if isinstance(v, list) else v for k, v in self.params.items()})
+        from edgekit.optimize.stages import get_stage
+
+        return get_stage(self.step).config(**{k: tuple(v) if isinstance(v, list) else v
+                                              for k, v in self.params.items()})
+
+    def as_step(self):
+        """The engine's :class:`~edgekit.optimize.stages.Step` for this table."""
+        from edgekit.optimize.stages import Step
+
+        return Step(self.step, self.settings())
 
 
 @dataclass(frozen=True)
@@ -196,6 +213,7 @@ class _Validator:
             raise self.fail("optimize", None, "optimize must be a list of [[optimize]] tables")
         config = BuildConfig(path=self.path, root=self.path.resolve().parent,
                              optimize=tuple(self.step(s, i) for i, s in enumerate(steps)), **sections)
+        self.check_order(config.optimize)
         self.check_values(config)
         return config
 
@@ -214,17 +232,15 @@ class _Validator:
     def step(self, table: Any, index: int) -> OptimizeStep:
         if not isinstance(table, dict):
             raise self.fail("optimize", None, "each [[optimize]] entry must be a table", index)
+        from edgekit.optimize.stages import get_stage, stage_names
+
         table = dict(table)
         kind = table.pop("step", None)
-        if kind not in OPTIMIZE_STEPS:
+        if kind not in stage_names():
             raise self.fail("optimize", "step" if kind is not None else None,
-                            f"[[optimize]] #{index + 1}: step must be one of {', '.join(OPTIMIZE_STEPS)}, "
+                            f"[[optimize]] #{index + 1}: step must be one of {', '.join(stage_names())}, "
                             f"got {_describe(kind) if kind is not None else 'nothing'}", index)
-        try:
-            hints = typing.get_type_hints(step_class(kind))
-        except ModuleNotFoundError as exc:
-            raise self.fail("optimize", "step", f"[[optimize]] step '{kind}' needs edgekit.optimize, which "
-                            f"this installation lacks ({exc})", index) from exc
+        hints = typing.get_type_hints(get_stage(kind).config)
         for key, value in table.items():
             if key not in hints:
                 raise self.fail("optimize", key, f"unknown key '{key}' in [[optimize]] step '{kind}' "
@@ -239,6 +255,16 @@ class _Validator:
         except UsageError as exc:
             raise self.fail("optimize", None, f"[[optimize]] #{index + 1} ({kind}): {exc}", index) from None
         return step
+
+    def check_order(self, steps: tuple[OptimizeStep, ...]) -> None:
+        """The stages' order rules (QAT last, each once) before anything trains."""
+        from edgekit.optimize.stages import check_order
+
+        for end in range(1, len(steps) + 1):  # the first prefix that breaks a rule names the step
+            try:
+                check_order([s.step for s in steps[:end]])
+            except UsageError as exc:
+                raise self.fail("optimize", "step", f"[[optimize]] #{end}: {exc}", end - 1) from None
 
     def check_values(self, config: BuildConfig) -> None:
         choices = (("convert", "quantize", config.convert.quantize, QUANTIZE_MODES),
@@ -259,20 +285,17 @@ class _Validator:
             raise self.fail("data", None, "[data] val is needed: accuracy is measured on it")
         if config.optimize and not config.data.train:
             raise self.fail("data", None, "[data] train is needed by the [[optimize]] steps")
+        losses = config.finetune.loss
+        for loss in [losses] if isinstance(losses, str) else losses or []:
+            from edgekit.tasks import task_for_loss
+
+            try:
+                task_for_loss(loss)
+            except UsageError as exc:
+                raise self.fail("finetune", "loss", f"[finetune] loss: {exc}") from None
         for key, value in dataclasses.asdict(config.budgets).items():
             if value is not None and value < 0:
                 raise self.fail("budgets", key, f"[budgets] {key} must not be negative, got {value}")
-
-
-def step_class(kind: str) -> type:
-    """The config class of an [[optimize]] step in edgekit.optimize; its fields are the step's keys."""
-    from edgekit.optimize.recipe import OptimizeConfig
-
-    hints = typing.get_type_hints(OptimizeConfig)
-    step_cls = next((a for a in typing.get_args(hints[kind]) if dataclasses.is_dataclass(a)), None)
-    if step_cls is None:
-        raise ModuleNotFoundError(f"edgekit.optimize has no '{kind}' step yet")
-    return step_cls
 
 
 def find_line(text: str, table: str, key: str | None, index: int = 0) -> int | None:

@@ -1,7 +1,9 @@
 """Weight clustering (weight sharing) for Keras 3 models, optionally sparsity-preserving."""
 
-from edgekit.optimize.clustering.api import cluster_weights, strip_clustering
-from edgekit.optimize.clustering.centroids import INITS, init_centroids
-from edgekit.optimize.clustering.wrapper import ClusterWeights
+from edgekit.lazy import lazy_exports
 
-__all__ = ["INITS", "ClusterWeights", "cluster_weights", "init_centroids", "strip_clustering"]
+_API = "edgekit.optimize.clustering.api"
+__getattr__ = lazy_exports(__name__, {
+    "cluster_weights": _API, "strip_clustering": _API, "init_centroids": "edgekit.optimize.clustering.centroids",
+    "ClusterWeights": "edgekit.optimize.clustering.wrapper", "ClusterConfig": "edgekit.optimize.clustering.config"})
+__all__ = ["ClusterConfig", "ClusterWeights", "cluster_weights", "init_centroids", "strip_clustering"]

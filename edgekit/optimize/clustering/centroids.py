@@ -18,22 +18,8 @@ import numpy as np
 
 from edgekit.errors import UsageError
 
-INITS = ("kmeans++", "linear", "density")
 _KMEANS_ITERATIONS = 25
 _ENTROPY_ITERATIONS = 10
-
-
-def check_clusters(number_of_clusters: int) -> int:
-    """At least 2 clusters: one centroid would turn a layer into a constant."""
-    if int(number_of_clusters) != number_of_clusters or number_of_clusters < 2:
-        raise UsageError(f"number of clusters must be an integer >= 2 (e.g. 16), got {number_of_clusters}")
-    return int(number_of_clusters)
-
-
-def check_init(init: str) -> str:
-    if init not in INITS:
-        raise UsageError(f"cluster init must be one of {', '.join(INITS)}, got {init!r}")
-    return init
 
 
 def init_centroids(values: np.ndarray, number_of_clusters: int, init: str = "kmeans++",

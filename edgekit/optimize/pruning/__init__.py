@@ -1,8 +1,12 @@
-"""Magnitude pruning (unstructured and N:M) for Keras 3 models."""
+"""Magnitude pruning (unstructured, N:M, blocks, run-aware) for Keras 3 models."""
 
-from edgekit.optimize.pruning.api import prune_low_magnitude, strip_pruning
-from edgekit.optimize.pruning.schedule import ConstantSparsity, PolynomialDecay, PruningSchedule
-from edgekit.optimize.pruning.wrapper import PruneLowMagnitude, UpdatePruningStep
+from edgekit.lazy import lazy_exports
 
-__all__ = ["ConstantSparsity", "PolynomialDecay", "PruneLowMagnitude", "PruningSchedule", "UpdatePruningStep",
-           "prune_low_magnitude", "strip_pruning"]
+_API, _SCHEDULE, _WRAPPER = ("edgekit.optimize.pruning.api", "edgekit.optimize.pruning.schedule",
+                             "edgekit.optimize.pruning.wrapper")
+__getattr__ = lazy_exports(__name__, {
+    "prune_low_magnitude": _API, "strip_pruning": _API, "ConstantSparsity": _SCHEDULE, "PolynomialDecay": _SCHEDULE,
+    "PruningSchedule": _SCHEDULE, "PruneLowMagnitude": _WRAPPER, "UpdatePruningStep": _WRAPPER,
+    "PruneConfig": "edgekit.optimize.pruning.config"})
+__all__ = ["ConstantSparsity", "PolynomialDecay", "PruneConfig", "PruneLowMagnitude", "PruningSchedule",
+           "UpdatePruningStep", "prune_low_magnitude", "strip_pruning"]

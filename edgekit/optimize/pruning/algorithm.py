@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from keras import ops
 
+from edgekit.optimize.pruning.config import check_structure  # noqa: F401  (callers import it from here)
+
 
 def magnitude_mask(weights, sparsity):
     """Zero the ``round(size * sparsity)`` smallest magnitudes (ties at the threshold go too).
@@ -70,26 +72,3 @@ def _input_groups(magnitudes, m: int, pad_value: float):
     return ops.reshape(moved, (-1, m)), restore
 
 
-def check_structure(n_of_m: tuple[int, int] | None, block_size: int,
-                    run_cost: float = 0.0) -> tuple[tuple[int, int] | None, int, float]:
-    """``(n_of_m, block_size, run_cost)`` checked: N:M with 0 < N < M, blocks of >= 1 input channels,
-    or a run cost >= 0 — one kind of structure at a time."""
-    from edgekit.errors import UsageError
-    from edgekit.optimize.checks import check_non_negative
-
-    if int(block_size) != block_size or block_size < 1:
-        raise UsageError(f"prune block size must be an integer >= 1 (e.g. 4 or 16), got {block_size}")
-    cost = check_non_negative(run_cost, "prune run cost", "0.3; 0 = plain magnitude pruning")
-    if block_size > 1 and cost > 0:
-        raise UsageError("block pruning and a prune run cost exclude each other: choose one")
-    if n_of_m is None:
-        return None, int(block_size), cost
-    try:
-        n, m = (int(v) for v in n_of_m)
-    except (TypeError, ValueError):
-        raise UsageError(f"structured sparsity must be two integers N:M such as 2:4, got {n_of_m!r}") from None
-    if not 0 < n < m:
-        raise UsageError(f"structured sparsity N:M needs 0 < N < M (e.g. 2:4), got {n}:{m}")
-    if block_size > 1 or cost > 0:
-        raise UsageError("structured N:M excludes block pruning and a prune run cost: choose one")
-    return (n, m), 1, 0.0

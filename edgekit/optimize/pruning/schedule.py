@@ -11,6 +11,7 @@ from typing import Any
 from keras import ops, saving
 
 from edgekit.errors import UsageError
+from edgekit.optimize.pruning.config import check_sparsity
 
 
 class PruningSchedule:
@@ -53,13 +54,6 @@ def _check_steps(begin_step: int, end_step: int, frequency: int, *, open_end: bo
         raise UsageError(f"pruning schedule: end_step ({end_step}) must be >= begin_step ({begin_step}) or -1")
     if frequency <= 0:
         raise UsageError(f"pruning schedule: frequency must be > 0, got {frequency}")
-
-
-def check_sparsity(value: float, name: str = "sparsity") -> float:
-    """Sparsity must lie in [0, 1): pruning every weight leaves no model."""
-    if not 0.0 <= value < 1.0:
-        raise UsageError(f"{name} must be in [0, 1) (e.g. 0.8 for 80% zeros), got {value}")
-    return float(value)
 
 
 @saving.register_keras_serializable(package="edgekit")

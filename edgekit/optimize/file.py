@@ -1,0 +1,71 @@
+"""``optimize_file``: a Keras model file in, an optimized plain ``.keras`` file out.
+
+The use case behind ``edgekit optimize`` (and the per-trial step of a search): load the
+model and the data against its inputs and outputs, run the recipe, report the layers the
+stages could not compress, write the result atomically.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Callable
+
+from edgekit.errors import UsageError
+from edgekit.optimize.engine import Recipe, optimize
+
+
+def optimize_file(model_path: str | Path, output: str | Path, recipe: Recipe, *, train, val=None,
+                  calibration=None, progress: Callable[[str], None] = lambda message: None) -> dict:
+    """Optimize ``model_path`` with ``recipe`` into ``output`` (.keras); returns the summary.
+
+    ``train``/``val``: data SPECs or Datasets with labels; ``calibration``: a SPEC or
+    Dataset of the inputs the int8 converter will get (default: ``train``).
+    """
+    from edgekit.convert import load_keras_model
+    from edgekit.evaluate.losses import saved_compile_config
+    from edgekit.fileio import atomic_path
+    from edgekit.optimize.layers import SkippedLayersWarning
+
+    if Path(output).suffix != ".keras":
+        raise UsageError(f"-o {output}: the optimized model is saved as Keras 3; give a path ending in .keras")
+    model = load_keras_model(model_path)
+    calibration = model_inputs(model, calibration if calibration is not None else train)
+    train = labelled(model, train)
+    val = labelled(model, val) if val is not None else None
+    progress(f"optimizing {model_path} on {len(train)} samples ...")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SkippedLayersWarning)
+        result = optimize(model, recipe, train, val, calibration=calibration, progress=progress,
+                          compile_config=saved_compile_config(model_path))
+    for warning in caught:
+        if issubclass(warning.category, SkippedLayersWarning):
+            progress(f"warning: {warning.message}")
+    with atomic_path(output) as tmp:
+        result.model.save(tmp)
+    return {"model": str(model_path), "output": str(output), **result.summary}
+
+
+def labelled(model, data):
+    """``data`` (a SPEC or Dataset) loaded against the model's inputs, with one label array per output."""
+    from edgekit.convert import input_signature, output_names
+    from edgekit.data import Dataset, load_dataset
+
+    if isinstance(data, Dataset):
+        return data
+    shapes, names = input_signature(model)
+    return load_dataset(data, input_shapes=shapes, input_names=names, require_labels=True,
+                        output_names=output_names(model))
+
+
+def model_inputs(model, data, limit: int | None = None):
+    """The inputs of ``data`` (a SPEC or Dataset), as many samples as the converter calibrates on."""
+    from edgekit.convert import input_signature
+    from edgekit.convert.file import DEFAULT_CALIBRATION_SAMPLES
+    from edgekit.data import Dataset, load_dataset
+
+    if isinstance(data, Dataset):
+        return data.x
+    shapes, names = input_signature(model)
+    return load_dataset(data, input_shapes=shapes, input_names=names,
+                        limit=limit or DEFAULT_CALIBRATION_SAMPLES).x

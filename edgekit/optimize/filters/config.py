@@ -1,0 +1,25 @@
+"""Settings of the filters stage (no TensorFlow: edgekit.toml and --help read them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from edgekit.errors import UsageError
+from edgekit.vocab import FILTER_CRITERIA
+
+
+@dataclass
+class FilterPruneConfig:
+    """``ratio`` of the channels to remove from every prunable layer, unless overridden per layer."""
+
+    ratio: float = 0.0
+    layer_ratios: dict[str, float] = field(default_factory=dict)
+    criterion: str = "l1"          # l1 | l2 | bn (BatchNorm |gamma|)
+
+    def __post_init__(self) -> None:
+        for name, value in [("--prune-filters", self.ratio)] + [
+                (f"--prune-filters-layer {layer}", r) for layer, r in self.layer_ratios.items()]:
+            if not 0.0 <= value < 1.0:
+                raise UsageError(f"{name}: ratio {value} is out of range; use 0 <= ratio < 1")
+        if self.criterion not in FILTER_CRITERIA:
+            raise UsageError(f"filter criterion '{self.criterion}' is unknown; use one of {', '.join(FILTER_CRITERIA)}")

@@ -1,0 +1,53 @@
+"""The filters stage: remove whole filters/units and rebuild a genuinely smaller model, fine-tuned."""
+
+from __future__ import annotations
+
+from edgekit.optimize.filters.config import FilterPruneConfig
+from edgekit.optimize.stages import Option, Stage
+from edgekit.vocab import FILTER_CRITERIA
+
+
+def _overrides(items: tuple[str, ...]) -> dict[str, float]:
+    from edgekit.errors import UsageError
+
+    overrides = {}
+    for item in items:
+        name, sep, value = item.rpartition("=")
+        try:
+            if not sep or not name:
+                raise ValueError
+            overrides[name] = float(value)
+        except ValueError:
+            raise UsageError(f"--prune-filters-layer {item!r}: expected NAME=RATIO, e.g. conv2=0.5") from None
+    return overrides
+
+
+STAGE = Stage(
+    name="filters",
+    config=FilterPruneConfig,
+    apply="edgekit.optimize.filters.stage:apply",
+    summary="remove a fraction of every layer's filters/units and rebuild a smaller model",
+    example="step = \"filters\"\nratio = 0.25",
+    options=(
+        Option("--prune-filters", "ratio", "Remove this fraction of every Conv's filters and Dense's units "
+               "(0 <= RATIO < 1) and rebuild a smaller model; the classifier outputs are never pruned.",
+               metavar="RATIO", enables=True),
+        Option("--prune-filters-layer", "layer_ratios", "Per-layer override of --prune-filters (repeatable); alone, "
+               "only the named layers are pruned.", type=str, metavar="NAME=RATIO", multiple=True,
+               parse=_overrides, enables=True),
+        Option("--filter-criterion", "criterion", "Rank filters by L1 or L2 norm, or by the following BatchNorm's "
+               "|gamma|.", type=str, choices=FILTER_CRITERIA),
+    ),
+)
+
+
+def apply(model, config: FilterPruneConfig, trainer):
+    from edgekit.optimize.filters import prune_filters
+
+    trainer.progress(f"filters: removing {config.ratio:.0%} of the filters/units of each layer "
+                     f"(ranked by {config.criterion}" + (f", {len(config.layer_ratios)} override(s))"
+                                                         if config.layer_ratios else ")"))
+    result = prune_filters(model, config)
+    trainer.progress(f"  parameters {result.params_before:,} -> {result.params_after:,}")
+    trainer.fit(result.model)
+    return result.model

@@ -1,0 +1,158 @@
+"""The stage registry: every compression stage edgekit can run, declared once.
+
+A :class:`Stage` says what the stage is called, which dataclass holds its settings (its
+fields are the keys of an ``[[optimize]]`` table), which command-line flags set them, how
+it must be ordered, and where its ``apply(model, config, trainer)`` lives. The engine
+(:mod:`edgekit.optimize.engine`), ``edgekit optimize``, ``edgekit.toml`` validation and
+``edgekit init`` all read this one table, so a new stage is one folder with a
+``stage.py`` plus one line in :data:`BUILTIN_STAGES`.
+
+Declarations import no TensorFlow: ``apply`` is a ``"module:function"`` reference
+imported only when the stage runs, which keeps ``edgekit optimize --help`` fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, fields
+from typing import Any, Callable, Sequence
+
+from edgekit.errors import UsageError
+
+# The built-in stages, in the order the command line applies them.
+BUILTIN_STAGES = (
+    "edgekit.optimize.filters.stage",
+    "edgekit.optimize.pruning.stage",
+    "edgekit.optimize.clustering.stage",
+    "edgekit.optimize.qat.stage",
+)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One command-line flag of a stage, bound to a field of the stage's config.
+
+    ``field=None``: a switch that only turns the stage on (``--qat``). ``parse`` turns the
+    flag's text into the field's value (``2:4`` -> ``(2, 4)``); ``enables``: giving the
+    flag runs the stage; other flags of the stage need one of the enabling flags.
+    """
+
+    flag: str
+    field: str | None
+    help: str
+    type: type = float
+    choices: tuple[str, ...] = ()
+    metavar: str | None = None
+    multiple: bool = False
+    parse: Callable[[Any], Any] | None = None
+    enables: bool = False
+    excludes: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()    # default: one of the stage's enabling flags
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A compression stage: its name, settings, flags, ordering rule and implementation."""
+
+    name: str
+    config: type                   # a dataclass; checks its values in __post_init__ (UsageError)
+    apply: str                     # "module:function"; function(model, config, trainer) -> model
+    summary: str                   # one line: what the stage does (``edgekit init``, docs)
+    example: str                   # an [[optimize]] table body for ``edgekit init``'s template
+    options: tuple[Option, ...] = ()
+    last: bool = False             # must be the final stage (QAT: nothing may move its int8 grid)
+
+    def run(self, model, config, trainer):
+        """Import the implementation and apply the stage to ``model``."""
+        module, _, function = self.apply.partition(":")
+        return getattr(importlib.import_module(module), function)(model, config, trainer)
+
+    def keys(self) -> tuple[str, ...]:
+        """The keys an ``[[optimize]]`` table of this stage accepts."""
+        return tuple(f.name for f in fields(self.config))
+
+    def enabling_flags(self) -> tuple[str, ...]:
+        return tuple(option.flag for option in self.options if option.enables)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One stage to run with its settings: an ``[[optimize]]`` table or a group of flags."""
+
+    stage: str
+    config: Any
+
+
+_REGISTRY: dict[str, Stage] = {}
+
+
+def register(stage: Stage) -> Stage:
+    """Add ``stage`` (a plug-in may register its own); names are unique."""
+    if stage.name in _REGISTRY and _REGISTRY[stage.name] is not stage:
+        raise ValueError(f"an optimize stage named '{stage.name}' is already registered")
+    _REGISTRY[stage.name] = stage
+    return stage
+
+
+def stages() -> tuple[Stage, ...]:
+    """Every registered stage, built-ins first in their command-line order."""
+    if not _REGISTRY:
+        for module in BUILTIN_STAGES:
+            register(importlib.import_module(module).STAGE)
+    return tuple(_REGISTRY.values())
+
+
+def stage_names() -> tuple[str, ...]:
+    return tuple(s.name for s in stages())
+
+
+def get_stage(name: str) -> Stage:
+    """The stage called ``name``; UsageError listing the known ones otherwise."""
+    found = {s.name: s for s in stages()}.get(name)
+    if found is None:
+        raise UsageError(f"unknown optimize stage '{name}' (known: {', '.join(stage_names())})")
+    return found
+
+
+def check_order(names: Sequence[str]) -> None:
+    """Each stage at most once; a ``last`` stage only at the end (UsageError otherwise)."""
+    for index, name in enumerate(names):
+        stage = get_stage(name)
+        if name in names[:index]:
+            raise UsageError(f"optimize stage '{name}' is given twice; give each stage once")
+        if stage.last and index != len(names) - 1:
+            raise UsageError(f"optimize stage '{name}' must be the last stage, but "
+                             f"'{names[index + 1]}' comes after it; move '{name}' to the end")
+
+
+def steps_from_flags(given: dict[str, Any]) -> list[Step]:
+    """The steps a set of command-line flags asks for, in the registry's order.
+
+    ``given``: flag -> value for the flags the user gave (absent/None = not given). A flag
+    of a stage that none of its enabling flags switched on is a UsageError naming both.
+    """
+    given = {flag: value for flag, value in given.items() if not (value is None or value is False or value == ())}
+    steps = []
+    for stage in stages():
+        mine = [o for o in stage.options if o.flag in given]
+        if not mine:
+            continue
+        for option in mine:
+            needs = option.needs or (() if option.enables else stage.enabling_flags())
+            if needs and not any(flag in given for flag in needs):
+                raise UsageError(f"{option.flag} needs {' or '.join(_with_metavar(stage, f) for f in needs)}")
+            clash = next((f for f in option.excludes if f in given), None)
+            if clash:
+                raise UsageError(f"{option.flag} and {clash} exclude each other; give one of them")
+        values = {}
+        for option in mine:
+            if option.field is not None:
+                value = given[option.flag]
+                values[option.field] = option.parse(value) if option.parse else value
+        steps.append(Step(stage.name, stage.config(**values)))
+    return steps
+
+
+def _with_metavar(stage: Stage, flag: str) -> str:
+    option = next(o for o in stage.options if o.flag == flag)
+    return f"{flag} {option.metavar}" if option.metavar and option.type is not bool else flag

@@ -1,0 +1,198 @@
+"""The one fine-tuning hook every stage trains through, with the model's own loss.
+
+A stage wraps the model and calls :meth:`Trainer.fit`; what the model is trained *for* is
+decided once, from the model the user gave: its own compiled loss, metrics and loss
+weights when the file was saved compiled; else the ``--loss`` names (one for every
+output, or one per output); else a loss inferred from each output and its labels (integer
+class ids -> sparse cross-entropy, floats -> MSE, ...). Multi-output models get a loss per
+output. A stage with its own objective (distillation) passes ``loss=`` to :meth:`fit`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import keras
+import numpy as np
+
+from edgekit.convert.keras_loader import output_names
+from edgekit.errors import DataError, UsageError
+from edgekit.evaluate.losses import loss_name, per_output
+from edgekit.optimize.stages import Step
+from edgekit.tasks import Task, infer_task, score, task_for_loss
+
+
+@dataclass
+class Finetune:
+    """How every stage fine-tunes: Adam at ``learning_rate`` for ``epochs``; ``loss`` as described above."""
+
+    epochs: int = 10
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    loss: tuple[str, ...] = ()
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1:
+            raise UsageError(f"epochs and batch size must be >= 1, got {self.epochs} and {self.batch_size}")
+        if not self.learning_rate > 0:
+            raise UsageError(f"learning rate must be > 0, got {self.learning_rate}")
+        self.loss = (self.loss,) if isinstance(self.loss, str) else tuple(self.loss)
+        for name in self.loss:
+            task_for_loss(name)  # unknown names fail before any training
+
+
+class Trainer:
+    """Fine-tunes models derived from ``model`` on ``train`` (an :class:`edgekit.data.Dataset`)."""
+
+    def __init__(self, model: keras.Model, train, finetune: Finetune, *,
+                 progress: Callable[[str], None] = lambda message: None, calibration=None,
+                 compile_config: dict | None = None):
+        """``compile_config``: the serialized ``compile()`` arguments the model file was saved with
+        (models are loaded uncompiled); default: those of ``model`` if it is compiled."""
+        self.train, self.finetune, self.progress, self.calibration = train, finetune, progress, calibration
+        self.output_names = output_names(model)
+        self.labels = _labels(train, len(model.outputs))
+        self.done: list[Step] = []
+        if compile_config is None and getattr(model, "compiled", False):
+            compile_config = model.get_compile_config()
+        self._compiled = compile_config if compile_config and not finetune.loss else None
+        if self._compiled is not None:
+            self.tasks = [_task_of(loss, tensor, y) for loss, tensor, y in
+                          zip(per_output(self._compiled["loss"], self.output_names), model.outputs, self.labels)]
+        else:
+            self.tasks = self._chosen_tasks(model)
+            self._losses = [_LOSSES[task.loss](task.loss in _PROBABILITY and not _ends_in(model, i, _PROBABILITY[task.loss]))
+                            for i, task in enumerate(self.tasks)]
+        check_labels(model, train, self.tasks, "training")
+
+    @property
+    def epochs(self) -> int:
+        return self.finetune.epochs
+
+    @property
+    def seed(self) -> int:
+        return self.finetune.seed
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return -(-len(self.train) // self.finetune.batch_size)
+
+    def earlier(self, stage: str) -> Any | None:
+        """The config of an earlier stage of this run, or None (QAT keeps the cluster stage's N)."""
+        return next((step.config for step in self.done if step.stage == stage), None)
+
+    def fit(self, model: keras.Model, *, callbacks: Sequence[keras.callbacks.Callback] = (), loss=None) -> None:
+        """Compile ``model`` with the run's objective (or ``loss``) and train it for the configured epochs."""
+        losses, metrics, weights = self._objective()
+        model.compile(optimizer=keras.optimizers.Adam(self.finetune.learning_rate),
+                      loss=loss if loss is not None else _single(losses), metrics=_single(metrics),
+                      loss_weights=weights)
+        report = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: self.progress(
+            f"  epoch {epoch + 1}/{self.epochs}: " + _format_logs(logs)))
+        model.fit(self.train.x, _single(self.labels), epochs=self.epochs, batch_size=self.finetune.batch_size,
+                  verbose=0, callbacks=[*callbacks, report])
+
+    def evaluate(self, model: keras.Model, data) -> dict:
+        """The task's metrics of ``model`` on labelled ``data``: one dict, or one per output."""
+        predictions = model.predict(data.x, batch_size=256, verbose=0)
+        predictions = predictions if isinstance(predictions, (list, tuple)) else [predictions]
+        labels = _labels(data, len(predictions))
+        per_output = [{"task": task.kind, **score(task, np.asarray(p), np.asarray(y))}
+                      for task, p, y in zip(self.tasks, predictions, labels)]
+        if len(per_output) == 1:
+            return per_output[0]
+        return {"outputs": dict(zip(self.output_names, per_output))}
+
+    def _chosen_tasks(self, model: keras.Model) -> list[Task]:
+        names = self.finetune.loss
+        if names and len(names) not in (1, len(model.outputs)):
+            raise UsageError(f"--loss given {len(names)} times for a model with {len(model.outputs)} outputs; "
+                             "give one loss for all outputs or one per output, in output order")
+        if names:
+            return [task_for_loss(names[0] if len(names) == 1 else name)
+                    for name in (names * len(model.outputs) if len(names) == 1 else names)]
+        return [infer_task(tuple(t.shape[1:]), y) for t, y in zip(model.outputs, self.labels)]
+
+    def _objective(self) -> tuple[list, list, list | None]:
+        """Fresh loss and metric objects (metrics hold state, so each fit gets its own)."""
+        if self._compiled is not None:
+            compiled = keras.saving.deserialize_keras_object(
+                {key: self._compiled.get(key) for key in ("loss", "metrics", "loss_weights")})
+            metrics, weights = compiled.get("metrics"), compiled.get("loss_weights")
+            if metrics is not None:  # a single output's metrics are one list, not one per output
+                metrics = [metrics] if len(self.output_names) == 1 else per_output(metrics, self.output_names)
+            return (per_output(compiled["loss"], self.output_names), metrics or self._metrics(),
+                    per_output(weights, self.output_names) if weights is not None else None)
+        return list(self._losses), self._metrics(), None
+
+    def _metrics(self) -> list[list[str]]:
+        return [[task.metric] for task in self.tasks]  # Keras knows these names
+
+
+_LOSSES: dict[str, Callable[[bool], Any]] = {
+    "sparse_categorical_crossentropy": lambda logits: keras.losses.SparseCategoricalCrossentropy(from_logits=logits),
+    "categorical_crossentropy": lambda logits: keras.losses.CategoricalCrossentropy(from_logits=logits),
+    "binary_crossentropy": lambda logits: keras.losses.BinaryCrossentropy(from_logits=logits),
+    "mse": lambda logits: "mse",
+    "mae": lambda logits: "mae",
+}
+# losses that need probabilities, and the activation that makes an output give them
+_PROBABILITY = {"sparse_categorical_crossentropy": "softmax", "categorical_crossentropy": "softmax",
+                "binary_crossentropy": "sigmoid"}
+
+
+def check_labels(model: keras.Model, data, tasks: Sequence[Task], what: str) -> None:
+    """Inputs shaped like the model's (batch aside) and class ids within each classifier's classes."""
+    inputs = data.x if isinstance(data.x, list) else [data.x]
+    if len(inputs) != len(model.inputs):
+        raise DataError(f"{data.source}: {what} data has {len(inputs)} input(s), the model takes {len(model.inputs)}")
+    for array, tensor in zip(inputs, model.inputs):
+        expected = tuple(tensor.shape[1:])
+        found = tuple(np.shape(array)[1:])
+        if len(found) != len(expected) or any(e is not None and e != f for e, f in zip(expected, found)):
+            raise DataError(f"{data.source}: {what} data: expected shape {expected} per sample, found {found}")
+    for tensor, task, labels in zip(model.outputs, tasks, _labels(data, len(model.outputs))):
+        classes = tensor.shape[-1]
+        if task.loss == "sparse_categorical_crossentropy" and classes is not None and (
+                np.min(labels) < 0 or np.max(labels) >= classes):
+            raise DataError(f"{data.source}: {what} labels must be class ids in [0, {classes}), "
+                            f"found {int(np.min(labels))}..{int(np.max(labels))}")
+
+
+def _labels(data, outputs: int) -> list[np.ndarray]:
+    """One label array per model output; a DataError naming the file when they do not match."""
+    labels = data.labels
+    if not labels:
+        raise DataError(f"{data.source}: no labels; add an array 'y' (one label per sample) to the .npz")
+    if len(labels) != outputs:
+        raise DataError(f"{data.source}: holds {len(labels)} label array(s) for a model with {outputs} outputs; "
+                        "name them y_<output name> (or y0, y1, ...) in the .npz")
+    return labels
+
+
+def _task_of(loss, output, labels: np.ndarray) -> Task:
+    """The task a compiled loss trains for; a custom loss the labels' task."""
+    try:
+        return task_for_loss(loss_name(loss))
+    except UsageError:
+        return infer_task(tuple(output.shape[1:]), labels)
+
+
+def _single(values: list | None):
+    """Keras wants a bare value, not a one-element list, for a single-output model."""
+    return values[0] if values is not None and len(values) == 1 else values
+
+
+def _ends_in(model: keras.Model, output: int, activation: str) -> bool:
+    """Whether output ``output`` is produced by ``activation`` (looks inside compression wrappers)."""
+    layer = model.outputs[output]._keras_history.operation
+    layer = getattr(layer, "layer", layer)
+    found = getattr(getattr(layer, "activation", None), "__name__", "")
+    return found == activation or type(layer).__name__.lower() == activation
+
+
+def _format_logs(logs: dict) -> str:
+    return ", ".join(f"{key} {value:.4f}" for key, value in logs.items()
+                     if not key.startswith("val_") and np.isscalar(value))

@@ -1,0 +1,20 @@
+"""The words edgekit's options accept, in one place that both the CLI and the library read.
+
+Standard library only (no NumPy, TensorFlow or Keras), so a command module can build its
+``click.Choice`` lists at import time without loading the code that acts on them, and a
+new mode is added once rather than in a CLI copy and a library copy that can drift apart.
+"""
+
+from __future__ import annotations
+
+QUANTIZE_MODES = ("none", "float16", "dynamic", "int8", "int16x8")
+CALIBRATED_MODES = ("int8", "int16x8")        # the modes that need representative inputs
+IO_TYPES = ("float32", "int8", "uint8")      # inputs/outputs; int8/uint8 only with full-int8
+CLUSTER_INITS = ("kmeans++", "linear", "density")
+FILTER_CRITERIA = ("l1", "l2", "bn")          # filter ranking: L1/L2 norm, BatchNorm |gamma|
+PRUNE_SCHEDULES = ("polynomial", "constant")
+# fine-tuning losses a user may name (--loss, [finetune] loss); edgekit.tasks maps each to its task
+LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy", "mse", "mae")
+
+__all__ = ["CALIBRATED_MODES", "CLUSTER_INITS", "FILTER_CRITERIA", "IO_TYPES", "LOSSES", "PRUNE_SCHEDULES",
+           "QUANTIZE_MODES"]
