@@ -39,6 +39,10 @@ class DataError(UsageError):
     """Calibration, training or evaluation data does not fit the model (shape, dtype, labels)."""
 
 
+class UserCodeError(UsageError):
+    """A ``--custom-objects`` file or ``--import`` module (the user's Keras classes) could not be imported."""
+
+
 class ConfigError(UsageError):
     """A configuration file (target profile, inventory, edgekit.toml) has a bad key or value."""
 

@@ -6,6 +6,7 @@ import click
 
 from edgekit.cli.convert_mixed import convert_mixed_file, mixed_precision_options, render_mixed, wants_mixed
 from edgekit.cli.dataopts import SPEC_HELP, preprocess_from, preprocess_options
+from edgekit.cli.model_options import user_code_options
 from edgekit.cli.output import emit_json, info, json_option
 
 # Copies of edgekit.convert's QUANTIZE_MODES / IO_TYPES (tests check they agree): the CLI
@@ -28,6 +29,7 @@ _IO_TYPES = ("float32", "int8", "uint8")
 @click.option("--per-tensor", is_flag=True,
               help="One int8 scale per weight tensor instead of per output channel: clustered models keep their "
                    "N shared codes and compress far better; may cost accuracy on unclustered models.")
+@user_code_options
 @preprocess_options
 @mixed_precision_options
 @json_option

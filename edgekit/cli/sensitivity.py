@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from edgekit.cli.model_options import user_code_options
 from edgekit.cli.output import emit_json, info, json_option
 
 
@@ -14,6 +15,7 @@ from edgekit.cli.output import emit_json, info, json_option
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use at most N evaluation samples.")
 @click.option("--calibration-limit", type=click.IntRange(min=1), default=256, show_default=True,
               help="Use at most N calibration samples.")
+@user_code_options
 @json_option
 def sensitivity(model: str, data_spec: str, calibration_spec: str, limit: int | None,
                 calibration_limit: int, as_json: bool) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from edgekit.errors import ModelFormatError
 from edgekit.fileio import existing_path
@@ -13,14 +14,23 @@ if TYPE_CHECKING:
     import keras
 
 _KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+# How Keras (.keras / legacy .h5) reports a class of the user's code it cannot find.
+_UNKNOWN_CLASS = re.compile(r"Could not locate (?:class|function) '([^']+)'|Unknown [a-z ]+: '([^']+)'")
 
 
-def load_keras_model(path: str | Path) -> "keras.Model":
+def load_keras_model(path: str | Path, user_code: Sequence[str] = ()) -> "keras.Model":
     """The model at ``path``; ModelFormatError naming the file if it is not one.
 
-    A SavedModel directory (Keras 3 cannot load those) is wrapped in a ``TFSMLayer``
-    so that it converts, evaluates and calibrates like any other Keras model.
+    ``user_code``: ``.py`` files or module names defining the model's custom classes
+    (:func:`edgekit.convert.user_code.load_user_code`; the CLI's ``--custom-objects`` /
+    ``--import`` register them before the command runs). A SavedModel directory (Keras 3
+    cannot load those) is wrapped in a ``TFSMLayer`` so that it converts, evaluates and
+    calibrates like any other Keras model.
     """
+    if user_code:
+        from edgekit.convert.user_code import load_user_code
+
+        load_user_code(user_code)
     path = existing_path(path)
     if path.is_dir():
         return _load_saved_model(path)
@@ -33,7 +43,12 @@ def load_keras_model(path: str | Path) -> "keras.Model":
 
             return keras.models.load_model(path, compile=False)
     except Exception as exc:  # Keras raises ValueError, OSError, zipfile errors, ... for bad files
-        raise ModelFormatError(f"{path}: cannot load as a Keras model ({_first_line(exc)}); "
+        unknown = _UNKNOWN_CLASS.search(str(exc))
+        if unknown:
+            raise ModelFormatError(f"{path}: the model uses '{unknown.group(1) or unknown.group(2)}', which is not "
+                                   "defined here; define/import the class with --custom-objects FILE.py or "
+                                   "--import MODULE") from None
+        raise ModelFormatError(f"{path}: cannot load as a Keras model ({first_line(exc)}); "
                                "give a model saved with model.save()") from None
 
 
@@ -42,6 +57,12 @@ def input_signature(model: "keras.Model") -> tuple[list[tuple], list[str]]:
     shapes = [tuple(t.shape[1:]) for t in model.inputs]
     names = [t.name.split(":")[0] for t in model.inputs]
     return shapes, names
+
+
+def output_names(model: "keras.Model") -> list[str]:
+    """The names of ``model``'s outputs, in order: the keys a compiled loss dict and ``y_<name>`` labels use."""
+    names = getattr(model, "output_names", None)  # Functional; a Sequential has one output, its last layer's
+    return list(names) if names else [t._keras_history.operation.name for t in model.outputs]
 
 
 def _load_saved_model(path: Path) -> "keras.Model":
@@ -61,11 +82,12 @@ def _load_saved_model(path: Path) -> "keras.Model":
             layer = keras.layers.TFSMLayer(str(path), call_endpoint=endpoint)
             outputs = layer(next(iter(inputs.values())) if len(inputs) == 1 else inputs)
     except (KeyError, ValueError, OSError) as exc:
-        raise ModelFormatError(f"{path}: cannot load the SavedModel's serving signature ({_first_line(exc)})") from None
+        raise ModelFormatError(f"{path}: cannot load the SavedModel's serving signature ({first_line(exc)})") from None
     if isinstance(outputs, dict):
         outputs = [outputs[key] for key in sorted(outputs)]
     return keras.Model(list(inputs.values()), outputs, name=path.name)
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, at most 200 characters."""
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]

@@ -1,8 +1,11 @@
 """Which weights of which Keras layers edgekit compresses, and how layers are selected.
 
 Pruning and clustering act on the large multiply weights (kernels), never on biases,
-normalisation or embeddings. A layer with weights that is not listed here is *unsupported*:
-it is left as it is and named in one warning, so a model with exotic layers still runs.
+normalisation or embeddings. Subclasses of the listed layers count as their nearest listed
+base class; any layer can opt in like tfmot's ``PrunableLayer`` with a method
+``compressible_weights(self) -> list[str]`` naming its kernel attributes, each laid out
+(..., in, out). A layer with weights that is neither is *unsupported*: it is left as it is
+and named in one warning, so a model with exotic layers still runs.
 """
 
 from __future__ import annotations
@@ -59,7 +62,18 @@ class Target:
 
 
 def _entries(layer: keras.layers.Layer) -> tuple[tuple[str, bool], ...]:
-    return _COMPRESSIBLE.get(type(layer), ())  # exact type: Conv2DTranspose & co. are (…, out, in)
+    """The opt-in ``compressible_weights()`` of a custom layer, else those of its nearest listed base class.
+
+    Conv2DTranspose & co. (kernels laid out (..., out, in)) derive from none of the listed
+    classes, so they are not compressed.
+    """
+    opt_in = getattr(layer, "compressible_weights", None)
+    if callable(opt_in):
+        return tuple((str(name), True) for name in opt_in())
+    for cls in type(layer).__mro__:
+        if cls in _COMPRESSIBLE:
+            return _COMPRESSIBLE[cls]
+    return ()
 
 
 def compressible_weights(layer: keras.layers.Layer) -> tuple[str, ...]:

@@ -1,8 +1,9 @@
 """Rebuilding a Keras 3 model with some layers wrapped or unwrapped, weights carried over.
 
-``keras.models.clone_model`` re-traces Sequential and functional graphs (residual Add,
-Concatenate, shared inputs) with fresh layers; a ``clone_function`` decides what each
-layer becomes. Fresh layers start with new weights, so they are copied afterwards.
+:func:`edgekit.optimize.graph.clone_graph` re-traces the model (Sequential, functional,
+nested models inlined, raw ops such as ``x + 3.0`` kept as they are) with fresh layers;
+``replace`` decides what each layer becomes. Fresh layers start with new weights, so they
+are copied afterwards. A shared layer gets one replacement, so it stays shared.
 """
 
 from __future__ import annotations
@@ -11,17 +12,31 @@ from typing import Callable
 
 import keras
 
+from edgekit.convert.keras_loader import first_line
 from edgekit.errors import OptimizationError
+from edgekit.optimize.graph import clone_graph
 
 
-def fresh_copy(layer: keras.layers.Layer) -> keras.layers.Layer:
-    """A new, unbuilt layer with the same configuration (weights copied later)."""
-    return layer.__class__.from_config(layer.get_config())
+def fresh_copy(layer: keras.layers.Layer, **changes) -> keras.layers.Layer:
+    """A new, unbuilt layer with the same configuration but ``changes`` (weights copied later).
+
+    A ``Lambda`` layer is reused: it holds only a Python function, which Keras refuses to
+    re-create from a config (safe mode), and nothing in it changes.
+    """
+    if isinstance(layer, keras.layers.Lambda) and not layer.weights and not changes:
+        return layer
+    try:
+        return layer.__class__.from_config({**layer.get_config(), **changes})
+    except Exception as exc:  # a custom layer's get_config/from_config may raise anything
+        raise OptimizationError(
+            f"layer '{layer.name}' ({type(layer).__name__}) cannot be re-created from its config "
+            f"({type(exc).__name__}: {first_line(exc)}); give the class a get_config() that from_config() accepts"
+        ) from None
 
 
 def rebuild(model: keras.Model, replace: Callable[[keras.layers.Layer], keras.layers.Layer | None],
             copy_weights: Callable[[keras.layers.Layer, keras.layers.Layer], None]) -> keras.Model:
-    """Clone ``model``; ``replace(layer)`` returns the new layer or None for a plain copy.
+    """A flat functional clone of ``model``; ``replace(layer)`` returns the new layer or None for a plain copy.
 
     After cloning, ``copy_weights(old, new)`` moves each replaced layer's state; other
     layers get their weights copied as they are.
@@ -35,10 +50,7 @@ def rebuild(model: keras.Model, replace: Callable[[keras.layers.Layer], keras.la
         pairs.append((layer, new, replaced))
         return new
 
-    if not isinstance(model, (keras.Sequential, keras.Model)) or type(model).__name__ not in ("Sequential", "Functional"):
-        raise OptimizationError(f"{model.name}: only Sequential and functional Keras models can be optimized "
-                                f"(got a subclassed {type(model).__name__}); rebuild it with keras.Input")
-    new_model = keras.models.clone_model(model, clone_function=clone)
+    new_model = clone_graph(model, clone)
     for old, new, replaced in pairs:
         if replaced:
             copy_weights(old, new)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import keras
 
-from edgekit.optimize.clustering.centroids import check_clusters, check_init
-from edgekit.optimize.checks import check_non_negative
+from edgekit.optimize.clustering.config import check_clusters, check_entropy_cost, check_init
 from edgekit.optimize.clustering.wrapper import ClusterWeights
+from edgekit.optimize.graph import leaf_layers
 from edgekit.optimize.layers import Selector, choose_targets
 from edgekit.optimize.rewrite import fresh_copy, rebuild
 
@@ -25,8 +25,8 @@ def cluster_weights(model: keras.Model, number_of_clusters: int, *, init: str = 
     """
     number_of_clusters = check_clusters(number_of_clusters)
     init = check_init(init)
-    entropy_cost = check_non_negative(entropy_cost, "cluster entropy cost", "0.25; 0 = nearest centroid")
-    targets = choose_targets(model.layers, select, "clustering")
+    entropy_cost = check_entropy_cost(entropy_cost)
+    targets = choose_targets(leaf_layers(model), select, "clustering")
 
     def replace(layer):
         target = targets.get(layer.name)

@@ -10,28 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgekit.errors import UsageError
+from edgekit.optimize.filters.config import FilterPruneConfig
 from edgekit.optimize.filters.channels import trace_channels
 from edgekit.optimize.filters.ranking import CRITERIA, filter_scores
 from edgekit.optimize.filters.rebuild import rebuild
 from edgekit.optimize.filters.selection import PruneGroup, select_channels
-from edgekit.optimize.graph import layer_graph
-
-
-@dataclass
-class FilterPruneConfig:
-    """``ratio`` of the channels to remove from every prunable layer, unless overridden per layer."""
-
-    ratio: float
-    layer_ratios: dict[str, float] = field(default_factory=dict)
-    criterion: str = "l1"          # l1 | l2 | bn (BatchNorm |gamma|)
-
-    def __post_init__(self) -> None:
-        for name, value in [("--prune-filters", self.ratio)] + [
-                (f"--prune-filters-layer {layer}", r) for layer, r in self.layer_ratios.items()]:
-            if not 0.0 <= value < 1.0:
-                raise UsageError(f"{name}: ratio {value} is out of range; use 0 <= ratio < 1")
-        if self.criterion not in CRITERIA:
-            raise UsageError(f"filter criterion '{self.criterion}' is unknown; use one of {', '.join(CRITERIA)}")
+from edgekit.optimize.graph import layer_graph, leaf_layers
 
 
 @dataclass
@@ -69,7 +53,7 @@ def prune_filters(model, config: FilterPruneConfig) -> FilterPruneResult:
 
 
 def _check_overrides(model, plan, config: FilterPruneConfig) -> None:
-    names = {layer.name for layer in model.layers}
+    names = {layer.name for layer in leaf_layers(model)}
     fixed_roots = plan.fixed_roots()
     for name, ratio in config.layer_ratios.items():
         if name not in names:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from edgekit.optimize.graph import LayerCall, LayerGraph
+from edgekit.optimize.graph import LayerCall, LayerGraph, is_layer
 
 # Layers whose output carries the input's channels unchanged (same last axis).
 PASS_THROUGH = frozenset({
@@ -97,7 +97,9 @@ def trace_channels(graph: LayerGraph) -> ChannelPlan:
 def _trace_call(plan: ChannelPlan, call: LayerCall) -> None:
     layer, kind = call.layer, type(call.layer).__name__
     ins = [plan.tensor_channels[t] for t in call.inputs]
-    if _is_producer(layer):
+    if not is_layer(layer) and kind not in ELEMENTWISE:  # raw ops (keras.ops.*) but x + y, x * y
+        _keep_whole(plan, call, ins)
+    elif _is_producer(layer):
         ids = plan.new_ids(int(call.output_shapes[0][-1]))
         plan.producer_ids[layer.name] = ids
         plan.tensor_channels[call.outputs[0]] = ids
@@ -113,13 +115,18 @@ def _trace_call(plan: ChannelPlan, call: LayerCall) -> None:
         plan.tensor_channels[call.outputs[0]] = np.concatenate(ins)
     elif kind in ELEMENTWISE or kind == "Concatenate":
         plan.tensor_channels[call.outputs[0]] = _tie(plan, ins, int(call.output_shapes[0][-1]))
-    else:  # unknown layer: its inputs and outputs keep every channel
-        for ids in ins:
-            plan.fix(ids)
-        for tensor, shape in zip(call.outputs, call.output_shapes):
-            ids = plan.new_ids(int(shape[-1]) if shape else 1)
-            plan.fix(ids)
-            plan.tensor_channels[tensor] = ids
+    else:
+        _keep_whole(plan, call, ins)
+
+
+def _keep_whole(plan: ChannelPlan, call: LayerCall, ins: list[np.ndarray]) -> None:
+    """An unknown layer or op: its inputs and outputs keep every channel."""
+    for ids in ins:
+        plan.fix(ids)
+    for tensor, shape in zip(call.outputs, call.output_shapes):
+        ids = plan.new_ids(int(shape[-1]) if shape else 1)
+        plan.fix(ids)
+        plan.tensor_channels[tensor] = ids
 
 
 def _tie(plan: ChannelPlan, ins: list[np.ndarray], width: int) -> np.ndarray:

@@ -6,29 +6,29 @@ import numpy as np
 
 from edgekit.errors import OptimizationError
 from edgekit.optimize.filters.channels import DEPTHWISE, ChannelPlan
-from edgekit.optimize.graph import LayerGraph
+from edgekit.optimize.graph import LayerGraph, clone_graph
+from edgekit.optimize.rewrite import fresh_copy
 
 # Weights whose last axis is the layer's output channels (BatchNorm's are its input's).
 _PER_CHANNEL = frozenset({"bias", "gamma", "beta", "moving_mean", "moving_variance"})
 
 
 def rebuild(model, graph: LayerGraph, plan: ChannelPlan, keep: np.ndarray):
-    """A new model of the same class with the kept channels only, weights copied over."""
-    import keras
-
+    """A flat functional copy with the kept channels only, weights copied over."""
     widths = {name: int(keep[ids].sum()) for name, ids in plan.producer_ids.items()}
 
     def clone(layer):
-        config = layer.get_config()
-        if layer.name in widths:
-            config["units" if "units" in config else "filters"] = widths[layer.name]
-        return layer.__class__.from_config(config)
+        if layer.name not in widths:
+            return fresh_copy(layer)
+        return fresh_copy(layer, **{"units" if "units" in layer.get_config() else "filters": widths[layer.name]})
 
     try:
-        pruned = keras.models.clone_model(model, clone_function=clone)
+        pruned = clone_graph(model, clone)
     except (ValueError, TypeError) as exc:
         raise OptimizationError(f"could not rebuild model '{model.name}' with fewer channels: {exc}") from exc
     for call in graph.calls:
+        if not getattr(call.layer, "weights", None):  # raw ops and weightless layers
+            continue
         in_mask = keep[plan.tensor_channels[call.inputs[0]]] if len(call.inputs) == 1 else None
         out_mask = keep[plan.tensor_channels[call.outputs[0]]]
         new_layer = pruned.get_layer(call.layer.name)

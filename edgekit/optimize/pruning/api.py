@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 
+from edgekit.optimize.graph import leaf_layers
 from edgekit.optimize.layers import Selector, choose_targets
 from edgekit.optimize.pruning.algorithm import check_structure
 from edgekit.optimize.pruning.schedule import PruningSchedule
@@ -29,7 +30,7 @@ def prune_low_magnitude(model: keras.Model, schedule: PruningSchedule, *, select
     """
     n_of_m, block_size, run_cost = check_structure(n_of_m, block_size, run_cost)
     what = f"{n_of_m[0]}:{n_of_m[1]} pruning" if n_of_m else "pruning"
-    targets = choose_targets(model.layers, select, what, structured=n_of_m is not None)
+    targets = choose_targets(leaf_layers(model), select, what, structured=n_of_m is not None)
 
     def replace(layer):
         target = targets.get(layer.name)

@@ -11,6 +11,18 @@ from edgekit.optimize.qat.quantizers import fake_quant_activation, fake_quant_we
 KERNEL_LAYERS = ("Dense", "Conv1D", "Conv2D", "Conv3D", "DepthwiseConv1D", "DepthwiseConv2D")
 
 
+def kernel_kind(layer) -> str | None:
+    """Which of ``KERNEL_LAYERS`` ``layer`` computes, or None.
+
+    A subclass counts as its Keras base class only if it keeps the base's ``call``:
+    :class:`QuantizeWrapper` re-implements exactly that computation.
+    """
+    for cls in type(layer).__mro__:
+        if cls.__name__ in KERNEL_LAYERS and cls.__module__.startswith("keras."):
+            return cls.__name__ if type(layer).call is cls.call else None
+    return None
+
+
 @keras.saving.register_keras_serializable(package="edgekit")
 class ActivationQuantizer(keras.layers.Layer):
     """Fake-quantizes a tensor per-tensor (asymmetric int8); learns its range as an EMA of batch min/max.
@@ -60,7 +72,7 @@ class QuantizeWrapper(keras.layers.Layer):
         kwargs.setdefault("name", layer.name)
         super().__init__(**kwargs)
         self.layer = layer
-        self.kind = type(layer).__name__
+        self.kind = kernel_kind(layer)
         self.channel_axes = 2 if self.kind.startswith("Depthwise") else 1
         self._mask_init = mask
         self._indices_init = cluster_indices

@@ -11,26 +11,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgekit.optimize.graph import as_functional
+from edgekit.optimize.graph import clone_graph, flatten, leaf_layers
+from edgekit.optimize.rewrite import fresh_copy
 
 DEPTHWISE_SUFFIX, POINTWISE_SUFFIX = "_depthwise", "_pointwise"
 
 
 def split_separable(model):
-    """A Functional copy of ``model`` with every SeparableConv2D split in two (names ``*_depthwise``,
-    ``*_pointwise``); the model itself when it has none."""
+    """A flat Functional copy of ``model`` with every SeparableConv2D split in two (names ``*_depthwise``,
+    ``*_pointwise``); a flat view of the model itself when it has none."""
     import keras
 
-    functional = as_functional(model)
-    separable = {layer.name for layer in functional.layers if type(layer).__name__ == "SeparableConv2D"}
+    layers = leaf_layers(model)
+    separable = {layer.name for layer in layers  # a subclass with its own call() computes something else
+                 if isinstance(layer, keras.layers.SeparableConv2D) and type(layer).call is keras.layers.SeparableConv2D.call}
     if not separable:
-        return functional
+        return flatten(model)
     parts: dict[str, tuple] = {}
 
     def clone(layer):
         if layer.name in separable:
             parts[layer.name] = _parts(layer.get_config())
-        return layer.__class__.from_config(layer.get_config())
+        return fresh_copy(layer)
 
     def call(layer, *args, **kwargs):
         if layer.name in parts:
@@ -38,8 +40,8 @@ def split_separable(model):
             return pointwise(depthwise(*args, **kwargs))
         return layer(*args, **kwargs)
 
-    split = keras.models.clone_model(functional, clone_function=clone, call_function=call)
-    for layer in functional.layers:
+    split = clone_graph(model, clone, call)
+    for layer in layers:
         if layer.name in separable:
             depthwise, pointwise = parts[layer.name]
             depthwise.set_weights([np.asarray(layer.depthwise_kernel)])

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgekit.optimize.graph import LayerGraph, layer_graph
+from edgekit.optimize.graph import LayerGraph, clone_graph, layer_graph
 from edgekit.optimize.qat.fold import fold_batchnorm
-from edgekit.optimize.qat.layers import KERNEL_LAYERS, ActivationQuantizer, QuantizeWrapper
+from edgekit.optimize.qat.layers import KERNEL_LAYERS, ActivationQuantizer, QuantizeWrapper, kernel_kind
 from edgekit.optimize.qat.separable import split_separable
+from edgekit.optimize.rewrite import fresh_copy
 
 SAME_SCALE = frozenset({
     "Flatten", "Reshape", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
@@ -42,7 +43,7 @@ def quantization_points(graph: LayerGraph) -> set[str]:
     """Names of the layers whose output the converter quantizes."""
     points = set()
     for call in graph.calls:
-        kind = type(call.layer).__name__
+        kind = kernel_kind(call.layer) or type(call.layer).__name__
         if kind in SAME_SCALE:
             continue
         consumers = graph.consumers(call.outputs[0])
@@ -56,7 +57,8 @@ def quantization_points(graph: LayerGraph) -> set[str]:
 
 def quantize_model(model, *, preserve_clusters: int | None = None, ema_decay: float = 0.99):
     """A trainable QAT model: SeparableConv2D split in two, BatchNorm folded, kernels wrapped,
-    activation quantizers inserted.
+    activation quantizers inserted. The result is flat (nested models inlined); a model with a
+    shared layer (one layer called twice) gets an OptimizationError naming it.
 
     Exact zeros in a kernel are kept at zero. ``preserve_clusters=N`` keeps every
     output channel of a kernel that has at most N distinct values on those values.
@@ -69,11 +71,12 @@ def quantize_model(model, *, preserve_clusters: int | None = None, ema_decay: fl
     input_quant: dict[int, object] = {}
 
     def clone(layer):
-        copy = layer.__class__.from_config(layer.get_config())
-        if type(layer).__name__ not in KERNEL_LAYERS:
+        copy = fresh_copy(layer)
+        kind = kernel_kind(layer)
+        if kind is None:
             return copy
         kernel = np.asarray(layer.kernel)
-        channel_axes = 2 if type(layer).__name__.startswith("Depthwise") else 1
+        channel_axes = 2 if kind.startswith("Depthwise") else 1
         indices = cluster_indices(kernel, channel_axes, preserve_clusters) if preserve_clusters else None
         return QuantizeWrapper(copy, mask=(kernel != 0), cluster_indices=indices)
 
@@ -93,7 +96,7 @@ def quantize_model(model, *, preserve_clusters: int | None = None, ema_decay: fl
             out = ActivationQuantizer(ema_decay, name=layer.name + QUANT_SUFFIX)(out)
         return out
 
-    qat = keras.models.clone_model(folded, clone_function=clone, call_function=call)
+    qat = clone_graph(folded, clone, call)
     for layer in folded.layers:
         if layer.weights:
             target = qat.get_layer(layer.name)
@@ -115,16 +118,24 @@ def cluster_indices(kernel: np.ndarray, channel_axes: int, max_clusters: int) ->
 
 def strip_qat(qat_model):
     """The deployable float model: QAT wrappers and quantizers removed, kernels on the int8 grid."""
-    import keras
+    return _strip(qat_model)[0]
+
+
+def _strip(qat_model) -> tuple:
+    """``strip_qat``'s model, and per activation quantizer the plain model's tensor it observed."""
+    sources = {}
 
     def clone(layer):
         inner = layer.layer if isinstance(layer, QuantizeWrapper) else layer
-        return inner.__class__.from_config(inner.get_config())
+        return fresh_copy(inner)
 
     def call(layer, *args, **kwargs):
-        return args[0] if isinstance(layer, ActivationQuantizer) else layer(*args, **kwargs)
+        if isinstance(layer, ActivationQuantizer):
+            sources[layer.name] = args[0]
+            return args[0]
+        return layer(*args, **kwargs)
 
-    plain = keras.models.clone_model(qat_model, clone_function=clone, call_function=call)
+    plain = clone_graph(qat_model, clone, call)
     for layer in qat_model.layers:
         if isinstance(layer, QuantizeWrapper):
             values = [np.asarray(layer.quantized_kernel())]
@@ -133,7 +144,7 @@ def strip_qat(qat_model):
             plain.get_layer(layer.name).set_weights(values)
         elif layer.weights and not isinstance(layer, ActivationQuantizer):
             plain.get_layer(layer.name).set_weights(layer.get_weights())
-    return plain
+    return plain, sources
 
 
 def quantizers(qat_model) -> list[ActivationQuantizer]:
@@ -149,10 +160,9 @@ def calibrate_ranges(qat_model, x: np.ndarray | list[np.ndarray], batch_size: in
     """
     import keras
 
-    plain = strip_qat(qat_model)
+    plain, sources = _strip(qat_model)
     observers = quantizers(qat_model)
-    sources = [plain.get_layer(q.name[: -len(QUANT_SUFFIX)]).output for q in observers]
-    probe = keras.Model(plain.inputs, sources)
+    probe = keras.Model(plain.inputs, [sources[q.name] for q in observers])
     low = np.full(len(observers), np.inf)
     high = np.full(len(observers), -np.inf)
     arrays = x if isinstance(x, list) else [x]
@@ -164,7 +174,7 @@ def calibrate_ranges(qat_model, x: np.ndarray | list[np.ndarray], batch_size: in
             low[i] = min(low[i], float(value.min()))
             high[i] = max(high[i], float(value.max()))
     for quantizer, lo, hi in zip(observers, low, high):
-        if _is_softmax(plain.get_layer(quantizer.name[: -len(QUANT_SUFFIX)])):
+        if _is_softmax(sources[quantizer.name]._keras_history.operation):
             lo, hi = SOFTMAX_RANGE
         quantizer.set_range(lo, hi)
     _tie_concat_inputs(qat_model)
