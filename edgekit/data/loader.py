@@ -55,7 +55,8 @@ def _how_to_label(output_names: list[str] | None) -> str:
 
 
 def _read_directory(path: Path, input_shapes: list[Shape] | None, input_names: list[str] | None,
-                    output_names: list[str] | None, preprocess: Preprocess) -> tuple[list[np.ndarray], list[np.ndarray]]:
+                    output_names: list[str] | None, preprocess: Preprocess
+                    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix in ARRAY_SUFFIXES)
     if files:
         return _concatenate(files, input_shapes, input_names, output_names)

@@ -31,7 +31,8 @@ def test_imports_no_tensorflow():
     ("BinaryCrossentropy", "multilabel", "binary_crossentropy"),
     ("mse", "regression", "mse"), ("MSE", "regression", "mse"), ("mean_squared_error", "regression", "mse"),
     ("MeanSquaredError", "regression", "mse"),
-    ("mae", "regression", "mae"), ("mean_absolute_error", "regression", "mae"), ("MeanAbsoluteError", "regression", "mae"),
+    ("mae", "regression", "mae"), ("mean_absolute_error", "regression", "mae"),
+    ("MeanAbsoluteError", "regression", "mae"),
 ])
 def test_task_for_loss_accepts_keras_spellings(name, kind, loss):
     assert task_for_loss(name) == Task(kind, loss)
