@@ -78,10 +78,10 @@ def _outputs(interp) -> tuple[list[str], list[dict]]:
     if not signatures:
         details = interp.get_output_details()
         return [d["name"] for d in details], details
-    by_name = interp.get_signature_runner(next(iter(signatures))).get_output_details()
-    numbered = [re.fullmatch(r"output_(\d+)", name) for name in by_name]
-    names = (sorted(by_name, key=lambda name: int(name[7:])) if all(numbered)
-             else list(signatures[next(iter(signatures))]["outputs"]))
+    key = next(iter(signatures))
+    by_name = interp.get_signature_runner(key).get_output_details()
+    numbered = all(re.fullmatch(r"output_\d+", name) for name in by_name)
+    names = sorted(by_name, key=lambda name: int(name[7:])) if numbered else list(signatures[key]["outputs"])
     return names, [by_name[name] for name in names]
 
 
