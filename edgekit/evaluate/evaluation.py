@@ -35,8 +35,10 @@ def evaluate_model(model_path: str | Path, data: Dataset | str | Path, *,
                    loss: str | Sequence[str | None] | None = None) -> EvalResult:
     """Load the model (``.tflite`` or Keras), load ``data`` against it, score every output.
 
-    Each output's task comes from ``loss`` (one name for all outputs, or one per output),
-    else from the loss a ``.keras`` file was compiled with, else from its labels
+    Each output's task comes from ``loss``: one name for all outputs (a user's choice: an
+    unknown name is an error), or one per output as :func:`edgekit.evaluate.compiled_losses`
+    gives them for the Keras model a ``.tflite`` came from (None or a custom loss: inferred);
+    else from the loss a ``.keras`` file was compiled with; else from the labels
     (:func:`edgekit.tasks.infer_task`).
     """
     started = time.perf_counter()
@@ -71,18 +73,18 @@ def evaluate_model(model_path: str | Path, data: Dataset | str | Path, *,
 
 def _tasks(loss: str | Sequence[str | None] | None, compiled: list[str | None] | None,
            output_shapes: list[tuple], labels: list[np.ndarray]) -> list[Task]:
-    """The given losses' tasks (unknown names are an error); else the compiled ones; else inferred."""
+    """The given losses' tasks; else the compiled ones; else inferred from the labels."""
     count = len(output_shapes)
     given = [loss] * count if isinstance(loss, str) else loss
     if given is not None and len(given) != count:
         raise UsageError(f"{len(given)} losses given for a model with {count} outputs; give one per output")
     names = given if given is not None else (compiled or [None] * count)
-    return [_named_task(name, strict=given is not None) or infer_task(shape, y)
+    return [_named_task(name, strict=isinstance(loss, str)) or infer_task(shape, y)
             for name, shape, y in zip(names, output_shapes, labels)]
 
 
 def _named_task(name: str | None, *, strict: bool) -> Task | None:
-    """The task of a loss name; None without one, or for a custom compiled loss (the labels tell then)."""
+    """The task of a loss name; None without one, or for a custom loss (the labels tell then)."""
     if name is None:
         return None
     try:

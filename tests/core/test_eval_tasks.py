@@ -197,6 +197,23 @@ def test_bad_label_key_is_one_error_line(cli, models, data):
     assert result.stderr.splitlines()[-1].startswith(f"edgekit: error: {data['value']}: no label array 'y_species'")
 
 
+def test_losses_given_per_output(models, data):
+    """The Keras model's compiled losses carried over to its .tflite; unknown names there are inferred."""
+    from edgekit.errors import UsageError
+
+    losses = saved_losses(models["two"], ["species", "weight"])
+    told = evaluate_model(models["two_tflite"], data["numbered"], loss=losses)
+    custom = evaluate_model(models["two_tflite"], data["numbered"], loss=["my_focal_loss", None])
+    assert told.metrics == custom.metrics
+    assert [h["task"] for h in told.metrics["outputs"].values()] == ["classification", "regression"]
+    as_mae = evaluate_model(models["two_tflite"], data["numbered"], loss=[None, "mae"])
+    assert as_mae.metrics["outputs"]["output_1"] == told.metrics["outputs"]["output_1"]
+    with pytest.raises(UsageError, match="1 losses given for a model with 2 outputs; give one per output"):
+        evaluate_model(models["two_tflite"], data["numbered"], loss=["mse"])
+    with pytest.raises(UsageError, match="unknown loss 'huber'; give one of sparse_categorical_crossentropy, "):
+        evaluate_model(models["regression_tflite"], data["value"], loss="huber")
+
+
 def test_labels_that_do_not_fit_the_task(models, data):
     from edgekit.errors import DataError
 
