@@ -146,7 +146,6 @@ def test_qat_and_filter_pruning_handle_nested_models_raw_ops_and_several_outputs
     assert np.allclose(result.model.predict(x, verbose=0), qat.predict(x, verbose=0), atol=0.2)
     narrower = prune_filters(model, FilterPruneConfig(0.5)).model
     assert narrower.get_layer("s_dense").kernel.shape[-1] == 4
-    multi = _shared_model()
     a, b = keras.Input((5,), name="a"), keras.Input((5,), name="b")
     multi = keras.Model([a, b], [keras.layers.Dense(3, name="o1")(keras.layers.Dense(6, name="h")(a) + b[:, :1]),
                                  keras.layers.Dense(2, name="o2")(b)])

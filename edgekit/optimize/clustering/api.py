@@ -21,7 +21,9 @@ def cluster_weights(model: keras.Model, number_of_clusters: int, *, init: str = 
     at zero, so a clustered kernel has at most ``number_of_clusters + 1`` values.
     ``entropy_cost`` (e.g. 0.25) moves weights near a cluster border into the more frequent
     cluster, so the values gzip smaller for a little accuracy; 0 assigns to the nearest.
-    It applies to kernels of at least ``GZIP_AWARE_MIN_WEIGHTS`` = 4096 weights.
+    It applies to kernels of at least ``GZIP_AWARE_MIN_WEIGHTS`` = 4096 weights. Graphs are
+    handled as in :func:`~edgekit.optimize.pruning.prune_low_magnitude`: nested models come
+    back flattened, shared layers stay shared.
     """
     number_of_clusters = check_clusters(number_of_clusters)
     init = check_init(init)

@@ -6,13 +6,13 @@ the ``.tflite`` is smaller and faster on any runtime without sparse kernels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from edgekit.errors import UsageError
 from edgekit.optimize.filters.config import FilterPruneConfig
 from edgekit.optimize.filters.channels import trace_channels
-from edgekit.optimize.filters.ranking import CRITERIA, filter_scores
+from edgekit.optimize.filters.ranking import filter_scores
 from edgekit.optimize.filters.rebuild import rebuild
 from edgekit.optimize.filters.selection import PruneGroup, select_channels
 from edgekit.optimize.graph import layer_graph, leaf_layers

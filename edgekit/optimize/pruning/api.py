@@ -27,6 +27,11 @@ def prune_low_magnitude(model: keras.Model, schedule: PruningSchedule, *, select
     the zeros come in long runs and the file gzips smaller for a little accuracy (kernels
     under ``GZIP_AWARE_MIN_WEIGHTS`` = 4096 weights, too small to matter, are pruned plainly).
     Train with the :class:`UpdatePruningStep` callback, then :func:`strip_pruning`.
+
+    Any Sequential or functional graph works: raw ops (``x + 3.0``) are kept, a shared layer
+    gets one wrapper, and nested models (``base = MobileNetV2(include_top=False)``,
+    ``base(inputs)``) are inlined, so their layers are pruned too and the model comes back
+    flat, one functional graph (layer names must then be unique across the nesting).
     """
     n_of_m, block_size, run_cost = check_structure(n_of_m, block_size, run_cost)
     what = f"{n_of_m[0]}:{n_of_m[1]} pruning" if n_of_m else "pruning"
