@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from edgekit.cli.model_options import user_code_options
 from edgekit.cli.output import emit_json, info, json_option
 
 STARTER = '''\
@@ -90,6 +91,7 @@ def init(path: Path, force: bool) -> None:
 @click.argument("config", default="edgekit.toml", type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", default="build", show_default=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output directory (artifacts, manifest.json, report.html, .cache/).")
+@user_code_options
 @json_option
 def build(config: Path, out_dir: Path, as_json: bool) -> None:
     """Build, measure and check a model as CONFIG (edgekit.toml) describes; fail on violated budgets."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from edgekit.cli.model_options import user_code_options
 from edgekit.cli.output import emit_json, info, json_option
 from edgekit.cli.stage_options import given_flags, stage_options
 from edgekit.errors import UsageError
@@ -36,6 +37,7 @@ _SPEC = "a .npz (x, y) or .npy file, a directory of them, or of images in one su
               help="Per-tensor int8 weight scales in the --tflite file (see `edgekit convert --per-tensor`).")
 @click.option("--calibration", metavar="SPEC", default=None,
               help="Representative inputs for --quantize int8/int16x8 and QAT (default: the training data).")
+@user_code_options
 @json_option
 def optimize(model, output, train_data, val_data, epochs, batch_size, learning_rate, losses, tflite, quantize,
              per_tensor, calibration, as_json, **stage_flags):

@@ -9,7 +9,11 @@ import numpy as np
 import pytest
 
 from edgekit.optimize.layers import SkippedLayersWarning
-from edgekit.optimize.recipe import ClusterConfig, OptimizeConfig, PruneConfig, run_recipe
+from edgekit.optimize.clustering.config import ClusterConfig
+from edgekit.optimize.engine import Recipe, optimize
+from edgekit.optimize.pruning.config import PruneConfig
+from edgekit.optimize.stages import Step
+from edgekit.optimize.trainer import Finetune
 
 from support import tflite_weights
 
@@ -25,12 +29,12 @@ def test_mobilenet_v2_prune_cluster_full_int8():
     assert {"Conv2D", "DepthwiseConv2D", "BatchNormalization", "Add", "Dense"} <= kinds
     rng = np.random.default_rng(0)
     data = Dataset(x=rng.random((16, 96, 96, 3), dtype=np.float32), y=rng.integers(0, 10, 16), source="random")
-    config = OptimizeConfig(prune=PruneConfig(sparsity=0.5, schedule="constant"),
-                            cluster=ClusterConfig(clusters=16, preserve_sparsity=True),
-                            epochs=1, batch_size=8, learning_rate=1e-4)
+    recipe = Recipe([Step("prune", PruneConfig(sparsity=0.5, schedule="constant")),
+                     Step("cluster", ClusterConfig(clusters=16, preserve_sparsity=True))],
+                    Finetune(epochs=1, batch_size=8, learning_rate=1e-4))
     with warnings.catch_warnings():
         warnings.simplefilter("error", SkippedLayersWarning)  # every MobileNetV2 kernel is supported
-        result = run_recipe(model, config, data, data)
+        result = optimize(model, recipe, data, data)
     optimized = result.model
     assert [type(layer).__name__ for layer in optimized.layers] == [type(layer).__name__ for layer in model.layers]
     layers = {row["layer"]: row for row in result.summary["layers"]}
