@@ -52,7 +52,8 @@ def optimize(model: keras.Model, recipe: Recipe, train, val=None, *, calibration
 
     ``calibration``: the inputs the int8 converter will be given (QAT measures its final
     ranges on them); ``compile_config``: the ``compile()`` arguments the model file was saved
-    with (see :class:`~edgekit.optimize.trainer.Trainer`). The summary has per-stage seconds, per-layer sparsity/unique values,
+    with (see :class:`~edgekit.optimize.trainer.Trainer`). The summary has per-stage seconds,
+    per-layer sparsity/unique values,
     parameter counts and the task's metrics before and after on ``val``.
     """
     trainer = Trainer(model, train, recipe.finetune, progress=progress, calibration=calibration,
@@ -64,7 +65,7 @@ def optimize(model: keras.Model, recipe: Recipe, train, val=None, *, calibration
     timings = []
     for step in recipe.steps:
         stage_started = time.perf_counter()
-        model = get_stage(step.stage).run(model, step.config, trainer)
+        model = get_stage(step.stage).apply(model, step.config, trainer)
         trainer.done.append(step)
         timings.append({"stage": step.stage, "seconds": round(time.perf_counter() - stage_started, 2)})
     after = trainer.evaluate(model, val) if val is not None else None

@@ -2,13 +2,13 @@
 
 A :class:`Stage` says what the stage is called, which dataclass holds its settings (its
 fields are the keys of an ``[[optimize]]`` table), which command-line flags set them, how
-it must be ordered, and where its ``apply(model, config, trainer)`` lives. The engine
+it must be ordered, and its ``apply(model, config, trainer)``. The engine
 (:mod:`edgekit.optimize.engine`), ``edgekit optimize``, ``edgekit.toml`` validation and
 ``edgekit init`` all read this one table, so a new stage is one folder with a
 ``stage.py`` plus one line in :data:`BUILTIN_STAGES`.
 
-Declarations import no TensorFlow: ``apply`` is a ``"module:function"`` reference
-imported only when the stage runs, which keeps ``edgekit optimize --help`` fast.
+Declarations import no TensorFlow: a stage's ``apply`` imports Keras inside its body, so
+loading the registry (``edgekit optimize --help``, edgekit.toml checks) stays fast.
 """
 
 from __future__ import annotations
@@ -56,16 +56,11 @@ class Stage:
 
     name: str
     config: type                   # a dataclass; checks its values in __post_init__ (UsageError)
-    apply: str                     # "module:function"; function(model, config, trainer) -> model
+    apply: Callable[[Any, Any, Any], Any]   # (model, config, trainer) -> model; imports Keras inside
     summary: str                   # one line: what the stage does (``edgekit init``, docs)
     example: str                   # an [[optimize]] table body for ``edgekit init``'s template
     options: tuple[Option, ...] = ()
     last: bool = False             # must be the final stage (QAT: nothing may move its int8 grid)
-
-    def run(self, model, config, trainer):
-        """Import the implementation and apply the stage to ``model``."""
-        module, _, function = self.apply.partition(":")
-        return getattr(importlib.import_module(module), function)(model, config, trainer)
 
     def keys(self) -> tuple[str, ...]:
         """The keys an ``[[optimize]]`` table of this stage accepts."""

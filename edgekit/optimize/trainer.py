@@ -63,8 +63,7 @@ class Trainer:
                           zip(per_output(self._compiled["loss"], self.output_names), model.outputs, self.labels)]
         else:
             self.tasks = self._chosen_tasks(model)
-            self._losses = [_LOSSES[task.loss](task.loss in _PROBABILITY and not _ends_in(model, i, _PROBABILITY[task.loss]))
-                            for i, task in enumerate(self.tasks)]
+            self._losses = [_LOSSES[task.loss](_on_logits(model, i, task)) for i, task in enumerate(self.tasks)]
         check_labels(model, train, self.tasks, "training")
 
     @property
@@ -183,6 +182,11 @@ def _task_of(loss, output, labels: np.ndarray) -> Task:
 def _single(values: list | None):
     """Keras wants a bare value, not a one-element list, for a single-output model."""
     return values[0] if values is not None and len(values) == 1 else values
+
+
+def _on_logits(model: keras.Model, output: int, task: Task) -> bool:
+    """Whether a cross-entropy must take output ``output`` as logits (it does not end in softmax/sigmoid)."""
+    return task.loss in _PROBABILITY and not _ends_in(model, output, _PROBABILITY[task.loss])
 
 
 def _ends_in(model: keras.Model, output: int, activation: str) -> bool:

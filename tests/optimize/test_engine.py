@@ -64,7 +64,7 @@ def halve(model, config: HalveConfig, trainer):
 def plugin_stage(monkeypatch):
     """A stage registered the way a new one is: a declaration with its config, flag and apply."""
     stages.stages()
-    stage = Stage("halve", HalveConfig, f"{__name__}:halve", "scale Dense kernels", 'step = "halve"',
+    stage = Stage("halve", HalveConfig, halve, "scale Dense kernels", 'step = "halve"',
                   options=(Option("--halve", "factor", "Scale Dense kernels.", enables=True),))
     monkeypatch.setitem(stages._REGISTRY, "halve", stage)
     return stage

@@ -6,23 +6,6 @@ from edgekit.optimize.clustering.config import ClusterConfig
 from edgekit.optimize.stages import Option, Stage
 from edgekit.vocab import CLUSTER_INITS
 
-STAGE = Stage(
-    name="cluster",
-    config=ClusterConfig,
-    apply="edgekit.optimize.clustering.stage:apply",
-    summary="kernels take at most N shared values (weight clustering), centroids fine-tuned",
-    example="step = \"cluster\"\nclusters = 16\npreserve_sparsity = true",
-    options=(
-        Option("--cluster", "clusters", "Cluster kernels to N shared values (N >= 2).", type=int, metavar="N",
-               enables=True),
-        Option("--cluster-init", "init", "Initial centroids.", type=str, choices=CLUSTER_INITS),
-        Option("--preserve-sparsity", "preserve_sparsity", "Clustering keeps zeros at zero (after pruning).",
-               type=bool),
-        Option("--cluster-entropy", "entropy_cost", "Entropy-constrained clustering: weights near a border join the "
-               "more frequent cluster, so the values gzip smaller (0 = nearest centroid).", metavar="W"),
-    ),
-)
-
 
 def apply(model, config: ClusterConfig, trainer):
     from edgekit.optimize.clustering import cluster_weights, strip_clustering
@@ -36,3 +19,19 @@ def apply(model, config: ClusterConfig, trainer):
                               select=config.select, seed=trainer.seed)
     trainer.fit(wrapped)
     return strip_clustering(wrapped)
+
+
+_OPTIONS = (
+    Option("--cluster", "clusters", "Cluster kernels to N shared values (N >= 2).", type=int, metavar="N",
+           enables=True),
+    Option("--cluster-init", "init", "Initial centroids.", type=str, choices=CLUSTER_INITS),
+    Option("--preserve-sparsity", "preserve_sparsity", "Clustering keeps zeros at zero (after pruning).",
+           type=bool),
+    Option("--cluster-entropy", "entropy_cost", "Entropy-constrained clustering: weights near a border join the "
+           "more frequent cluster, so the values gzip smaller (0 = nearest centroid).", metavar="W"),
+)
+
+STAGE = Stage(name="cluster", config=ClusterConfig, apply=apply,
+              summary="kernels take at most N shared values (weight clustering), centroids fine-tuned",
+              example="step = \"cluster\"\nclusters = 16\npreserve_sparsity = true",
+              options=_OPTIONS)

@@ -22,25 +22,6 @@ def _overrides(items: tuple[str, ...]) -> dict[str, float]:
     return overrides
 
 
-STAGE = Stage(
-    name="filters",
-    config=FilterPruneConfig,
-    apply="edgekit.optimize.filters.stage:apply",
-    summary="remove a fraction of every layer's filters/units and rebuild a smaller model",
-    example="step = \"filters\"\nratio = 0.25",
-    options=(
-        Option("--prune-filters", "ratio", "Remove this fraction of every Conv's filters and Dense's units "
-               "(0 <= RATIO < 1) and rebuild a smaller model; the classifier outputs are never pruned.",
-               metavar="RATIO", enables=True),
-        Option("--prune-filters-layer", "layer_ratios", "Per-layer override of --prune-filters (repeatable); alone, "
-               "only the named layers are pruned.", type=str, metavar="NAME=RATIO", multiple=True,
-               parse=_overrides, enables=True),
-        Option("--filter-criterion", "criterion", "Rank filters by L1 or L2 norm, or by the following BatchNorm's "
-               "|gamma|.", type=str, choices=FILTER_CRITERIA),
-    ),
-)
-
-
 def apply(model, config: FilterPruneConfig, trainer):
     from edgekit.optimize.filters import prune_filters
 
@@ -51,3 +32,20 @@ def apply(model, config: FilterPruneConfig, trainer):
     trainer.progress(f"  parameters {result.params_before:,} -> {result.params_after:,}")
     trainer.fit(result.model)
     return result.model
+
+
+_OPTIONS = (
+    Option("--prune-filters", "ratio", "Remove this fraction of every Conv's filters and Dense's units "
+           "(0 <= RATIO < 1) and rebuild a smaller model; the classifier outputs are never pruned.",
+           metavar="RATIO", enables=True),
+    Option("--prune-filters-layer", "layer_ratios", "Per-layer override of --prune-filters (repeatable); alone, "
+           "only the named layers are pruned.", type=str, metavar="NAME=RATIO", multiple=True,
+           parse=_overrides, enables=True),
+    Option("--filter-criterion", "criterion", "Rank filters by L1 or L2 norm, or by the following BatchNorm's "
+           "|gamma|.", type=str, choices=FILTER_CRITERIA),
+)
+
+STAGE = Stage(name="filters", config=FilterPruneConfig, apply=apply,
+              summary="remove a fraction of every layer's filters/units and rebuild a smaller model",
+              example="step = \"filters\"\nratio = 0.25",
+              options=_OPTIONS)

@@ -21,29 +21,6 @@ def _n_of_m(value: str) -> tuple[int, int]:
     return n, m
 
 
-STAGE = Stage(
-    name="prune",
-    config=PruneConfig,
-    apply="edgekit.optimize.pruning.stage:apply",
-    summary="zero the smallest kernel weights (unstructured, N:M or blocks), fine-tuned on a schedule",
-    example="step = \"prune\"\nsparsity = 0.5",
-    options=(
-        Option("--prune", "sparsity", "Magnitude-prune kernels to this fraction of zeros, in [0, 1).",
-               metavar="SPARSITY", enables=True),
-        Option("--prune-schedule", "schedule", "polynomial: sparsity ramps up from 0; constant: from the first step.",
-               type=str, choices=PRUNE_SCHEDULES, needs=("--prune",)),
-        Option("--prune-block", "block_size", "Prune whole runs of K consecutive input channels (TFLite's innermost "
-               "axis) instead of single weights: zero runs compress better, at some accuracy cost.",
-               type=int, metavar="K", needs=("--prune",)),
-        Option("--prune-run-cost", "run_cost", "Prefer long runs of zeros, which gzip codes in a few bits: each "
-               "switch between kept and pruned weights along a kernel row costs C pruning thresholds (0.3 is a good "
-               "start).", metavar="C", needs=("--prune",)),
-        Option("--structured", "structured", "Structured N:M pruning along input channels instead of --prune, "
-               "e.g. 2:4.", type=str, metavar="N:M", parse=_n_of_m, enables=True, excludes=("--prune",)),
-    ),
-)
-
-
 def apply(model, config: PruneConfig, trainer):
     from edgekit.optimize.pruning import (ConstantSparsity, PolynomialDecay, UpdatePruningStep,
                                           prune_low_magnitude, strip_pruning)
@@ -64,3 +41,24 @@ def apply(model, config: PruneConfig, trainer):
                                   block_size=config.block_size, run_cost=config.run_cost)
     trainer.fit(wrapped, callbacks=[UpdatePruningStep()])
     return strip_pruning(wrapped)
+
+
+_OPTIONS = (
+    Option("--prune", "sparsity", "Magnitude-prune kernels to this fraction of zeros, in [0, 1).",
+           metavar="SPARSITY", enables=True),
+    Option("--prune-schedule", "schedule", "polynomial: sparsity ramps up from 0; constant: from the first step.",
+           type=str, choices=PRUNE_SCHEDULES, needs=("--prune",)),
+    Option("--prune-block", "block_size", "Prune whole runs of K consecutive input channels (TFLite's innermost "
+           "axis) instead of single weights: zero runs compress better, at some accuracy cost.",
+           type=int, metavar="K", needs=("--prune",)),
+    Option("--prune-run-cost", "run_cost", "Prefer long runs of zeros, which gzip codes in a few bits: each "
+           "switch between kept and pruned weights along a kernel row costs C pruning thresholds (0.3 is a good "
+           "start).", metavar="C", needs=("--prune",)),
+    Option("--structured", "structured", "Structured N:M pruning along input channels instead of --prune, "
+           "e.g. 2:4.", type=str, metavar="N:M", parse=_n_of_m, enables=True, excludes=("--prune",)),
+)
+
+STAGE = Stage(name="prune", config=PruneConfig, apply=apply,
+              summary="zero the smallest kernel weights (unstructured, N:M or blocks), fine-tuned on a schedule",
+              example="step = \"prune\"\nsparsity = 0.5",
+              options=_OPTIONS)

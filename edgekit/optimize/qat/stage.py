@@ -5,17 +5,6 @@ from __future__ import annotations
 from edgekit.optimize.qat.config import QATConfig
 from edgekit.optimize.stages import Option, Stage
 
-STAGE = Stage(
-    name="qat",
-    config=QATConfig,
-    apply="edgekit.optimize.qat.stage:apply",
-    summary="quantization-aware training for full-int8 (last: nothing may move the int8 grid after it)",
-    example="step = \"qat\"",
-    options=(Option("--qat", None, "Finish with quantization-aware training for full-int8 (convert the result "
-                                   "with --quantize int8).", type=bool, enables=True),),
-    last=True,
-)
-
 
 def apply(model, config: QATConfig, trainer):
     """Clusters from an earlier cluster stage stay <= N values per channel, zeros stay zero."""
@@ -27,5 +16,15 @@ def apply(model, config: QATConfig, trainer):
                      + (f", clusters kept at <= {clusters} values" if clusters else ""))
     wrapped = quantize_model(model, preserve_clusters=clusters, ema_decay=config.ema_decay)
     trainer.fit(wrapped)
-    calibration = trainer.calibration if trainer.calibration is not None else config.representative(trainer.train.x)
-    return finish_qat(wrapped, calibration).model
+    if config.calibration is None and trainer.calibration is not None:  # what the converter will be given
+        return finish_qat(wrapped, trainer.calibration).model
+    return finish_qat(wrapped, config.representative(trainer.train.x)).model
+
+
+_OPTIONS = (Option("--qat", None, "Finish with quantization-aware training for full-int8 (convert the result "
+                    "with --quantize int8).", type=bool, enables=True),)
+
+STAGE = Stage(name="qat", config=QATConfig, apply=apply,
+              summary="quantization-aware training for full-int8 (last: nothing may move the int8 grid after it)",
+              example="step = \"qat\"",
+              options=_OPTIONS, last=True)
