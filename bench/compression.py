@@ -21,13 +21,11 @@ Results: ``bench/results/compression.json`` and ``.md``.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -35,10 +33,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from digits_common import measure  # noqa: E402
+from digits_common import train_base as _train_base  # noqa: E402
 from edgekit.convert import convert_model  # noqa: E402
-from edgekit.evaluate import evaluate_model  # noqa: E402
-from edgekit.fileio import atomic_write_bytes, atomic_write_text  # noqa: E402
-from edgekit.models import compile_classifier, digits_cnn  # noqa: E402
+from edgekit.fileio import atomic_write_text  # noqa: E402
 from edgekit.optimize.recipe import ClusterConfig, OptimizeConfig, PruneConfig, run_recipe  # noqa: E402
 from edgekit.resources import digits_path  # noqa: E402
 
@@ -98,14 +96,6 @@ def main() -> None:
     print(table)
 
 
-def _train_base(train) -> tuple[keras.Model, float]:
-    keras.utils.set_random_seed(0)
-    started = time.perf_counter()
-    model = compile_classifier(digits_cnn(), 1e-3)
-    model.fit(train.x, train.y, epochs=30, batch_size=32, verbose=0)
-    return model, time.perf_counter() - started
-
-
 def _edgekit(name: str, config: OptimizeConfig | None, base: keras.Model, train, val, work: Path) -> dict:
     keras.utils.set_random_seed(0)
     seconds = 0.0
@@ -146,39 +136,6 @@ def _time_again(rows: list[dict], base: keras.Model, train, val, tfmot: dict, wo
 def _eval_seconds(result) -> float:
     """run_recipe's seconds include the before/after Keras evaluations; the stages are the optimisation."""
     return result.summary["seconds"] - sum(stage["seconds"] for stage in result.summary["stages"])
-
-
-def measure(flatbuffer: bytes, path: Path, val) -> dict:
-    """Accuracy of the written .tflite on the validation split, its sizes, and its N:M / zero statistics."""
-    atomic_write_bytes(path, flatbuffer)
-    weights = int8_kernels(flatbuffer)
-    total = sum(w.size for w in weights)
-    return {"accuracy": round(evaluate_model(path, val).accuracy, 4), "bytes": len(flatbuffer),
-            "gzip_bytes": len(gzip.compress(flatbuffer, 9)),
-            "weight_zero_fraction": round(sum(int(np.sum(w == 0)) for w in weights) / total, 4) if total else None,
-            "max_nonzeros_per_group_of_4": max((_max_per_group(w) for w in weights), default=None)}
-
-
-def int8_kernels(flatbuffer: bytes) -> list[np.ndarray]:
-    """The int8 weight tensors (rank >= 2) of a full-int8 model, in TFLite layout (out, ..., in)."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_content=flatbuffer)
-    kernels = []
-    for detail in interpreter.get_tensor_details():
-        if detail["dtype"] == np.int8 and len(detail["shape"]) >= 2:
-            try:
-                kernels.append(interpreter.get_tensor(detail["index"]))
-            except ValueError:
-                continue
-    return kernels
-
-
-def _max_per_group(kernel: np.ndarray) -> int:
-    """Most non-zeros in any group of 4 consecutive input channels (TFLite's innermost axis)."""
-    channels = kernel.shape[-1]
-    padded = np.pad(kernel != 0, [(0, 0)] * (kernel.ndim - 1) + [(0, (-channels) % 4)])
-    return int(padded.reshape(*padded.shape[:-1], -1, 4).sum(axis=-1).max())
 
 
 def _tfmot(work: Path, val, measure_files: bool = True) -> dict:

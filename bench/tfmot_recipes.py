@@ -1,7 +1,8 @@
 """tfmot's side of bench/compression.py: the same recipes with tf_keras + tensorflow-model-optimization.
 
 Run as a subprocess with ``TF_USE_LEGACY_KERAS=1`` (tfmot only works with legacy tf_keras):
-``python bench/tfmot_recipes.py BASE_WEIGHTS.npz OUT_DIR RECIPE...``. For each recipe it
+``python bench/tfmot_recipes.py [--seed S] BASE_WEIGHTS.npz OUT_DIR RECIPE...`` (``S``: the
+Keras/numpy/TF seed set before each recipe, default 0). For each recipe it
 writes ``OUT_DIR/<recipe>.tflite`` (full int8; ``<recipe>_per_tensor.tflite`` with one weight
 scale per tensor) and prints one JSON line
 ``{"recipe": ..., "seconds": ..., "error": ...}``; the parent evaluates the files.
@@ -79,7 +80,7 @@ def prune(model, x, y, steps_per_epoch, n_of_m=None, dense_block=None):
 
 
 def cluster(model, x, y, preserve_sparsity=False):
-    init = tfmot.clustering.keras.CentroidInitialization.LINEAR  # as edgekit's side
+    init = tfmot.clustering.keras.CentroidInitialization.LINEAR  # as edgekit's side of bench/compression.py
     if preserve_sparsity:
         wrapped = tfmot.clustering.keras.cluster_weights(model, number_of_clusters=16, cluster_centroids_init=init,
                                                          preserve_sparsity=True)
@@ -99,6 +100,10 @@ def run(recipe: str, base: keras.Model, x, y) -> keras.Model:
         return prune(model, x, y, steps)
     if recipe == "clustered":
         return cluster(model, x, y)
+    if recipe == "clustered_default":  # tfmot's own defaults: cluster_weights(number_of_clusters=16), k-means++ init
+        wrapped = tfmot.clustering.keras.cluster_weights(model, number_of_clusters=16)
+        compile_(wrapped).fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0)
+        return tfmot.clustering.keras.strip_clustering(wrapped)
     if recipe == "pruned_clustered":
         return cluster(prune(model, x, y, steps), x, y, preserve_sparsity=True)
     if recipe == "pruned_clustered_blocks":  # (2, 1): 2 consecutive inputs of a Dense kernel (in, out)
@@ -109,14 +114,17 @@ def run(recipe: str, base: keras.Model, x, y) -> keras.Model:
 
 
 def main() -> None:
-    weights, out_dir, recipes = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
+    args, seed = sys.argv[1:], 0
+    if args[:1] == ["--seed"]:
+        seed, args = int(args[1]), args[2:]
+    weights, out_dir, recipes = args[0], Path(args[1]), args[2:]
     train = np.load(ROOT / "calibration" / "digits_train.npz")
     x, y = train["x"], train["y"]
     base = digits_cnn()
     stored = np.load(weights)
     base.set_weights([stored[f"w{i}"] for i in range(len(stored.files))])
     for recipe in recipes:
-        keras.utils.set_random_seed(0)
+        keras.utils.set_random_seed(seed)
         started = time.perf_counter()
         try:
             model = run(recipe, base, x, y)
