@@ -13,14 +13,15 @@ from edgekit.optimize.rewrite import fresh_copy, rebuild
 
 def cluster_weights(model: keras.Model, number_of_clusters: int, *, init: str = "kmeans++",
                     per_channel: bool = False, preserve_sparsity: bool = False,
-                    entropy_cost: float = 0.0, select: Selector = None, seed: int = 0) -> keras.Model:
+                    entropy_cost: float = 0.5, select: Selector = None, seed: int = 0) -> keras.Model:
     """A copy of ``model`` whose selected kernels take at most ``number_of_clusters`` values.
 
     Fine-tune it (the centroids learn; which weight belongs to which centroid is fixed),
     then :func:`strip_clustering`. ``preserve_sparsity`` keeps exact zeros (from pruning)
     at zero, so a clustered kernel has at most ``number_of_clusters + 1`` values.
-    ``entropy_cost`` (e.g. 0.25) moves weights near a cluster border into the more frequent
-    cluster, so the values gzip smaller for a little accuracy; 0 assigns to the nearest.
+    ``entropy_cost`` moves weights near a cluster border into the more frequent cluster, so
+    the values gzip smaller (default 0.5: the digits CNN's 16-cluster int8 file 95 -> 72 KB gzip
+    at unchanged accuracy, bench/defaults_vs_tfmot.py); 0 assigns to the nearest, as tfmot.
     It applies to kernels of at least ``GZIP_AWARE_MIN_WEIGHTS`` = 4096 weights. Graphs are
     handled as in :func:`~edgekit.optimize.pruning.prune_low_magnitude`: nested models come
     back flattened, shared layers stay shared.

@@ -33,7 +33,7 @@ class ClusterConfig:
     init: str = "kmeans++"
     per_channel: bool = False
     preserve_sparsity: bool = False
-    entropy_cost: float = 0.0                  # > 0: entropy-constrained assignment (smaller gzip)
+    entropy_cost: float = 0.5                  # entropy-constrained assignment (smaller gzip); 0 = nearest centroid
     select: Selector = None
 
     def __post_init__(self) -> None:
