@@ -37,27 +37,36 @@ from digits_common import measure  # noqa: E402
 from digits_common import train_base as _train_base  # noqa: E402
 from edgekit.convert import convert_model  # noqa: E402
 from edgekit.fileio import atomic_write_text  # noqa: E402
-from edgekit.optimize.recipe import ClusterConfig, OptimizeConfig, PruneConfig, run_recipe  # noqa: E402
+from edgekit.optimize.clustering.config import ClusterConfig  # noqa: E402
+from edgekit.optimize.engine import Recipe, optimize  # noqa: E402
+from edgekit.optimize.pruning.config import PruneConfig  # noqa: E402
+from edgekit.optimize.stages import Step  # noqa: E402
+from edgekit.optimize.trainer import Finetune  # noqa: E402
 from edgekit.resources import digits_path  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-FINE_TUNE = dict(epochs=10, batch_size=32, learning_rate=1e-4)
-RECIPES: dict[str, OptimizeConfig | None] = {
+FINE_TUNE = Finetune(epochs=10, batch_size=32, learning_rate=1e-4)
+
+
+def _recipe(prune: PruneConfig | None = None, cluster: ClusterConfig | None = None) -> Recipe:
+    return Recipe([Step(name, config) for name, config in (("prune", prune), ("cluster", cluster)) if config],
+                  FINE_TUNE)
+
+
+# The plain recipes cluster with nearest-centroid assignment (entropy cost 0), as tfmot does.
+_CLUSTER = dict(clusters=16, init="linear", entropy_cost=0.0)
+RECIPES: dict[str, Recipe | None] = {
     "float32": None,
     "int8": None,
-    "pruned": OptimizeConfig(prune=PruneConfig(sparsity=0.8), **FINE_TUNE),
-    "clustered": OptimizeConfig(cluster=ClusterConfig(clusters=16, init="linear"), **FINE_TUNE),
-    "pruned_clustered": OptimizeConfig(prune=PruneConfig(sparsity=0.8),
-                                       cluster=ClusterConfig(clusters=16, init="linear", preserve_sparsity=True),
-                                       **FINE_TUNE),
-    "pruned_clustered_blocks": OptimizeConfig(prune=PruneConfig(sparsity=0.8, block_size=2),
-                                              cluster=ClusterConfig(clusters=16, init="linear",
-                                                                    preserve_sparsity=True), **FINE_TUNE),
+    "pruned": _recipe(PruneConfig(sparsity=0.8)),
+    "clustered": _recipe(cluster=ClusterConfig(**_CLUSTER)),
+    "pruned_clustered": _recipe(PruneConfig(sparsity=0.8), ClusterConfig(**_CLUSTER, preserve_sparsity=True)),
+    "pruned_clustered_blocks": _recipe(PruneConfig(sparsity=0.8, block_size=2),
+                                       ClusterConfig(**_CLUSTER, preserve_sparsity=True)),
     # gzip-aware: zeros in long runs (run cost) and entropy-constrained cluster assignment; tfmot has neither
-    "pruned_clustered_gzip": OptimizeConfig(prune=PruneConfig(sparsity=0.8, run_cost=0.3),
-                                            cluster=ClusterConfig(clusters=16, init="linear", preserve_sparsity=True,
-                                                                  entropy_cost=0.25), **FINE_TUNE),
-    "2:4": OptimizeConfig(prune=PruneConfig(structured=(2, 4)), **FINE_TUNE),
+    "pruned_clustered_gzip": _recipe(PruneConfig(sparsity=0.8, run_cost=0.3),
+                                     ClusterConfig(**{**_CLUSTER, "entropy_cost": 0.25}, preserve_sparsity=True)),
+    "2:4": _recipe(PruneConfig(structured=(2, 4))),
 }
 EDGEKIT_ONLY = {"float32", "pruned_clustered_gzip"}
 LABELS = {"float32": "float32", "int8": "int8 PTQ", "pruned": "80% pruned + int8", "clustered": "16 clusters + int8",
@@ -96,12 +105,12 @@ def main() -> None:
     print(table)
 
 
-def _edgekit(name: str, config: OptimizeConfig | None, base: keras.Model, train, val, work: Path) -> dict:
+def _edgekit(name: str, config: Recipe | None, base: keras.Model, train, val, work: Path) -> dict:
     keras.utils.set_random_seed(0)
     seconds = 0.0
     model = base
     if config is not None:
-        result = run_recipe(base, config, train, val, progress=lambda line: print(line, file=sys.stderr))
+        result = optimize(base, config, train, val, progress=lambda line: print(line, file=sys.stderr))
         model, seconds = result.model, result.summary["seconds"] - _eval_seconds(result)
     flatbuffer = convert_model(model, quantize="none" if name == "float32" else "int8",
                                representative=train.x[:200] if name != "float32" else None,
@@ -124,7 +133,7 @@ def _time_again(rows: list[dict], base: keras.Model, train, val, tfmot: dict, wo
         config = RECIPES[row["recipe"]]
         if config is not None:
             keras.utils.set_random_seed(0)
-            result = run_recipe(base, config, train, val, progress=lambda _: None)
+            result = optimize(base, config, train, val, progress=lambda _: None)
             row["optimize_seconds_runs"].append(round(result.summary["seconds"] - _eval_seconds(result), 2))
             row["optimize_seconds"] = min(row["optimize_seconds_runs"])
     for name, again in (_tfmot(work, val, measure_files=False) if tfmot else {}).items():
@@ -134,7 +143,7 @@ def _time_again(rows: list[dict], base: keras.Model, train, val, tfmot: dict, wo
 
 
 def _eval_seconds(result) -> float:
-    """run_recipe's seconds include the before/after Keras evaluations; the stages are the optimisation."""
+    """optimize's seconds include the before/after Keras evaluations; the stages are the optimisation."""
     return result.summary["seconds"] - sum(stage["seconds"] for stage in result.summary["stages"])
 
 
