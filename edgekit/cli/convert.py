@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import click
 
-from edgekit.cli.convert_mixed import convert_mixed_file, mixed_precision_options, render_mixed, wants_mixed
+from edgekit.cli.convert_mixed import mixed_precision_options, render_mixed
 from edgekit.cli.dataopts import SPEC_HELP, preprocess_from, preprocess_options
 from edgekit.cli.model_options import user_code_options
 from edgekit.cli.output import emit_json, info, json_option
-
-# Copies of edgekit.convert's QUANTIZE_MODES / IO_TYPES (tests check they agree): the CLI
-# module imports nothing of the conversion code until the command runs.
-_QUANTIZE = ("none", "float16", "dynamic", "int8", "int16x8")
-_IO_TYPES = ("float32", "int8", "uint8")
+from edgekit.vocab import CALIBRATED_MODES
+from edgekit.vocab import IO_TYPES as _IO_TYPES, QUANTIZE_MODES as _QUANTIZE  # names tests compare
 
 
 @click.command()
@@ -37,6 +34,7 @@ def convert(model, output, quantize, calibration, calibration_samples, io_type, 
             keep_float, auto_mixed, eval_data, as_json):
     """Convert MODEL (.keras, legacy .h5 or a SavedModel directory) to TFLite."""
     from edgekit.convert import check_options, convert_file
+    from edgekit.convert.mixed import convert_mixed_file, wants_mixed
     from edgekit.fileio import existing_path
 
     check_options(quantize, io_type, calibration is not None, per_tensor)
@@ -52,7 +50,7 @@ def convert(model, output, quantize, calibration, calibration_samples, io_type, 
         else:
             click.echo(render_mixed(summary))
         return
-    if calibration and quantize not in ("int8", "int16x8"):
+    if calibration and quantize not in CALIBRATED_MODES:
         info(f"note: --calibration is not used by --quantize {quantize}")
     info(f"converting {model} ({quantize}) ...")
     result = convert_file(model, output, quantize=quantize, calibration=calibration, io_type=io_type,

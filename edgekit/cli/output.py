@@ -8,17 +8,14 @@ from typing import Any
 
 import click
 
+from edgekit.console import info  # the one stderr writer, shared with the library's progress lines
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
 
 
 def emit_json(obj: Any) -> None:
     """Print ``obj`` as JSON on stdout (the only thing a ``--json`` command writes there)."""
     click.echo(json.dumps(obj, indent=2, sort_keys=False, default=_jsonable))
-
-
-def info(message: str) -> None:
-    """A human-readable progress or log line, always on stderr."""
-    click.echo(message, err=True)
 
 
 def _jsonable(value: Any) -> Any:
@@ -32,3 +29,6 @@ def _jsonable(value: Any) -> Any:
 
 def stderr_is_tty() -> bool:
     return sys.stderr.isatty()
+
+
+__all__ = ["emit_json", "info", "json_option", "stderr_is_tty"]

@@ -10,13 +10,10 @@ import numpy as np
 from edgekit.quiet import quiet_output
 from edgekit.convert.verify import non_integer_ops
 from edgekit.errors import ConversionError, NotFullIntegerError, UsageError
+from edgekit.vocab import CALIBRATED_MODES, IO_TYPES, QUANTIZE_MODES
 
 if TYPE_CHECKING:
     import keras
-
-QUANTIZE_MODES = ("none", "float16", "dynamic", "int8", "int16x8")
-IO_TYPES = ("float32", "int8", "uint8")
-CALIBRATED_MODES = ("int8", "int16x8")
 
 
 def check_options(quantize: str, io_type: str, has_calibration: bool, per_tensor: bool = False) -> None:

@@ -7,10 +7,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgekit.convert.converter import CALIBRATED_MODES, check_options, convert_model
+from edgekit.convert.converter import check_options, convert_model
 from edgekit.convert.keras_loader import input_signature, load_keras_model
 from edgekit.data import Dataset, Preprocess, load_dataset
 from edgekit.fileio import atomic_write_bytes
+from edgekit.vocab import CALIBRATED_MODES
 
 DEFAULT_CALIBRATION_SAMPLES = 200
 

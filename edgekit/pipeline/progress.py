@@ -6,11 +6,15 @@ import contextlib
 import time
 from typing import Callable, Iterator
 
-from edgekit.cli.output import info
+from edgekit.console import info
 
 
 class StageLog:
-    """Times stages and prints ``[build] <stage> <detail>  <seconds>s | cached`` lines."""
+    """Times stages and prints ``[build] <stage> <detail>  <seconds>s | cached`` lines.
+
+    ``emit`` receives every line (default: stderr); a caller that prints differently, or a
+    test, injects its own.
+    """
 
     def __init__(self, emit: Callable[[str], None] = info):
         self.emit = emit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-CRITERIA = ("l1", "l2", "bn")
+from edgekit.vocab import FILTER_CRITERIA as CRITERIA  # the name filters.api and its callers use
 
 
 def filter_kernel(layer) -> np.ndarray:
