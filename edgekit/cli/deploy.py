@@ -55,20 +55,11 @@ def _options(kw: dict, bench_timeout: float = 600):
 
 def _devices(kw: dict):
     """The devices the flags name: --host specs, --device/--group, or the --target's inventory devices."""
-    from edgekit.errors import UsageError
-    from edgekit.remote import Device, load_inventory, select_devices
-    from edgekit.remote.inventory import inventory_path
+    from edgekit.remote import resolve_devices
 
-    hosts, names, groups, target = kw["hosts"], kw["devices"], kw["groups"], kw["target"]
-    chosen = [Device(name=h, host=h, target=target) for h in hosts]
-    if names or groups or (target and not hosts):
-        source = kw["inventory"] or inventory_path()
-        chosen += select_devices(load_inventory(source), names=names, groups=groups, target=target, source=source)
-    if not chosen:
-        raise UsageError("no device given: pass --host [user@]host[:port], --device NAME, --group G, "
-                         "or --target T with devices registered for T in an inventory")
-    return [d.with_overrides(target=target, remote_python=kw["remote_python"], remote_dir=kw["remote_dir"])
-            for d in chosen]
+    return resolve_devices(hosts=kw["hosts"], names=kw["devices"], groups=kw["groups"], target=kw["target"],
+                           inventory=kw["inventory"], remote_python=kw["remote_python"],
+                           remote_dir=kw["remote_dir"])
 
 
 def _finish(ctx: click.Context, outcomes, as_json: bool) -> None:

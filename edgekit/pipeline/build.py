@@ -3,7 +3,7 @@
 Stages, in order (each cached by :mod:`edgekit.pipeline.cache` unless it measures time):
 
   model     train ``builtin:NAME`` on [data] train, or load the given Keras model
-  optimize  the [[optimize]] steps through ``edgekit.optimize.recipe.run_recipe``
+  optimize  the [[optimize]] steps (``steps.optimize_model`` calls the optimization engine)
   convert   each variant: float32, [convert] quantize of the plain model, and of the optimized one
   evaluate  top-1 accuracy of every variant on [data] val
   arena     tensor arena under TFLite Micro (for max_arena_kb and the C export)
@@ -14,25 +14,28 @@ Stages, in order (each cached by :mod:`edgekit.pipeline.cache` unless it measure
 Reproducible: training and fine-tuning are seeded and run with TensorFlow's op
 determinism, so two builds of the same inputs give byte-identical .tflite files and the
 same manifest apart from its ``timing`` section.
+
+What each stage computes is a public function of :mod:`edgekit.pipeline.steps`; this
+module adds only what makes it a build: cache keys, stage log lines, budgets, artifacts.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import gzip
-import json
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from edgekit.errors import ConfigError
 from edgekit.fileio import atomic_path, atomic_write_bytes
+from edgekit.pipeline import steps
 from edgekit.pipeline.budgets import TIMING_BUDGETS, Verdict, check_budgets
 from edgekit.pipeline.cache import StageCache, file_sha256, stage_key
-from edgekit.pipeline.config import BUILTIN_PREFIX, OPTIMIZE_STEPS, BuildConfig
+from edgekit.pipeline.config import BuildConfig
 from edgekit.pipeline.progress import StageLog
+from edgekit.vocab import CALIBRATED_MODES
 
 FINAL_FILE = "model.tflite"
 CACHE_MAX_AGE_DAYS = 14  # stage-cache entries unused this long are removed after a build
@@ -100,7 +103,8 @@ class _Build:
     # --- orchestration ------------------------------------------------------------------
     def run(self, write_manifest, write_report) -> BuildResult:
         cfg = self.config
-        target = self._target()
+        target = steps.check_target(cfg.target.name, quantize=cfg.convert.quantize, io_type=cfg.convert.io_type,
+                                    where=cfg.path)
         inputs = self._input_hashes()
         model_key, model_path = self._model_stage(inputs)
         variants_src = [("float32", model_key, model_path, "none")]
@@ -159,37 +163,31 @@ class _Build:
         with self.log.stage("model", cfg.model.source) as state:
             hit = self._cached("model", key, state)
             if hit is None:
-                hit = self._store("model", key, "model.keras", self._train_builtin if builtin else self._load_user_model)
+                hit = self._store("model", key, "model.keras", lambda path: self._source_model().save(path))
         return key, hit[0] / "model.keras"
 
     def _optimize_stage(self, model_key: str, model_path: Path, inputs: dict):
         cfg = self.config
         key = stage_key("optimize", model=model_key, steps=[dataclasses.asdict(s) for s in cfg.optimize],
                         finetune=dataclasses.asdict(cfg.finetune), seed=cfg.train.seed,
-                        train=inputs["train"]["sha256"], val=inputs["val"]["sha256"], versions=self.versions)
-        steps = ", ".join(s.step for s in cfg.optimize)
-        with self.log.stage("optimize", steps) as state:
+                        train=inputs["train"]["sha256"], val=inputs["val"]["sha256"],
+                        calibration=inputs["calibration"]["sha256"], limit=cfg.data.calibration_limit,
+                        versions=self.versions)
+        with self.log.stage("optimize", ", ".join(s.step for s in cfg.optimize)) as state:
             hit = self._cached("optimize", key, state)
             if hit is None:
-                from edgekit.data import load_dataset
-                from edgekit.optimize.recipe import run_recipe
-
-                model = _load_model(model_path)
-                shapes = _input_shapes(model)
-                train = load_dataset(cfg.resolve(cfg.data.train), input_shapes=shapes, require_labels=True)
-                val = load_dataset(cfg.resolve(cfg.data.val), input_shapes=shapes, require_labels=True)
-                _seed(cfg.train.seed)
-                result = run_recipe(model, self._optimize_config(), train, val,
-                                    progress=lambda msg: self.log.note(f"  {msg}"))
-                summary = json.loads(json.dumps(result.summary, default=_jsonable))
-                hit = self._store("optimize", key, "model.keras", result.model.save, {"summary": summary})
+                model, summary = steps.optimize_step(
+                    model_path, cfg.optimize, cfg.finetune, cfg.resolve(cfg.data.train), cfg.resolve(cfg.data.val),
+                    calibration_spec=cfg.resolve(cfg.data.calibration or cfg.data.train),
+                    calibration_limit=cfg.data.calibration_limit, seed=cfg.train.seed, progress=self._indented)
+                hit = self._store("optimize", key, "model.keras", model.save, {"summary": summary})
         return key, hit[0] / "model.keras", hit[1]["summary"]
 
     def _convert_stage(self, name: str, model_key: str, model_path: Path, quantize: str,
                        inputs: dict, static_batch: bool) -> Variant:
         cfg = self.config
         io_type = cfg.convert.io_type if quantize == "int8" else "float32"
-        calibration = inputs.get("calibration", {}).get("sha256") if quantize in ("int8", "int16x8") else None
+        calibration = inputs.get("calibration", {}).get("sha256") if quantize in CALIBRATED_MODES else None
         per_tensor = cfg.convert.per_tensor and calibration is not None
         key = stage_key("convert", model=model_key, quantize=quantize, io_type=io_type, static=static_batch,
                         calibration=calibration, limit=cfg.data.calibration_limit, per_tensor=per_tensor,
@@ -197,19 +195,10 @@ class _Build:
         with self.log.stage("convert", name) as state:
             hit = self._cached("convert", key, state)
             if hit is None:
-                from edgekit.convert import convert_model
-                from edgekit.data import load_dataset
-
-                model = _load_model(model_path)
-                if static_batch:
-                    model = _with_batch_one(model)
-                representative = None
-                if calibration:
-                    representative = load_dataset(cfg.resolve(cfg.data.calibration or cfg.data.train),
-                                                  input_shapes=_input_shapes(model),
-                                                  limit=cfg.data.calibration_limit).x
-                data = convert_model(model, quantize=quantize, representative=representative, io_type=io_type,
-                                     per_tensor=per_tensor)
+                data = steps.convert_variant(
+                    model_path, quantize=quantize, io_type=io_type, per_tensor=per_tensor, static_batch=static_batch,
+                    calibration_spec=cfg.resolve(cfg.data.calibration or cfg.data.train) if calibration else None,
+                    calibration_limit=cfg.data.calibration_limit)
                 hit = self._store("convert", key, "model.tflite", lambda path: path.write_bytes(data))
         path = hit[0] / "model.tflite"
         data = path.read_bytes()
@@ -222,18 +211,16 @@ class _Build:
             hit = self._cached("evaluate", key, state)
             if hit is None:
                 hit = self.cache.put("evaluate", key, {},
-                                     {"accuracy": _tflite_accuracy(variant.path, cfg.resolve(cfg.data.val))})
+                                     {"accuracy": steps.evaluate_variant(variant.path, cfg.resolve(cfg.data.val))})
         self.log.note(f"  {variant.name}: accuracy {hit[1]['accuracy']:.4f}, {variant.size_bytes / 1024:.1f} KB")
         return hit[1]["accuracy"]
 
     def _arena_stage(self, final: Variant) -> dict:
-        from edgekit.export.arena import estimate_arena
-
         key = stage_key("arena", model=final.sha256, versions=self.versions)
         with self.log.stage("arena", "TFLite Micro") as state:
             hit = self._cached("arena", key, state)
             if hit is None:
-                hit = self.cache.put("arena", key, {}, {"arena": estimate_arena(final.path).to_dict()})
+                hit = self.cache.put("arena", key, {}, {"arena": steps.arena_size(final.path)})
         arena = hit[1]["arena"]
         self.log.note(f"  tensor arena {arena['bytes']} bytes by {arena['method']}")
         return arena
@@ -248,63 +235,28 @@ class _Build:
         return report.to_dict()
 
     def _bench_stage(self, final: Variant, target) -> tuple[dict | None, str]:
-        cfg = self.config
-        threads = cfg.target.threads or (target.default_threads if target and target.name == "local" else None)
-        with self.log.stage("bench", final.name):
-            if cfg.target.device:
-                measured = self._bench_remote(final, target, threads)
-                if measured is not None:
-                    return measured, cfg.target.device
-            from edgekit.agent.runner import run_local
+        from edgekit.results import ResultStore
 
-            result = run_local(final.path, threads=threads or 1, runs=cfg.target.runs, warmup=cfg.target.warmup)
-            _record(result, target="local", host="local")
+        spec = self.config.target
+        with self.log.stage("bench", final.name):
+            device = None
+            if spec.device:  # SSH (paramiko) only when there is a device to reach
+                from edgekit.remote import resolve_device
+
+                device = resolve_device(spec.device, target=target.name, inventory=self.config.path)
+            result, measured_on = steps.measure_latency(final.path, target, device, threads=spec.threads,
+                                                        runs=spec.runs, warmup=spec.warmup, store=ResultStore(),
+                                                        note=self._indented)
+        if measured_on is not None:
+            return result, measured_on
         where = "local"
-        if cfg.target.name != "local":
-            why = f"{cfg.target.device} unreachable" if cfg.target.device else "no [target] device configured"
-            where = f"local, not {cfg.target.name}: {why}"
+        if spec.name != "local":
+            why = f"{spec.device} unreachable" if spec.device else "no [target] device configured"
+            where = f"local, not {spec.name}: {why}"
             self.log.note(f"  latency measured on {where}")
         return result, where
 
-    def _bench_remote(self, final: Variant, target, threads: int | None) -> dict | None:
-        """Latency on the configured device through the deploy API; None (said so) if unreachable."""
-        from edgekit.errors import RemoteError
-        from edgekit.remote import ConnectOptions, deploy
-        from edgekit.results import ResultStore
-
-        try:
-            deployed = deploy(final.path, self._device(target), target=target, threads=threads,
-                              runs=self.config.target.runs, warmup=self.config.target.warmup,
-                              options=ConnectOptions(), store=ResultStore())
-        except RemoteError as err:
-            self.log.note(f"  device {self.config.target.device} unreachable: {err}")
-            return None
-        return deployed.result
-
     # --- helpers ------------------------------------------------------------------------
-    def _device(self, target):
-        """[target] device: a [devices.NAME] of this file or of the user's inventory, else [user@]host[:port]."""
-        from edgekit.remote import Device, load_inventory
-
-        spec = self.config.target.device
-        for device in [*load_inventory(self.config.path), *load_inventory()]:
-            if device.name == spec:
-                return device
-        return Device(name=spec, host=spec, target=target.name)
-
-    def _target(self):
-        from edgekit.targets import load_target
-
-        convert = self.config.convert
-        target = load_target(self.config.target.name)
-        if convert.quantize not in target.quantizations:
-            raise ConfigError(f"{self.config.path}: [convert] quantize '{convert.quantize}' does not suit target "
-                              f"{target.name}: use one of {', '.join(target.quantizations)}")
-        if target.delegate and convert.io_type not in target.delegate.io_types:
-            raise ConfigError(f"{self.config.path}: [convert] io_type '{convert.io_type}' does not suit target "
-                              f"{target.name}: use one of {', '.join(target.delegate.io_types)}")
-        return target
-
     def _input_hashes(self) -> dict[str, dict]:
         from edgekit.errors import InputFileError
 
@@ -326,32 +278,20 @@ class _Build:
                             if path.is_dir() else path.stat().st_size}
         return hashes
 
-    def _train_builtin(self, path: Path) -> None:
-        from edgekit.data import load_dataset
-        from edgekit.models import compile_classifier, digits_cnn
+    def _indented(self, message: str) -> None:
+        """A step's own progress, indented under its stage line."""
+        self.log.note(f"  {message}")
 
+    def _source_model(self):
+        """[model] source: ``builtin:NAME`` trained on [data] train, or the user's Keras model."""
         cfg = self.config
-        train = load_dataset(cfg.resolve(cfg.data.train), require_labels=True)
-        builders = {"digits_cnn": digits_cnn}
-        _seed(cfg.train.seed)
-        model = builders[cfg.model.source[len(BUILTIN_PREFIX):]](
-            input_shape=tuple(train.x.shape[1:]), classes=int(train.y.max()) + 1)
-        compile_classifier(model, learning_rate=cfg.train.learning_rate)
-        model.fit(train.x, train.y, epochs=cfg.train.epochs, batch_size=cfg.train.batch_size,
-                  shuffle=True, verbose=0)
-        model.save(path)
-
-    def _load_user_model(self, path: Path) -> None:
+        if cfg.is_builtin:
+            return steps.train_builtin(cfg.model.source, cfg.resolve(cfg.data.train), epochs=cfg.train.epochs,
+                                       batch_size=cfg.train.batch_size, learning_rate=cfg.train.learning_rate,
+                                       seed=cfg.train.seed)
         from edgekit.convert import load_keras_model
 
-        load_keras_model(self.config.resolve(self.config.model.source)).save(path)
-
-    def _optimize_config(self):
-        from edgekit.optimize.recipe import OptimizeConfig
-
-        ft = self.config.finetune
-        return OptimizeConfig(**{step.step: step.settings() for step in self.config.optimize}, epochs=ft.epochs,
-                              batch_size=ft.batch_size, learning_rate=ft.learning_rate)
+        return load_keras_model(cfg.resolve(cfg.model.source))
 
     def _verdicts(self, variants: list[Variant], arena: dict, bench: dict | None, where: str) -> list[Verdict]:
         final, baseline = variants[-1], variants[0]
@@ -376,41 +316,6 @@ class _Build:
             shutil.copyfile(result.final.path, tmp)
 
 
-def _seed(seed: int) -> None:
-    """Seed Python, NumPy and TensorFlow and make TF's kernels deterministic."""
-    import keras
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-
-
-def _load_model(path: Path):
-    import keras
-
-    return keras.models.load_model(path, compile=False)
-
-
-def _input_shapes(model) -> list[tuple]:
-    return [tuple(t.shape[1:]) for t in model.inputs]
-
-
-def _with_batch_one(model):
-    """The same model with batch size 1: the Edge TPU needs static shapes."""
-    import keras
-
-    inputs = [keras.Input(batch_shape=(1, *t.shape[1:]), dtype=t.dtype) for t in model.inputs]
-    clone = keras.models.clone_model(model, input_tensors=inputs if len(inputs) > 1 else inputs[0])
-    clone.set_weights(model.get_weights())
-    return clone
-
-
-def _tflite_accuracy(model_path: Path, val_spec: str) -> float:
-    from edgekit.evaluate import evaluate_model
-
-    return float(evaluate_model(model_path, val_spec).accuracy)
-
-
 def _layer_stats(model_path: Path) -> list[dict]:
     """Per kernel of the final model, in execution order: bytes and the fraction of zeros (pruning)."""
     from edgekit.inspect import inspect_model, read_tflite
@@ -424,12 +329,6 @@ def _layer_stats(model_path: Path) -> list[dict]:
     kernels.sort(key=lambda w: first_use.get(w.tensor, len(graph.operators)))
     return [{"tensor": w.name, "op": w.used_by[0].split(":")[0] if w.used_by else "", "bytes": w.nbytes,
              "params": w.elements, "sparsity": w.zero_fraction or 0.0} for w in kernels]
-
-
-def _record(result: dict, *, target: str, host: str) -> None:
-    from edgekit.results import ResultStore
-
-    ResultStore().record(result, target=target, host=host)
 
 
 def _versions() -> dict[str, str]:
@@ -446,10 +345,4 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return str(value)
-
-
-__all__ = ["BuildResult", "Variant", "run_build", "FINAL_FILE", "OPTIMIZE_STEPS"]
+__all__ = ["BuildResult", "Variant", "run_build", "FINAL_FILE"]
