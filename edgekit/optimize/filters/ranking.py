@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgekit.vocab import FILTER_CRITERIA as CRITERIA  # the name filters.api and its callers use
-
 
 def filter_kernel(layer) -> np.ndarray:
     """The weight whose last axis is the layer's output channels (pointwise for separable convs)."""
