@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 
+from edgekit.convert import load_keras_model
 from edgekit.errors import OptimizationError
 from edgekit.optimize.clustering import cluster_weights, strip_clustering
 from edgekit.optimize.filters import FilterPruneConfig, prune_filters
@@ -270,6 +271,8 @@ def test_eval_and_convert_load_models_with_the_users_classes(cli, user_model, tm
     ok = cli("eval", path, "--data", data, "--custom-objects", code)
     assert ok.exit_code == 0, ok.output
     assert "top-1 accuracy" in ok.output
+    keras.saving.get_custom_objects().clear()
+    assert type(load_keras_model(path, user_code=[str(code)]).layers[1]).__name__ == "Offset"  # the library call
     keras.saving.get_custom_objects().clear()
     monkeypatch.syspath_prepend(str(code.parent))
     converted = cli("convert", path, "-o", tmp_path / "m.tflite", "--import", "user_layers")
