@@ -14,8 +14,8 @@ import numpy as np
 
 from edgekit.data.shapes import fmt_shape
 from edgekit.errors import DataError, UsageError
+from edgekit.vocab import LOSSES
 
-LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy", "mse", "mae")
 TASK_KINDS = ("classification", "multilabel", "regression")
 
 _KIND_OF_LOSS = {"sparse_categorical_crossentropy": "classification", "categorical_crossentropy": "classification",
@@ -84,6 +84,14 @@ def infer_task(output_shape: tuple, labels: np.ndarray) -> Task:
     elif binary and per_sample in ((), (1,)):
         return Task("multilabel", "binary_crossentropy")
     return Task("regression", "mse")
+
+
+def headline(metrics: dict) -> tuple[str, float]:
+    """``(name, value)`` of the first output's headline metric in an evaluation's metrics dict
+    (``{"task": ..., ...}``, or ``{"outputs": {name: {...}}}`` for several outputs)."""
+    head = next(iter(metrics["outputs"].values())) if "outputs" in metrics else metrics
+    name = _METRIC[head["task"]]
+    return name, float(head[name])
 
 
 def score(task: Task, predictions: np.ndarray, labels: np.ndarray) -> dict[str, float]:

@@ -105,8 +105,9 @@ def build(config: Path, out_dir: Path, as_json: bool) -> None:
     for verdict in result.verdicts:
         info(verdict.line())
     final = result.final
+    metric, value = final.quality
     info(f"built {out_dir / 'model.tflite'}: {final.name}, {final.size_bytes / 1024:.1f} KB, "
-         f"accuracy {final.accuracy:.4f}; report {out_dir / 'report.html'}")
+         f"{metric} {value:.4f}; report {out_dir / 'report.html'}")
     if as_json:
         emit_json(result.manifest)
     enforce(result.verdicts)

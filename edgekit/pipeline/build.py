@@ -5,7 +5,7 @@ Stages, in order (each cached by :mod:`edgekit.pipeline.cache` unless it measure
   model     train ``builtin:NAME`` on [data] train, or load the given Keras model
   optimize  the [[optimize]] steps (``steps.optimize_model`` calls the optimization engine)
   convert   each variant: float32, [convert] quantize of the plain model, and of the optimized one
-  evaluate  top-1 accuracy of every variant on [data] val
+  evaluate  every variant on [data] val by its task: top-1 accuracy, binary accuracy, or MAE/MSE
   arena     tensor arena under TFLite Micro (for max_arena_kb and the C export)
   edgetpu   Coral targets only: Edge TPU compatibility (and edgetpu_compiler when installed)
   bench     latency + peak memory on the target's device if reachable, else on ``local``
@@ -22,6 +22,7 @@ module adds only what makes it a build: cache keys, stage log lines, budgets, ar
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import shutil
 import tempfile
@@ -31,7 +32,7 @@ from typing import Any, Callable
 
 from edgekit.fileio import atomic_path, atomic_write_bytes
 from edgekit.pipeline import steps
-from edgekit.pipeline.budgets import TIMING_BUDGETS, Verdict, check_budgets
+from edgekit.pipeline.budgets import TIMING_BUDGETS, Verdict, check_budgets, quality_measurements
 from edgekit.pipeline.cache import StageCache, file_sha256, stage_key
 from edgekit.pipeline.config import BuildConfig
 from edgekit.pipeline.progress import StageLog
@@ -50,11 +51,25 @@ class Variant:
     sha256: str
     size_bytes: int
     gzip_bytes: int
-    accuracy: float | None = None
+    metrics: dict | None = None     # EvalResult.metrics on [data] val
+
+    @property
+    def quality(self) -> tuple[str, float]:
+        """The first output's headline metric: ("accuracy", 0.98), ("binary_accuracy", ...) or ("mae", ...)."""
+        from edgekit.tasks import headline
+
+        return headline(self.metrics)
+
+    @property
+    def accuracy(self) -> float | None:
+        """Top-1 (or binary) accuracy of the first output; None for a regression model."""
+        name, value = self.quality
+        return value if name != "mae" else None
 
     def to_dict(self) -> dict:
         return {"name": self.name, "file": f"variants/{self.path.name}", "sha256": self.sha256,
-                "size_bytes": self.size_bytes, "gzip_bytes": self.gzip_bytes, "accuracy": self.accuracy}
+                "size_bytes": self.size_bytes, "gzip_bytes": self.gzip_bytes, "accuracy": self.accuracy,
+                "metrics": self.metrics}
 
 
 @dataclass
@@ -118,7 +133,7 @@ class _Build:
         variants = [self._convert_stage(name, key, path, quantize, inputs, static)
                     for name, key, path, quantize in variants_src]
         for variant in variants:
-            variant.accuracy = self._evaluate_stage(variant, inputs)
+            variant.metrics = self._evaluate_stage(variant, inputs)
         final = variants[-1]
         arena = self._arena_stage(final)
         edgetpu = self._edgetpu_stage(final) if static else None
@@ -204,16 +219,34 @@ class _Build:
         data = path.read_bytes()
         return Variant(name, path, file_sha256(path), len(data), len(gzip.compress(data, 9, mtime=0)))
 
-    def _evaluate_stage(self, variant: Variant, inputs: dict) -> float:
+    def _evaluate_stage(self, variant: Variant, inputs: dict) -> dict:
         cfg = self.config
-        key = stage_key("evaluate", model=variant.sha256, val=inputs["val"]["sha256"], versions=self.versions)
+        losses = self._losses
+        key = stage_key("evaluate", model=variant.sha256, val=inputs["val"]["sha256"], losses=losses,
+                        versions=self.versions)
         with self.log.stage("evaluate", variant.name) as state:
             hit = self._cached("evaluate", key, state)
             if hit is None:
-                hit = self.cache.put("evaluate", key, {},
-                                     {"accuracy": steps.evaluate_variant(variant.path, cfg.resolve(cfg.data.val))})
-        self.log.note(f"  {variant.name}: accuracy {hit[1]['accuracy']:.4f}, {variant.size_bytes / 1024:.1f} KB")
-        return hit[1]["accuracy"]
+                metrics = steps.evaluate_variant(variant.path, cfg.resolve(cfg.data.val), loss=losses)
+                hit = self.cache.put("evaluate", key, {}, {"metrics": metrics})
+        variant.metrics = hit[1]["metrics"]
+        name, value = variant.quality
+        self.log.note(f"  {variant.name}: {name} {value:.4f}, {variant.size_bytes / 1024:.1f} KB")
+        return variant.metrics
+
+    @functools.cached_property
+    def _losses(self) -> list | None:
+        """What each output was trained for: [finetune] loss, else the user's saved model's own, else inferred."""
+        cfg = self.config
+        if cfg.finetune.loss is not None:
+            return [cfg.finetune.loss] if isinstance(cfg.finetune.loss, str) else list(cfg.finetune.loss)
+        if cfg.is_builtin:
+            return None
+        from edgekit.convert import load_keras_model, output_names
+        from edgekit.evaluate import saved_losses
+
+        path = cfg.resolve(cfg.model.source)
+        return saved_losses(path, output_names(load_keras_model(path)))
 
     def _arena_stage(self, final: Variant) -> dict:
         key = stage_key("arena", model=final.sha256, versions=self.versions)
@@ -295,17 +328,17 @@ class _Build:
 
     def _verdicts(self, variants: list[Variant], arena: dict, bench: dict | None, where: str) -> list[Verdict]:
         final, baseline = variants[-1], variants[0]
+        quality, notes = quality_measurements(final.metrics, baseline=baseline.metrics)
         measured = {
+            **quality,
             "max_size_kb": final.size_bytes / 1024, "max_gzip_kb": final.gzip_bytes / 1024,
-            "min_accuracy": final.accuracy,
-            "max_accuracy_drop": baseline.accuracy - final.accuracy,
             "max_arena_kb": arena["bytes"] / 1024,
             "max_latency_ms": bench["timing_ms"]["mean"] if bench else None,
             "max_peak_memory_mb": bench["memory_mb"]["peak_rss"] if bench else None,
         }
-        notes = {name: f"measured on {where}" for name in TIMING_BUDGETS}
+        notes.update({name: f"measured on {where}" for name in TIMING_BUDGETS})
         notes["max_arena_kb"] = f"by {arena['method']}"
-        notes["max_accuracy_drop"] = f"vs {baseline.name}"
+        notes.setdefault("max_accuracy_drop", f"vs {baseline.name}")
         return check_budgets(dataclasses.asdict(self.config.budgets), measured, notes)
 
     def _write_variants(self, result: BuildResult) -> None:

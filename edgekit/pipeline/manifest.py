@@ -34,7 +34,9 @@ def manifest_dict(result) -> dict:
             "file": "model.tflite", "variant": final.name, "sha256": final.sha256,
             "size_bytes": final.size_bytes, "size_kb": round(final.size_bytes / 1024, 2),
             "gzip_bytes": final.gzip_bytes, "gzip_kb": round(final.gzip_bytes / 1024, 2),
-            "accuracy": final.accuracy, "accuracy_drop": round(baseline.accuracy - final.accuracy, 6),
+            "accuracy": final.accuracy, "metrics": final.metrics,
+            "accuracy_drop": (round(baseline.accuracy - final.accuracy, 6)
+                              if final.accuracy is not None and baseline.accuracy is not None else None),
             "arena": result.arena,
             "layers": result.layers,
         },

@@ -44,7 +44,7 @@ def render_report(result) -> str:
     cards = [
         (f"{final.size_bytes / 1024:.1f} KB", f"{final.name} .tflite"),
         (f"{final.gzip_bytes / 1024:.1f} KB", "gzipped"),
-        (f"{final.accuracy * 100:.1f}%", f"accuracy ({result.baseline.accuracy * 100:.1f}% float32)"),
+        (_quality(final), f"{final.quality[0]} ({_quality(result.baseline)} float32)"),
         (f"{timing['mean']:.3f} ms" if timing else "n/a", f"mean latency on {_short(result.bench_where)}"),
         (f"{result.arena['bytes'] / 1024:.1f} KB" if result.arena else "n/a", "TFLM tensor arena"),
     ]
@@ -99,25 +99,34 @@ def _budget_table(verdicts) -> str:
             + "".join(rows) + "</table>")
 
 
+def _quality(variant) -> str:
+    """``98.6%`` for an accuracy, ``0.0123`` for an error."""
+    name, value = variant.quality
+    return f"{value:.4g}" if name == "mae" else f"{value * 100:.1f}%"
+
+
 def _scatter(variants) -> str:
     w, h, left, bottom, top, right = 500, 280, 56, 40, 16, 20
     sizes = [v.size_bytes / 1024 for v in variants]
-    accs = [v.accuracy * 100 for v in variants]
+    metric = variants[0].quality[0]
+    percent = metric != "mae"
+    accs = [v.quality[1] * (100 if percent else 1) for v in variants]
     x_max = max(sizes) * 1.15
     a_lo, a_hi = min(accs), max(accs)
-    pad = max((a_hi - a_lo) * 0.25, 1.0)
-    y_lo, y_hi = max(a_lo - pad, 0), min(a_hi + pad, 100)
+    pad = max((a_hi - a_lo) * 0.25, 1.0 if percent else a_hi * 0.1 or 1e-3)
+    y_lo, y_hi = max(a_lo - pad, 0), (min(a_hi + pad, 100) if percent else a_hi + pad)
     sx = lambda s: left + (w - left - right) * s / x_max
     sy = lambda a: top + (h - top - bottom) * (1 - (a - y_lo) / (y_hi - y_lo))
     parts = _axes(w, h, left, bottom, top, right, [(sx(t), f"{t:.0f}") for t in _ticks(0, x_max)],
-                  [(sy(t), f"{t:.1f}") for t in _ticks(y_lo, y_hi)], "size (KB)", "accuracy (%)")
+                  [(sy(t), f"{t:.3g}") for t in _ticks(y_lo, y_hi)], "size (KB)",
+                  f"{metric.replace('_', ' ')}{' (%)' if percent else ''}")
     legend = []
     for i, (v, s, a) in enumerate(zip(variants, sizes, accs)):
         color = PALETTE[i % len(PALETTE)]
         parts.append(f"<circle cx='{sx(s):.1f}' cy='{sy(a):.1f}' r='{9 - 2 * (i % 3)}' fill='{color}' "
                      f"fill-opacity='.85' stroke='#fff' stroke-width='2'/>")
         legend.append(f"<span style='margin-right:18px'><span style='color:{color};font-size:18px'>&#9679;</span> "
-                      f"<b>{_e(v.name)}</b> {s:.1f} KB · {a:.1f}%</span>")
+                      f"<b>{_e(v.name)}</b> {s:.1f} KB · {_quality(v)}</span>")
     return _svg(w, h, parts) + f"<div class='note'>{''.join(legend)}</div>"
 
 

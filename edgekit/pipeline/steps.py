@@ -119,11 +119,12 @@ def convert_variant(model_path: str | Path, *, quantize: str, io_type: str = "fl
                          per_tensor=per_tensor)
 
 
-def evaluate_variant(tflite_path: str | Path, val_spec: str | Path) -> float:
-    """Top-1 accuracy (0..1) of a ``.tflite`` file on labelled data: what accuracy budgets compare."""
+def evaluate_variant(tflite_path: str | Path, val_spec: str | Path, loss=None) -> dict:
+    """The task metrics of a ``.tflite`` file on labelled data (``EvalResult.metrics``): what the
+    quality budgets compare. ``loss``: one name or one per output (the source model's), else inferred."""
     from edgekit.evaluate import evaluate_model
 
-    return float(evaluate_model(tflite_path, val_spec).accuracy)
+    return evaluate_model(tflite_path, val_spec, loss=loss).metrics
 
 
 def arena_size(tflite_path: str | Path) -> dict:

@@ -39,7 +39,7 @@ def test_build_writes_artifacts_and_passes_budgets(first_build):
     assert manifest == json.loads((out / "manifest.json").read_text())
     assert manifest["passed"] is True
     checked = {v["budget"] for v in manifest["budgets"] + manifest["timing"]["budgets"]}
-    assert checked == set(BUDGETS)  # the example sets every budget
+    assert checked == set(BUDGETS) - {"max_mae", "max_mse"}  # every budget a classifier has
     for line in ("budget max_size_kb: ", "budget max_arena_kb: ", "budget max_latency_ms: "):
         assert line in proc.stderr
     for stage in ("[build] model builtin:digits_cnn", "[build] convert float32", "[build] convert int8",

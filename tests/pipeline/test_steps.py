@@ -62,7 +62,8 @@ def test_evaluate_arena_and_local_latency(tflite_models, digits_val, tmp_path):
     from edgekit.results import ResultStore
     from edgekit.targets import load_target
 
-    assert 0.0 <= steps.evaluate_variant(tflite_models["int8"], digits_val) <= 1.0
+    metrics = steps.evaluate_variant(tflite_models["int8"], digits_val)
+    assert metrics["task"] == "classification" and 0.0 <= metrics["accuracy"] <= 1.0
     arena = steps.arena_size(tflite_models["int8"])
     assert arena["bytes"] > 0 and arena["method"]
     with socket.socket() as sock:  # a port nothing listens on: the device is unreachable

@@ -136,14 +136,16 @@ def test_subclassed_model_is_refused():
         prune_filters(model, FilterPruneConfig(0.5))
 
 
-def test_cli_options_build_stage_configs():
-    from edgekit.cli.qat_options import stage_configs
+def test_flags_build_filter_and_qat_steps():
+    from edgekit.optimize.stages import steps_from_flags
 
-    filters, qat = stage_configs(None, ("conv2=0.5",), "bn", True)
-    assert filters.ratio == 0.0 and filters.layer_ratios == {"conv2": 0.5} and filters.criterion == "bn"
-    assert qat is not None
-    assert stage_configs(None, (), "l1", False) == (None, None)
+    filters, qat = steps_from_flags({"--prune-filters-layer": ("conv2=0.5",), "--filter-criterion": "bn",
+                                     "--qat": True})
+    assert filters.stage == "filters" and qat.stage == "qat"
+    assert filters.config.ratio == 0.0 and filters.config.layer_ratios == {"conv2": 0.5}
+    assert filters.config.criterion == "bn"
+    assert steps_from_flags({"--prune-filters-layer": (), "--qat": False}) == []
     with pytest.raises(UsageError, match="expected NAME=RATIO"):
-        stage_configs(0.5, ("conv2:0.5",), "l1", False)
+        steps_from_flags({"--prune-filters": 0.5, "--prune-filters-layer": ("conv2:0.5",)})
     with pytest.raises(UsageError, match="out of range"):
-        stage_configs(1.5, (), "l1", False)
+        steps_from_flags({"--prune-filters": 1.5})

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgekit.errors import UsageError
 
 _KMEANS_ITERATIONS = 25
 _ENTROPY_ITERATIONS = 10

@@ -2,7 +2,7 @@
 plain float model whose int8 conversion computes what the QAT model computed.
 
 Like pruning and clustering it is wrap -> fit -> strip: :func:`quantize_model` wraps,
-the caller fits (the optimize recipe, with its own loss and callbacks), and
+the caller fits (the optimize engine's trainer, with the model's loss and callbacks), and
 :func:`finish_qat` sets the final ranges and strips. :func:`quantization_aware_training`
 does all three for a classifier.
 """
