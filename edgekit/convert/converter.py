@@ -53,7 +53,7 @@ def convert_model(model: "keras.Model", *, quantize: str = "none",
     check_options(quantize, io_type, representative is not None, per_tensor)
     import tensorflow as tf
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter = tf.lite.TFLiteConverter.from_keras_model(_named_outputs(model))
     if quantize != "none":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantize == "float16":
@@ -77,6 +77,18 @@ def convert_model(model: "keras.Model", *, quantize: str = "none",
                 f"{where}: --quantize {quantize} left op(s) {', '.join(floating)} in float (TFLite has no "
                 f"integer kernel for them); replace those layers, or use --quantize dynamic or float16")
     return flatbuffer
+
+
+def _named_outputs(model: "keras.Model") -> "keras.Model":
+    """A multi-output model with its outputs keyed by name, so the .tflite signature keeps the names
+    (``y_<name>`` labels then match the file's outputs as they match the Keras model's)."""
+    if len(model.outputs) < 2:
+        return model
+    import keras
+
+    from edgekit.convert.keras_loader import output_names
+
+    return keras.Model(model.inputs, dict(zip(output_names(model), model.outputs)), name=model.name)
 
 
 def _disable_per_channel(converter) -> None:

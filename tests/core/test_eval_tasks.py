@@ -71,9 +71,6 @@ def models(tmp_path_factory, synthetic) -> dict[str, Path]:
         model.save(paths[name])
         paths[f"{name}_tflite"] = out / f"{name}.tflite"
         atomic_write_bytes(paths[f"{name}_tflite"], convert_model(model))
-    named = keras.Model(two.inputs, dict(zip(two.output_names, two.outputs)))  # signature names the outputs
-    paths["two_named_tflite"] = out / "two_named.tflite"
-    atomic_write_bytes(paths["two_named_tflite"], convert_model(named))
     paths["regression_int8"] = out / "regression_int8.tflite"
     atomic_write_bytes(paths["regression_int8"],
                        convert_model(regression, quantize="int8", representative=x[:100], io_type="int8"))
@@ -141,17 +138,16 @@ def test_two_outputs_keras_and_tflite(models, data, synthetic):
                                                           "correct": species_hits}
     assert keras_result.metrics["outputs"]["weight"]["mae"] == pytest.approx(weight["mae"], rel=1e-5)
     assert keras_result.accuracy == species_hits / 300 and keras_result.correct == species_hits
-    # the converter lists the output tensors in its own order; the signature's output_0/1 keep Keras's
+    # convert_model keeps the heads' names in the .tflite signature (the tensors come in the
+    # converter's own order): y0/y1 in Keras's output order and y_<name> both find them
     tflite = evaluate_model(models["two_tflite"], data["numbered"])
     heads = tflite.metrics["outputs"]
-    assert list(heads) == ["output_0", "output_1"]
-    assert heads["output_0"]["task"] == "classification" and abs(heads["output_0"]["correct"] - species_hits) <= 1
-    assert heads["output_1"]["task"] == "regression"
-    assert heads["output_1"]["mae"] == pytest.approx(weight["mae"], rel=1e-4)
-    named = evaluate_model(models["two_named_tflite"], data["named"])  # y_<name> matched by the signature's names
-    assert list(named.metrics["outputs"]) == ["species", "weight"]
-    assert named.correct == heads["output_0"]["correct"]
-    assert named.metrics["outputs"]["weight"]["mse"] == pytest.approx(heads["output_1"]["mse"], rel=1e-5)
+    assert list(heads) == ["species", "weight"]
+    assert heads["species"]["task"] == "classification" and abs(heads["species"]["correct"] - species_hits) <= 1
+    assert heads["weight"]["task"] == "regression"
+    assert heads["weight"]["mae"] == pytest.approx(weight["mae"], rel=1e-4)
+    named = evaluate_model(models["two_tflite"], data["named"])
+    assert named.metrics == tflite.metrics
 
 
 def test_compiled_loss_decides_over_the_labels(models, data):
@@ -207,7 +203,7 @@ def test_losses_given_per_output(models, data):
     assert told.metrics == custom.metrics
     assert [h["task"] for h in told.metrics["outputs"].values()] == ["classification", "regression"]
     as_mae = evaluate_model(models["two_tflite"], data["numbered"], loss=[None, "mae"])
-    assert as_mae.metrics["outputs"]["output_1"] == told.metrics["outputs"]["output_1"]
+    assert as_mae.metrics["outputs"]["weight"] == told.metrics["outputs"]["weight"]
     with pytest.raises(UsageError, match="1 losses given for a model with 2 outputs; give one per output"):
         evaluate_model(models["two_tflite"], data["numbered"], loss=["mse"])
     with pytest.raises(UsageError, match="unknown loss 'huber'; give one of sparse_categorical_crossentropy, "):
@@ -238,7 +234,7 @@ def test_compiled_losses_of_models_in_memory_and_files(models):
     assert saved_losses(models["two"], ["species", "weight"]) == ["SparseCategoricalCrossentropy", "mse"]
     assert saved_losses(models["regression"], ["value"]) == ["MeanSquaredError"]
     assert saved_losses(models["flag_uncompiled"], ["score"]) is None
-    assert saved_losses(models["two_tflite"], ["output_0", "output_1"]) is None
+    assert saved_losses(models["two_tflite"], ["species", "weight"]) is None
 
 
 def test_budgets_on_every_head(models, data):

@@ -184,6 +184,11 @@ def test_two_headed_model_trains_each_head_with_its_loss(cli, tmp_path):
     assert after["cls"]["accuracy"] >= 0.85, after
     assert after["reg"]["mse"] < 0.2 * float(np.var(value)), after
     _check_int8_file(tflite, 0.45, 17)
+    shipped = cli("eval", tflite, "--data", data, "--json")  # the .tflite keeps the heads' names
+    assert shipped.exit_code == 0, shipped.output
+    heads = json.loads(shipped.stdout)["metrics"]["outputs"]
+    assert heads["cls"]["accuracy"] >= after["cls"]["accuracy"] - 0.03
+    assert heads["reg"]["mse"] < 0.2 * float(np.var(value)), heads
     text = cli("optimize", source, "-o", tmp_path / "two_b.keras", "--train-data", data, "--val-data", data,
                "--epochs", 1, "--prune", 0.3)
     assert text.exit_code == 0, text.output
