@@ -168,3 +168,14 @@ def test_bad_cluster_counts_are_usage_errors(trained, clusters):
 def test_bad_init_is_a_usage_error(trained):
     with pytest.raises(UsageError, match="kmeans"):
         cluster_weights(trained, 4, init="random")
+
+
+@pytest.mark.parametrize("init, expected", [("kmeans++", 0.5), ("linear", 0.0), ("density", 0.0)])
+def test_entropy_cost_defaults_to_the_gzip_aware_choice_of_the_init(trained, init, expected):
+    """k-means clusters are balanced, so the entropy term costs nothing there; linear/density keep 0."""
+    from edgekit.optimize.clustering.config import ClusterConfig
+
+    assert ClusterConfig(init=init).entropy_cost == expected
+    assert ClusterConfig(init=init, entropy_cost=0.25).entropy_cost == 0.25
+    wrappers = [layer for layer in cluster_weights(trained, 4, init=init).layers if isinstance(layer, ClusterWeights)]
+    assert wrappers and {w.entropy_cost for w in wrappers} == {expected}

@@ -13,22 +13,23 @@ from edgekit.optimize.rewrite import fresh_copy, rebuild
 
 def cluster_weights(model: keras.Model, number_of_clusters: int, *, init: str = "kmeans++",
                     per_channel: bool = False, preserve_sparsity: bool = False,
-                    entropy_cost: float = 0.5, select: Selector = None, seed: int = 0) -> keras.Model:
+                    entropy_cost: float | None = None, select: Selector = None, seed: int = 0) -> keras.Model:
     """A copy of ``model`` whose selected kernels take at most ``number_of_clusters`` values.
 
     Fine-tune it (the centroids learn; which weight belongs to which centroid is fixed),
     then :func:`strip_clustering`. ``preserve_sparsity`` keeps exact zeros (from pruning)
     at zero, so a clustered kernel has at most ``number_of_clusters + 1`` values.
     ``entropy_cost`` moves weights near a cluster border into the more frequent cluster, so
-    the values gzip smaller (default 0.5: the digits CNN's 16-cluster int8 file 95 -> 72 KB gzip
-    at unchanged accuracy, bench/defaults_vs_tfmot.py); 0 assigns to the nearest, as tfmot.
+    the values gzip smaller; 0 assigns to the nearest, as tfmot. Default (None): 0.5 with the
+    kmeans++ init (the digits CNN's 16-cluster int8 file 95 -> 72 KB gzip at unchanged
+    accuracy, bench/defaults_vs_tfmot.py), 0 with linear/density (it would cost accuracy there).
     It applies to kernels of at least ``GZIP_AWARE_MIN_WEIGHTS`` = 4096 weights. Graphs are
     handled as in :func:`~edgekit.optimize.pruning.prune_low_magnitude`: nested models come
     back flattened, shared layers stay shared.
     """
     number_of_clusters = check_clusters(number_of_clusters)
     init = check_init(init)
-    entropy_cost = check_entropy_cost(entropy_cost)
+    entropy_cost = check_entropy_cost(entropy_cost, init)
     targets = choose_targets(leaf_layers(model), select, "clustering")
 
     def replace(layer):

@@ -23,7 +23,17 @@ def check_init(init: str) -> str:
     return init
 
 
-def check_entropy_cost(value: float) -> float:
+# k-means(++) clusters hold about equal shares of the weights: the entropy term then evens out
+# the codes at no accuracy cost (digits CNN: 95 -> 72 KB gzip at 99.44%). Linear/density
+# centroids leave sparsely populated clusters that the term empties, which does cost accuracy
+# (80% pruned + 16 linear clusters, 3 epochs: 97.8% -> 94.7% at 0.5), so they default to 0.
+DEFAULT_ENTROPY_COST = {"kmeans++": 0.5, "linear": 0.0, "density": 0.0}
+
+
+def check_entropy_cost(value: float | None, init: str = "kmeans++") -> float:
+    """``value``, or the default for ``init`` when None."""
+    if value is None:
+        return DEFAULT_ENTROPY_COST[check_init(init)]
     return check_non_negative(value, "cluster entropy cost", "0.25; 0 = nearest centroid")
 
 
@@ -33,10 +43,11 @@ class ClusterConfig:
     init: str = "kmeans++"
     per_channel: bool = False
     preserve_sparsity: bool = False
-    entropy_cost: float = 0.5                  # entropy-constrained assignment (smaller gzip); 0 = nearest centroid
+    entropy_cost: float | None = None          # entropy-constrained assignment (smaller gzip); 0 = nearest
+                                               # centroid; None = DEFAULT_ENTROPY_COST of the init
     select: Selector = None
 
     def __post_init__(self) -> None:
         check_clusters(self.clusters)
         check_init(self.init)
-        self.entropy_cost = check_entropy_cost(self.entropy_cost)
+        self.entropy_cost = check_entropy_cost(self.entropy_cost, self.init)

@@ -28,7 +28,8 @@ _OPTIONS = (
     Option("--preserve-sparsity", "preserve_sparsity", "Clustering keeps zeros at zero (after pruning).",
            type=bool),
     Option("--cluster-entropy", "entropy_cost", "Entropy-constrained clustering: weights near a border join the "
-           "more frequent cluster, so the values gzip smaller (0 = nearest centroid).", metavar="W"),
+           "more frequent cluster, so the values gzip smaller (0 = nearest centroid; default 0.5 with kmeans++ init, "
+           "0 with linear/density).", metavar="W"),
 )
 
 STAGE = Stage(name="cluster", config=ClusterConfig, apply=apply,
