@@ -179,3 +179,20 @@ def test_entropy_cost_defaults_to_the_gzip_aware_choice_of_the_init(trained, ini
     assert ClusterConfig(init=init, entropy_cost=0.25).entropy_cost == 0.25
     wrappers = [layer for layer in cluster_weights(trained, 4, init=init).layers if isinstance(layer, ClusterWeights)]
     assert wrappers and {w.entropy_cost for w in wrappers} == {expected}
+
+
+def test_offset_assignment_matches_the_full_cost_table():
+    """The lower-envelope assignment gives every value a cluster of minimal cost, as argmin over all would."""
+    from edgekit.optimize.clustering.centroids import assign_with_offsets
+
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        k = int(rng.integers(1, 20))
+        centroids = np.sort(rng.normal(size=k))
+        if trial % 4 == 0:
+            centroids = np.sort(np.append(centroids[1:], centroids[0]))  # a repeated centroid
+        offsets = rng.exponential(size=k) * rng.choice([0.0, 0.1, 1.0, 5.0])
+        values = np.concatenate([rng.normal(size=300) * 1.5, centroids])
+        table = (values[:, None] - centroids) ** 2 + offsets
+        chosen = assign_with_offsets(values, centroids, offsets)
+        np.testing.assert_allclose(table[np.arange(values.size), chosen], table.min(axis=1), rtol=0, atol=1e-12)

@@ -59,15 +59,44 @@ def assign_entropy_constrained(values: np.ndarray, centroids: np.ndarray, entrop
     values = np.asarray(values, np.float64)
     counted = np.ones(values.shape, bool) if counted is None else counted
     spacing = (centroids[-1] - centroids[0]) / (centroids.size - 1)
-    distance = (values[..., None] - centroids) ** 2
     for _ in range(_ENTROPY_ITERATIONS):
         share = np.bincount(labels[counted], minlength=centroids.size) / max(int(counted.sum()), 1)
         bits = -np.log2(np.maximum(share, 1.0 / max(int(counted.sum()), 1)))
-        updated = np.argmin(distance + entropy_cost * spacing ** 2 * bits, axis=-1).astype(np.int32)
+        updated = assign_with_offsets(values, centroids, entropy_cost * spacing ** 2 * bits)
         if np.array_equal(updated, labels):
             break
         labels = updated
     return labels
+
+
+def assign_with_offsets(values: np.ndarray, centroids: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``argmin_k (value - centroids[k])**2 + offsets[k]`` for every value, ties to the lower k.
+
+    Without the common ``value**2`` each cost is a line in the value, ``-2 c_k v + c_k**2 +
+    o_k``; their lower envelope (a convex hull over the sorted centroids) splits the real line
+    into intervals, so one binary search per value replaces a (values x clusters) table:
+    ResNet50's 23M kernel weights take well under a second instead of tens of seconds.
+    ``centroids`` must be sorted.
+    """
+    slopes, intercepts = -2.0 * centroids, centroids ** 2 + offsets
+    hull: list[int] = []      # indices of the lines on the envelope, by increasing centroid
+    starts: list[float] = []  # where each hull line becomes the lowest
+    for k in range(centroids.size):
+        if hull and slopes[k] == slopes[hull[-1]]:
+            if intercepts[k] >= intercepts[hull[-1]]:
+                continue  # the same centroid with a higher cost never wins
+            hull.pop()
+            starts.pop()
+        while hull:
+            j = hull[-1]
+            start = (intercepts[k] - intercepts[j]) / (slopes[j] - slopes[k])
+            if start > starts[-1]:
+                break
+            hull.pop()
+            starts.pop()
+        starts.append(-np.inf if not hull else start)
+        hull.append(k)
+    return np.asarray(hull, np.int32)[np.searchsorted(np.asarray(starts[1:]), values, side="left")]
 
 
 def _kmeans_plus_plus(values: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
