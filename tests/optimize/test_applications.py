@@ -90,8 +90,6 @@ def test_prune_cluster_full_int8_keeps_zeros_and_clusters_in_the_tflite(name):
 
     pruned = prune_low_magnitude(model, ConstantSparsity(0.5, begin_step=0, frequency=1))
     _fit(pruned, x, y, [UpdatePruningStep()])
-    # nearest-centroid assignment: the entropy-constrained one (tested with the clustering) makes
-    # ten (weights x clusters) passes per large kernel, minutes on ResNet50-sized models
     clustered = cluster_weights(strip_pruning(pruned), 16, preserve_sparsity=True)
     _fit(clustered, x, y)
     final = strip_clustering(clustered)
