@@ -13,9 +13,11 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence, Union
+from typing import Iterable
 
 import keras
+
+from edgekit.optimize.selector import Selector
 
 # layer class -> its compressible weight attributes, each with whether it is laid out
 # (..., in, out): depthwise kernels (kh, kw, in, multiplier) are not, so structured N:M
@@ -50,7 +52,6 @@ class SkippedLayersWarning(UserWarning):
     """Selected layers that edgekit cannot compress were left unchanged (one warning per call)."""
 
 
-Selector = Union[None, str, type, Sequence[type], Callable[[keras.layers.Layer], bool]]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgekit.errors import OptimizationError, UsageError
+from edgekit.errors import UsageError
 from edgekit.optimize.filters import FilterPruneConfig, prune_filters
 from qat_support import copy_model
 
@@ -117,23 +117,6 @@ def test_digits_cnn_and_mobilenetv2_shrink_to_half(trained_cnn):
 def test_impossible_settings_fail_clearly(trained_cnn, config, message):
     with pytest.raises(UsageError, match=message):
         prune_filters(trained_cnn, FilterPruneConfig(**config))
-
-
-def test_subclassed_model_is_refused():
-    import keras
-
-    class Tiny(keras.Model):
-        def __init__(self):
-            super().__init__()
-            self.dense = keras.layers.Dense(4)
-
-        def call(self, x):
-            return self.dense(x)
-
-    model = Tiny()
-    model(np.zeros((1, 3), np.float32))
-    with pytest.raises(OptimizationError, match="subclassed"):
-        prune_filters(model, FilterPruneConfig(0.5))
 
 
 def test_flags_build_filter_and_qat_steps():

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from keras import ops
 
-from edgekit.optimize.pruning.config import check_structure  # noqa: F401  (callers import it from here)
-
 
 def magnitude_mask(weights, sparsity):
     """Zero the ``round(size * sparsity)`` smallest magnitudes (ties at the threshold go too).

@@ -6,7 +6,7 @@ import keras
 
 from edgekit.optimize.graph import leaf_layers
 from edgekit.optimize.layers import Selector, choose_targets
-from edgekit.optimize.pruning.algorithm import check_structure
+from edgekit.optimize.pruning.config import check_structure
 from edgekit.optimize.pruning.schedule import PruningSchedule
 from edgekit.optimize.pruning.wrapper import PruneLowMagnitude
 from edgekit.optimize.rewrite import fresh_copy, rebuild
