@@ -23,13 +23,13 @@ OUT = ROOT / "bench" / "results" / "qat.json"
 
 
 def accuracy(tflite: bytes, x, y) -> float:
-    from edgekit.optimize.selective import predict
+    from edgekit.convert.selective import predict
 
     return round(100.0 * float((predict(tflite, x).argmax(1) == y).mean()), 2)
 
 
 def int8(model, calibration) -> bytes:
-    from edgekit.optimize import selective
+    from edgekit.convert import selective
 
     return selective.quantize(selective.calibrate(model, calibration))
 
@@ -71,7 +71,7 @@ def bench_qat(data) -> dict:
     result = quantization_aware_training(copy(base), QATConfig(), x, y, epochs=3)
     qat_tflite = int8(result.model, result.calibration)
     qat_logits = np.asarray(result.qat_model.predict(xv, verbose=0))
-    from edgekit.optimize.selective import predict
+    from edgekit.convert.selective import predict
 
     agree = float((predict(qat_tflite, xv).argmax(1) == qat_logits.argmax(1)).mean())
     return {
@@ -156,7 +156,7 @@ def bench_filters_mobilenet() -> dict:
 
 def bench_auto_mixed(data) -> dict:
     from edgekit.models import make_int8_fragile
-    from edgekit.optimize.sensitivity import analyze, auto_mixed
+    from edgekit.convert.sensitivity import analyze, auto_mixed
 
     x, y, xv, yv = data
     model = make_int8_fragile(trained_cnn(x, y, epochs=10))

@@ -87,3 +87,9 @@ class PreflightError(RemoteError):
 
 class TransferError(RemoteError):
     """Uploading or activating a model on the device failed; the previous model stays active."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of a third-party exception's message, at most 200 characters: the part of
+    it an edgekit message can quote and still be one line."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]

@@ -27,7 +27,7 @@ def sensitivity(model: str, data_spec: str, calibration_spec: str, limit: int | 
     """
     from edgekit.convert import input_signature, load_keras_model
     from edgekit.data import load_dataset
-    from edgekit.optimize.sensitivity import analyze
+    from edgekit.convert.sensitivity import analyze
 
     keras_model = load_keras_model(model)
     shapes, names = input_signature(keras_model)

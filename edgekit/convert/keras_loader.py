@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from edgekit.errors import ModelFormatError
+from edgekit.errors import ModelFormatError, first_line
 from edgekit.fileio import existing_path
 from edgekit.quiet import quiet_output
 
@@ -87,7 +87,3 @@ def _load_saved_model(path: Path) -> "keras.Model":
         outputs = [outputs[key] for key in sorted(outputs)]
     return keras.Model(list(inputs.values()), outputs, name=path.name)
 
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message, at most 200 characters."""
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]

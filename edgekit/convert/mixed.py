@@ -40,7 +40,7 @@ def convert_mixed_file(model_path: str | Path, out_path: str | Path, *, quantize
     from edgekit.convert.keras_loader import input_signature, load_keras_model
     from edgekit.data import load_dataset
     from edgekit.fileio import atomic_write_bytes
-    from edgekit.optimize import sensitivity
+    from edgekit.convert import sensitivity
 
     check_mixed(quantize, io_type, keep_float, auto_mixed)
     if calibration is None:

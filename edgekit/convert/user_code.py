@@ -17,8 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Sequence
 
-from edgekit.convert.keras_loader import first_line
-from edgekit.errors import UserCodeError
+from edgekit.errors import UserCodeError, first_line
 
 
 def load_user_code(specs: Sequence[str]) -> dict[str, type]:

@@ -12,8 +12,7 @@ from typing import Callable
 
 import keras
 
-from edgekit.convert.keras_loader import first_line
-from edgekit.errors import OptimizationError
+from edgekit.errors import OptimizationError, first_line
 from edgekit.optimize.graph import clone_graph
 
 

@@ -110,7 +110,7 @@ def test_prune_cluster_full_int8_keeps_zeros_and_clusters_in_the_tflite(name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", QAT_ARCHITECTURES)
 def test_qat_int8_file_computes_what_the_qat_model_computes(name):
-    from edgekit.optimize.selective import predict
+    from edgekit.convert.selective import predict
 
     keras.utils.set_random_seed(0)
     model = ARCHITECTURES[name]()

@@ -15,6 +15,6 @@ def copy_model(model):
 
 def int8_tflite(model, calibration) -> bytes:
     """Full-int8 conversion (calibrate + quantize, exactly what the converter does in one go)."""
-    from edgekit.optimize import selective
+    from edgekit.convert import selective
 
     return selective.quantize(selective.calibrate(model, calibration))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from edgekit.errors import UsageError
-from edgekit.optimize import selective
+from edgekit.convert import selective
 from edgekit.optimize.qat import QATConfig, quantization_aware_training
 from edgekit.optimize.qat.fold import fold_batchnorm
 from qat_support import copy_model, int8_tflite

@@ -8,8 +8,8 @@ import pytest
 
 from edgekit.errors import UsageError
 from edgekit.models import make_int8_fragile
-from edgekit.optimize import selective
-from edgekit.optimize.sensitivity import analyze, auto_mixed, keep_float
+from edgekit.convert import selective
+from edgekit.convert.sensitivity import analyze, auto_mixed, keep_float
 from qat_support import copy_model
 from support import run_edgekit
 

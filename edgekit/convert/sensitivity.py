@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from edgekit.errors import UsageError
-from edgekit.optimize import selective
+from edgekit.convert import selective
 
 
 @dataclass
