@@ -124,3 +124,35 @@ def test_optimize_steps_are_checked_against_their_config(tmp_path):
         with pytest.raises(ConfigError) as info:
             load_config(write(tmp_path, text))
         assert str(info.value).startswith(f"{tmp_path / 'edgekit.toml'}:{line}: ") and message in str(info.value)
+
+
+def test_optimize_steps_run_in_the_order_written_and_obey_the_order_rules(tmp_path):
+    steps = '\n[[optimize]]\nstep = "cluster"\nclusters = 8\n\n[[optimize]]\nstep = "prune"\nsparsity = 0.5\n'
+    config = load_config(write(tmp_path, GOOD + steps))
+    assert [s.as_step().stage for s in config.optimize] == ["cluster", "prune"]  # as written, not a fixed order
+    assert config.optimize[0].as_step().config.clusters == 8
+    cases = [
+        (GOOD + '\n[[optimize]]\nstep = "qat"\n\n[[optimize]]\nstep = "prune"\n', 32,
+         "[[optimize]] #2: optimize stage 'qat' must be the last stage, but 'prune' comes after it"),
+        (GOOD + '\n[[optimize]]\nstep = "prune"\n\n[[optimize]]\nstep = "prune"\n', 32,
+         "[[optimize]] #2: optimize stage 'prune' is given twice"),
+        (GOOD + '\n[finetune]\nloss = "huber"\n', 29, "[finetune] loss: unknown loss 'huber'"),
+    ]
+    for text, line, message in cases:
+        with pytest.raises(ConfigError) as info:
+            load_config(write(tmp_path, text))
+        assert str(info.value).startswith(f"{tmp_path / 'edgekit.toml'}:{line}: ") and message in str(info.value)
+    config = load_config(write(tmp_path, GOOD + '\n[finetune]\nloss = ["sparse_categorical_crossentropy"]\n'))
+    assert config.finetune.finetune().loss == ("sparse_categorical_crossentropy",)
+
+
+def test_init_template_has_a_valid_example_of_every_registered_stage(tmp_path, cli):
+    from edgekit.optimize.stages import stages
+
+    path = tmp_path / "edgekit.toml"
+    assert cli("init", path).exit_code == 0
+    text = path.read_text()
+    for stage in stages():
+        assert "\n".join(f"# {line}" for line in stage.example.splitlines()) in text, stage.name
+        config = load_config(write(tmp_path, GOOD + "\n[[optimize]]\n" + stage.example + "\n"))
+        assert [s.step for s in config.optimize] == [stage.name]
