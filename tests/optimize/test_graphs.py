@@ -161,7 +161,8 @@ class ScaledDense(keras.layers.Dense):
 
 @keras.saving.register_keras_serializable(package="test_graphs")
 class OptInLayer(keras.layers.Layer):
-    """A custom matmul layer that names its kernel through the opt-in protocol."""
+    """A custom matmul layer that names its kernel through the opt-in protocol (and, like many
+    custom layers, has no compute_output_shape: the wrappers trace it)."""
 
     def build(self, input_shape):
         self.w = self.add_weight(name="w", shape=(input_shape[-1], 8))
@@ -169,9 +170,6 @@ class OptInLayer(keras.layers.Layer):
 
     def call(self, x):
         return keras.ops.matmul(x, self.w) + self.offset
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], 8)
 
     def compressible_weights(self) -> list[str]:
         return ["w"]

@@ -20,10 +20,11 @@ from keras import ops, saving
 
 from edgekit.optimize.clustering.centroids import assign_entropy_constrained, init_centroids
 from edgekit.optimize.layers import gzip_aware, has_input_axis
+from edgekit.optimize.wrapping import KernelWrapper
 
 
 @saving.register_keras_serializable(package="edgekit")
-class ClusterWeights(keras.layers.Wrapper):
+class ClusterWeights(KernelWrapper):
     """Wraps a layer; its ``weight_names`` are shared-value (clustered) weights.
 
     ``entropy_cost`` > 0 assigns the weights of kernels with at least
@@ -97,9 +98,6 @@ class ClusterWeights(keras.layers.Wrapper):
         with keras.StatelessScope(state_mapping=mapping):
             return self.layer(inputs, **kwargs)
 
-    def compute_output_shape(self, input_shape):
-        return self.layer.compute_output_shape(input_shape)
-
     def get_config(self) -> dict:
         config = super().get_config()
         config.update({"weight_names": list(self.weight_names), "number_of_clusters": self.number_of_clusters,
@@ -107,11 +105,6 @@ class ClusterWeights(keras.layers.Wrapper):
                        "preserve_sparsity": self.preserve_sparsity, "entropy_cost": self.entropy_cost})
         return config
 
-    @classmethod
-    def from_config(cls, config: dict):
-        config = dict(config)
-        config["layer"] = saving.deserialize_keras_object(config["layer"])
-        return cls(**config)
 
 
 def _channels(shape: tuple, depthwise: bool) -> int:

@@ -19,10 +19,11 @@ from edgekit.optimize.layers import gzip_aware, has_input_axis
 from edgekit.optimize.pruning.algorithm import block_magnitude_mask, magnitude_mask, n_of_m_mask
 from edgekit.optimize.pruning.runs import run_aware_kernel_mask
 from edgekit.optimize.pruning.schedule import PruningSchedule
+from edgekit.optimize.wrapping import KernelWrapper
 
 
 @saving.register_keras_serializable(package="edgekit")
-class PruneLowMagnitude(keras.layers.Wrapper):
+class PruneLowMagnitude(KernelWrapper):
     """Wraps a layer; prunes its ``weight_names`` by magnitude following ``schedule``.
 
     ``n_of_m=(n, m)``: keep n of every m input channels instead; ``block_size=k``: prune
@@ -31,6 +32,8 @@ class PruneLowMagnitude(keras.layers.Wrapper):
     ``GZIP_AWARE_MIN_WEIGHTS`` are pruned plainly). Kernels without an input axis stay
     unstructured.
     """
+
+    NESTED = ("layer", "schedule")
 
     def __init__(self, layer: keras.layers.Layer, schedule: PruningSchedule, weight_names: tuple[str, ...],
                  n_of_m: tuple[int, int] | None = None, block_size: int = 1, run_cost: float = 0.0, **kwargs):
@@ -75,9 +78,6 @@ class PruneLowMagnitude(keras.layers.Wrapper):
         with keras.StatelessScope(state_mapping=mapping):
             return self.layer(inputs, **kwargs)
 
-    def compute_output_shape(self, input_shape):
-        return self.layer.compute_output_shape(input_shape)
-
     def get_config(self) -> dict:
         config = super().get_config()
         config.update({"schedule": saving.serialize_keras_object(self.schedule),
@@ -86,12 +86,6 @@ class PruneLowMagnitude(keras.layers.Wrapper):
                        "run_cost": self.run_cost})
         return config
 
-    @classmethod
-    def from_config(cls, config: dict):
-        config = dict(config)
-        config["layer"] = saving.deserialize_keras_object(config["layer"])
-        config["schedule"] = saving.deserialize_keras_object(config["schedule"])
-        return cls(**config)
 
 
 class UpdatePruningStep(keras.callbacks.Callback):
