@@ -103,4 +103,4 @@ def _metric_lines(before: dict, after: dict, prefix: str = "") -> list[str]:
         return [line for name in before["outputs"]
                 for line in _metric_lines(before["outputs"][name], after["outputs"][name], f"{name} ")]
     return [f"{prefix}{key}: {before[key]:.4f} before, {after[key]:.4f} after"
-            for key in before if key != "task"]
+            for key in before if key not in ("task", "correct")]

@@ -61,18 +61,26 @@ def evaluate_model(model_path: str | Path, data: Dataset | str | Path, *,
         raise DataError(f"{dataset.source}: {len(labels)} label array(s) for the model's {len(names)} outputs "
                         f"({', '.join(names)}); give one per output")
     predictions = model.predict([np.asarray(x, dtype=np.float32) for x in dataset.inputs])
-    tasks = _tasks(loss, model.losses, model.output_shapes, labels)
-    heads = {name: _head(task, out, y, dataset.source + (f": output '{name}'" if len(names) > 1 else ""))
-             for name, task, out, y in zip(names, tasks, predictions, labels)}
-    first = next(iter(heads.values()))
+    tasks = output_tasks(loss, model.losses, model.output_shapes, labels)
+    metrics = output_metrics(tasks, predictions, labels, names, dataset.source)
+    first = next(iter(metrics["outputs"].values())) if "outputs" in metrics else metrics
     return EvalResult(model=str(model_path), data=dataset.source, kind=kind, samples=len(dataset),
-                      correct=first.get("correct"), accuracy=first.get("accuracy"),
-                      metrics=first if len(heads) == 1 else {"outputs": heads},
+                      correct=first.get("correct"), accuracy=first.get("accuracy"), metrics=metrics,
                       seconds=round(time.perf_counter() - started, 3))
 
 
-def _tasks(loss: str | Sequence[str | None] | None, compiled: list[str | None] | None,
-           output_shapes: list[tuple], labels: list[np.ndarray]) -> list[Task]:
+def output_metrics(tasks: Sequence[Task], predictions: Sequence[np.ndarray], labels: Sequence[np.ndarray],
+                   names: Sequence[str], source: str) -> dict:
+    """Every output scored by its task: ``{"task": kind, <metrics>}`` for one output, else
+    ``{"outputs": {name: {...}}}`` (the format of :attr:`EvalResult.metrics`)."""
+    where = (lambda name: f"{source}: output '{name}'") if len(names) > 1 else (lambda name: source)
+    heads = {name: _head(task, np.asarray(out), np.asarray(y), where(name))
+             for name, task, out, y in zip(names, tasks, predictions, labels)}
+    return next(iter(heads.values())) if len(heads) == 1 else {"outputs": heads}
+
+
+def output_tasks(loss: str | Sequence[str | None] | None, compiled: Sequence[str | None] | None,
+                 output_shapes: Sequence[tuple], labels: Sequence[np.ndarray]) -> list[Task]:
     """The given losses' tasks; else the compiled ones; else inferred from the labels."""
     count = len(output_shapes)
     given = [loss] * count if isinstance(loss, str) else loss

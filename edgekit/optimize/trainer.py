@@ -20,7 +20,8 @@ from edgekit.convert.keras_loader import output_names
 from edgekit.errors import DataError, UsageError
 from edgekit.evaluate.losses import loss_name, per_output
 from edgekit.optimize.stages import Step
-from edgekit.tasks import Task, infer_task, score, task_for_loss
+from edgekit.evaluate.evaluation import output_metrics, output_tasks
+from edgekit.tasks import Task, task_for_loss
 
 
 @dataclass
@@ -58,11 +59,8 @@ class Trainer:
         if compile_config is None and getattr(model, "compiled", False):
             compile_config = model.get_compile_config()
         self._compiled = compile_config if compile_config and not finetune.loss else None
-        if self._compiled is not None:
-            self.tasks = [_task_of(loss, tensor, y) for loss, tensor, y in
-                          zip(per_output(self._compiled["loss"], self.output_names), model.outputs, self.labels)]
-        else:
-            self.tasks = self._chosen_tasks(model)
+        self.tasks = self._chosen_tasks(model)
+        if self._compiled is None:
             self._losses = [_LOSSES[task.loss](_on_logits(model, i, task)) for i, task in enumerate(self.tasks)]
         check_labels(model, train, self.tasks, "training")
 
@@ -94,25 +92,22 @@ class Trainer:
                   verbose=0, callbacks=[*callbacks, report])
 
     def evaluate(self, model: keras.Model, data) -> dict:
-        """The task's metrics of ``model`` on labelled ``data``: one dict, or one per output."""
+        """The task's metrics of ``model`` on labelled ``data``, as ``edgekit eval`` reports them."""
         predictions = model.predict(data.x, batch_size=256, verbose=0)
         predictions = predictions if isinstance(predictions, (list, tuple)) else [predictions]
-        labels = _labels(data, len(predictions))
-        per_output = [{"task": task.kind, **score(task, np.asarray(p), np.asarray(y))}
-                      for task, p, y in zip(self.tasks, predictions, labels)]
-        if len(per_output) == 1:
-            return per_output[0]
-        return {"outputs": dict(zip(self.output_names, per_output))}
+        return output_metrics(self.tasks, predictions, _labels(data, len(predictions)), self.output_names,
+                              data.source)
 
     def _chosen_tasks(self, model: keras.Model) -> list[Task]:
+        """Each output's task, by the rules ``edgekit eval`` uses: --loss, else compiled, else the labels."""
         names = self.finetune.loss
         if names and len(names) not in (1, len(model.outputs)):
             raise UsageError(f"--loss given {len(names)} times for a model with {len(model.outputs)} outputs; "
                              "give one loss for all outputs or one per output, in output order")
-        if names:
-            return [task_for_loss(names[0] if len(names) == 1 else name)
-                    for name in (names * len(model.outputs) if len(names) == 1 else names)]
-        return [infer_task(tuple(t.shape[1:]), y) for t, y in zip(model.outputs, self.labels)]
+        compiled = ([loss_name(loss) for loss in per_output(self._compiled["loss"], self.output_names)]
+                    if self._compiled is not None else None)
+        given = (names[0] if len(names) == 1 else names) if names else None
+        return output_tasks(given, compiled, [tuple(t.shape[1:]) for t in model.outputs], self.labels)
 
     def _objective(self) -> tuple[list, list, list | None]:
         """Fresh loss and metric objects (metrics hold state, so each fit gets its own)."""
@@ -169,14 +164,6 @@ def _labels(data, outputs: int) -> list[np.ndarray]:
         raise DataError(f"{data.source}: holds {len(labels)} label array(s) for a model with {outputs} outputs; "
                         "name them y_<output name> (or y0, y1, ...) in the .npz")
     return labels
-
-
-def _task_of(loss, output, labels: np.ndarray) -> Task:
-    """The task a compiled loss trains for; a custom loss the labels' task."""
-    try:
-        return task_for_loss(loss_name(loss))
-    except UsageError:
-        return infer_task(tuple(output.shape[1:]), labels)
 
 
 def _single(values: list | None):
