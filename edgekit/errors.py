@@ -9,6 +9,8 @@ Exit codes (documented in README):
   2  usage or input error (bad flag, missing file, wrong shape, not a model)
   3  a device or remote operation failed (connect, auth, host key, pre-flight, push)
   4  the benchmark agent failed (runtime missing, model would not load, crash, timeout)
+  5  a compact storage form was refused (cannot be made, unsupported by the target's runtime,
+     or its outputs disagree with its int8/float reference); nothing was written
   10+ build budgets violated (see :mod:`edgekit.pipeline`)
 """
 
@@ -93,3 +95,13 @@ def first_line(exc: BaseException) -> str:
     """The first line of a third-party exception's message, at most 200 characters: the part of
     it an edgekit message can quote and still be one line."""
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+class StorageError(EdgekitError):
+    """A compact storage form that cannot be made, or a file the target's runtime would run wrong."""
+
+    exit_code = 5
+
+
+class OutputMismatchError(StorageError):
+    """A written model's outputs disagree with its reference beyond the stated tolerance (nothing is kept)."""

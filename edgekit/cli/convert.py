@@ -26,21 +26,29 @@ from edgekit.vocab import IO_TYPES as _IO_TYPES, QUANTIZE_MODES as _QUANTIZE  # 
 @click.option("--per-tensor", is_flag=True,
               help="One int8 scale per weight tensor instead of per output channel: clustered models keep their "
                    "N shared codes and compress far better; may cost accuracy on unclustered models.")
+@click.option("--storage", default="int8", show_default=True, metavar="FORM",
+              help="How the int8 file stores its weights: int8; int4 (kernels on the int4 grid, e.g. clustered "
+                   "with --int4-grid); sparse (1x16 zero blocks). A compact form is run against the int8 file on "
+                   "the calibration samples and refused if their outputs disagree.")
 @user_code_options
 @preprocess_options
 @mixed_precision_options
 @json_option
-def convert(model, output, quantize, calibration, calibration_samples, io_type, per_tensor, scale, mean, std,
-            keep_float, auto_mixed, eval_data, as_json):
+def convert(model, output, quantize, calibration, calibration_samples, io_type, per_tensor, storage, scale, mean,
+            std, keep_float, auto_mixed, eval_data, as_json):
     """Convert MODEL (.keras, legacy .h5 or a SavedModel directory) to TFLite."""
     from edgekit.convert import check_options, convert_file
+    from edgekit.convert.file import check_storage
     from edgekit.convert.mixed import convert_mixed_file, wants_mixed
     from edgekit.fileio import existing_path
 
     check_options(quantize, io_type, calibration is not None, per_tensor)
+    check_storage(storage, quantize)
     existing_path(model)
     preprocess = preprocess_from(scale, mean, std)
     if wants_mixed(keep_float, auto_mixed):
+        if storage != "int8":
+            raise click.UsageError("--storage applies to whole-int8 files; drop --keep-float/--auto-mixed")
         summary = convert_mixed_file(model, output, quantize=quantize, io_type=io_type, keep_float=keep_float,
                                      auto_mixed=auto_mixed, calibration=calibration, eval_data=eval_data,
                                      calibration_samples=calibration_samples, preprocess=preprocess,
@@ -54,10 +62,18 @@ def convert(model, output, quantize, calibration, calibration_samples, io_type, 
         info(f"note: --calibration is not used by --quantize {quantize}")
     info(f"converting {model} ({quantize}) ...")
     result = convert_file(model, output, quantize=quantize, calibration=calibration, io_type=io_type,
-                          calibration_samples=calibration_samples, preprocess=preprocess, per_tensor=per_tensor)
+                          calibration_samples=calibration_samples, preprocess=preprocess, per_tensor=per_tensor,
+                          storage=storage)
     if as_json:
         emit_json(result.to_dict())
         return
     calibrated = f", calibrated on {result.calibration['samples']} samples" if result.calibration else ""
     click.echo(f"wrote {result.output}: {result.size_bytes:,} bytes, quantize {result.quantize}, "
                f"I/O {result.io_type}{', per-tensor weights' if per_tensor else ''}{calibrated}, sha256 {result.sha256[:16]}")
+    if result.int8_size_bytes:
+        click.echo(f"  storage {result.storage}: {result.size_bytes / result.int8_size_bytes:.1%} of the int8 file "
+                   f"({result.int8_size_bytes:,} bytes)")
+    for agreement in result.agreement:
+        top1 = "" if agreement["top1"] is None else f", top-1 agreement {agreement['top1']:.2%}"
+        click.echo(f"  verified on {agreement['runtime']} against the {agreement['reference']} model: max "
+                   f"{agreement['max_steps']:g} output steps{top1} ({agreement['samples']} samples)")

@@ -36,7 +36,7 @@ def check_options(quantize: str, io_type: str, has_calibration: bool, per_tensor
 def convert_model(model: "keras.Model", *, quantize: str = "none",
                   representative: np.ndarray | list[np.ndarray] | None = None,
                   io_type: str = "float32", keep_float: Sequence[str] = (), per_tensor: bool = False,
-                  where: str | None = None) -> bytes:
+                  sparsity: bool = False, where: str | None = None) -> bytes:
     """The TFLite flatbuffer of ``model``; same model and data -> same bytes.
 
     ``per_tensor`` gives each weight tensor one int8 scale instead of one per output
@@ -46,7 +46,8 @@ def convert_model(model: "keras.Model", *, quantize: str = "none",
     on unclustered models with uneven channel ranges it can cost accuracy.
 
     ``int8`` is full integer: NotFullIntegerError names any op that stayed float (unless
-    listed in ``keep_float``). ``representative`` holds one array per model input, samples
+    listed in ``keep_float``). ``sparsity`` asks for TFLite's sparse encoding of weights with
+    enough zeros (``EXPERIMENTAL_SPARSITY``; see :mod:`edgekit.convert.storage.sparse`). ``representative`` holds one array per model input, samples
     along the first axis, used in order. ``where`` (default: the model's name) starts
     error messages, e.g. the model's file.
     """
@@ -56,6 +57,8 @@ def convert_model(model: "keras.Model", *, quantize: str = "none",
     converter = tf.lite.TFLiteConverter.from_keras_model(_named_outputs(model))
     if quantize != "none":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if sparsity:
+        converter.optimizations = [*converter.optimizations, tf.lite.Optimize.EXPERIMENTAL_SPARSITY]
     if quantize == "float16":
         converter.target_spec.supported_types = [tf.float16]
     if quantize in CALIBRATED_MODES:

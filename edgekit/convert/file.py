@@ -7,9 +7,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edgekit.convert.compact import check_int8, store, verification_inputs
 from edgekit.convert.converter import check_options, convert_model
 from edgekit.convert.keras_loader import input_signature, load_keras_model
 from edgekit.data import Dataset, Preprocess, load_dataset
+from edgekit.errors import UsageError
 from edgekit.fileio import atomic_write_bytes
 from edgekit.vocab import CALIBRATED_MODES
 
@@ -28,6 +30,10 @@ class ConversionResult:
     per_tensor: bool = False
     seconds: float = 0.0
     inputs: list[dict] = field(default_factory=list)
+    storage: str | None = None              # the --storage form; None for unquantized modes
+    int8_size_bytes: int | None = None      # the int8 reference's size, when a compact form was written
+    tensors: list[dict] = field(default_factory=list)   # per-kernel records of the storage form
+    agreement: list[dict] = field(default_factory=list) # int8 vs float, then the form vs int8
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -36,12 +42,17 @@ class ConversionResult:
 def convert_file(model_path: str | Path, out_path: str | Path, *, quantize: str = "none",
                  calibration: Dataset | str | Path | None = None, io_type: str = "float32",
                  calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES,
-                 preprocess: Preprocess | None = None, per_tensor: bool = False) -> ConversionResult:
+                 preprocess: Preprocess | None = None, per_tensor: bool = False,
+                 storage: str = "int8") -> ConversionResult:
     """Convert ``model_path`` and write ``out_path``; a SPEC is loaded against the model's inputs.
 
-    Calibration data is ignored by the modes that do not need it.
+    Calibration data is ignored by the modes that do not need it. Calibrated modes are
+    verified before anything is written: the file against the float model on the
+    calibration samples (OutputMismatchError when top-1 agreement falls below 90%), and a
+    compact ``storage`` form (``edgekit.convert.storage``) against the int8 file.
     """
     check_options(quantize, io_type, calibration is not None, per_tensor)
+    form = check_storage(storage, quantize)
     started = time.perf_counter()
     model = load_keras_model(model_path)
     shapes, names = input_signature(model)
@@ -51,12 +62,37 @@ def convert_file(model_path: str | Path, out_path: str | Path, *, quantize: str 
             calibration, input_shapes=shapes, input_names=names, limit=calibration_samples, preprocess=preprocess)
         representative = data.inputs if len(data.inputs) > 1 else data.inputs[0]
         cal_info = {"source": data.source, "samples": len(data)}
-    flatbuffer = convert_model(model, quantize=quantize, representative=representative, io_type=io_type,
-                               per_tensor=per_tensor, where=str(model_path))
+    per_tensor = per_tensor or form.per_tensor
+
+    def reconvert(**extra) -> bytes:
+        return convert_model(model, quantize=quantize, representative=representative, io_type=io_type,
+                             per_tensor=per_tensor, where=str(model_path), **extra)
+
+    flatbuffer = reconvert()
+    checked = {}
+    if representative is not None:
+        inputs = verification_inputs(representative)
+        guard = check_int8(model, flatbuffer, inputs, str(out_path))
+        stored = store(storage, "convert", flatbuffer, inputs, where=str(out_path), reconvert=reconvert)
+        flatbuffer = stored.flatbuffer
+        checked = {"storage": storage, "tensors": stored.tensors,
+                   "int8_size_bytes": stored.int8_bytes if storage != "int8" else None,
+                   "agreement": [a.to_dict() for a in (guard, stored.agreement) if a is not None]}
     atomic_write_bytes(out_path, flatbuffer)
     return ConversionResult(
         model=str(model_path), output=str(out_path), quantize=quantize, io_type=io_type,
         size_bytes=len(flatbuffer), sha256=hashlib.sha256(flatbuffer).hexdigest(), calibration=cal_info,
         per_tensor=per_tensor, seconds=round(time.perf_counter() - started, 3),
-        inputs=[{"name": n, "shape": [None, *s]} for n, s in zip(names, shapes)],
+        inputs=[{"name": n, "shape": [None, *s]} for n, s in zip(names, shapes)], **checked,
     )
+
+
+def check_storage(storage: str, quantize: str):
+    """The storage form (UsageError before any work if unknown or not int8)."""
+    from edgekit.convert.storage import get_form
+
+    form = get_form(storage, "convert")
+    if storage != "int8" and quantize != "int8":
+        raise UsageError(f"--storage {storage} stores full-integer weights compactly; it needs --quantize int8, "
+                         f"not {quantize}")
+    return form
