@@ -17,6 +17,7 @@ from edgekit.agent.edgekit_agent import DEFAULT_RUNTIMES
 from edgekit.convert import IO_TYPES, QUANTIZE_MODES
 from edgekit.errors import ConfigError, UsageError
 from edgekit.resources import targets_dir
+from edgekit.vocab import STORAGE_CAPABILITIES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -49,6 +50,7 @@ class Target:
     runtimes: tuple[str, ...]
     quantizations: tuple[str, ...]
     delegate: Delegate | None = None
+    storage: tuple[str, ...] = ("int8",)   # weight storage forms its runtime runs correctly (vocab)
     path: Path | None = field(default=None, compare=False)
 
     def expected_arch(self) -> str:
@@ -59,6 +61,7 @@ class Target:
         return {"name": self.name, "description": self.description, "arch": self.arch, "cpu": self.cpu,
                 "cores": self.cores, "default_threads": self.default_threads, "ram_mb": self.ram_mb,
                 "runtimes": list(self.runtimes), "quantizations": list(self.quantizations),
+                "storage": list(self.storage),
                 "delegate": None if self.delegate is None else {
                     "library": self.delegate.library, "requires_full_int8": self.delegate.requires_full_int8,
                     "io_types": list(self.delegate.io_types)},
@@ -92,11 +95,11 @@ def _load_file(path: Path) -> Target:
         cpu=reader.string("cpu"), cores=reader.integer("cores"), default_threads=reader.integer("default_threads", 1),
         ram_mb=reader.integer("ram_mb"), runtimes=reader.choices("runtimes", DEFAULT_RUNTIMES),
         quantizations=reader.choices("quantizations", QUANTIZE_MODES), delegate=_delegate(path, data.get("delegate")),
-        path=path)
+        storage=reader.choices("storage", STORAGE_CAPABILITIES, default=("int8",)), path=path)
     if target.name != path.stem:
         raise ConfigError(f"{path}: key 'name' is '{target.name}' but the file is {path.name}; make them agree")
     unknown = set(data) - {"name", "description", "arch", "cpu", "cores", "default_threads", "ram_mb", "runtimes",
-                           "quantizations", "delegate"}
+                           "quantizations", "delegate", "storage"}
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
     return target

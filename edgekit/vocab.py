@@ -16,5 +16,10 @@ PRUNE_SCHEDULES = ("polynomial", "constant")
 # fine-tuning losses a user may name (--loss, [finetune] loss); edgekit.tasks maps each to its task
 LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy", "mse", "mae")
 
+# Weight storage forms as target profiles list them (``storage``): the forms a runtime runs
+# correctly. Scale layouts some runtimes get wrong are their own entries.
+STORAGE_CAPABILITIES = ("int8", "int4", "int4-fc-per-channel", "sparse", "sparse-per-channel", "lut",
+                        "lut-per-tensor-on-per-channel")
+
 __all__ = ["CALIBRATED_MODES", "CLUSTER_INITS", "FILTER_CRITERIA", "IO_TYPES", "LOSSES", "PRUNE_SCHEDULES",
-           "QUANTIZE_MODES"]
+           "QUANTIZE_MODES", "STORAGE_CAPABILITIES"]

@@ -48,7 +48,9 @@ def convert(model, output, quantize, calibration, calibration_samples, io_type, 
     preprocess = preprocess_from(scale, mean, std)
     if wants_mixed(keep_float, auto_mixed):
         if storage != "int8":
-            raise click.UsageError("--storage applies to whole-int8 files; drop --keep-float/--auto-mixed")
+            from edgekit.errors import UsageError
+
+            raise UsageError("--storage applies to whole-int8 files; drop --keep-float/--auto-mixed")
         summary = convert_mixed_file(model, output, quantize=quantize, io_type=io_type, keep_float=keep_float,
                                      auto_mixed=auto_mixed, calibration=calibration, eval_data=eval_data,
                                      calibration_samples=calibration_samples, preprocess=preprocess,

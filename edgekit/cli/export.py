@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from edgekit.cli.dataopts import SPEC_HELP
 from edgekit.cli.output import emit_json, info, json_option
 
 
@@ -16,17 +17,30 @@ from edgekit.cli.output import emit_json, info, json_option
 @click.option("--name", default="model_data", show_default=True, help="File stem of the .h/.cc pair.")
 @click.option("--symbol", default="g_model", show_default=True,
               help="C name of the array; the length is <symbol>_len.")
+@click.option("--storage", default="int8", show_default=True, metavar="FORM",
+              help="int8: the file as it is; lut: TFLite Micro look-up tables (per-channel value tables, 1-7-bit "
+                   "indices; for clustered or ternary models), run against the input file under TFLM and refused "
+                   "unless the outputs are identical.")
+@click.option("--data", metavar="SPEC", default=None,
+              help=f"Inputs for that check: {SPEC_HELP}. Default: seeded random inputs over the input's range.")
 @json_option
-def export(model: str, fmt: str, out_dir: str, name: str, symbol: str, as_json: bool) -> None:
+def export(model: str, fmt: str, out_dir: str, name: str, symbol: str, storage: str, data: str | None,
+           as_json: bool) -> None:
     """Export MODEL.tflite for a microcontroller build and report the tensor arena it needs."""
-    from edgekit.export.arena import estimate_arena
-    from edgekit.export.c_array import export_c_array
+    from edgekit.export.compact import export_model
 
-    result = export_c_array(model, out_dir, name=name, symbol=symbol)
-    arena = estimate_arena(model)
+    result = export_model(model, out_dir, storage=storage, data=data, name=name, symbol=symbol)
     if as_json:
-        emit_json({"format": fmt, **result.to_dict(), "arena": arena.to_dict()})
+        emit_json({"format": fmt, **result.to_dict()})
         return
-    info(f"wrote {result.header} and {result.source}")
-    info(f"  {result.symbol}[{result.length}] ({result.symbol}_len), sha256 {result.sha256}")
-    info(f"  tensor arena: {arena.describe()}")
+    written = result.c_array
+    info(f"wrote {written.header} and {written.source}")
+    info(f"  {written.symbol}[{written.length}] ({written.symbol}_len), sha256 {written.sha256}")
+    if result.int8_arena is not None:
+        agreement = result.stored.agreement
+        info(f"  storage {storage}: {written.length:,} bytes, {written.length / result.stored.int8_bytes:.1%} of the "
+             f"input's {result.stored.int8_bytes:,}; TFLM outputs identical on {agreement.samples} samples")
+        info(f"  tensor arena: {result.arena.describe()} (input file: {result.int8_arena.bytes} bytes; decoded "
+             "kernels live in the arena)")
+    else:
+        info(f"  tensor arena: {result.arena.describe()}")

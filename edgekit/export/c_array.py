@@ -80,7 +80,13 @@ def export_c_array(model_path: str | Path, out_dir: str | Path, *, name: str = "
         raise InputFileError(f"{path}: cannot read the model ({exc.strerror or exc})") from exc
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise ModelFormatError(f"{path}: not a TFLite model (no 'TFL3' file identifier)")
-    header_text, source_text = render_c_array(data, source_name=path.name, name=name, symbol=symbol)
+    return write_c_array(data, path.name, out_dir, name=name, symbol=symbol)
+
+
+def write_c_array(data: bytes, source_name: str, out_dir: str | Path, *, name: str = "model_data",
+                  symbol: str = "g_model") -> CArrayExport:
+    """Write ``data`` (a .tflite's bytes) as ``<out_dir>/<name>.h`` and ``<name>.cc``."""
+    header_text, source_text = render_c_array(data, source_name=source_name, name=name, symbol=symbol)
     out = Path(out_dir)
     header = atomic_write_text(out / f"{name}.h", header_text)
     source = atomic_write_text(out / f"{name}.cc", source_text)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from edgekit.errors import UsageError
 from edgekit.inspect import float_operators, is_full_integer, read_tflite
+from edgekit.inspect.storage import check_storage
 from edgekit.targets import Target
 
 
@@ -33,6 +34,7 @@ def check_model_for_target(path: Path, target: Target) -> None:
     if quantization not in target.quantizations:
         raise UsageError(f"{path}: a '{quantization}' model, but target {target.name} accepts "
                          f"{', '.join(target.quantizations)}; convert with --quantize {target.quantizations[0]}")
+    check_storage(model, target.storage, str(path), f"target {target.name}")
     delegate = target.delegate
     if delegate is None:
         return

@@ -1,0 +1,64 @@
+"""Which weight storage forms a .tflite uses, named as target profiles list them (``storage``).
+
+A runtime may load a form and compute wrong with it, so a form that is correct under one
+scale layout is a different capability under another: per-channel int4 FULLY_CONNECTED
+fails on tflite-runtime 2.14 and TFLite Micro; per-channel sparse int8 and one LUT table
+per tensor on per-channel-scaled weights run silently wrong. Read from the flatbuffer
+alone (numpy only), so deploy and build refuse before sending anything.
+"""
+
+from __future__ import annotations
+
+from edgekit.errors import StorageError
+from edgekit.vocab import STORAGE_CAPABILITIES
+
+LUT_DECODE_OP = "TFLM_DECODE"
+LUT_PER_TENSOR_AXIS = 0xF
+DEQUANTIZING_OPS = {"DENSIFY", "DEQUANTIZE"}
+
+
+def lut_info(ancillary) -> dict | None:
+    """Bits, axis (None = one table) and table stride of a TFLM LUT ancillary tensor (its DCM header)."""
+    data = None if ancillary.data is None else ancillary.data.reshape(-1).view("uint8")
+    if data is None or len(data) < 16 or data[0] != 0:   # decode type 0 = LUT
+        return None
+    axis = int(data[5]) >> 4
+    return {"bits": int(data[5]) & 0x07, "axis": None if axis == LUT_PER_TENSOR_AXIS else axis,
+            "values_per_table": int(data[6]), "table_bytes": len(data) - 16}
+
+
+def storage_forms(model) -> dict[str, list[str]]:
+    """{capability: [tensor names]} for every stored weight form of the model's kernels."""
+    found: dict[str, list[str]] = {}
+    for graph in model.subgraphs:
+        consumers = graph.consumers()
+        for op in graph.operators:
+            if op.opcode == LUT_DECODE_OP:
+                for encoded, ancillary, decoded in zip(op.inputs[0::2], op.inputs[1::2], op.outputs):
+                    info = lut_info(graph.tensors[ancillary])
+                    out = graph.tensors[decoded]
+                    per_channel = out.quantization is not None and out.quantization.per_channel
+                    wrong = info is not None and info["axis"] is None and per_channel
+                    found.setdefault("lut-per-tensor-on-per-channel" if wrong else "lut", []).append(out.name)
+        for tensor in graph.tensors:
+            if not tensor.is_constant or len(tensor.shape) < 2:
+                continue
+            per_channel = tensor.quantization is not None and tensor.quantization.per_channel
+            users = {op.opcode for op, _ in consumers.get(tensor.index, [])}
+            if tensor.sparsity is not None:
+                found.setdefault("sparse-per-channel" if per_channel else "sparse", []).append(tensor.name)
+            elif tensor.dtype == "int4":
+                fc = per_channel and "FULLY_CONNECTED" in users
+                found.setdefault("int4-fc-per-channel" if fc else "int4", []).append(tensor.name)
+            elif tensor.dtype in ("int8", "uint8") and not users & DEQUANTIZING_OPS:
+                found.setdefault("int8", []).append(tensor.name)
+    return {form: found[form] for form in STORAGE_CAPABILITIES if form in found}
+
+
+def check_storage(model, allowed: tuple[str, ...], where: str, runtime: str) -> None:
+    """StorageError naming the first tensor stored in a form ``runtime`` does not run correctly."""
+    for form, tensors in storage_forms(model).items():
+        if form not in allowed:
+            raise StorageError(f"{where}: tensor '{tensors[0]}' is stored as {form}, which {runtime} does not run "
+                               f"correctly (it runs: {', '.join(allowed)}); re-make it with edgekit convert/export "
+                               "--storage for this target")
