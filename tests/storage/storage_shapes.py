@@ -1,0 +1,45 @@
+"""Test models whose weights already have the structure compact storage needs.
+
+Made by placing trained weights where clustering, ternary training or block pruning
+would put them (a test does not need those stages' fine-tuning, only their structure):
+``int4_grid`` (80% zeros, the rest on one int4 grid per tensor), ``ternary`` (per output
+channel {-a, 0, +a}), ``block_sparse`` (all-zero 1x16 blocks along the input axis).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def int4_grid(model, sparsity: float = 0.8):
+    for layer in model.layers:
+        if layer.weights:
+            kernel, bias = (np.asarray(w) for w in layer.weights)
+            kernel = np.where(np.abs(kernel) < np.quantile(np.abs(kernel), sparsity), 0.0, kernel)
+            step = np.abs(kernel).max() / 7
+            layer.set_weights([np.round(kernel / step) * step, bias])
+    return model
+
+
+def ternary(model):
+    for layer in model.layers:
+        if layer.weights:
+            kernel, bias = (np.asarray(w) for w in layer.weights)
+            axes = tuple(range(kernel.ndim - 1))
+            scale = np.mean(np.abs(kernel), axis=axes, keepdims=True)
+            layer.set_weights([np.where(np.abs(kernel) > 0.7 * scale, np.sign(kernel) * scale, 0.0), bias])
+    return model
+
+
+def block_sparse(model, sparsity: float = 0.8, block: int = 16):
+    """Zero the weakest 1 x ``block`` blocks of each Dense kernel (blocks run along its input axis)."""
+    for layer in model.layers:
+        if layer.weights and np.asarray(layer.weights[0]).ndim == 2:
+            kernel, bias = (np.asarray(w) for w in layer.weights)
+            rows, cols = kernel.shape
+            if rows % block:
+                continue
+            norms = np.abs(kernel).reshape(rows // block, block, cols).sum(axis=1)
+            keep = np.repeat(norms >= np.quantile(norms, sparsity), block, axis=0)
+            layer.set_weights([kernel * keep, bias])
+    return model
