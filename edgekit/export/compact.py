@@ -51,7 +51,7 @@ def export_model(model_path: str | Path, out_dir: str | Path, *, storage: str = 
     except OSError as exc:
         raise InputFileError(f"{path}: cannot read the model ({exc.strerror or exc})") from exc
     render_c_array(b"", source_name=path.name, name=name, symbol=symbol)   # bad --name/--symbol: before any work
-    model = read_tflite(flatbuffer)
+    model = read_tflite(path)
     check_storage(model, TFLM_STORAGE, str(path), "TFLite Micro")
     inputs = _inputs(model, path, data) if storage != "int8" else []
     stored = store(storage, "export", flatbuffer, inputs, where=str(path))
