@@ -13,6 +13,8 @@ IO_TYPES = ("float32", "int8", "uint8")      # inputs/outputs; int8/uint8 only w
 CLUSTER_INITS = ("kmeans++", "linear", "density")
 FILTER_CRITERIA = ("l1", "l2", "bn")          # filter ranking: L1/L2 norm, BatchNorm |gamma|
 PRUNE_SCHEDULES = ("polynomial", "constant")
+# how a k x k Conv2D kernel is factorized: 1x1 -> kxk -> 1x1 (Tucker-2), or a kx1 + 1xk pair
+LOW_RANK_CONV = ("tucker", "spatial")
 # fine-tuning losses a user may name (--loss, [finetune] loss); edgekit.tasks maps each to its task
 LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy", "mse", "mae")
 
@@ -21,5 +23,5 @@ LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary
 STORAGE_CAPABILITIES = ("int8", "int4", "int4-fc-per-channel", "sparse", "sparse-per-channel", "lut",
                         "lut-per-tensor-on-per-channel")
 
-__all__ = ["CALIBRATED_MODES", "CLUSTER_INITS", "FILTER_CRITERIA", "IO_TYPES", "LOSSES", "PRUNE_SCHEDULES",
-           "QUANTIZE_MODES", "STORAGE_CAPABILITIES"]
+__all__ = ["CALIBRATED_MODES", "CLUSTER_INITS", "FILTER_CRITERIA", "IO_TYPES", "LOSSES", "LOW_RANK_CONV",
+           "PRUNE_SCHEDULES", "QUANTIZE_MODES", "STORAGE_CAPABILITIES"]

@@ -43,7 +43,7 @@ def optimize(model, output, train_data, val_data, epochs, batch_size, learning_r
              per_tensor, calibration, as_json, **stage_flags):
     """Compress MODEL (a Keras model) with the given stages, fine-tune it and save it as a plain .keras file.
 
-    Stages run in the order filters, prune, cluster, qat (an edgekit.toml [[optimize]] list runs in
+    Stages run in the order filters, lowrank, prune, cluster, qat (an edgekit.toml [[optimize]] list runs in
     the order written).
     """
     from edgekit.optimize.engine import Recipe
@@ -53,7 +53,8 @@ def optimize(model, output, train_data, val_data, epochs, batch_size, learning_r
     steps = steps_from_flags(given_flags(stage_flags))
     if not steps:
         raise UsageError("nothing to do: give at least one stage's flags (stages: " + ", ".join(stage_names())
-                         + "; e.g. --prune SPARSITY, --structured N:M, --cluster N, --prune-filters RATIO, --qat)")
+                         + "; e.g. --prune SPARSITY, --structured N:M, --cluster N, --prune-filters RATIO, "
+                           "--low-rank RATIO, --qat)")
     recipe = Recipe(steps, Finetune(epochs, batch_size, learning_rate, losses))
     if per_tensor and not tflite:
         raise UsageError("--per-tensor applies to the --tflite file; add --tflite OUT.tflite")

@@ -67,7 +67,8 @@ def optimize(model: keras.Model, recipe: Recipe, train, val=None, *, calibration
         stage_started = time.perf_counter()
         model = get_stage(step.stage).apply(model, step.config, trainer)
         trainer.done.append(step)
-        timings.append({"stage": step.stage, "seconds": round(time.perf_counter() - stage_started, 2)})
+        timings.append({"stage": step.stage, "seconds": round(time.perf_counter() - stage_started, 2),
+                        **({"report": trainer.reports[step.stage]} if step.stage in trainer.reports else {})})
     after = trainer.evaluate(model, val) if val is not None else None
     summary = {"stages": timings, "layers": layer_stats(model), "params": count_params(model),
                "tasks": [task.kind for task in trainer.tasks],

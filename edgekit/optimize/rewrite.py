@@ -8,7 +8,7 @@ are copied afterwards. A shared layer gets one replacement, so it stays shared.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import keras
 
@@ -34,11 +34,13 @@ def fresh_copy(layer: keras.layers.Layer, **changes) -> keras.layers.Layer:
 
 
 def rebuild(model: keras.Model, replace: Callable[[keras.layers.Layer], keras.layers.Layer | None],
-            copy_weights: Callable[[keras.layers.Layer, keras.layers.Layer], None]) -> keras.Model:
+            copy_weights: Callable[[keras.layers.Layer, keras.layers.Layer], None],
+            call: Callable[..., Any] | None = None) -> keras.Model:
     """A flat functional clone of ``model``; ``replace(layer)`` returns the new layer or None for a plain copy.
 
     After cloning, ``copy_weights(old, new)`` moves each replaced layer's state; other
-    layers get their weights copied as they are.
+    layers get their weights copied as they are. ``call``: as in :func:`clone_graph`
+    (a replacement that is a chain of layers runs the chain there).
     """
     pairs: list[tuple[keras.layers.Layer, keras.layers.Layer, bool]] = []
 
@@ -49,7 +51,7 @@ def rebuild(model: keras.Model, replace: Callable[[keras.layers.Layer], keras.la
         pairs.append((layer, new, replaced))
         return new
 
-    new_model = clone_graph(model, clone)
+    new_model = clone_graph(model, clone, call)
     for old, new, replaced in pairs:
         if replaced:
             copy_weights(old, new)

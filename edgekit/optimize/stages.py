@@ -22,6 +22,7 @@ from edgekit.errors import UsageError
 # The built-in stages, in the order the command line applies them.
 BUILTIN_STAGES = (
     "edgekit.optimize.filters.stage",
+    "edgekit.optimize.lowrank.stage",
     "edgekit.optimize.pruning.stage",
     "edgekit.optimize.clustering.stage",
     "edgekit.optimize.qat.stage",

@@ -56,6 +56,7 @@ class Trainer:
         self.output_names = output_names(model)
         self.labels = _labels(train, len(model.outputs))
         self.done: list[Step] = []
+        self.reports: dict[str, dict] = {}    # stage name -> what it did (the summary's per-stage "report")
         if compile_config is None and getattr(model, "compiled", False):
             compile_config = model.get_compile_config()
         self._compiled = compile_config if compile_config and not finetune.loss else None

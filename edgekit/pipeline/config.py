@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -321,7 +322,8 @@ def find_line(text: str, table: str, key: str | None, index: int = 0) -> int | N
 
 def _type_error(value: Any, annotation: Any) -> str | None:
     """What ``value`` should have been, or None when it fits ``annotation``."""
-    options = [a for a in typing.get_args(annotation) if a is not type(None)] or [annotation]
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)  # not dict[str, int]'s arguments
+    options = [a for a in typing.get_args(annotation) if a is not type(None)] if union else [annotation]
     for option in options:
         origin = typing.get_origin(option) or option
         if origin is bool and isinstance(value, bool):

@@ -20,13 +20,13 @@ from edgekit.optimize.stages import Option, Stage, Step, check_order, stage_name
 
 
 def test_builtin_stages_in_their_command_line_order():
-    assert stage_names()[:4] == ("filters", "prune", "cluster", "qat")
+    assert stage_names()[:5] == ("filters", "lowrank", "prune", "cluster", "qat")
 
 
 @pytest.mark.parametrize("names, message", [
     (["qat", "prune"], "'qat' must be the last stage, but 'prune' comes after it"),
     (["prune", "cluster", "prune"], "'prune' is given twice"),
-    (["prune", "sharpen"], "unknown optimize stage 'sharpen' (known: filters, prune, cluster, qat"),
+    (["prune", "sharpen"], "unknown optimize stage 'sharpen' (known: filters, lowrank, prune, cluster, qat"),
 ])
 def test_order_rules(names, message):
     with pytest.raises(UsageError) as caught:

@@ -113,7 +113,7 @@ def test_optimize_steps_are_checked_against_their_config(tmp_path):
     config = load_config(write(tmp_path, base))
     assert [(s.step, s.params) for s in config.optimize] == [("prune", {"sparsity": 0.5})]
     cases = [
-        (base.replace('step = "prune"', 'step = "distill"'), 29, "step must be one of filters, prune, cluster, qat"),
+        (base.replace('step = "prune"', 'step = "distill"'), 29, "step must be one of filters, lowrank, prune, cluster, qat"),
         (base.replace("sparsity = 0.5", "sparsityy = 0.5"), 30, "unknown key 'sparsityy' in [[optimize]] step 'prune'"),
         (base.replace("sparsity = 0.5", 'sparsity = "half"'), 30, "[[optimize]] prune.sparsity must be a number"),
         # value checks happen when the file is loaded, before any training: the step's header line

@@ -1,0 +1,71 @@
+"""The lowrank stage: factorize Dense/Conv2D kernels into chains of smaller layers, then fine-tune."""
+
+from __future__ import annotations
+
+from edgekit.optimize.lowrank.config import LowRankConfig
+from edgekit.optimize.stages import Option, Stage
+from edgekit.vocab import LOW_RANK_CONV
+
+
+def _ranks(items: tuple[str, ...]) -> dict[str, int]:
+    from edgekit.errors import UsageError
+
+    ranks = {}
+    for item in items:
+        name, sep, value = item.rpartition("=")
+        try:
+            if not sep or not name:
+                raise ValueError
+            ranks[name] = int(value)
+        except ValueError:
+            raise UsageError(f"--low-rank-layer {item!r}: expected NAME=RANK, e.g. fc1=32") from None
+    return ranks
+
+
+def _target(config: LowRankConfig) -> str:
+    if config.energy is not None:
+        return f"rank per layer keeping {config.energy:.0%} of the singular-value energy"
+    if config.ratio is not None:
+        return f"at most {config.ratio:.0%} of each kernel's weights"
+    return "the given ranks only"
+
+
+def apply(model, config: LowRankConfig, trainer):
+    from edgekit.optimize.lowrank import factorize
+
+    trainer.progress(f"lowrank: factorizing Dense/Conv2D kernels ({_target(config)}; k x k convolutions: "
+                     f"{config.conv})")
+    result = factorize(model, config)
+    for plan in result.factorized:
+        trainer.progress(f"  {plan.layer:<24} {plan.method:<7} rank {'x'.join(map(str, plan.ranks)):<9} "
+                         f"params {plan.params_before:>9,} -> {plan.params_after:>9,}  energy {plan.energy:.3f}")
+    for plan in result.kept:
+        trainer.progress(f"  {plan.layer:<24} kept whole: {plan.reason}")
+    summary = result.summary()
+    trainer.reports["lowrank"] = summary
+    trainer.progress(f"  parameters {result.params_before:,} -> {result.params_after:,} (factorized layers "
+                     f"{summary['factorized_params_before']:,} -> {summary['factorized_params_after']:,})")
+    if not result.factorized:
+        trainer.progress("  no layer saves weights when factorized: the model is unchanged, not fine-tuned")
+        return result.model
+    trainer.fit(result.model)
+    return result.model
+
+
+_OPTIONS = (
+    Option("--low-rank", "ratio", "Factorize Dense/Conv2D kernels (truncated SVD, Tucker-2) so each keeps at most "
+           "this fraction of its weights (0 < RATIO <= 1); layers that would not shrink and the classifier "
+           "outputs are kept whole.", metavar="RATIO", enables=True, excludes=("--low-rank-energy",)),
+    Option("--low-rank-energy", "energy", "Factorize with the smallest rank per layer that keeps this fraction of "
+           "the kernel's squared singular values (0 < E <= 1).", metavar="E", enables=True),
+    Option("--low-rank-layer", "layer_ranks", "Rank for one layer (repeatable; 0 keeps it whole; also factorizes "
+           "an output layer); alone, only the named layers are factorized.", type=str, metavar="NAME=RANK",
+           multiple=True, parse=_ranks, enables=True),
+    Option("--low-rank-conv", "conv", "How k x k Conv2D kernels are split: tucker (1x1 -> kxk -> 1x1) or "
+           "spatial (kx1 -> 1xk).", type=str, choices=LOW_RANK_CONV),
+)
+
+STAGE = Stage(name="lowrank", config=LowRankConfig, apply=apply,
+              summary="factorize Dense/Conv2D kernels into smaller layers (truncated SVD, Tucker-2) and fine-tune",
+              example="step = \"lowrank\"\nratio = 0.5",
+              options=_OPTIONS)
