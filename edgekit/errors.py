@@ -49,6 +49,10 @@ class ConfigError(UsageError):
     """A configuration file (target profile, inventory, edgekit.toml) has a bad key or value."""
 
 
+class MissingExtraError(UsageError):
+    """An optional part of edgekit (a pip extra such as ``edgekit[tf]``) is not installed."""
+
+
 class ConversionError(EdgekitError):
     """The TFLite converter could not produce the requested model."""
 

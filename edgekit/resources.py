@@ -1,22 +1,24 @@
-"""Where edgekit's bundled files are: device profiles (targets/) and demo data (calibration/).
+"""Where edgekit's bundled files are: device profiles and demo data.
 
-In a source checkout (or an editable install) they are the repository's top-level
-folders; a wheel installs them under ``<prefix>/share/edgekit``.
+They are package data (``edgekit/bundled/targets``, ``edgekit/bundled/calibration``) read
+through :mod:`importlib.resources`, so they are found wherever pip put the package: a venv,
+``pip install --user``, ``--prefix``, Debian's ``/usr/local`` or an editable checkout (whose
+top-level ``targets/`` and ``calibration/`` are links to the same folders).
 """
 
 from __future__ import annotations
 
-import sys
+from importlib.resources import files
 from pathlib import Path
-
-_REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _bundled(name: str) -> Path:
-    for candidate in (_REPO_ROOT / name, Path(sys.prefix) / "share" / "edgekit" / name):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError(f"edgekit's bundled '{name}' folder is missing; reinstall edgekit")
+    folder = files("edgekit").joinpath("bundled", name)
+    # Profiles are globbed and data files memory-mapped, so they must be real files on disk
+    # (they are for every wheel or editable install; a zipped edgekit is not supported).
+    if not isinstance(folder, Path) or not folder.is_dir():
+        raise FileNotFoundError(f"edgekit's bundled '{name}' folder is missing ({folder}); reinstall edgekit")
+    return folder
 
 
 def targets_dir() -> Path:

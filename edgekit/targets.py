@@ -1,17 +1,22 @@
 """Device profiles: what a target board is (arch, cores, RAM) and what it can run.
 
-One TOML file per target in the bundled ``targets/`` folder (see
-:func:`edgekit.resources.targets_dir`). A bad profile is a :class:`ConfigError` that names
-the file and the key, so a user editing a profile knows exactly what to fix.
+One TOML file per target. The bundled ones (:func:`edgekit.resources.targets_dir`) are
+layered under the user's own, lowest first: ``$XDG_CONFIG_HOME/edgekit/targets`` (default
+``~/.config/edgekit/targets``), ``./targets`` of the edgekit.toml project in the current
+directory, the folders of ``$EDGEKIT_TARGETS`` (``:``-separated), then ``--targets-dir``.
+A profile of the same name in a higher layer replaces the lower one, and says so
+(:attr:`Target.overrides`). A bad profile is a :class:`ConfigError` that names the file
+and the key, so a user editing a profile knows exactly what to fix.
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from edgekit.agent.edgekit_agent import DEFAULT_RUNTIMES
 from edgekit.convert import IO_TYPES, QUANTIZE_MODES
@@ -25,6 +30,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 HOST_ARCH = "host"  # a profile's arch that means "whatever this machine is" (the local target)
+TARGETS_ENV = "EDGEKIT_TARGETS"
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,15 @@ class Target:
     delegate: Delegate | None = None
     storage: tuple[str, ...] = ("int8",)   # weight storage forms its runtime runs correctly (vocab)
     path: Path | None = field(default=None, compare=False)
+    origin: str = field(default="bundled", compare=False)       # the layer it came from (ProfileDir.origin)
+    overrides: "Target | None" = field(default=None, compare=False)  # the profile of that name it replaces
+
+    @property
+    def note(self) -> str | None:
+        """``overrides bundled rpi4 (/path/rpi4.toml)`` when this profile replaces another."""
+        if self.overrides is None:
+            return None
+        return f"overrides {self.overrides.origin} {self.overrides.name} ({self.overrides.path})"
 
     def expected_arch(self) -> str:
         """The ``uname -m`` a device of this target must report."""
@@ -65,23 +80,68 @@ class Target:
                 "delegate": None if self.delegate is None else {
                     "library": self.delegate.library, "requires_full_int8": self.delegate.requires_full_int8,
                     "io_types": list(self.delegate.io_types)},
-                "path": str(self.path) if self.path else None}
+                "path": str(self.path) if self.path else None, "origin": self.origin,
+                "overrides": None if self.overrides is None else {
+                    "origin": self.overrides.origin, "path": str(self.overrides.path)}}
 
 
-def list_targets(directory: Path | None = None) -> list[Target]:
-    """Every bundled profile, sorted by name."""
-    folder = directory or targets_dir()
-    return [_load_file(path) for path in sorted(folder.glob("*.toml"))]
+@dataclass(frozen=True)
+class ProfileDir:
+    """One layer of profiles: where it is and what to call it in messages."""
+
+    origin: str   # "bundled", "user", "project", "EDGEKIT_TARGETS" or "--targets-dir"
+    path: Path
 
 
-def load_target(name: str, directory: Path | None = None) -> Target:
+def profile_dirs(extra_dirs: Sequence[str | Path] = (), cwd: Path | None = None) -> list[ProfileDir]:
+    """The layers of profiles, lowest precedence first (see the module docstring).
+
+    The user and project folders are used when they exist; a folder named in
+    ``$EDGEKIT_TARGETS`` or ``extra_dirs`` must exist (UsageError otherwise).
+    """
+    cwd = cwd or Path.cwd()
+    config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    layers = [ProfileDir("bundled", targets_dir())]
+    layers += [ProfileDir(origin, path) for origin, path in (
+        ("user", Path(config_home) / "edgekit" / "targets"),
+        ("project", cwd / "targets" if (cwd / "edgekit.toml").is_file() else None)) if path and path.is_dir()]
+    named = [(TARGETS_ENV, Path(p)) for p in os.environ.get(TARGETS_ENV, "").split(os.pathsep) if p]
+    named += [("--targets-dir", Path(p)) for p in extra_dirs]
+    for origin, path in named:
+        if not path.is_dir():
+            raise UsageError(f"{origin}: {path} is not a directory of target profiles (*.toml)")
+        layers.append(ProfileDir(origin, path))
+    seen: set[Path] = set()
+    unique = []
+    for layer in layers:  # a folder listed twice (or a link to the bundled one) is one layer
+        if layer.path.resolve() not in seen:
+            seen.add(layer.path.resolve())
+            unique.append(layer)
+    return unique
+
+
+def list_targets(extra_dirs: Sequence[str | Path] = ()) -> list[Target]:
+    """Every profile of every layer, sorted by name; a higher layer's replaces a lower one's."""
+    found: dict[str, Target] = {}
+    for layer in profile_dirs(extra_dirs):
+        for path in sorted(layer.path.glob("*.toml")):
+            target = replace(_load_file(path), origin=layer.origin, overrides=found.get(path.stem))
+            found[path.stem] = target
+    return [found[name] for name in sorted(found)]
+
+
+def load_target(name: str, extra_dirs: Sequence[str | Path] = ()) -> Target:
     """The profile called ``name``; UsageError listing the known ones if there is none."""
-    folder = directory or targets_dir()
-    path = folder / f"{name}.toml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in folder.glob("*.toml")))
+    layers = profile_dirs(extra_dirs)
+    target = None
+    for layer in layers:
+        path = layer.path / f"{name}.toml"
+        if path.is_file():
+            target = replace(_load_file(path), origin=layer.origin, overrides=target)
+    if target is None:
+        known = ", ".join(sorted({p.stem for layer in layers for p in layer.path.glob("*.toml")}))
         raise UsageError(f"unknown target '{name}'; known targets: {known}")
-    return _load_file(path)
+    return target
 
 
 def _load_file(path: Path) -> Target:

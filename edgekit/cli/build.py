@@ -95,6 +95,9 @@ def init(path: Path, force: bool) -> None:
 @json_option
 def build(config: Path, out_dir: Path, as_json: bool) -> None:
     """Build, measure and check a model as CONFIG (edgekit.toml) describes; fail on violated budgets."""
+    from edgekit.extras import require_tensorflow
+
+    require_tensorflow("edgekit build")
     from edgekit.pipeline.budgets import enforce
     from edgekit.pipeline.build import run_build
     from edgekit.pipeline.config import load_config

@@ -37,6 +37,9 @@ from edgekit.vocab import IO_TYPES as _IO_TYPES, QUANTIZE_MODES as _QUANTIZE  # 
 def convert(model, output, quantize, calibration, calibration_samples, io_type, per_tensor, storage, scale, mean,
             std, keep_float, auto_mixed, eval_data, as_json):
     """Convert MODEL (.keras, legacy .h5 or a SavedModel directory) to TFLite."""
+    from edgekit.extras import require_tensorflow
+
+    require_tensorflow("edgekit convert")
     from edgekit.convert import check_options, convert_file
     from edgekit.convert.file import check_storage
     from edgekit.convert.mixed import convert_mixed_file, wants_mixed

@@ -28,6 +28,9 @@ _VARIANTS = (("float32", "none"), ("int8", "int8"))
 @json_option
 def demo(out_dir: str, epochs: int, threads: int, runs: int, warmup: int, as_json: bool) -> None:
     """Train, convert (float32, int8), evaluate and benchmark a digits CNN; compare them."""
+    from edgekit.extras import require_tensorflow
+
+    require_tensorflow("edgekit demo")
     from edgekit.agent.runner import run_local
     from edgekit.convert import convert_file
     from edgekit.evaluate import evaluate_model

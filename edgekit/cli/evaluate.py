@@ -25,7 +25,10 @@ def eval_cmd(model, data, limit, loss, scale, mean, std, as_json):
     """Score MODEL (.tflite, .keras, .h5 or a SavedModel directory) on SPEC: top-1 accuracy for
     classifiers, binary accuracy for multi-label outputs, MSE and MAE for regression."""
     from edgekit.evaluate import evaluate_model
+    from edgekit.extras import require_tensorflow
 
+    if not str(model).lower().endswith(".tflite"):
+        require_tensorflow("edgekit eval of a Keras model")
     preprocess = preprocess_from(scale, mean, std)
     info(f"evaluating {model} on {data} ...")
     result = evaluate_model(model, data, preprocess=preprocess, limit=limit, loss=loss)

@@ -46,6 +46,9 @@ def optimize(model, output, train_data, val_data, epochs, batch_size, learning_r
     Stages run in the order filters, lowrank, prune, cluster, qat (an edgekit.toml [[optimize]] list runs in
     the order written).
     """
+    from edgekit.extras import require_tensorflow
+
+    require_tensorflow("edgekit optimize")
     from edgekit.optimize.engine import Recipe
     from edgekit.optimize.stages import stage_names, steps_from_flags
     from edgekit.optimize.trainer import Finetune

@@ -25,6 +25,9 @@ def sensitivity(model: str, data_spec: str, calibration_spec: str, limit: int | 
     that layer in int8, and accuracy with everything but that layer in int8 (what keeping
     it float would recover).
     """
+    from edgekit.extras import require_tensorflow
+
+    require_tensorflow("edgekit sensitivity")
     from edgekit.convert import input_signature, load_keras_model
     from edgekit.data import load_dataset
     from edgekit.convert.sensitivity import analyze

@@ -9,7 +9,7 @@ import pytest
 from edgekit.errors import ConfigError, UsageError
 from edgekit.targets import list_targets, load_target
 
-EXPECTED = {"rpi4", "rpi5", "rpi-zero2w", "coral-devboard", "coral-usb", "jetson-nano", "generic-aarch64", "local"}
+EXPECTED = {"rpi3", "rpi4", "rpi5", "rpi-zero2w", "coral-devboard", "coral-usb", "jetson-nano", "generic-aarch64", "local"}
 
 
 def test_bundled_profiles_load():
@@ -38,7 +38,7 @@ def test_bundled_profiles_load():
 def test_bad_profile_names_file_and_key(tmp_path, text, message):
     (tmp_path / "x.toml").write_text(text)
     with pytest.raises(ConfigError) as info:
-        load_target("x", directory=tmp_path)
+        load_target("x", extra_dirs=[tmp_path])
     assert str(tmp_path / "x.toml") in str(info.value) and message in str(info.value)
 
 
