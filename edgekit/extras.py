@@ -18,5 +18,5 @@ def require_tensorflow(what: str) -> None:
     """MissingExtraError naming ``what`` (e.g. "edgekit convert") unless TensorFlow and Keras import."""
     missing = [name for name in TF_MODULES if find_spec(name) is None]
     if missing:
-        raise MissingExtraError(f"{what} needs TensorFlow ({', '.join(missing)} is not installed): "
+        raise MissingExtraError(f"{what} needs TensorFlow, which this install lacks (no module {', '.join(missing)}): "
                                 f"pip install 'edgekit[tf]'")
