@@ -1,8 +1,5 @@
-"""Fixtures of the packaging tests: the wheel built from this checkout, clean environments.
-
-The wheel is built offline (``--no-build-isolation``, setuptools from the test extra) from a
-copy of the checkout, so a build never writes into the working tree.
-"""
+"""Helpers of the install tests (tests/install, tests/devices): build this checkout's wheel,
+run installed commands in an environment that does not point back at the checkout."""
 
 from __future__ import annotations
 
@@ -13,24 +10,21 @@ import sys
 import sysconfig
 from pathlib import Path
 
-import pytest
-
 from support import ROOT
 
 # The interpreter the test venv was made from (outside any venv: user site and --prefix work).
 BASE_PYTHON = Path(getattr(sys, "_base_executable", sys.executable))
 # Where this venv's dependencies (TensorFlow, numpy, ...) are, to reuse them without downloading.
 VENV_SITE = sysconfig.get_paths()["purelib"]
-SOURCE_IGNORE = shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__", ".pytest_cache",
-                                       "tests", "bench", "examples")
+_SOURCE_IGNORE = shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__", ".pytest_cache",
+                                        "tests", "bench", "examples")
 
 
-@pytest.fixture(scope="session")
-def wheel(tmp_path_factory) -> Path:
-    """``edgekit-<version>-py3-none-any.whl`` of this checkout."""
-    work = tmp_path_factory.mktemp("wheel")
+def build_wheel(work: Path) -> Path:
+    """``edgekit-<version>-py3-none-any.whl`` of this checkout, built offline (setuptools from the
+    test extra, ``--no-build-isolation``) from a copy, so a build never writes into the checkout."""
     source = work / "src"
-    shutil.copytree(ROOT, source, ignore=SOURCE_IGNORE, symlinks=True)
+    shutil.copytree(ROOT, source, ignore=_SOURCE_IGNORE, symlinks=True)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index",
                     "-w", str(work / "dist"), str(source)], check=True, capture_output=True, text=True,
                    env=clean_env())

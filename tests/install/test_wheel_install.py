@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BASE_PYTHON, VENV_SITE, clean_env, run
+from install_support import BASE_PYTHON, VENV_SITE, clean_env, run
 
 pytestmark = pytest.mark.slow
 

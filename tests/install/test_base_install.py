@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BASE_PYTHON, clean_env, run
+from install_support import BASE_PYTHON, clean_env, run
 from support import unavailable
 
 pytestmark = [pytest.mark.slow, pytest.mark.ssh]
