@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from edgekit.inspect.integer import float_operators, has_integer_io
 from edgekit.inspect.model import Quantization, SignatureDef, Tensor, TFLiteModel
 from edgekit.inspect.reader import Source, read_tflite
+from edgekit.inspect.storage import lut_tensors, storage_forms
 from edgekit.inspect.weights import DEFAULT_NM, NMStats, WeightStats, weight_stats
 from edgekit.tables import format_table
 
@@ -58,6 +61,16 @@ class InspectReport:
     nm_patterns: list[str]
     sparse_tensors: int
     model: TFLiteModel | None = field(default=None, repr=False)  # the parsed file, for reuse
+    gzip_bytes: int | None = None       # gzip -9 of the whole file (what an over-the-air transfer costs)
+    storage: dict[str, list[str]] = field(default_factory=dict)  # storage form -> tensors (inspect/storage.py)
+    lut_tensors: list[dict] = field(default_factory=list)  # TFLM LUT-decoded kernels: bits, axis, bytes
+
+    @property
+    def kernel_entropy_bits(self) -> float | None:
+        """Bits per weight an ideal per-tensor coder needs, over every kernel (>= 2 dims)."""
+        kernels = [w for w in self.weights if w.is_kernel and w.entropy_bits is not None]
+        total = sum(w.elements for w in kernels)
+        return sum(w.entropy_bits * w.elements for w in kernels) / total if total else None
 
     @property
     def operator_count(self) -> int:
@@ -107,6 +120,10 @@ class InspectReport:
             "weight_bytes": self.weight_bytes,
             "weight_sparsity": self.weight_sparsity,
             "nm": [s.to_dict() for s in self.nm_totals()],
+            "gzip_bytes": self.gzip_bytes,
+            "kernel_entropy_bits": self.kernel_entropy_bits,
+            "storage": self.storage,
+            "lut_tensors": self.lut_tensors,
         }
         if tensors:
             out["weights"] = [w.to_dict() for w in self.weights]
@@ -141,7 +158,17 @@ def inspect_model(source: Source | TFLiteModel, *, nm: tuple[tuple[int, int], ..
         nm_patterns=[f"{n}:{m}" for n, m in nm],
         sparse_tensors=sum(t.sparsity is not None for g in model.subgraphs for t in g.tensors),
         model=model,
+        gzip_bytes=_gzip_size(source if isinstance(source, (bytes, bytearray, memoryview)) else model.path),
+        storage=storage_forms(model),
+        lut_tensors=lut_tensors(model),
     )
+
+
+def _gzip_size(source) -> int | None:
+    if source is None:
+        return None
+    data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).read_bytes()
+    return len(gzip.compress(data, 9))
 
 
 def _signature(model: TFLiteModel, sig: SignatureDef) -> dict:
@@ -191,6 +218,8 @@ def render_text(report: InspectReport, *, tensors: bool = True, name_width: int 
     """The human-readable report: summary lines, then aligned tables."""
     sections = [_summary(report), _io_table("inputs", report.inputs, name_width),
                 _io_table("outputs", report.outputs, name_width), _op_table(report)]
+    if report.lut_tensors:
+        sections.append(_lut_table(report, name_width))
     if tensors and report.weights:
         sections.append(_weights_table(report, name_width))
     return "\n\n".join(sections) + "\n"
@@ -212,6 +241,12 @@ def _summary(report: InspectReport) -> str:
         ("full-integer", integer),
         ("custom ops", ", ".join(report.custom_ops) or "none"),
         ("sparse tensors", str(report.sparse_tensors)),
+        ("gzip -9", "-" if report.gzip_bytes is None else f"{report.gzip_bytes:,} bytes "
+                    f"({report.gzip_bytes / report.size_bytes:.1%} of the file)"),
+        ("storage", ", ".join(f"{form} ({len(names)})" for form, names in report.storage.items()) or "-"),
+        ("kernel entropy", "-" if report.kernel_entropy_bits is None else
+                           f"{report.kernel_entropy_bits:.2f} bits per weight (values as stored: "
+                           f"{_stored_bits(report):.2f})"),
         ("weights", f"{report.weight_bytes:,} bytes in {len(report.weights)} constant tensors"),
         ("weight sparsity", "-" if sparsity is None else f"{sparsity:.1%} zeros (tensors with >= 2 dims)"),
     ]
@@ -220,6 +255,11 @@ def _summary(report: InspectReport) -> str:
                       f"<= {total.n} non-zeros (max {total.max_nonzeros} in a group of {total.m})"))
     width = max(len(k) for k, _ in lines)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in lines)
+
+
+def _stored_bits(report: InspectReport) -> float:
+    kernels = [w for w in report.weights if w.is_kernel and w.elements]
+    return sum(w.nbytes for w in kernels) * 8 / max(1, sum(w.elements for w in kernels))
 
 
 def _first(items: list[str], count: int = 3) -> str:
@@ -238,9 +278,18 @@ def _op_table(report: InspectReport) -> str:
     return "operators\n" + format_table(["op", "count"], rows)
 
 
+def _lut_table(report: InspectReport, name_width: int) -> str:
+    rows = [[_short(t["tensor"], name_width), t["bits"], "tensor" if t["axis"] is None else t["axis"],
+             t["values_per_table"], t["elements"], f"{t['stored_bytes']:,}", f"{t['stored_bits']:.2f}"]
+            for t in report.lut_tensors]
+    return "TFLM look-up-table kernels\n" + format_table(
+        ["tensor", "index bits", "table axis", "values/table", "weights", "bytes", "bits/weight"], rows)
+
+
 def _weights_table(report: InspectReport, name_width: int) -> str:
     patterns = report.nm_patterns
-    headers = ["tensor", "dtype", "shape", "bytes", "zeros", "unique", "uniq/ch max", "uniq/ch mean"]
+    headers = ["tensor", "dtype", "shape", "bytes", "zeros", "unique", "uniq/ch max", "uniq/ch mean", "bits/w",
+               "entropy"]
     for pattern in patterns:
         headers += [f"{pattern} ok", f"{pattern} max"]
     rows = []
@@ -248,12 +297,13 @@ def _weights_table(report: InspectReport, name_width: int) -> str:
         nm = {s.pattern: s for s in w.nm}
         name = _short(w.name, name_width) + (" [sparse]" if w.sparse_encoded else "")
         row = [name, w.dtype, _shape(w.shape), f"{w.nbytes:,}", _pct(w.zero_fraction), w.unique_values,
-               w.unique_per_channel_max, _fixed(w.unique_per_channel_mean)]
+               w.unique_per_channel_max, _fixed(w.unique_per_channel_mean), _fixed(w.stored_bits, 2),
+               _fixed(w.entropy_bits, 2)]
         for pattern in patterns:
             stats = nm.get(pattern)
             row += [_pct(stats.fraction_ok), stats.max_nonzeros] if stats else [None, None]
         rows.append(row)
-    align = "lllrrrrr" + "r" * 2 * len(patterns)
+    align = "lllrrrrrrr" + "r" * 2 * len(patterns)
     notes = [f"  note: {_short(w.name, name_width)}: {w.note}" for w in report.weights if w.note]
     return "\n".join(["weights (constant tensors)", format_table(headers, rows, align=align), *notes])
 
@@ -274,8 +324,8 @@ def _pct(value: float | None) -> str | None:
     return None if value is None else f"{value:.1%}"
 
 
-def _fixed(value: float | None) -> str | None:
-    return None if value is None else f"{value:.1f}"
+def _fixed(value: float | None, digits: int = 1) -> str | None:
+    return None if value is None else f"{value:.{digits}f}"
 
 
 def _short(name: str, width: int) -> str:

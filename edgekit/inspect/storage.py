@@ -9,6 +9,8 @@ alone (numpy only), so deploy and build refuse before sending anything.
 
 from __future__ import annotations
 
+import numpy as np
+
 from edgekit.errors import StorageError
 from edgekit.vocab import STORAGE_CAPABILITIES
 
@@ -25,6 +27,25 @@ def lut_info(ancillary) -> dict | None:
     axis = int(data[5]) >> 4
     return {"bits": int(data[5]) & 0x07, "axis": None if axis == LUT_PER_TENSOR_AXIS else axis,
             "values_per_table": int(data[6]), "table_bytes": len(data) - 16}
+
+
+def lut_tensors(model) -> list[dict]:
+    """Every TFLM LUT-decoded kernel: its name, index bits, table axis, values per table and bytes."""
+    out = []
+    for graph in model.subgraphs:
+        for op in graph.operators:
+            if op.opcode != LUT_DECODE_OP:
+                continue
+            for encoded, ancillary, decoded in zip(op.inputs[0::2], op.inputs[1::2], op.outputs):
+                info = lut_info(graph.tensors[ancillary])
+                if info is None:
+                    continue
+                out_tensor = graph.tensors[decoded]
+                elements = int(np.prod(out_tensor.shape))
+                stored = graph.tensors[encoded].nbytes + graph.tensors[ancillary].nbytes
+                out.append({"tensor": out_tensor.name, **info, "elements": elements, "stored_bytes": stored,
+                            "stored_bits": round(stored * 8 / elements, 3) if elements else None})
+    return out
 
 
 def storage_forms(model) -> dict[str, list[str]]:

@@ -67,6 +67,13 @@ class WeightStats:
     unique_per_channel_mean: float | None = None
     nm: list[NMStats] = field(default_factory=list)  # empty when not a kernel with input channels
     note: str | None = None
+    entropy_bits: float | None = None  # Shannon entropy of the values, bits per weight: what an ideal
+                                       # coder of this tensor alone would need (gzip approaches it)
+
+    @property
+    def stored_bits(self) -> float | None:
+        """Bits per weight as stored in the file (int8: 8, int4: 4, sparse: encoded size)."""
+        return self.nbytes * 8 / self.elements if self.elements else None
 
     @property
     def zero_fraction(self) -> float | None:
@@ -77,6 +84,7 @@ class WeightStats:
         out["shape"] = list(self.shape)
         out["zero_fraction"] = self.zero_fraction
         out["nm"] = [s.to_dict() for s in self.nm]
+        out["stored_bits"] = self.stored_bits
         return out
 
 
@@ -97,6 +105,7 @@ def weight_stats(
     nonzero = ~zero_mask(tensor)
     stats.zeros = int(nonzero.size - np.count_nonzero(nonzero))
     stats.unique_values = int(np.unique(values).size) if values.size else 0
+    stats.entropy_bits = entropy_bits(values)
     if stats.is_kernel and values.size:
         stats.channel_axis = output_channel_axis(tensor, readers)
         per_channel = unique_per_channel(values, stats.channel_axis)
@@ -105,6 +114,15 @@ def weight_stats(
     if stats.is_kernel and values.size and not _is_depthwise_filter(readers):
         stats.nm = [nm_stats(nonzero, n, m) for n, m in patterns]
     return stats
+
+
+def entropy_bits(values: np.ndarray) -> float | None:
+    """Shannon entropy of the value counts, in bits per element."""
+    if not values.size:
+        return None
+    _, counts = np.unique(values, return_counts=True)
+    p = counts / values.size
+    return float(-(p * np.log2(p)).sum()) + 0.0
 
 
 def zero_mask(tensor: Tensor) -> np.ndarray:

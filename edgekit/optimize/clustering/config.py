@@ -46,8 +46,13 @@ class ClusterConfig:
     entropy_cost: float | None = None          # entropy-constrained assignment (smaller gzip); 0 = nearest
                                                # centroid; None = DEFAULT_ENTROPY_COST of the init
     select: Selector = None
+    int4_grid: bool = False                    # centroids end on one int4 grid per kernel (k x max|w|/7,
+                                               # k in -7..7): int4 storage is then exact
 
     def __post_init__(self) -> None:
         check_clusters(self.clusters)
+        if self.int4_grid and self.clusters > 16:
+            raise UsageError(f"int4_grid holds at most 16 values per kernel, but clusters = {self.clusters}; "
+                             "use 16 or fewer")
         check_init(self.init)
         self.entropy_cost = check_entropy_cost(self.entropy_cost, self.init)
