@@ -91,18 +91,22 @@ def init(path: Path, force: bool) -> None:
 @click.argument("config", default="edgekit.toml", type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", default="build", show_default=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output directory (artifacts, manifest.json, report.html, .cache/).")
+@click.option("--storage", default=None, metavar="FORM",
+              help="Override [convert] storage: int8, int4 or sparse for the final variant (verified against int8).")
 @user_code_options
 @json_option
-def build(config: Path, out_dir: Path, as_json: bool) -> None:
+def build(config: Path, out_dir: Path, storage: str | None, as_json: bool) -> None:
     """Build, measure and check a model as CONFIG (edgekit.toml) describes; fail on violated budgets."""
     from edgekit.extras import require_tensorflow
 
     require_tensorflow("edgekit build")
     from edgekit.pipeline.budgets import enforce
     from edgekit.pipeline.build import run_build
-    from edgekit.pipeline.config import load_config
+    from edgekit.pipeline.config import load_config, with_storage
 
     config_ = load_config(config)
+    if storage is not None:
+        config_ = with_storage(config_, storage)
     with contextlib.redirect_stdout(sys.stderr):  # TensorFlow prints to stdout; keep it for --json
         result = run_build(config_, out_dir)
     for verdict in result.verdicts:

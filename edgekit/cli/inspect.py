@@ -26,8 +26,11 @@ def _parse_nm(ctx: click.Context, param: click.Parameter, value: str | None) -> 
               help="Also check N:M structured sparsity (at most N non-zeros per M input channels); 2:4 is always checked.")
 @click.option("--tensors/--no-tensors", default=True, show_default=True,
               help="Include the per-tensor table of constant (weight) tensors.")
+@click.option("--arena", is_flag=True,
+              help="Also measure the TensorFlow Lite Micro tensor arena (the RAM a microcontroller reserves; LUT "
+                   "storage enlarges it: kernels are decoded into it).")
 @json_option
-def inspect_cmd(model: str, nm: tuple[int, int] | None, tensors: bool, as_json: bool) -> None:
+def inspect_cmd(model: str, nm: tuple[int, int] | None, tensors: bool, arena: bool, as_json: bool) -> None:
     """Show what is inside a .tflite file, read without TensorFlow.
 
     Inputs/outputs and their quantization, the op histogram, custom ops, whether
@@ -40,7 +43,14 @@ def inspect_cmd(model: str, nm: tuple[int, int] | None, tensors: bool, as_json: 
 
     patterns = DEFAULT_NM + ((nm,) if nm is not None and nm not in DEFAULT_NM else ())
     report = inspect_model(model, nm=patterns)
+    measured = None
+    if arena:
+        from edgekit.export.arena import estimate_arena
+
+        measured = estimate_arena(model)
     if as_json:
-        emit_json(report.to_dict(tensors=tensors))
+        emit_json({**report.to_dict(tensors=tensors), **({"arena": measured.to_dict()} if measured else {})})
     else:
         click.echo(render_text(report, tensors=tensors), nl=False)
+        if measured:
+            click.echo(f"\ntensor arena  {measured.describe()}")

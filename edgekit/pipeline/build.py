@@ -119,7 +119,7 @@ class _Build:
     def run(self, write_manifest, write_report) -> BuildResult:
         cfg = self.config
         target = steps.check_target(cfg.target.name, quantize=cfg.convert.quantize, io_type=cfg.convert.io_type,
-                                    where=cfg.path)
+                                    where=cfg.path, storage=cfg.convert.storage)
         inputs = self._input_hashes()
         model_key, model_path = self._model_stage(inputs)
         variants_src = [("float32", model_key, model_path, "none")]
@@ -130,8 +130,10 @@ class _Build:
             opt_key, opt_path, summary = self._optimize_stage(model_key, model_path, inputs)
             variants_src.append((f"optimized-{cfg.convert.quantize}", opt_key, opt_path, cfg.convert.quantize))
         static = target is not None and target.name.startswith("coral")
-        variants = [self._convert_stage(name, key, path, quantize, inputs, static)
-                    for name, key, path, quantize in variants_src]
+        # [convert] storage shapes the final variant (the optimized one when there is one)
+        variants = [self._convert_stage(name, key, path, quantize, inputs, static,
+                                        cfg.convert.storage if i == len(variants_src) - 1 else "int8")
+                    for i, (name, key, path, quantize) in enumerate(variants_src)]
         for variant in variants:
             variant.metrics = self._evaluate_stage(variant, inputs)
         final = variants[-1]
@@ -199,21 +201,22 @@ class _Build:
         return key, hit[0] / "model.keras", hit[1]["summary"]
 
     def _convert_stage(self, name: str, model_key: str, model_path: Path, quantize: str,
-                       inputs: dict, static_batch: bool) -> Variant:
+                       inputs: dict, static_batch: bool, storage: str = "int8") -> Variant:
         cfg = self.config
         io_type = cfg.convert.io_type if quantize == "int8" else "float32"
         calibration = inputs.get("calibration", {}).get("sha256") if quantize in CALIBRATED_MODES else None
         per_tensor = cfg.convert.per_tensor and calibration is not None
+        storage = storage if quantize == "int8" else "int8"
         key = stage_key("convert", model=model_key, quantize=quantize, io_type=io_type, static=static_batch,
                         calibration=calibration, limit=cfg.data.calibration_limit, per_tensor=per_tensor,
-                        versions=self.versions)
+                        storage=storage, versions=self.versions)
         with self.log.stage("convert", name) as state:
             hit = self._cached("convert", key, state)
             if hit is None:
                 data = steps.convert_variant(
                     model_path, quantize=quantize, io_type=io_type, per_tensor=per_tensor, static_batch=static_batch,
                     calibration_spec=cfg.resolve(cfg.data.calibration or cfg.data.train) if calibration else None,
-                    calibration_limit=cfg.data.calibration_limit)
+                    calibration_limit=cfg.data.calibration_limit, storage=storage)
                 hit = self._store("convert", key, "model.tflite", lambda path: path.write_bytes(data))
         path = hit[0] / "model.tflite"
         data = path.read_bytes()

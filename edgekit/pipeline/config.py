@@ -104,6 +104,7 @@ class ConvertSection:
     quantize: str = "int8"
     io_type: str = "float32"
     per_tensor: bool = False
+    storage: str = "int8"        # int8 | int4 | sparse (edgekit.convert.storage), verified against int8
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,17 @@ _TABLES: dict[str, type] = {
     "model": ModelSection, "train": TrainSection, "data": DataSection, "finetune": FinetuneSection,
     "convert": ConvertSection, "target": TargetSection, "budgets": BudgetsSection, "export": ExportSection,
 }
+
+
+def with_storage(config: BuildConfig, storage: str) -> BuildConfig:
+    """``config`` with ``[convert] storage`` set from the command line (``edgekit build --storage``)."""
+    from edgekit.convert.storage import get_form
+
+    get_form(storage, "convert")
+    if storage != "int8" and config.convert.quantize != "int8":
+        raise UsageError(f"--storage {storage} needs [convert] quantize = \"int8\" in {config.path}, "
+                         f"not '{config.convert.quantize}'")
+    return dataclasses.replace(config, convert=dataclasses.replace(config.convert, storage=storage))
 
 
 def load_config(path: str | Path) -> BuildConfig:
@@ -278,6 +290,14 @@ class _Validator:
         if config.convert.per_tensor and config.convert.quantize not in ("int8", "int16x8"):
             raise self.fail("convert", "per_tensor", "[convert] per_tensor needs quantize = \"int8\" or "
                             f"\"int16x8\", got '{config.convert.quantize}'")
+        from edgekit.convert.storage import form_names
+
+        if config.convert.storage not in form_names("convert"):
+            raise self.fail("convert", "storage", f"[convert] storage must be one of {', '.join(form_names('convert'))}, "
+                            f"got '{config.convert.storage}'")
+        if config.convert.storage != "int8" and config.convert.quantize != "int8":
+            raise self.fail("convert", "storage", f"[convert] storage = \"{config.convert.storage}\" needs quantize = "
+                            f"\"int8\", got '{config.convert.quantize}'")
         source = config.model.source
         if source.startswith(BUILTIN_PREFIX) and source[len(BUILTIN_PREFIX):] not in BUILTIN_MODELS:
             raise self.fail("model", "source", f"[model] source: unknown builtin '{source}' "

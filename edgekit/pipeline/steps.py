@@ -98,14 +98,17 @@ def optimize_step(model_path: str | Path, steps: Sequence["OptimizeStep"], finet
 
 def convert_variant(model_path: str | Path, *, quantize: str, io_type: str = "float32", per_tensor: bool = False,
                     calibration_spec: str | Path | None = None, calibration_limit: int = 200,
-                    static_batch: bool = False) -> bytes:
+                    static_batch: bool = False, storage: str = "int8") -> bytes:
     """The ``.tflite`` bytes of the Keras model at ``model_path`` (deterministic: same inputs, same bytes).
 
     ``calibration_spec`` is read only for the calibrated modes (int8, int16x8), limited to
     ``calibration_limit`` samples. ``static_batch`` fixes the batch size to 1, which the
-    Edge TPU compiler needs.
+    Edge TPU compiler needs. ``storage`` other than int8 stores the weights compactly and
+    runs the result against the int8 file on the calibration samples (OutputMismatchError).
     """
     from edgekit.convert import convert_model, input_signature, load_keras_model
+    from edgekit.convert.compact import store, verification_inputs
+    from edgekit.convert.storage import FORMS
     from edgekit.data import load_dataset
 
     model = load_keras_model(model_path)
@@ -115,8 +118,17 @@ def convert_variant(model_path: str | Path, *, quantize: str, io_type: str = "fl
     if calibration_spec is not None:
         representative = load_dataset(calibration_spec, input_shapes=input_signature(model)[0],
                                       limit=calibration_limit).x
-    return convert_model(model, quantize=quantize, representative=representative, io_type=io_type,
-                         per_tensor=per_tensor)
+    per_tensor = per_tensor or FORMS[storage].per_tensor
+
+    def reconvert(**extra) -> bytes:
+        return convert_model(model, quantize=quantize, representative=representative, io_type=io_type,
+                             per_tensor=per_tensor, **extra)
+
+    flatbuffer = reconvert()
+    if storage == "int8" or representative is None:
+        return flatbuffer
+    return store(storage, "convert", flatbuffer, verification_inputs(representative), where=str(model_path),
+                 reconvert=reconvert).flatbuffer
 
 
 def evaluate_variant(tflite_path: str | Path, val_spec: str | Path, loss=None) -> dict:
@@ -134,14 +146,18 @@ def arena_size(tflite_path: str | Path) -> dict:
     return estimate_arena(tflite_path).to_dict()
 
 
-def check_target(name: str, *, quantize: str, io_type: str, where: str | Path) -> "Target":
-    """The device profile ``name``, refusing a quantization or I/O type it cannot run (before any training)."""
+def check_target(name: str, *, quantize: str, io_type: str, where: str | Path, storage: str = "int8") -> "Target":
+    """The device profile ``name``, refusing a quantization, I/O type or storage form it cannot run (before
+    any training)."""
     from edgekit.targets import load_target
 
     target = load_target(name)
     if quantize not in target.quantizations:
         raise ConfigError(f"{where}: [convert] quantize '{quantize}' does not suit target "
                           f"{target.name}: use one of {', '.join(target.quantizations)}")
+    if storage not in target.storage:
+        raise ConfigError(f"{where}: [convert] storage '{storage}' is not one target {target.name}'s runtime runs "
+                          f"correctly: use one of {', '.join(target.storage)}")
     if target.delegate and io_type not in target.delegate.io_types:
         raise ConfigError(f"{where}: [convert] io_type '{io_type}' does not suit target "
                           f"{target.name}: use one of {', '.join(target.delegate.io_types)}")

@@ -31,7 +31,7 @@ def test_inspect_reports_gzip_entropy_and_int4(storage_models, tmp_path):
     assert "gzip -9" in text and "kernel entropy" in text and "bits per weight" in text
 
 
-def test_inspect_reads_lut_metadata(storage_models):
+def test_inspect_reads_lut_metadata(storage_models, tmp_path):
     int8 = storage_models["ternary_int8"].read_bytes()
     records = plan(int8)
     report = inspect_model(compress(int8, records, "ternary"))
@@ -43,6 +43,12 @@ def test_inspect_reads_lut_metadata(storage_models):
     assert stored / sum(t["elements"] for t in report.lut_tensors) < 2.5   # 2-bit indices + small tables
     text = run_edgekit("inspect", storage_models["ternary_int8"]).stdout
     assert "look-up-table" not in text
+    lut_file = tmp_path / "lut.tflite"
+    lut_file.write_bytes(compress(int8, records, "ternary"))
+    measured = json.loads(run_edgekit("inspect", lut_file, "--arena", "--json").stdout)
+    plain = json.loads(run_edgekit("inspect", storage_models["ternary_int8"], "--arena", "--json").stdout)
+    assert measured["arena"]["method"] == "tflite-micro" and measured["arena"]["bytes"] > plain["arena"]["bytes"]
+    assert "TFLM look-up-table kernels" in run_edgekit("inspect", lut_file, "--arena").stdout
 
 
 def test_optimize_int4_grid_makes_int4_storage_exact(storage_models, digits_train, tmp_path):

@@ -1,0 +1,221 @@
+"""Bytes on the device: the digits gzip-aware recipe stored as int4 (LiteRT, tflite-runtime 2.14) and as
+TFLite Micro look-up tables, and a ternary model as 2-bit tables; every form verified against its int8 file.
+
+    python bench/storage.py [--no-device]
+
+Trains the benchmark's digits CNN (``digits_common.train_base``), runs the
+``pruned_clustered_gzip`` recipe of ``bench/compression.py`` (80% pruned, run cost 0.3;
+16 linear clusters, sparsity kept, entropy cost 0.25; 10 epochs per stage) as it is, and
+once more with ``int4_grid`` on the cluster stage. Each model is converted to full int8
+with per-tensor scales (the recipe's file: 156,792 bytes in compression.json) and then:
+
+* ``--storage int4`` (``edgekit.convert.compact.store``): raw and gzip bytes, accuracy on
+  the validation split under LiteRT, agreement with the int8 file;
+* the same files on the emulated arm64 Pi's tflite-runtime 2.14 (``tests/devices``; the
+  bench takes the device tier's lock): accuracy and agreement there;
+* ``edgekit export --storage lut`` (``edgekit.export.compact.export_model``): C array bytes
+  vs the int8 C array, TFLM accuracy of both, identical outputs, the arena of both.
+
+A ternary model (the trained CNN's kernels placed on per-channel {-a, 0, +a} and fine-tuned
+with the recipe's schedule would need the ternary stage; here the placement alone, as in
+tests/storage) gets 2-bit LUT storage. Results: ``bench/results/storage.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import gzip
+import json
+import os
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent / "tests"), str(HERE.parent / "tests" / "devices"),
+                str(HERE.parent / "tests" / "storage")]
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from compression import RECIPES  # noqa: E402
+from digits_common import train_base  # noqa: E402
+from edgekit.convert import convert_model  # noqa: E402
+from edgekit.convert.compact import store  # noqa: E402
+from edgekit.convert.runners import run_model  # noqa: E402
+from edgekit.data import load_dataset  # noqa: E402
+from edgekit.export.arena import estimate_arena  # noqa: E402
+from edgekit.export.compact import export_model  # noqa: E402
+from edgekit.fileio import atomic_write_text  # noqa: E402
+from edgekit.optimize.engine import Recipe, optimize  # noqa: E402
+from edgekit.optimize.stages import Step  # noqa: E402
+from edgekit.resources import digits_path  # noqa: E402
+
+DEVICE_LOCK = "/tmp/edgekit-device-tier.lock"
+
+
+def _int4_grid(recipe: Recipe) -> Recipe:
+    steps = [Step(s.stage, replace(s.config, int4_grid=True)) if s.stage == "cluster" else s for s in recipe.steps]
+    return Recipe(steps, recipe.finetune)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-device", action="store_true", help="Skip the arm64 device (tflite-runtime 2.14).")
+    args = parser.parse_args()
+    train = load_dataset(digits_path("train"), require_labels=True)
+    val = load_dataset(digits_path("val"), require_labels=True)
+    work = Path(tempfile.mkdtemp(prefix="edgekit-bench-storage-"))
+    base, _ = train_base(train)
+    calibration = train.x[:200]
+    recipe = RECIPES["pruned_clustered_gzip"]
+    models = {}
+    for name, config in (("gzip_recipe", recipe), ("gzip_recipe_int4_grid", _int4_grid(recipe))):
+        keras.utils.set_random_seed(0)
+        models[name] = optimize(base, config, train, val, progress=lambda line: print(line, file=sys.stderr)).model
+    import storage_shapes
+
+    ternary = keras.models.clone_model(base)
+    ternary.set_weights(base.get_weights())
+    models["ternary_placed"] = storage_shapes.ternary(ternary)
+    rows, files = [], {}
+    for name, model in models.items():
+        int8 = convert_model(model, quantize="int8", representative=calibration, per_tensor=True)
+        row = {"model": name, "int8": _sizes(int8) | {"accuracy_litert": _accuracy("litert", int8, val)}}
+        files[f"{name}_int8"] = _write(work, f"{name}_int8", int8)
+        if name != "ternary_placed":
+            try:
+                stored = store("int4", "convert", int8, [calibration], where=name)
+                row["int4"] = _sizes(stored.flatbuffer) | {
+                    "accuracy_litert": _accuracy("litert", stored.flatbuffer, val),
+                    "vs_int8": round(len(stored.flatbuffer) / len(int8), 4),
+                    "agreement_litert": stored.agreement.to_dict(), "kernels": stored.tensors}
+                files[f"{name}_int4"] = _write(work, f"{name}_int4", stored.flatbuffer)
+            except Exception as exc:  # a refused form is a result too
+                row["int4"] = {"refused": str(exc)}
+        row["lut"] = _lut(files[f"{name}_int8"], work / name, val)
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr)
+    device = None if args.no_device else _on_device(files, val)
+    if device:
+        for row in rows:
+            for form in ("int8", "int4"):
+                key = f"{row['model']}_{form}"
+                if key in device and "bytes" in row.get(form, {}):
+                    row[form]["tflite_runtime_2_14"] = device[key]
+    result = {"recipe": "pruned_clustered_gzip of bench/compression.py", "val_samples": len(val), "models": rows}
+    (HERE / "results").mkdir(exist_ok=True)
+    atomic_write_text(HERE / "results" / "storage.json", json.dumps(result, indent=2) + "\n")
+    table = markdown(rows)
+    atomic_write_text(HERE / "results" / "storage.md", table + "\n")
+    print(table)
+
+
+def _write(work: Path, name: str, blob: bytes) -> Path:
+    path = work / f"{name}.tflite"
+    path.write_bytes(blob)
+    return path
+
+
+def _sizes(blob: bytes) -> dict:
+    return {"bytes": len(blob), "gzip_bytes": len(gzip.compress(blob, 9))}
+
+
+def _accuracy(runtime: str, blob: bytes, val) -> float:
+    outputs = run_model(runtime, blob, [val.x.astype(np.float32)], "bench")[0]
+    return round(float(np.mean(outputs.argmax(1) == val.y)), 4)
+
+
+def _lut(int8_path: Path, out: Path, val) -> dict:
+    try:
+        result = export_model(int8_path, out, storage="lut", data=digits_path("val"))
+    except Exception as exc:
+        return {"refused": str(exc)}
+    lut = result.stored.flatbuffer
+    return {"c_array_bytes": result.c_array.length, "int8_c_array_bytes": result.stored.int8_bytes,
+            "vs_int8": round(result.c_array.length / result.stored.int8_bytes, 4), "gzip_bytes": len(gzip.compress(lut, 9)),
+            "arena_bytes": result.arena.bytes, "int8_arena_bytes": estimate_arena(int8_path).bytes,
+            "accuracy_tflm": _accuracy("tflm", lut, val), "int8_accuracy_tflm": _accuracy("tflm", int8_path.read_bytes(), val),
+            "agreement_tflm": result.stored.agreement.to_dict(), "kernels": result.stored.tensors}
+
+
+def _on_device(files: dict[str, Path], val) -> dict:
+    """Accuracy and agreement with the int8 file of every file on the arm64 Pi's tflite-runtime 2.14."""
+    import subprocess
+
+    import rig
+    from storage_on_device import run_on_device
+
+    with open(DEVICE_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        key = Path(tempfile.mkdtemp(prefix="edgekit-bench-key-")) / "id_ed25519"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+        rig.check_prerequisites()
+        rig.stop_all()
+        device = rig.start_device(1, key.with_suffix(".pub").read_text(), memory_mb=384)
+        try:
+            known = key.parent / "known_hosts"
+            known.write_text(device.known_hosts_line)
+            ssh = ["-i", str(key), "-o", f"UserKnownHostsFile={known}", "-o", "BatchMode=yes"]
+            outputs = run_on_device(device, ssh, {k: v for k, v in files.items()}, val.x)
+        finally:
+            rig.stop_all()
+    report = {}
+    for name, out in outputs.items():
+        if isinstance(out, str):
+            report[name] = {"error": out}
+            continue
+        reference = outputs.get(name.rsplit("_", 1)[0] + "_int8")
+        entry = {"accuracy": round(float(np.mean(out.argmax(1) == val.y)), 4)}
+        if not isinstance(reference, str) and reference is not None and not name.endswith("_int8"):
+            entry["top1_agreement_with_int8"] = round(float(np.mean(out.argmax(1) == reference.argmax(1))), 4)
+            entry["max_abs_diff_vs_int8"] = round(float(np.abs(out - reference).max()), 4)
+        report[name] = entry
+    return report
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| model | form | raw bytes | vs int8 | gzip bytes | accuracy LiteRT | tflite-runtime 2.14 (arm64) | "
+             "TFLM accuracy | TFLM arena | agreement with int8 |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        i8, i4, lut = row["int8"], row.get("int4", {}), row["lut"]
+        dev = i8.get("tflite_runtime_2_14", {})
+        lines.append(f"| {row['model']} | int8 | {i8['bytes']:,} | 100% | {i8['gzip_bytes']:,} | {i8['accuracy_litert']:.2%} "
+                     f"| {_dev(dev)} | {_pct(lut.get('int8_accuracy_tflm'))} | {_num(lut.get('int8_arena_bytes'))} | reference |")
+        if "bytes" in i4:
+            dev = i4.get("tflite_runtime_2_14", {})
+            agree = i4["agreement_litert"]
+            lines.append(f"| {row['model']} | int4 | {i4['bytes']:,} | {i4['vs_int8']:.1%} | {i4['gzip_bytes']:,} | "
+                         f"{i4['accuracy_litert']:.2%} | {_dev(dev)} | - | - | LiteRT: top-1 {agree['top1']:.1%}, max "
+                         f"{agree['max_steps']:g} steps; arm64: top-1 {_pct(dev.get('top1_agreement_with_int8'))} |")
+        elif i4:
+            lines.append(f"| {row['model']} | int4 | refused: {i4['refused'][:120]} | | | | | | | |")
+        if "c_array_bytes" in lut:
+            agree = lut["agreement_tflm"]
+            lines.append(f"| {row['model']} | lut (TFLM C array) | {lut['c_array_bytes']:,} | {lut['vs_int8']:.1%} | "
+                         f"{lut['gzip_bytes']:,} | - | - | {lut['accuracy_tflm']:.2%} | {lut['arena_bytes']:,} | TFLM: max "
+                         f"{agree['max_steps']:g} steps, top-1 {agree['top1']:.1%} ({agree['samples']} samples) |")
+        else:
+            lines.append(f"| {row['model']} | lut | refused: {lut.get('refused', '')[:120]} | | | | | | | |")
+    return "\n".join(lines)
+
+
+def _dev(entry: dict) -> str:
+    if not entry:
+        return "-"
+    return entry.get("error") or f"{entry['accuracy']:.2%}"
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
+def _num(value) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+if __name__ == "__main__":
+    main()
