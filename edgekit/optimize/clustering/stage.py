@@ -18,32 +18,43 @@ def apply(model, config: ClusterConfig, trainer):
     wrapped = cluster_weights(model, config.clusters, init=config.init, per_channel=config.per_channel,
                               preserve_sparsity=config.preserve_sparsity, entropy_cost=config.entropy_cost,
                               select=config.select, seed=trainer.seed)
-    trainer.fit(wrapped)
-    stripped = strip_clustering(wrapped)
-    return snap_to_int4_grid(stripped, wrapped) if config.int4_grid else stripped
+    trainer.fit(wrapped, callbacks=[int4_grid_projection(wrapped)] if config.int4_grid else ())
+    return strip_clustering(wrapped)
 
 
-def snap_to_int4_grid(model, wrapped):
-    """Move every clustered weight's values to the nearest of k * max|w| / 7 (k = -7..7).
+def int4_grid_projection(wrapped):
+    """A callback that keeps every clustered weight's centroids on one int4 grid while they train.
 
-    The int8 converter then gives each kernel codes that int4 storage reproduces within
-    half an int8 step (``edgekit convert --storage int4``). Values move by at most
-    max|w| / 14; zeros stay zero.
+    After each batch (and before the first) the centroids in use move to the nearest
+    k * step, k = -7..7, step = (largest centroid in use) / 7: projected gradient descent,
+    so the fine-tuning recovers what the rounding costs. The int8 converter then gives
+    each kernel codes that int4 storage reproduces within half an int8 step
+    (``edgekit convert --storage int4``). Centroids no weight uses are left alone: they
+    must not set the step.
     """
+    import keras
     import numpy as np
 
     from edgekit.optimize.clustering.wrapper import ClusterWeights
 
+    pairs = []
     for wrapper in wrapped.layers:
-        if not isinstance(wrapper, ClusterWeights):
-            continue
-        plain = model.get_layer(wrapper.layer.name)
-        for name in wrapper.weight_names:
-            variable = getattr(plain, name)
-            values = np.asarray(variable)
-            step = float(np.abs(values).max()) / 7 or 1.0
-            variable.assign((np.round(values / step) * step).astype(values.dtype))
-    return model
+        if isinstance(wrapper, ClusterWeights):
+            for i, centroids in enumerate(wrapper.centroids):
+                indices = np.asarray(wrapper.indices[i])
+                if wrapper.masks[i] is not None:
+                    indices = indices[np.asarray(wrapper.masks[i]) != 0]
+                pairs.append((centroids, np.unique(indices)))
+
+    def project(*_, **__) -> None:
+        for centroids, used in pairs:
+            values = np.asarray(centroids)
+            step = float(np.abs(values[used]).max()) / 7 if used.size else 0.0
+            if step > 0:
+                values[used] = np.round(values[used] / step) * step
+                centroids.assign(values)
+
+    return keras.callbacks.LambdaCallback(on_train_begin=project, on_train_batch_end=project)
 
 
 _OPTIONS = (
