@@ -86,12 +86,15 @@ def output_steps(flatbuffer: bytes | None, reference: list[np.ndarray]) -> list[
 
 
 def compare(reference: list[np.ndarray], outputs: list[np.ndarray], steps: list[float], *, runtime: str,
-            reference_kind: str, tolerance: Tolerance) -> Agreement:
-    """The agreement of ``outputs`` with ``reference`` (one array per output, samples first)."""
+            reference_kind: str, tolerance: Tolerance, classifier: bool = True) -> Agreement:
+    """The agreement of ``outputs`` with ``reference`` (one array per output, samples first).
+
+    ``classifier=False`` (a regression model) leaves out top-1 agreement: a row of regression
+    values has no "class" to agree on."""
     diffs = [np.abs(o.astype(np.float64).reshape(r.shape) - r) / s for r, o, s in zip(reference, outputs, steps)]
     worst = max(float(d.max()) for d in diffs)
     mean = float(np.mean([d.mean() for d in diffs]))
-    classifiers = [(r, o) for r, o in zip(reference, outputs) if r.ndim == 2 and r.shape[1] > 1]
+    classifiers = [(r, o) for r, o in zip(reference, outputs) if classifier and r.ndim == 2 and r.shape[1] > 1]
     top1 = None
     if classifiers:
         top1 = float(np.mean([np.mean(r.argmax(1) == o.reshape(r.shape).argmax(1)) for r, o in classifiers]))

@@ -46,10 +46,11 @@ def store(storage: str, command: str, int8: bytes, inputs: list[np.ndarray], *, 
     return Stored(storage, flatbuffer, len(int8), tensors, agreement)
 
 
-def check_int8(model, flatbuffer: bytes, inputs: list[np.ndarray], where: str) -> Agreement | None:
+def check_int8(model, flatbuffer: bytes, inputs: list[np.ndarray], where: str,
+               classifier: bool = True) -> Agreement | None:
     """The int8 file against the float Keras model on ``inputs`` (LiteRT); OutputMismatchError if they
     disagree beyond :data:`INT8_VS_FLOAT`. None for multi-output models (their output order in the
-    file is the converter's, not Keras's)."""
+    file is the converter's, not Keras's). ``classifier=False``: no top-1 agreement (regression)."""
     from edgekit.convert.runners import run_model
 
     if len(model.outputs) != 1:
@@ -58,8 +59,19 @@ def check_int8(model, flatbuffer: bytes, inputs: list[np.ndarray], where: str) -
                                         batch_size=64), dtype=np.float64)
     actual = run_model("litert", flatbuffer, inputs, where)
     agreement = compare([expected], actual, output_steps(flatbuffer, [expected]), runtime="litert",
-                        reference_kind="float", tolerance=INT8_VS_FLOAT)
+                        reference_kind="float", tolerance=INT8_VS_FLOAT, classifier=classifier)
     return check(agreement, where, "the int8 file")
+
+
+def saved_as_classifier(model_path) -> bool:
+    """Unless the .keras file was compiled with a non-crossentropy loss (mse, mae, ...), rows of
+    scores are classes."""
+    import json
+
+    from edgekit.evaluate.losses import saved_compile_config
+
+    config = saved_compile_config(model_path)
+    return config is None or "crossentropy" in json.dumps(config["loss"]).lower()
 
 
 def verification_inputs(representative: np.ndarray | list[np.ndarray]) -> list[np.ndarray]:

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgekit.convert.compact import check_int8, store, verification_inputs
+from edgekit.convert.compact import check_int8, saved_as_classifier, store, verification_inputs
 from edgekit.convert.converter import check_options, convert_model
 from edgekit.convert.keras_loader import input_signature, load_keras_model
 from edgekit.data import Dataset, Preprocess, load_dataset
@@ -72,7 +72,7 @@ def convert_file(model_path: str | Path, out_path: str | Path, *, quantize: str 
     checked = {}
     if representative is not None:
         inputs = verification_inputs(representative)
-        guard = check_int8(model, flatbuffer, inputs, str(out_path))
+        guard = check_int8(model, flatbuffer, inputs, str(out_path), saved_as_classifier(model_path))
         stored = store(storage, "convert", flatbuffer, inputs, where=str(out_path), reconvert=reconvert)
         flatbuffer = stored.flatbuffer
         checked = {"storage": storage, "tensors": stored.tensors,

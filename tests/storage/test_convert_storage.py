@@ -62,3 +62,19 @@ def test_storage_needs_full_integer(storage_models, tmp_path):
     done = run_edgekit("convert", storage_models["grid"], "-o", tmp_path / "x.tflite", "--quantize", "int8",
                        "--calibration", "x.npz", "--storage", "lut")
     assert done.returncode == 2 and "choose from int8, int4, sparse" in done.stderr
+
+
+def test_regression_outputs_are_compared_in_steps_without_top1(digits_train, tmp_path):
+    import keras
+
+    keras.utils.set_random_seed(0)
+    x = np.load(digits_train)["x"]
+    model = keras.Sequential([keras.Input((8, 8, 1), name="image"), keras.layers.Flatten(), keras.layers.Dense(3)])
+    model.compile(loss="mse")
+    model.fit(x, x.reshape(len(x), -1)[:, :3] * 2.0, epochs=2, verbose=0)
+    model.save(tmp_path / "regressor.keras")
+    done = run_edgekit("convert", tmp_path / "regressor.keras", "-o", tmp_path / "r.tflite", "--quantize", "int8",
+                       "--calibration", digits_train, "--json")
+    assert done.returncode == 0, done.stderr
+    (check,) = json.loads(done.stdout)["agreement"]
+    assert check["top1"] is None and check["reference"] == "float" and 0 < check["max_steps"] < 10
