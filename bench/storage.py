@@ -16,7 +16,9 @@ with per-tensor scales (the recipe's file: 156,792 bytes in compression.json) an
 * ``edgekit export --storage lut`` (``edgekit.export.compact.export_model``): C array bytes
   vs the int8 C array, TFLM accuracy of both, identical outputs, the arena of both.
 
-A ternary model (the trained CNN's kernels placed on per-channel {-a, 0, +a} and fine-tuned
+The silently wrong forms are made on purpose (a block-sparse MLP with per-channel scales, one
+LUT table per tensor on the per-channel int8 CNN) and run on every runtime, beside what
+edgekit says when handed them. A ternary model (the trained CNN's kernels placed on per-channel {-a, 0, +a} and fine-tuned
 with the recipe's schedule would need the ternary stage; here the placement alone, as in
 tests/storage) gets 2-bit LUT storage. Results: ``bench/results/storage.json`` and ``.md``.
 """
@@ -100,19 +102,88 @@ def main() -> None:
         row["lut"] = _lut(files[f"{name}_int8"], work / name, val)
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
+    wrong, wrong_files = _silently_wrong(models["gzip_recipe_int4_grid"], train, val, files, calibration, work)
+    files.update(wrong_files)
     device = None if args.no_device else _on_device(files, val)
+    if device:
+        for entry in wrong:
+            entry["tflite_runtime_2_14"] = device.get(entry["file"])
     if device:
         for row in rows:
             for form in ("int8", "int4"):
                 key = f"{row['model']}_{form}"
                 if key in device and "bytes" in row.get(form, {}):
                     row[form]["tflite_runtime_2_14"] = device[key]
-    result = {"recipe": "pruned_clustered_gzip of bench/compression.py", "val_samples": len(val), "models": rows}
+    result = {"recipe": "pruned_clustered_gzip of bench/compression.py", "val_samples": len(val), "models": rows,
+              "silently_wrong": wrong}
     (HERE / "results").mkdir(exist_ok=True)
     atomic_write_text(HERE / "results" / "storage.json", json.dumps(result, indent=2) + "\n")
-    table = markdown(rows)
+    table = markdown(rows) + "\n\n" + markdown_wrong(wrong)
     atomic_write_text(HERE / "results" / "storage.md", table + "\n")
     print(table)
+
+
+def _silently_wrong(grid_model, train, val, files: dict[str, Path], calibration, work: Path) -> tuple[list[dict], dict]:
+    """The forms some runtime runs wrong, made on purpose: each one's agreement with its int8 file per
+    runtime, and what edgekit says when given it (export for TFLM, deploy's check for rpi4)."""
+    import storage_shapes
+
+    from edgekit.convert.storage import lut
+    from edgekit.inspect import read_tflite
+    from edgekit.inspect.storage import check_storage
+    from edgekit.targets import load_target
+
+    keras.utils.set_random_seed(0)
+    mlp = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(320, "relu"),
+                            keras.layers.Dense(128, "relu"), keras.layers.Dense(10)], name="mlp")
+    from edgekit.models import compile_classifier
+
+    compile_classifier(mlp).fit(train.x, train.y, epochs=20, batch_size=32, verbose=0)
+    storage_shapes.block_sparse(mlp)
+    made = {"mlp_int8": convert_model(mlp, quantize="int8", representative=calibration),
+            "mlp_sparse-per-channel": convert_model(mlp, quantize="int8", representative=calibration, sparsity=True)}
+    cnn_int8 = convert_model(grid_model, quantize="int8", representative=calibration)  # per-channel scales
+    records = [{**r, "axis": None, "bits": 7} for r in lut.plan(cnn_int8)]
+    made["cnn_int8"] = cnn_int8
+    made["cnn_lut-per-tensor-on-per-channel"] = lut.compress(cnn_int8, records, "bench")
+    paths = {name: _write(work, name, blob) for name, blob in made.items()}
+    entries = []
+    for name in ("mlp_sparse-per-channel", "cnn_lut-per-tensor-on-per-channel"):
+        reference = made[name.split("_")[0] + "_int8"]
+        entry = {"file": name, "form": name.split("_", 1)[1], "bytes": len(made[name]), "int8_bytes": len(reference)}
+        for runtime in ("litert", "tflm"):
+            try:
+                ref = run_model(runtime, reference, [val.x.astype(np.float32)], "reference")[0]
+                out = run_model(runtime, made[name], [val.x.astype(np.float32)], name)[0]
+                entry[runtime] = {"top1_agreement_with_int8": round(float(np.mean(ref.argmax(1) == out.argmax(1))), 4),
+                                  "max_abs_diff_vs_int8": round(float(np.abs(ref - out).max()), 4),
+                                  "accuracy": round(float(np.mean(out.argmax(1) == val.y)), 4)}
+            except Exception as exc:
+                entry[runtime] = {"error": str(exc)}
+        model = read_tflite(made[name])
+        for who, allowed in (("TFLite Micro (edgekit export)", ("int8", "int4", "lut")),
+                             ("target rpi4 (edgekit deploy)", load_target("rpi4").storage)):
+            try:
+                check_storage(model, allowed, name, who)
+                entry.setdefault("edgekit", []).append(f"{who}: accepted")
+            except Exception as exc:
+                entry.setdefault("edgekit", []).append(f"edgekit: error: {exc}")
+        entries.append(entry)
+    return entries, {k: v for k, v in paths.items() if k.startswith("mlp")}
+
+
+def markdown_wrong(entries: list[dict]) -> str:
+    lines = ["| form | LiteRT 2.3: top-1 agreement with int8 | TFLM | tflite-runtime 2.14 (arm64) | edgekit |",
+             "|---|---|---|---|---|"]
+    for e in entries:
+        cells = []
+        for runtime in ("litert", "tflm", "tflite_runtime_2_14"):
+            value = e.get(runtime) or {}
+            cells.append(value.get("error", "")[:80] or (f"{value['top1_agreement_with_int8']:.1%}"
+                                                            if "top1_agreement_with_int8" in value else "-"))
+        refused = [x.split(" which ", 1)[1].split(" does not")[0] for x in e["edgekit"] if x.startswith("edgekit: error")]
+        lines.append(f"| {e['form']} | {' | '.join(cells)} | refused (exit 5) for: {', '.join(refused) or 'none'} |")
+    return "\n".join(lines)
 
 
 def _write(work: Path, name: str, blob: bytes) -> Path:
