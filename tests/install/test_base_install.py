@@ -84,8 +84,11 @@ def test_tflite_commands_work_and_tensorflow_commands_say_what_to_install(base_v
     agent = run(bin_dir / "edgekit-agent", "bench", models["tflite"], "--runs", "3", env=env, cwd=tmp_path)
     assert agent.returncode == 0 and json.loads(agent.stdout)["ok"], agent.stdout + agent.stderr
 
+    assert "convert" in edgekit("--help").stdout   # every command is listed, TensorFlow or not
     for command, args in (("convert", (models["keras"], "-o", tmp_path / "out.tflite")), ("demo", ()),
-                          ("eval", (models["keras"], "--data", val))):
+                          ("eval", (models["keras"], "--data", val)), ("build", ()),
+                          ("optimize", (models["keras"], "-o", tmp_path / "o.keras", "--train-data", val)),
+                          ("sensitivity", (models["keras"], "--data", val, "--calibration", val))):
         refused = edgekit(command, *args)
         assert refused.returncode == 2 and refused.stdout == ""
         what = "edgekit eval of a Keras model" if command == "eval" else f"edgekit {command}"
