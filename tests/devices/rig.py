@@ -33,6 +33,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RECIPE_FILES = ("build_rootfs.sh", "rootfs-packages.txt", "rootfs-requirements.txt")
+# Per device arch: the recipe files (the first builds DIR from MIRROR), the cache name prefix,
+# the qemu binfmt entry. armv7l is a Pi 3 on 32-bit Raspberry Pi OS.
+RECIPES = {"aarch64": (RECIPE_FILES, "rootfs-", "qemu-aarch64"),
+           "armv7l": (("build_rootfs_armhf.sh",), "rootfs-armhf-", "qemu-arm")}
 CACHE_DIR = Path(os.environ.get("EDGEKIT_TESTDEVICES_CACHE", "/var/cache/edgekit-testdevices"))
 STATE_DIR = Path(os.environ.get("EDGEKIT_TESTDEVICES_STATE", "/var/lib/edgekit-testdevices"))
 BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
@@ -62,6 +66,24 @@ Revision\t: d03114
 Serial\t\t: 10000000edgedev{n}
 Model\t\t: Raspberry Pi 4 Model B Rev 1.4
 """
+# A Raspberry Pi 3 Model B under the 32-bit OS (4 x Cortex-A53, part 0xd03, in ARMv7 mode).
+CPUINFO_PROCESSOR_ARMV7 = """processor\t: {n}
+model name\t: ARMv7 Processor rev 4 (v7l)
+BogoMIPS\t: 38.40
+Features\t: half thumb fastmult vfp edsp neon vfpv3 tls vfpv4 idiva idivt vfpd32 lpae evtstrm crc32
+CPU implementer\t: 0x41
+CPU architecture: 7
+CPU variant\t: 0x0
+CPU part\t: 0xd03
+CPU revision\t: 4
+
+"""
+CPUINFO_TAIL_ARMV7 = """Hardware\t: BCM2835
+Revision\t: a02082
+Serial\t\t: 00000000edgedev{n}
+Model\t\t: Raspberry Pi 3 Model B Rev 1.2
+"""
+CPUINFO = {"aarch64": (CPUINFO_PROCESSOR, CPUINFO_TAIL), "armv7l": (CPUINFO_PROCESSOR_ARMV7, CPUINFO_TAIL_ARMV7)}
 
 
 class RigUnavailable(Exception):
@@ -98,18 +120,23 @@ def check_prerequisites() -> None:
         if shutil.which(tool) is None:
             raise RigError(f"'{tool}' is missing: install scripts/system-packages.txt "
                            "(qemu-user-static, binfmt-support, debootstrap, iproute2, openssh-client)")
-    entry = BINFMT_DIR / "qemu-aarch64"
-    if not entry.exists() or "enabled" not in entry.read_text():
-        _run("update-binfmts", "--enable", "qemu-aarch64", check=False)
-    if not entry.exists() or "enabled" not in entry.read_text():
-        raise RigUnavailable("qemu-aarch64 is not registered with binfmt_misc and "
-                             "'update-binfmts --enable qemu-aarch64' did not register it")
-    if "F" not in _binfmt_flags(entry):
-        raise RigUnavailable(f"{entry} lacks the fix-binary (F) flag, so qemu is not found inside a chroot; "
-                             "re-register it with qemu-user-static's binfmt entry")
+    ensure_binfmt("qemu-aarch64")
     missing = [c for c in CONTROLLERS if not (CGROUP_ROOT / c / "cgroup.procs").exists()]
     if missing:
         raise RigError(f"cgroup v1 controllers {missing} are not mounted under {CGROUP_ROOT}")
+
+
+def ensure_binfmt(name: str) -> None:
+    """qemu-user entry ``name`` registered and enabled, with the F flag (works inside a chroot)."""
+    entry = BINFMT_DIR / name
+    if not entry.exists() or "enabled" not in entry.read_text():
+        _run("update-binfmts", "--enable", name, check=False)
+    if not entry.exists() or "enabled" not in entry.read_text():
+        raise RigUnavailable(f"{name} is not registered with binfmt_misc and "
+                             f"'update-binfmts --enable {name}' did not register it")
+    if "F" not in _binfmt_flags(entry):
+        raise RigUnavailable(f"{entry} lacks the fix-binary (F) flag, so qemu is not found inside a chroot; "
+                             "re-register it with qemu-user-static's binfmt entry")
 
 
 def _binfmt_flags(entry: Path) -> str:
@@ -119,10 +146,10 @@ def _binfmt_flags(entry: Path) -> str:
 
 # --- the cached root filesystem ------------------------------------------------------------
 
-def recipe_hash() -> str:
+def recipe_hash(arch: str = "aarch64") -> str:
     """Hash of everything that decides the rootfs' content: editing any of it rebuilds."""
     digest = hashlib.sha256()
-    for name in RECIPE_FILES:
+    for name in RECIPES[arch][0]:
         digest.update(name.encode() + b"\0" + (HERE / name).read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
@@ -147,17 +174,18 @@ def debian_mirror() -> str:
     raise RigError("no Debian bookworm mirror found in /etc/apt/sources.list*; add one (e.g. deb.debian.org)")
 
 
-def ensure_rootfs() -> Path:
+def ensure_rootfs(arch: str = "aarch64") -> Path:
     """The extracted rootfs for the current recipe: build + cache the tarball if missing."""
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    key = recipe_hash()
-    tarball, lower = CACHE_DIR / f"rootfs-{key}.tar", CACHE_DIR / f"rootfs-{key}"
+    prefix = RECIPES[arch][1]
+    key = recipe_hash(arch)
+    tarball, lower = CACHE_DIR / f"{prefix}{key}.tar", CACHE_DIR / f"{prefix}{key}"
     with open(CACHE_DIR / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two test runs on one machine build it once
         if (lower / ".complete").exists():
             return lower
         if not tarball.exists():
-            _build_tarball(tarball)
+            _build_tarball(tarball, arch)
         log(f"extracting {tarball.name}")
         partial = CACHE_DIR / f"extract-{key}"
         shutil.rmtree(partial, ignore_errors=True)
@@ -169,13 +197,14 @@ def ensure_rootfs() -> Path:
         return lower
 
 
-def _build_tarball(tarball: Path) -> None:
+def _build_tarball(tarball: Path, arch: str) -> None:
     build = CACHE_DIR / f"build-{tarball.stem}"
     shutil.rmtree(build, ignore_errors=True)
     mirror = debian_mirror()
-    log(f"building the arm64 rootfs from {mirror} (debootstrap + pip under qemu; ~5 min, once per machine)")
+    recipe, prefix, _ = RECIPES[arch]
+    log(f"building the {arch} rootfs from {mirror} (debootstrap + pip under qemu; ~5 min, once per machine)")
     started = time.monotonic()
-    result = subprocess.run(["bash", str(HERE / "build_rootfs.sh"), str(build), mirror],
+    result = subprocess.run(["bash", str(HERE / recipe[0]), str(build), mirror],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if result.returncode != 0:
         raise RigError(f"building the rootfs failed ({result.returncode}); last output:\n{result.stdout[-3000:]}")
@@ -183,8 +212,9 @@ def _build_tarball(tarball: Path) -> None:
     _run("tar", "-cpf", str(partial), "--numeric-owner", "-C", str(build), ".")
     partial.rename(tarball)
     shutil.rmtree(build, ignore_errors=True)
-    for old in CACHE_DIR.glob("rootfs-*"):  # other recipes' caches are dead weight
-        if old.name not in (tarball.name, tarball.stem):
+    others = [other for _, other, _ in RECIPES.values() if other != prefix and other.startswith(prefix)]
+    for old in CACHE_DIR.glob(f"{prefix}*"):  # this arch's other recipes' caches are dead weight
+        if old.name not in (tarball.name, tarball.stem) and not any(old.name.startswith(p) for p in others):
             shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
     log(f"rootfs cached as {tarball} in {time.monotonic() - started:.0f}s")
 
@@ -196,7 +226,11 @@ class Device:
     """One test device; ``index`` n gives its namespace, addresses and state directory."""
 
     index: int
-    arch: str = "aarch64"  # or "x86_64": the host's own sshd and Python in a namespace
+    arch: str = "aarch64"  # "armv7l" (a Pi 3, 32-bit), or "x86_64": the host's own sshd and Python in a namespace
+
+    @property
+    def emulated(self) -> bool:
+        return self.arch in RECIPES
 
     @property
     def name(self) -> str:
@@ -204,7 +238,7 @@ class Device:
 
     @property
     def hostname(self) -> str:
-        return f"edgekit-pi-{self.index}" if self.arch == "aarch64" else f"edgekit-pc-{self.index}"
+        return f"edgekit-pi-{self.index}" if self.emulated else f"edgekit-pc-{self.index}"
 
     @property
     def ip(self) -> str:
@@ -212,7 +246,7 @@ class Device:
 
     @property
     def user(self) -> str:
-        return DEVICE_USER if self.arch == "aarch64" else "root"
+        return DEVICE_USER if self.emulated else "root"
 
     @property
     def spec(self) -> str:
@@ -261,9 +295,11 @@ def start_device(index: int, authorized_key: str, *, arch: str = "aarch64",
     if device.dir.exists() or _netns_exists(device.name):
         stop_device(device)
     device.dir.mkdir(parents=True)
+    (device.dir / "arch").write_text(arch)
     try:
-        if arch == "aarch64":
-            _prepare_arm64_root(device, ensure_rootfs(), authorized_key)
+        if device.emulated:
+            ensure_binfmt(RECIPES[arch][2])
+            _prepare_arm_root(device, ensure_rootfs(arch), authorized_key)
         else:
             _prepare_x86_root(device, authorized_key)
         _make_network(device)
@@ -275,14 +311,14 @@ def start_device(index: int, authorized_key: str, *, arch: str = "aarch64",
     return device
 
 
-def _prepare_arm64_root(device: Device, lower: Path, authorized_key: str) -> None:
+def _prepare_arm_root(device: Device, lower: Path, authorized_key: str) -> None:
     for sub in ("upper", "work", "merged"):
         (device.dir / sub).mkdir()
     _run("mount", "-t", "overlay", "overlay", "-o",
          f"lowerdir={lower},upperdir={device.dir / 'upper'},workdir={device.dir / 'work'}", str(device.root))
     root = device.root
-    (device.dir / "cpuinfo").write_text("".join(CPUINFO_PROCESSOR.format(n=n) for n in range(4))
-                                         + CPUINFO_TAIL.format(n=device.index))
+    processor, tail = CPUINFO[device.arch]
+    (device.dir / "cpuinfo").write_text("".join(processor.format(n=n) for n in range(4)) + tail.format(n=device.index))
     _fake_sys(root)
     _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", device.hostname,
          "-f", str(root / "etc/ssh/ssh_host_ed25519_key"))
@@ -371,7 +407,7 @@ def _make_cgroups(device: Device, memory_mb: int) -> None:
 def _launch(device: Device) -> subprocess.Popen:
     """sshd as pid 1 of new pid/mount/uts namespaces inside the device's network namespace."""
     root = shlex.quote(str(device.root))
-    if device.arch == "aarch64":
+    if device.emulated:
         inner = f"""set -e
 hostname {device.hostname}
 mount -t proc proc {root}/proc
@@ -458,7 +494,14 @@ def running_devices() -> list[Device]:
     for controller in CONTROLLERS:
         indexes |= {int(p.name[3:]) for p in (CGROUP_ROOT / controller / CGROUP_NAME).glob("dev*")
                     if p.name[3:].isdigit()}
-    return [Device(i, "aarch64" if (STATE_DIR / f"dev{i}/upper").exists() else "x86_64") for i in sorted(indexes)]
+    return [Device(i, _state_arch(i)) for i in sorted(indexes)]
+
+
+def _state_arch(index: int) -> str:
+    recorded = STATE_DIR / f"dev{index}" / "arch"
+    if recorded.exists():
+        return recorded.read_text().strip()
+    return "aarch64" if (STATE_DIR / f"dev{index}/upper").exists() else "x86_64"
 
 
 def stop_all() -> None:

@@ -26,12 +26,14 @@ def client_key() -> Path:
     return CLIENT_KEY
 
 
-def start(count: int, x86: int, memory_mb: int) -> None:
+def start(count: int, x86: int, armv7: int, memory_mb: int) -> None:
     rig.stop_all()
     key = client_key().with_suffix(".pub").read_text()
     devices = [rig.start_device(i, key, memory_mb=memory_mb) for i in range(1, count + 1)]
     devices += [rig.start_device(i, key, arch="x86_64", memory_mb=memory_mb)
                 for i in range(count + 1, count + 1 + x86)]
+    devices += [rig.start_device(i, key, arch="armv7l", memory_mb=memory_mb)
+                for i in range(count + x86 + 1, count + x86 + 1 + armv7)]
     KNOWN_HOSTS.write_text("".join(d.known_hosts_line for d in devices))
     status()
     arm = devices[0]
@@ -58,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     p_start = sub.add_parser("start", help="(re)start N arm64 devices at 10.250.1.2 .. 10.250.N.2")
     p_start.add_argument("count", type=int)
     p_start.add_argument("--x86", type=int, default=0, help="also start this many x86 devices after them")
+    p_start.add_argument("--armv7", type=int, default=0,
+                         help="and this many 32-bit Pi 3 (armv7l, target rpi3) devices after those")
     p_start.add_argument("--memory-mb", type=int, default=rig.DEFAULT_MEMORY_MB)
     sub.add_parser("stop", help="stop every device, remove namespaces, mounts, cgroups")
     sub.add_parser("status", help="list the devices")
@@ -67,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             print(rig.ensure_rootfs())
         elif args.command == "start":
-            start(args.count, args.x86, args.memory_mb)
+            start(args.count, args.x86, args.armv7, args.memory_mb)
         elif args.command == "stop":
             rig.stop_all()
         else:
