@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "eval": "edgekit.cli.evaluate:eval_cmd",
     "bench": "edgekit.cli.bench:bench",
     "optimize": "edgekit.cli.optimize:optimize",
+    "distill": "edgekit.cli.distill:distill",
     "sensitivity": "edgekit.cli.sensitivity:sensitivity",
     "targets": "edgekit.cli.targets:targets",
     "deploy": "edgekit.cli.deploy:deploy",

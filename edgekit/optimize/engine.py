@@ -56,6 +56,7 @@ def optimize(model: keras.Model, recipe: Recipe, train, val=None, *, calibration
     per-layer sparsity/unique values,
     parameter counts and the task's metrics before and after on ``val``.
     """
+    keras.utils.set_random_seed(recipe.finetune.seed)  # the same recipe on the same data gives the same model
     trainer = Trainer(model, train, recipe.finetune, progress=progress, calibration=calibration,
                       compile_config=compile_config)
     if val is not None:

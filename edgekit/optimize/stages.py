@@ -21,10 +21,13 @@ from edgekit.errors import UsageError
 
 # The built-in stages, in the order the command line applies them.
 BUILTIN_STAGES = (
+    "edgekit.optimize.distill.stage",
     "edgekit.optimize.filters.stage",
     "edgekit.optimize.lowrank.stage",
     "edgekit.optimize.pruning.stage",
     "edgekit.optimize.clustering.stage",
+    "edgekit.optimize.lowbit.ternary",
+    "edgekit.optimize.lowbit.binary",
     "edgekit.optimize.qat.stage",
 )
 
@@ -62,6 +65,7 @@ class Stage:
     example: str                   # an [[optimize]] table body for ``edgekit init``'s template
     options: tuple[Option, ...] = ()
     last: bool = False             # must be the final stage (QAT: nothing may move its int8 grid)
+    excludes: tuple[str, ...] = () # stages that cannot share a recipe with this one (both set the kernels' values)
 
     def keys(self) -> tuple[str, ...]:
         """The keys an ``[[optimize]]`` table of this stage accepts."""
@@ -111,11 +115,16 @@ def get_stage(name: str) -> Stage:
 
 
 def check_order(names: Sequence[str]) -> None:
-    """Each stage at most once; a ``last`` stage only at the end (UsageError otherwise)."""
+    """Each stage at most once, none with a stage it excludes, a ``last`` stage only at the end (UsageError)."""
     for index, name in enumerate(names):
         stage = get_stage(name)
         if name in names[:index]:
             raise UsageError(f"optimize stage '{name}' is given twice; give each stage once")
+        clash = next((other for other in names[:index]
+                      if other in stage.excludes or name in get_stage(other).excludes), None)
+        if clash:
+            raise UsageError(f"optimize stages '{clash}' and '{name}' cannot be combined: both decide the values "
+                             f"the kernels take; keep one of them")
         if stage.last and index != len(names) - 1:
             raise UsageError(f"optimize stage '{name}' must be the last stage, but "
                              f"'{names[index + 1]}' comes after it; move '{name}' to the end")

@@ -92,6 +92,17 @@ class Trainer:
         model.fit(self.train.x, _single(self.labels), epochs=self.epochs, batch_size=self.finetune.batch_size,
                   verbose=0, callbacks=[*callbacks, report])
 
+    def hard_losses(self, model: keras.Model) -> list:
+        """The run's loss per output, for a model other than the one the run started from (a student):
+        the saved compiled losses, else each task's loss on ``model``'s own outputs (logits or not)."""
+        if self._compiled is not None:
+            return self._objective()[0]
+        return [_LOSSES[task.loss](_on_logits(model, i, task)) for i, task in enumerate(self.tasks)]
+
+    def ends_in_softmax(self, model: keras.Model) -> list[bool]:
+        """Per output of ``model``: whether it gives a softmax's probabilities rather than logits."""
+        return [ends_in(model, i, "softmax") for i in range(len(model.outputs))]
+
     def evaluate(self, model: keras.Model, data) -> dict:
         """The task's metrics of ``model`` on labelled ``data``, as ``edgekit eval`` reports them."""
         predictions = model.predict(data.x, batch_size=256, verbose=0)
@@ -174,11 +185,12 @@ def _single(values: list | None):
 
 def _on_logits(model: keras.Model, output: int, task: Task) -> bool:
     """Whether a cross-entropy must take output ``output`` as logits (it does not end in softmax/sigmoid)."""
-    return task.loss in _PROBABILITY and not _ends_in(model, output, _PROBABILITY[task.loss])
+    return task.loss in _PROBABILITY and not ends_in(model, output, _PROBABILITY[task.loss])
 
 
-def _ends_in(model: keras.Model, output: int, activation: str) -> bool:
-    """Whether output ``output`` is produced by ``activation`` (looks inside compression wrappers)."""
+def ends_in(model: keras.Model, output: int, activation: str) -> bool:
+    """Whether output ``output`` is produced by ``activation`` (looks inside compression wrappers;
+    ``"linear"``: a layer without activation, i.e. logits or raw values)."""
     layer = model.outputs[output]._keras_history.operation
     layer = getattr(layer, "layer", layer)
     found = getattr(getattr(layer, "activation", None), "__name__", "")

@@ -20,13 +20,17 @@ from edgekit.optimize.stages import Option, Stage, Step, check_order, stage_name
 
 
 def test_builtin_stages_in_their_command_line_order():
-    assert stage_names()[:5] == ("filters", "lowrank", "prune", "cluster", "qat")
+    assert stage_names()[:8] == ("distill", "filters", "lowrank", "prune", "cluster", "ternary", "binary", "qat")
 
 
 @pytest.mark.parametrize("names, message", [
     (["qat", "prune"], "'qat' must be the last stage, but 'prune' comes after it"),
     (["prune", "cluster", "prune"], "'prune' is given twice"),
-    (["prune", "sharpen"], "unknown optimize stage 'sharpen' (known: filters, lowrank, prune, cluster, qat"),
+    (["prune", "sharpen"], "unknown optimize stage 'sharpen' (known: distill, filters,"),
+    (["prune", "ternary", "cluster"], "stages 'ternary' and 'cluster' cannot be combined"),
+    (["cluster", "binary"], "stages 'cluster' and 'binary' cannot be combined"),
+    (["prune", "binary"], "stages 'prune' and 'binary' cannot be combined"),
+    (["ternary", "qat"], "stages 'ternary' and 'qat' cannot be combined"),
 ])
 def test_order_rules(names, message):
     with pytest.raises(UsageError) as caught:

@@ -1,0 +1,27 @@
+"""The ternary stage: kernels trained to {-a, 0, +a} per output channel (Ternary Weight Networks)."""
+
+from __future__ import annotations
+
+from edgekit.optimize.lowbit.config import TernaryConfig
+from edgekit.optimize.stages import Option, Stage
+
+
+def apply(model, config: TernaryConfig, trainer):
+    from edgekit.optimize.lowbit.training import train_low_bit
+
+    return train_low_bit(model, 3, config.threshold, config.include_ends, config.select, trainer)
+
+
+_OPTIONS = (
+    Option("--ternary", None, "Train kernels to three values {-a, 0, +a} per output channel (first and last "
+           "layers kept at int8; int8 export holds <= 3 values per channel).", type=bool, enables=True),
+    Option("--ternary-threshold", "threshold", "Weights below T x their channel's mean |w| become 0.",
+           metavar="T", needs=("--ternary",)),
+    Option("--ternary-ends", "include_ends", "Also make the first and last layers ternary.", type=bool,
+           needs=("--ternary",)),
+)
+
+STAGE = Stage(name="ternary", config=TernaryConfig, apply=apply,
+              summary="kernels take three values {-a, 0, +a} per output channel (first/last layers kept)",
+              example="step = \"ternary\"\nthreshold = 0.7",
+              options=_OPTIONS, excludes=("cluster", "binary", "qat"))
