@@ -66,6 +66,8 @@ class Stage:
     options: tuple[Option, ...] = ()
     last: bool = False             # must be the final stage (QAT: nothing may move its int8 grid)
     excludes: tuple[str, ...] = () # stages that cannot share a recipe with this one (both set the kernels' values)
+    paths: tuple[str, ...] = ()    # config fields naming files: edgekit.toml resolves them against its folder
+                                   # and the build's cache keys on their contents
 
     def keys(self) -> tuple[str, ...]:
         """The keys an ``[[optimize]]`` table of this stage accepts."""

@@ -185,7 +185,8 @@ class _Build:
 
     def _optimize_stage(self, model_key: str, model_path: Path, inputs: dict):
         cfg = self.config
-        key = stage_key("optimize", model=model_key, steps=[dataclasses.asdict(s) for s in cfg.optimize],
+        files = {path: file_sha256(cfg.resolve(path)) for step in cfg.optimize for path in step.files()}
+        key = stage_key("optimize", model=model_key, steps=[dataclasses.asdict(s) for s in cfg.optimize], files=files,
                         finetune=dataclasses.asdict(cfg.finetune), seed=cfg.train.seed,
                         train=inputs["train"]["sha256"], val=inputs["val"]["sha256"],
                         calibration=inputs["calibration"]["sha256"], limit=cfg.data.calibration_limit,
@@ -194,7 +195,7 @@ class _Build:
             hit = self._cached("optimize", key, state)
             if hit is None:
                 model, summary = steps.optimize_step(
-                    model_path, cfg.optimize, cfg.finetune, cfg.resolve(cfg.data.train), cfg.resolve(cfg.data.val),
+                    model_path, cfg.optimize_steps(), cfg.finetune, cfg.resolve(cfg.data.train), cfg.resolve(cfg.data.val),
                     calibration_spec=cfg.resolve(cfg.data.calibration or cfg.data.train),
                     calibration_limit=cfg.data.calibration_limit, seed=cfg.train.seed, progress=self._indented)
                 hit = self._store("optimize", key, "model.keras", model.save, {"summary": summary})

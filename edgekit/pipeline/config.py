@@ -95,6 +95,20 @@ class OptimizeStep:
 
         return Step(self.step, self.settings())
 
+    def files(self) -> list[str]:
+        """The files this step reads (a distill step's student), as written."""
+        from edgekit.optimize.stages import get_stage
+
+        return [self.params[key] for key in get_stage(self.step).paths if self.params.get(key) is not None]
+
+    def resolved(self, resolve) -> "OptimizeStep":
+        """This step with its file settings passed through ``resolve`` (relative to edgekit.toml)."""
+        from edgekit.optimize.stages import get_stage
+
+        paths = get_stage(self.step).paths
+        return OptimizeStep(self.step, {key: resolve(value) if key in paths and value is not None else value
+                                        for key, value in self.params.items()})
+
 
 @dataclass(frozen=True)
 class ConvertSection:
@@ -165,6 +179,10 @@ class BuildConfig:
         path = Path(spec).expanduser()
         return str(path if path.is_absolute() else (self.root / path))
 
+    def optimize_steps(self) -> tuple[OptimizeStep, ...]:
+        """The [[optimize]] steps with their file settings made absolute relative to edgekit.toml."""
+        return tuple(step.resolved(self.resolve) for step in self.optimize)
+
     def to_dict(self) -> dict:
         """The resolved configuration as written (paths as the user gave them): for the manifest."""
         out = {name: dataclasses.asdict(getattr(self, name)) for name in _TABLES}
@@ -230,7 +248,16 @@ class _Validator:
                              optimize=tuple(self.step(s, i) for i, s in enumerate(steps)), **sections)
         self.check_order(config.optimize)
         self.check_values(config)
+        self.check_files(config)
         return config
+
+    def check_files(self, config: BuildConfig) -> None:
+        """Files an [[optimize]] step names (a distill student) exist, before anything trains."""
+        for index, step in enumerate(config.optimize):
+            for written in step.files():
+                if not Path(config.resolve(written)).is_file():
+                    raise self.fail("optimize", None, f"[[optimize]] #{index + 1} ({step.step}): {written} not found "
+                                    f"(paths are relative to {self.path.name}'s folder)", index)
 
     def section(self, cls: type, name: str, table: Any):
         if not isinstance(table, dict):

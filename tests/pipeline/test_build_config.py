@@ -113,7 +113,7 @@ def test_optimize_steps_are_checked_against_their_config(tmp_path):
     config = load_config(write(tmp_path, base))
     assert [(s.step, s.params) for s in config.optimize] == [("prune", {"sparsity": 0.5})]
     cases = [
-        (base.replace('step = "prune"', 'step = "distill"'), 29, "step must be one of filters, lowrank, prune, cluster, qat"),
+        (base.replace('step = "prune"', 'step = "sharpen"'), 29, "step must be one of distill, filters, lowrank, prune,"),
         (base.replace("sparsity = 0.5", "sparsityy = 0.5"), 30, "unknown key 'sparsityy' in [[optimize]] step 'prune'"),
         (base.replace("sparsity = 0.5", 'sparsity = "half"'), 30, "[[optimize]] prune.sparsity must be a number"),
         # value checks happen when the file is loaded, before any training: the step's header line
@@ -156,3 +156,19 @@ def test_init_template_has_a_valid_example_of_every_registered_stage(tmp_path, c
         assert "\n".join(f"# {line}" for line in stage.example.splitlines()) in text, stage.name
         config = load_config(write(tmp_path, GOOD + "\n[[optimize]]\n" + stage.example + "\n"))
         assert [s.step for s in config.optimize] == [stage.name]
+
+
+def test_a_distill_student_file_is_found_next_to_the_config(tmp_path):
+    steps = '\n[[optimize]]\nstep = "distill"\nstudent = "models/student.keras"\n\n[[optimize]]\nstep = "ternary"\n'
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, GOOD + steps))
+    assert str(info.value).startswith(f"{tmp_path / 'edgekit.toml'}:32: ")
+    assert "[[optimize]] #1 (distill): models/student.keras not found" in str(info.value)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "student.keras").write_bytes(b"x")
+    config = load_config(write(tmp_path, GOOD + steps))
+    assert config.optimize[0].files() == ["models/student.keras"]
+    resolved = config.optimize_steps()[0].as_step().config
+    assert resolved.student == str(tmp_path / "models" / "student.keras") and resolved.alpha == 0.5
+    with pytest.raises(ConfigError, match="stages 'ternary' and 'cluster' cannot be combined"):
+        load_config(write(tmp_path, GOOD + steps + '\n[[optimize]]\nstep = "cluster"\n'))

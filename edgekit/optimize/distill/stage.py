@@ -35,4 +35,4 @@ _OPTIONS = (
 STAGE = Stage(name="distill", config=DistillConfig, apply=apply,
               summary="train a smaller student (a file, or the model at a width multiplier) from the model",
               example="step = \"distill\"\nwidth_multiplier = 0.5\nalpha = 0.5\ntemperature = 4.0",
-              options=_OPTIONS)
+              options=_OPTIONS, paths=("student",))
