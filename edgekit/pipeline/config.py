@@ -253,10 +253,13 @@ class _Validator:
 
     def check_files(self, config: BuildConfig) -> None:
         """Files an [[optimize]] step names (a distill student) exist, before anything trains."""
+        from edgekit.optimize.stages import get_stage
+
         for index, step in enumerate(config.optimize):
-            for written in step.files():
-                if not Path(config.resolve(written)).is_file():
-                    raise self.fail("optimize", None, f"[[optimize]] #{index + 1} ({step.step}): {written} not found "
+            for key in get_stage(step.step).paths:
+                written = step.params.get(key)
+                if written is not None and not Path(config.resolve(written)).is_file():
+                    raise self.fail("optimize", key, f"[[optimize]] #{index + 1} ({step.step}): {written} not found "
                                     f"(paths are relative to {self.path.name}'s folder)", index)
 
     def section(self, cls: type, name: str, table: Any):

@@ -162,7 +162,7 @@ def test_a_distill_student_file_is_found_next_to_the_config(tmp_path):
     steps = '\n[[optimize]]\nstep = "distill"\nstudent = "models/student.keras"\n\n[[optimize]]\nstep = "ternary"\n'
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, GOOD + steps))
-    assert str(info.value).startswith(f"{tmp_path / 'edgekit.toml'}:32: ")
+    assert str(info.value).startswith(f"{tmp_path / 'edgekit.toml'}:30: ")
     assert "[[optimize]] #1 (distill): models/student.keras not found" in str(info.value)
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "student.keras").write_bytes(b"x")
