@@ -1,6 +1,10 @@
 """edgekit vs tfmot on tfmot's own benchmark: the digits CNN, pruned / clustered / both, full int8.
 
     python bench/compression.py [--skip-tfmot] [--rounds N]
+    python bench/compression.py --toolbox [--seeds 0 1 2]
+
+``--toolbox``: the techniques tfmot does not have (ternary, binary, distillation, combined
+recipes), median of ``--seeds``; see ``toolbox.py``. Results ``bench/results/toolbox.{json,md}``.
 
 Trains ``edgekit.models.digits_cnn`` on the shipped 80/20 digits split (Adam 1e-3, 30
 epochs, batch 32, seed 0), then for each recipe (10 fine-tuning epochs per stage) writes a
@@ -82,11 +86,22 @@ def main() -> None:
     parser.add_argument("--skip-tfmot", action="store_true", help="Only run edgekit's recipes.")
     parser.add_argument("--rounds", type=int, default=3,
                         help="Timing rounds, edgekit and tfmot alternating; the fastest counts (default 3).")
+    parser.add_argument("--toolbox", action="store_true", help="Ternary, binary, distillation, combined recipes.")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="Seeds of --toolbox (median).")
     args = parser.parse_args()
     from edgekit.data import load_dataset
 
     train, val = load_dataset(digits_path("train"), require_labels=True), load_dataset(digits_path("val"),
                                                                                       require_labels=True)
+    if args.toolbox:
+        import toolbox
+
+        result = toolbox.run(args.seeds, train, val)
+        (HERE / "results").mkdir(exist_ok=True)
+        atomic_write_text(HERE / "results" / "toolbox.json", json.dumps(result, indent=2, default=str) + "\n")
+        atomic_write_text(HERE / "results" / "toolbox.md", toolbox.markdown(result) + "\n")
+        print(toolbox.markdown(result))
+        return
     work = Path(tempfile.mkdtemp(prefix="edgekit-bench-"))
     base, train_seconds = _train_base(train)
     np.savez(work / "base_weights.npz", **{f"w{i}": w for i, w in enumerate(base.get_weights())})

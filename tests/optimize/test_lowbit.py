@@ -84,13 +84,14 @@ def test_pruned_zeros_stay_through_ternary(trained, digits):
 
     train = Dataset(digits[0][:512], digits[1][:512], "digits")
     recipe = Recipe([Step("prune", PruneConfig(sparsity=0.8, schedule="constant")),
-                     Step("ternary", TernaryConfig(include_ends=True))], Finetune(epochs=1))
+                     Step("ternary", TernaryConfig())], Finetune(epochs=1))
     model = optimize(trained, recipe, train).model
     for layer in ("conv1", "conv2", "fc1", "logits"):
         kernel = model.get_layer(layer).kernel.numpy()
-        assert np.mean(kernel == 0) >= 0.79  # 80% of a small kernel, rounded down
+        assert np.mean(kernel == 0) >= 0.79, layer  # 80% of a small kernel, rounded down; the int8 ends too
         view = kernel.reshape(-1, kernel.shape[-1])
-        assert max(len(np.unique(view[:, c])) for c in range(view.shape[1])) <= 3
+        values = max(len(np.unique(view[:, c])) for c in range(view.shape[1]))
+        assert values <= 3 if layer in ("conv2", "fc1") else values > 3, layer
 
 
 @pytest.mark.parametrize("flags, message", [

@@ -32,17 +32,17 @@ def quantize_weights(model: keras.Model, levels: int, *, threshold: float = 0.7,
 
     Fine-tune it, then :func:`strip_lowbit`. Returns the wrapped model and the names of the
     layers kept as they are (the ends, unless ``include_ends``). ``keep_zeros``: weights
-    that are 0 now (pruned) stay 0.
+    that are 0 now (pruned) stay 0, in the kept layers too.
     """
     kept = [] if include_ends else end_layers(model, select)
-    targets = {name: target for name, target in choose_targets(leaf_layers(model), select, "low-bit weights").items()
-               if name not in kept}
+    targets = choose_targets(leaf_layers(model), select, "low-bit weights")
 
     def replace(layer):
         target = targets.get(layer.name)
-        if target is None:
+        if target is None or (layer.name in kept and not keep_zeros):
             return None
-        return LowBitWeights(fresh_copy(layer), target.weights, levels, threshold, keep_zeros)
+        return LowBitWeights(fresh_copy(layer), target.weights, 0 if layer.name in kept else levels, threshold,
+                             keep_zeros)
 
     def copy(old, wrapper: LowBitWeights) -> None:
         wrapper.layer.set_weights(old.get_weights())

@@ -21,7 +21,9 @@ from edgekit.optimize.wrapping import KernelWrapper
 class LowBitWeights(KernelWrapper):
     """Wraps a layer; its ``weight_names`` take ``levels`` (3 or 2) values per output channel.
 
-    ``keep_zeros``: weights that are exactly 0 when wrapped (pruned) stay 0.
+    ``keep_zeros``: weights that are exactly 0 when wrapped (pruned) stay 0. ``levels`` 0:
+    the kernel stays full precision and only its zeros are held (a pruned first/last layer
+    that is kept at int8 must not regrow its zeros while the others train).
     """
 
     def __init__(self, layer: keras.layers.Layer, weight_names: tuple[str, ...], levels: int = 3,
@@ -50,6 +52,9 @@ class LowBitWeights(KernelWrapper):
     def quantized(self, i: int):
         """The i-th kernel's ternary/binary value."""
         name = self.weight_names[i]
+        if self.levels == 0:
+            latent = getattr(self.layer, name)
+            return latent if self.masks[i] is None else latent * self.masks[i]
         return low_bit(getattr(self.layer, name), self.levels, self.threshold,
                        depthwise=not has_input_axis(self.layer, name), keep=self.masks[i])
 
