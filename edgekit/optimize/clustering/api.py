@@ -9,6 +9,7 @@ from edgekit.optimize.clustering.wrapper import ClusterWeights
 from edgekit.optimize.graph import leaf_layers
 from edgekit.optimize.layers import Selector, choose_targets
 from edgekit.optimize.rewrite import fresh_copy, rebuild
+from edgekit.optimize.wrapping import strip_wrappers
 
 
 def cluster_weights(model: keras.Model, number_of_clusters: int, *, init: str = "kmeans++",
@@ -48,11 +49,4 @@ def cluster_weights(model: keras.Model, number_of_clusters: int, *, init: str = 
 
 def strip_clustering(model: keras.Model) -> keras.Model:
     """A plain Keras model whose clustered kernels hold their final shared values."""
-    return rebuild(model, lambda layer: fresh_copy(layer.layer) if isinstance(layer, ClusterWeights) else None,
-                   _copy_clustered)
-
-
-def _copy_clustered(wrapper: ClusterWeights, plain: keras.layers.Layer) -> None:
-    plain.set_weights(wrapper.layer.get_weights())
-    for i, name in enumerate(wrapper.weight_names):
-        getattr(plain, name).assign(wrapper.clustered(i))
+    return strip_wrappers(model, ClusterWeights)

@@ -88,13 +88,13 @@ class ClusterWeights(KernelWrapper):
     def _depthwise(self, name: str) -> bool:
         return not has_input_axis(self.layer, name)
 
-    def clustered(self, i: int):
+    def kernel_value(self, i: int):
         """The i-th clustered weight as the forward pass sees it."""
         value = ops.take(self.centroids[i], self.indices[i])
         return value if self.masks[i] is None else value * self.masks[i]
 
     def call(self, inputs, training=None, **kwargs):
-        mapping = [(getattr(self.layer, name), self.clustered(i)) for i, name in enumerate(self.weight_names)]
+        mapping = [(getattr(self.layer, name), self.kernel_value(i)) for i, name in enumerate(self.weight_names)]
         with keras.StatelessScope(state_mapping=mapping):
             return self.layer(inputs, **kwargs)
 

@@ -13,6 +13,7 @@ from edgekit.optimize.graph import as_functional, leaf_layers
 from edgekit.optimize.layers import Selector, choose_targets
 from edgekit.optimize.lowbit.wrapper import LowBitWeights
 from edgekit.optimize.rewrite import fresh_copy, rebuild
+from edgekit.optimize.wrapping import strip_wrappers
 
 
 def end_layers(model: keras.Model, select: Selector = None) -> list[str]:
@@ -53,11 +54,4 @@ def quantize_weights(model: keras.Model, levels: int, *, threshold: float = 0.7,
 
 def strip_lowbit(model: keras.Model) -> keras.Model:
     """A plain Keras model whose low-bit kernels hold their final ternary/binary values."""
-    return rebuild(model, lambda layer: fresh_copy(layer.layer) if isinstance(layer, LowBitWeights) else None,
-                   _copy_quantized)
-
-
-def _copy_quantized(wrapper: LowBitWeights, plain: keras.layers.Layer) -> None:
-    plain.set_weights(wrapper.layer.get_weights())
-    for i, name in enumerate(wrapper.weight_names):
-        getattr(plain, name).assign(wrapper.quantized(i))
+    return strip_wrappers(model, LowBitWeights)

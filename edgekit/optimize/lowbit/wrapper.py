@@ -49,7 +49,7 @@ class LowBitWeights(KernelWrapper):
             if mask is not None:
                 mask.assign(ops.cast(ops.not_equal(getattr(self.layer, name), 0), mask.dtype))
 
-    def quantized(self, i: int):
+    def kernel_value(self, i: int):
         """The i-th kernel's ternary/binary value."""
         name = self.weight_names[i]
         if self.levels == 0:
@@ -62,7 +62,7 @@ class LowBitWeights(KernelWrapper):
         mapping = []
         for i, name in enumerate(self.weight_names):
             latent = getattr(self.layer, name)
-            mapping.append((latent, latent + ops.stop_gradient(self.quantized(i) - latent)))
+            mapping.append((latent, latent + ops.stop_gradient(self.kernel_value(i) - latent)))
         with keras.StatelessScope(state_mapping=mapping):
             return self.layer(inputs, **kwargs)
 
