@@ -5,7 +5,8 @@ Per seed: the benchmark's digits CNN (``digits_common.train_base``, that seed), 
 recipe from it, converted to full int8 and measured as in ``compression.py`` (accuracy on
 the validation split, raw and ``gzip -9`` bytes). Ternary/binary rows convert with
 per-channel scales (one scale per channel puts every ternary channel on {-127, 0, 127},
-which gzip codes shortest); the others as ``compression.py`` does. Distillation is
+which gzip codes shortest); the others as ``compression.py`` does. Low-rank details
+(ranks, MobileNetV2 latency) are in ``lowrank.py``. Distillation is
 compared with the same student trained without the teacher (alpha 0: same data, epochs,
 seed and starting weights), for a student derived from the teacher (width multiplier
 0.45) and for one trained from random weights.
@@ -26,6 +27,7 @@ from edgekit.convert import convert_model
 from edgekit.optimize.distill.config import DistillConfig
 from edgekit.optimize.engine import Recipe, optimize
 from edgekit.optimize.lowbit.config import BinaryConfig, TernaryConfig
+from edgekit.optimize.lowrank.config import LowRankConfig
 from edgekit.optimize.pruning.config import PruneConfig
 from edgekit.optimize.stages import Step
 from edgekit.optimize.trainer import Finetune
@@ -43,6 +45,7 @@ def _recipes(seed: int, work: Path) -> dict[str, tuple[Recipe, bool]]:
         "ternary": (Recipe([Step("ternary", TernaryConfig())], tune), True),
         "binary": (Recipe([Step("binary", BinaryConfig())], tune), True),
         "distill_0.45": (Recipe([Step("distill", DistillConfig(width_multiplier=0.45))], student), False),
+        "lowrank": (Recipe([Step("lowrank", LowRankConfig(ratio=0.5))], tune), False),
         # the smallest at float accuracy: a half-width student, 80% of it pruned in runs, ternary
         "distill_prune_ternary": (Recipe([Step("distill", DistillConfig(width_multiplier=0.5)),
                                           Step("prune", PruneConfig(sparsity=0.8, run_cost=0.3)),
@@ -53,6 +56,7 @@ def _recipes(seed: int, work: Path) -> dict[str, tuple[Recipe, bool]]:
 LABELS = {"float32": "float32 (reference)", "ternary": "ternary {-a,0,+a} (ends int8) + int8",
           "binary": "binary {-a,+a} (ends int8) + int8",
           "distill_0.45": "distilled student, width 0.45 (21% of the parameters) + int8",
+          "lowrank": "low-rank factorization, parameter ratio 0.5 + int8",
           "distill_prune_ternary": "distill width 0.5 -> 80% pruned (run cost 0.3) -> ternary + int8"}
 
 
