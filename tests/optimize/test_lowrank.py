@@ -50,6 +50,10 @@ def test_ranks_and_parameter_counts_by_hand():
     assert forced["conv1"].method is None and "NAME=0" in forced["conv1"].reason
     assert forced["fc1"].ranks == (28,)  # floor(0.25 * 131072 / 1152)
 
+    named = _plans(model, layer_ranks={"fc1": 16})  # ranks alone: only the named layers
+    assert named["fc1"].ranks == (16,) and named["fc1"].params_after == 16 * (1024 + 128) + 128
+    assert named["conv2"].method is None and "not named in --low-rank-layer" in named["conv2"].reason
+
     result = factorize(model, LowRankConfig(ratio=0.5))
     assert result.params_after == model.count_params() - sum(p.params_before - p.params_after
                                                              for p in result.factorized)

@@ -135,6 +135,8 @@ def _plan(layer, config: LowRankConfig, output: str | None) -> LayerPlan:
     rank = config.layer_ranks.get(layer.name)
     if not reason and rank == 0:
         reason = "kept whole by --low-rank-layer NAME=0"
+    if not reason and rank is None and config.ratio is None and config.energy is None:
+        reason = "not named in --low-rank-layer (only the named layers are factorized)"
     if not reason and output and rank is None:
         reason = f"feeds the model output '{output}' (factorize it with --low-rank-layer {layer.name}=RANK)"
     if reason:
