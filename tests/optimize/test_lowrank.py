@@ -135,6 +135,25 @@ def test_full_rank_reproduces_the_outputs_and_lower_ranks_approximate(conv):
         assert 0 < energies[0][layer] < energies[1][layer] < energies[2][layer] < 1, layer
 
 
+def test_a_nested_backbone_and_a_shared_layer():
+    keras.utils.set_random_seed(0)
+    inner = keras.Input((8, 8, 3))
+    backbone = keras.Model(inner, keras.layers.Conv2D(16, 3, padding="same", name="bconv")(inner), name="backbone")
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.GlobalAveragePooling2D()(backbone(inputs))
+    shared = keras.layers.Dense(64, name="shared")  # called twice: factorized once, still shared
+    merged = keras.layers.Add()([shared(keras.layers.Dense(64, name="d1")(x)),
+                                 shared(keras.layers.Dense(64, name="d2")(x))])
+    model = keras.Model(inputs, keras.layers.Dense(3, name="out")(merged))
+    plans = plan_factorization(model, LowRankConfig(layer_ranks={"shared": 8, "bconv": 4}))
+    full = [replace(plan, ranks=full_ranks(plan.method, plan.kernel_shape)) if plan.method else plan for plan in plans]
+    result = apply_plan(model, full)
+    names = [layer.name for layer in result.model.layers]
+    assert names.count("shared_reduce") == 1 and "backbone" not in names  # flattened
+    x = np.random.default_rng(0).random((4, 8, 8, 3), dtype=np.float32)
+    np.testing.assert_allclose(result.model.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-4, atol=1e-5)
+
+
 def test_a_trained_model_at_high_energy_keeps_its_predictions(trained, digits):
     _, _, x_val, _ = digits
     expected = np.argmax(trained.predict(x_val, verbose=0), axis=-1)
