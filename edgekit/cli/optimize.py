@@ -43,8 +43,8 @@ def optimize(model, output, train_data, val_data, epochs, batch_size, learning_r
              per_tensor, calibration, as_json, **stage_flags):
     """Compress MODEL (a Keras model) with the given stages, fine-tune it and save it as a plain .keras file.
 
-    Stages run in the order filters, lowrank, prune, cluster, qat (an edgekit.toml [[optimize]] list runs in
-    the order written).
+    Stages run in the order distill, filters, lowrank, prune, cluster, ternary, binary, qat (an edgekit.toml
+    [[optimize]] list runs in the order written).
     """
     from edgekit.extras import require_tensorflow
 
