@@ -21,25 +21,27 @@ from install_support import BASE_PYTHON, VENV_SITE, clean_env, run
 
 pytestmark = pytest.mark.slow
 
-PY = f"python{sys.version_info.major}.{sys.version_info.minor}"
-
 
 def _install(wheel: Path, scratch: Path, scheme: str) -> tuple[Path, dict[str, str]]:
     """pip install --no-deps WHEEL with ``--user`` (HOME=scratch/home) or ``--prefix``;
     returns the scripts folder and the environment to run them in."""
     home = scratch / "home"
     home.mkdir()
-    # pip itself comes from the venv; Debian's python would refuse --user without the override.
-    env = clean_env(HOME=str(home), PYTHONPATH=VENV_SITE, PIP_BREAK_SYSTEM_PACKAGES="1")
+    # This venv's pip, run by the base interpreter (--python) WITHOUT this venv on its path: pip
+    # must not see the venv's own (editable) edgekit, or it would uninstall it. Debian's python
+    # refuses --user without the override.
+    env = clean_env(HOME=str(home), PIP_BREAK_SYSTEM_PACKAGES="1")
     env.pop("XDG_DATA_HOME", None)
     env.pop("XDG_CONFIG_HOME", None)
     where = ["--user"] if scheme == "user" else ["--prefix", str(scratch / "prefix")]
-    pip = run(BASE_PYTHON, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--no-warn-script-location",
-              *where, wheel, env=env, cwd=scratch)
+    pip = run(sys.executable, "-m", "pip", "--python", BASE_PYTHON, "install", "-q", "--no-deps", "--no-index",
+              "--ignore-installed", "--no-warn-script-location", *where, wheel, env=env, cwd=scratch)
+    env["PYTHONPATH"] = VENV_SITE
     assert pip.returncode == 0, pip.stderr
     if scheme == "user":
         return home / ".local" / "bin", env
-    (site,) = (scratch / "prefix").glob(f"lib/{PY}/site-packages")
+    (package,) = (scratch / "prefix").glob("**/edgekit/__init__.py")   # lib/pythonX.Y/site-packages here
+    site = package.parent.parent
     env["PYTHONPATH"] = f"{site}:{VENV_SITE}"
     return scratch / "prefix" / "bin", env
 
