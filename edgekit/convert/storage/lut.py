@@ -59,6 +59,13 @@ def compress(flatbuffer: bytes, records: list[dict], where: str) -> bytes:
 
 
 def make(job) -> tuple[bytes, list[dict]]:
+    from importlib.util import find_spec
+
+    from edgekit.errors import MissingExtraError
+
+    if find_spec("tflite_micro") is None:
+        raise MissingExtraError(f"{job.where}: --storage lut needs TFLite Micro's compressor and interpreter, which "
+                                "this install lacks (no module tflite_micro): pip install 'edgekit[micro]'")
     records = plan(job.int8)
     if not records:
         raise StorageError(f"{job.where}: no int8 kernel has few enough distinct values per channel for LUT storage "
