@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Sequence
 
 from edgekit.agent.edgekit_agent import DEFAULT_RUNTIMES
-from edgekit.errors import AgentError, InputFileError, UsageError
+from edgekit.errors import AgentError, UsageError
+from edgekit.inspect.reader import check_tflite_file
 
 AGENT_PATH: Path = Path(__file__).resolve().parent / "edgekit_agent.py"
 
@@ -41,9 +42,7 @@ def run_local(model_path: str | Path, *, threads: int = 1, runs: int = 50, warmu
               runtimes: Sequence[str] | None = None, delegate: str | None = None,
               timeout: float = 600) -> dict:
     """Benchmark ``model_path`` with the agent under this Python; AgentError on any failure."""
-    path = Path(model_path)
-    if not path.is_file():
-        raise InputFileError(f"{path}: no such model file")
+    path = check_tflite_file(model_path)
     unknown = [name for name in runtimes or () if name not in DEFAULT_RUNTIMES]
     if unknown:
         raise UsageError(f"--runtime {','.join(unknown)}: unknown TFLite runtime; choose from "

@@ -8,6 +8,7 @@ module level.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import sys
@@ -39,13 +40,25 @@ COMMANDS: dict[str, str] = {
 
 
 class LazyGroup(click.Group):
-    """A click group that imports a sub-command's module only when it is needed."""
+    """A click group that imports a sub-command's module only when it is needed.
+
+    It also speaks edgekit's error dialect for click's own errors: a usage error (missing
+    option, bad value, unknown command) is one ``edgekit: error: ...`` line and exit 2.
+    """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [name for name in COMMANDS if self._load(name) is not None]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         return self._load(name)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name = args[0] if args else ""
+        if not name.startswith("-") and self.get_command(ctx, name) is None:
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1, cutoff=0.5)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise click.UsageError(f"no such command '{name}'{hint}", ctx)
+        return super().resolve_command(ctx, args)
 
     @staticmethod
     def _load(name: str) -> click.Command | None:
@@ -68,18 +81,55 @@ class LazyGroup(click.Group):
             click.echo(f"edgekit: error: {err}", err=True)
             ctx.exit(err.exit_code)
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Click's standalone mode, with click's errors printed as edgekit prints its own."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as err:
+            click.echo(f"edgekit: error: {_one_line(err)}{_help_hint(err.ctx)}", err=True)
+            code = err.exit_code
+        except click.ClickException as err:
+            click.echo(f"edgekit: error: {_one_line(err)}", err=True)
+            code = err.exit_code
+        except click.Abort:
+            click.echo("edgekit: interrupted", err=True)
+            code = 130
+        sys.exit(code if isinstance(code, int) else 0)
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+
+def _one_line(err: click.ClickException) -> str:
+    """Click's message on one line, in edgekit's lower-case style."""
+    text = "; ".join(line.strip() for line in err.format_message().splitlines() if line.strip()).rstrip(".")
+    return text[:1].lower() + text[1:]
+
+
+def _help_hint(ctx: click.Context | None) -> str:
+    return f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+
+
+@click.group("edgekit", cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="edgekit")
-def cli() -> None:
+@click.option("-v", "--verbose", is_flag=True,
+              help="Show TensorFlow's, absl's and LiteRT's own log lines (hidden by default).")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
     """Optimize, convert, inspect, deploy and benchmark TFLite models on edge devices."""
+    from edgekit.quiet import VERBOSE_ENV, StderrFilter
+
+    if verbose:
+        os.environ[VERBOSE_ENV] = "1"
+    elif isinstance(ctx.obj, StderrFilter):  # only the console script owns the process's stderr
+        ctx.obj.install()
 
 
 def main() -> None:
-    """Console-script entry point."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ chatter off stderr
+    """Console-script entry point: stderr filtered unless --verbose (see edgekit.quiet)."""
+    from edgekit.quiet import StderrFilter
+
+    stderr_filter = StderrFilter()
     try:
-        cli.main(prog_name="edgekit")
-    except KeyboardInterrupt:
-        click.echo("edgekit: interrupted", err=True)
-        sys.exit(130)
+        cli.main(prog_name="edgekit", obj=stderr_filter)
+    finally:
+        stderr_filter.close()

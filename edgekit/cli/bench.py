@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import click
 
 from edgekit.cli.output import emit_json, info, json_option
@@ -24,13 +22,14 @@ def bench(model: str, threads: int, runs: int, warmup: int, runtime: str | None,
           as_json: bool) -> None:
     """Benchmark MODEL (.tflite) locally the way TFLite's benchmark_model does; records the run."""
     from edgekit.agent.runner import run_local
-    from edgekit.results import ResultStore
+    from edgekit.inspect.reader import check_tflite_file
+    from edgekit.results import LOCAL_HOST, ResultStore
 
+    check_tflite_file(model)
     runtimes = [name.strip() for name in runtime.split(",")] if runtime else None
     info(f"benchmarking {model} ({threads} thread(s), {warmup} warmup + {runs} runs)")
     result = run_local(model, threads=threads, runs=runs, warmup=warmup, runtimes=runtimes, timeout=timeout)
-    host = socket.gethostname()
-    run_id = ResultStore().record(result, target="local", host=host)
+    run_id = ResultStore().record(result, target="local", host=LOCAL_HOST)
     if as_json:
         emit_json({"run_id": run_id, "target": "local", **result})
     else:

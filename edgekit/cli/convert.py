@@ -15,13 +15,13 @@ from edgekit.vocab import IO_TYPES as _IO_TYPES, QUANTIZE_MODES as _QUANTIZE  # 
 @click.command()
 @click.argument("model", type=click.Path(dir_okay=True))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .tflite file to write.")
-@click.option("--quantize", type=click.Choice(_QUANTIZE), default="none", show_default=True,
+@click.option("--quantize", type=click.Choice(_QUANTIZE, case_sensitive=False), default="none", show_default=True,
               help="none: float32; float16: float16 weights; dynamic: int8 weights; int8: full integer "
                    "(needs --calibration); int16x8: int16 activations, int8 weights (needs --calibration).")
 @click.option("--calibration", metavar="SPEC", default=None, help=f"Representative inputs: {SPEC_HELP}.")
 @click.option("--calibration-samples", type=click.IntRange(min=1), default=200, show_default=True,
               help="Use this many calibration samples (a fixed-seed choice: the same on every run).")
-@click.option("--io-type", type=click.Choice(_IO_TYPES), default="float32", show_default=True,
+@click.option("--io-type", type=click.Choice(_IO_TYPES, case_sensitive=False), default="float32", show_default=True,
               help="Type of the model's inputs/outputs; int8/uint8 only with --quantize int8.")
 @click.option("--per-tensor", is_flag=True,
               help="One int8 scale per weight tensor instead of per output channel: clustered models keep their "

@@ -7,7 +7,6 @@ both on this machine, print one comparison table, leave every artifact in ``--ou
 from __future__ import annotations
 
 import json
-import socket
 import time
 from pathlib import Path
 
@@ -36,11 +35,11 @@ def demo(out_dir: str, epochs: int, threads: int, runs: int, warmup: int, as_jso
     from edgekit.evaluate import evaluate_model
     from edgekit.fileio import atomic_write_text
     from edgekit.resources import digits_path
-    from edgekit.results import ResultStore
+    from edgekit.results import LOCAL_HOST, ResultStore
 
     out = Path(out_dir)
     keras_path = _train(out, epochs)
-    store, host, rows = ResultStore(), socket.gethostname(), []
+    store, rows = ResultStore(), []
     for name, quantize in _VARIANTS:
         tflite = out / f"digits_{name}.tflite"
         info(f"[{name}] converting ...")
@@ -51,7 +50,7 @@ def demo(out_dir: str, epochs: int, threads: int, runs: int, warmup: int, as_jso
         accuracy = evaluate_model(tflite, digits_path("val"))
         info(f"[{name}] benchmarking {tflite.name} locally ({threads} thread(s), {warmup} warmup + {runs} runs) ...")
         bench = run_local(tflite, threads=threads, runs=runs, warmup=warmup)
-        run_id = store.record(bench, target="local", host=host)
+        run_id = store.record(bench, target="local", host=LOCAL_HOST)
         rows.append(_row(name, conversion.to_dict(), accuracy.to_dict(), bench, run_id))
     report = {"out_dir": str(out), "keras_model": str(keras_path), "models": rows}
     atomic_write_text(out / "report.json", json.dumps(report, indent=2) + "\n")

@@ -14,7 +14,7 @@ from edgekit.tasks import LOSSES
 @click.argument("model", type=click.Path(dir_okay=True))
 @click.option("--data", "data", required=True, metavar="SPEC", help=f"Labelled data: {SPEC_HELP}.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use at most this many samples (fixed-seed choice).")
-@click.option("--loss", type=click.Choice(LOSSES), default=None,
+@click.option("--loss", type=click.Choice(LOSSES, case_sensitive=False), default=None,
               help="The loss the model is trained with (decides the metric of every output), for files that "
                    "do not say: .tflite files and uncompiled Keras models. Default: the compiled loss, else "
                    "guessed from the labels.")

@@ -10,7 +10,8 @@ from edgekit.cli.output import emit_json, info, json_option
 
 @click.command("export")
 @click.argument("model", type=click.Path(dir_okay=False, path_type=str))
-@click.option("--format", "fmt", type=click.Choice(["c-array"]), default="c-array", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(["c-array"], case_sensitive=False), default="c-array",
+              show_default=True,
               help="c-array: <name>.h/.cc with an aligned const byte array (TFLite Micro's convention).")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=str), default=".",
               show_default=True, help="Directory to write the files into.")

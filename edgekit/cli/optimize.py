@@ -26,12 +26,12 @@ _SPEC = "a .npz (x, y) or .npy file, a directory of them, or of images in one su
 @click.option("--epochs", type=int, default=10, show_default=True, help="Fine-tuning epochs per stage.")
 @click.option("--batch-size", type=int, default=32, show_default=True)
 @click.option("--learning-rate", type=float, default=1e-4, show_default=True, help="Adam's learning rate.")
-@click.option("--loss", "losses", multiple=True, type=click.Choice(LOSSES),
+@click.option("--loss", "losses", multiple=True, type=click.Choice(LOSSES, case_sensitive=False),
               help="Fine-tuning loss when MODEL was saved without one (once for all outputs, or once per output "
                    "in output order); default: the model's own compiled loss, else inferred from the labels.")
 @stage_options
 @click.option("--tflite", type=click.Path(dir_okay=False), default=None, help="Also convert to this .tflite file.")
-@click.option("--quantize", type=click.Choice(QUANTIZE_MODES), default="int8", show_default=True,
+@click.option("--quantize", type=click.Choice(QUANTIZE_MODES, case_sensitive=False), default="int8", show_default=True,
               help="Quantization of the --tflite file.")
 @click.option("--per-tensor", is_flag=True,
               help="Per-tensor int8 weight scales in the --tflite file (see `edgekit convert --per-tensor`).")
@@ -49,15 +49,16 @@ def optimize(model, output, train_data, val_data, epochs, batch_size, learning_r
     from edgekit.extras import require_tensorflow
 
     require_tensorflow("edgekit optimize")
-    from edgekit.optimize.engine import Recipe
     from edgekit.optimize.stages import stage_names, steps_from_flags
-    from edgekit.optimize.trainer import Finetune
 
-    steps = steps_from_flags(given_flags(stage_flags))
+    steps = steps_from_flags(given_flags(stage_flags))  # checks every value before TensorFlow is imported
     if not steps:
         raise UsageError("nothing to do: give at least one stage's flags (stages: " + ", ".join(stage_names())
                          + "; e.g. --prune SPARSITY, --structured N:M, --cluster N, --prune-filters RATIO, "
                            "--low-rank RATIO, --qat)")
+    from edgekit.optimize.engine import Recipe
+    from edgekit.optimize.trainer import Finetune
+
     recipe = Recipe(steps, Finetune(epochs, batch_size, learning_rate, losses))
     if per_tensor and not tflite:
         raise UsageError("--per-tensor applies to the --tflite file; add --tflite OUT.tflite")

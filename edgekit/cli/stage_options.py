@@ -39,7 +39,7 @@ def _click_option(option, default) -> Callable:
     if option.type is bool:
         return click.option(option.flag, _param(option.flag), is_flag=True, help=option.help)
     hidden = option.enables or default in (dataclasses.MISSING, None)
-    kind = click.Choice(option.choices) if option.choices else option.type
+    kind = click.Choice(option.choices, case_sensitive=False) if option.choices else option.type
     return click.option(option.flag, _param(option.flag), type=kind, metavar=option.metavar,
                         multiple=option.multiple, default=None,
                         help=option.help + ("" if hidden else f" [default: {default}]"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -37,6 +38,7 @@ def load_keras_model(path: str | Path, user_code: Sequence[str] = ()) -> "keras.
     if path.suffix.lower() not in _KERAS_SUFFIXES:
         raise ModelFormatError(f"{path}: not a Keras model; give a .keras file, a legacy .h5 file "
                                "or a SavedModel directory")
+    _check_container(path)
     try:
         with quiet_output():  # also hides TensorFlow's start-up log lines
             import keras
@@ -50,6 +52,13 @@ def load_keras_model(path: str | Path, user_code: Sequence[str] = ()) -> "keras.
                                    "--import MODULE") from None
         raise ModelFormatError(f"{path}: cannot load as a Keras model ({first_line(exc)}); "
                                "give a model saved with model.save()") from None
+
+
+def _check_container(path: Path) -> None:
+    """A .keras file is a zip archive: say so before Keras reports a text file as "File not found"."""
+    if path.suffix.lower() == ".keras" and not zipfile.is_zipfile(path):
+        raise ModelFormatError(f"{path}: not a Keras model (a .keras file is a zip archive, this one is not); "
+                               "give a model saved with model.save()")
 
 
 def input_signature(model: "keras.Model") -> tuple[list[tuple], list[str]]:

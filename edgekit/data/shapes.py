@@ -33,9 +33,20 @@ def check_inputs(where: str, inputs: list[np.ndarray], input_shapes: list[Shape]
             which = f" for input {i}" if len(input_shapes) > 1 else ""
             raise DataError(f"{where}: expected shape {fmt_shape(input_shapes[i])} per sample{which}, "
                             f"found {fmt_shape(arr.shape[1:])}")
+        _check_finite(where, arr)
     counts = {len(arr) for arr in inputs}
     if len(counts) > 1:
         raise DataError(f"{where}: input arrays have different numbers of samples: {sorted(counts)}")
+
+
+def _check_finite(where: str, arr: np.ndarray) -> None:
+    """NaN/inf inputs quantize to nothing sensible: name the file and the first bad sample, not a converter error."""
+    if not np.issubdtype(arr.dtype, np.floating) or len(arr) == 0:
+        return
+    bad = ~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1)
+    if bad.any():
+        raise DataError(f"{where}: {int(bad.sum())} sample(s) contain NaN or infinity (first: sample "
+                        f"{int(np.argmax(bad))}); remove or fix them")
 
 
 def check_labels(where: str, y: np.ndarray, samples: int, key: str = "y") -> np.ndarray:

@@ -33,6 +33,26 @@ from edgekit.inspect.sparse import MAX_DENSE_ELEMENTS, SparsityError, densify
 Source = str | os.PathLike | bytes | bytearray | memoryview
 
 
+CONVERT_HINT = "convert it with 'edgekit convert'"
+
+
+def check_tflite_file(path: str | os.PathLike) -> Path:
+    """``path``, if it is a file with the TFLite identifier: the header check commands do before any work.
+
+    ``bench`` and ``deploy`` run the model elsewhere (a subprocess, a device), whose
+    runtime would report a Keras file as "not a valid Flatbuffer buffer".
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such model file")
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head[4:8] != S.FILE_IDENTIFIER:
+        kind = " (a zip archive: a Keras model?)" if head[:4] == b"PK\x03\x04" else ""
+        raise ModelFormatError(f"{path}: not a TFLite model{kind}; {CONVERT_HINT}")
+    return path
+
+
 def read_tflite(source: Source) -> TFLiteModel:
     """Parse a ``.tflite`` file (path) or its bytes into a :class:`TFLiteModel`."""
     path, data = _load(source)
@@ -40,7 +60,7 @@ def read_tflite(source: Source) -> TFLiteModel:
     try:
         root = Buffer(data).root(S.FILE_IDENTIFIER)
     except FlatbufferError as err:
-        raise ModelFormatError(f"{label}: not a TFLite model ({err}); expected a .tflite flatbuffer") from None
+        raise ModelFormatError(f"{label}: not a TFLite model ({err}); {CONVERT_HINT}") from None
     try:
         return _parse_model(root, path, len(data))
     except (FlatbufferError, SparsityError) as err:

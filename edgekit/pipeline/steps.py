@@ -187,10 +187,11 @@ def measure_latency(tflite_path: str | Path, target: "Target", device: "Device |
         except RemoteError as err:
             note(f"device {device.name} unreachable: {err}")
     from edgekit.agent.runner import run_local
+    from edgekit.results import LOCAL_HOST
 
     result = run_local(tflite_path, threads=threads or 1, runs=runs, warmup=warmup)
     if store is not None:
-        store.record(result, target="local", host="local")
+        store.record(result, target="local", host=LOCAL_HOST)
     return result, None
 
 

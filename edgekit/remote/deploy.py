@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from edgekit.agent.runner import AGENT_PATH
-from edgekit.errors import InputFileError, ModelFormatError, UsageError
+from edgekit.errors import UsageError
+from edgekit.inspect.reader import check_tflite_file
 from edgekit.remote import agent_run, preflight, push
 from edgekit.remote.compat import check_model_for_target
 from edgekit.remote.connection import ConnectOptions, Connection
@@ -68,12 +69,7 @@ class RollbackResult:
 
 def check_model_file(path: Path) -> None:
     """A readable TFLite flatbuffer (file identifier ``TFL3``), before any connection is made."""
-    if not path.is_file():
-        raise InputFileError(f"{path}: no such model file")
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-    if head[4:8] != b"TFL3":
-        raise ModelFormatError(f"{path}: not a TFLite model (no TFL3 identifier); convert it with 'edgekit convert'")
+    check_tflite_file(path)
 
 
 def target_of(device: Device, target: Target | str | None) -> Target:

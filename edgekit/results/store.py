@@ -16,6 +16,9 @@ from typing import Any
 from edgekit.errors import ConfigError, UsageError
 
 SCHEMA_VERSION = 1
+# The host column names where a run happened the way a user names it: ``local`` for this
+# machine, else the device's inventory name or the ``--host`` spec it was deployed with.
+LOCAL_HOST = "local"
 _BUSY_TIMEOUT_S = 30.0
 
 _SCHEMA = """
@@ -93,7 +96,7 @@ class ResultStore:
 
     def runs(self, *, limit: int | None = 20, target: str | None = None, host: str | None = None,
              model: str | None = None) -> list[dict]:
-        """Newest first; ``model`` matches a file name or a sha256 prefix."""
+        """Newest first; ``model`` matches a file name (``.tflite`` may be left off) or a sha256 prefix."""
         clauses, params = [], []
         if target:
             clauses.append("target = ?")
@@ -102,8 +105,8 @@ class ResultStore:
             clauses.append("host = ?")
             params.append(host)
         if model:
-            clauses.append("(model_name = ? OR model_sha256 LIKE ?)")
-            params += [model, model.lower() + "%"]
+            clauses.append("(model_name IN (?, ?) OR model_sha256 LIKE ?)")
+            params += [model, model + ".tflite", model.lower() + "%"]
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT {', '.join(_COLUMNS)} FROM runs {where} ORDER BY id DESC"
         if limit is not None:

@@ -164,7 +164,7 @@ def test_bad_input(cli, digits_model, digits_train, tmp_path):
     assert "nope.keras: no such file or directory" in fails(tmp_path / "nope.keras", "-o", out)
     text = tmp_path / "notes.keras"
     text.write_text("not a model")
-    assert f"{text}: cannot load as a Keras model" in fails(text, "-o", out)
+    assert f"{text}: not a Keras model (a .keras file is a zip archive" in fails(text, "-o", out)
     assert "not a Keras model" in fails(digits_train, "-o", out)
     assert "without saved_model.pb is not a SavedModel" in fails(tmp_path, "-o", out)
     assert "--quantize int8 needs representative inputs: add --calibration SPEC" in fails(
