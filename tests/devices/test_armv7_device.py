@@ -8,7 +8,7 @@ import json
 import pytest
 
 import rig
-from support import run_edgekit
+from support import run_edgekit, unavailable
 
 pytestmark = pytest.mark.device
 
@@ -18,6 +18,10 @@ INDEX = 4  # after the session's pi1, pi2, pc3
 @pytest.fixture(scope="module")
 def pi3(rig_machine, client_key, tmp_path_factory):
     """The armv7l device and ``edgekit deploy`` flags that reach it (its own known_hosts)."""
+    try:
+        rig.ensure_binfmt("qemu-arm")
+    except rig.RigUnavailable as err:
+        unavailable(f"emulated armv7 device unavailable: {err}")
     device = rig.start_device(INDEX, client_key.with_suffix(".pub").read_text(), arch="armv7l", memory_mb=384)
     try:
         known_hosts = tmp_path_factory.mktemp("pi3") / "known_hosts"
