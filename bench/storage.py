@@ -18,9 +18,8 @@ with per-tensor scales (the recipe's file: 156,792 bytes in compression.json) an
 
 The silently wrong forms are made on purpose (a block-sparse MLP with per-channel scales, one
 LUT table per tensor on the per-channel int8 CNN) and run on every runtime, beside what
-edgekit says when handed them. A ternary model (the trained CNN's kernels placed on per-channel {-a, 0, +a} and fine-tuned
-with the recipe's schedule would need the ternary stage; here the placement alone, as in
-tests/storage) gets 2-bit LUT storage. Results: ``bench/results/storage.json`` and ``.md``.
+edgekit says when handed them. A ternary model (the ternary stage with ``include_ends``, 10 epochs: every kernel on
+per-channel {-a, 0, +a}) gets 2-bit LUT storage. Results: ``bench/results/storage.json`` and ``.md``.
 """
 
 from __future__ import annotations
@@ -78,18 +77,18 @@ def main() -> None:
     for name, config in (("gzip_recipe", recipe), ("gzip_recipe_int4_grid", _int4_grid(recipe))):
         keras.utils.set_random_seed(0)
         models[name] = optimize(base, config, train, val, progress=lambda line: print(line, file=sys.stderr)).model
-    import storage_shapes
+    from edgekit.optimize.lowbit.config import TernaryConfig
 
-    ternary = keras.models.clone_model(base)
-    ternary.set_weights(base.get_weights())
-    models["ternary_placed"] = storage_shapes.ternary(ternary)
+    keras.utils.set_random_seed(0)
+    models["ternary"] = optimize(base, Recipe([Step("ternary", TernaryConfig(include_ends=True))], recipe.finetune),
+                                 train, val, progress=lambda line: print(line, file=sys.stderr)).model
     rows, files = [], {}
     for name, model in models.items():
         # per-tensor scales keep the recipe's 16 shared values 16 codes; ternary kernels are ternary per channel
-        int8 = convert_model(model, quantize="int8", representative=calibration, per_tensor=name != "ternary_placed")
+        int8 = convert_model(model, quantize="int8", representative=calibration, per_tensor=name != "ternary")
         row = {"model": name, "int8": _sizes(int8) | {"accuracy_litert": _accuracy("litert", int8, val)}}
         files[f"{name}_int8"] = _write(work, f"{name}_int8", int8)
-        if name != "ternary_placed":
+        if name != "ternary":
             try:
                 stored = store("int4", "convert", int8, [calibration], where=name)
                 row["int4"] = _sizes(stored.flatbuffer) | {
