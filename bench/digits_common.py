@@ -44,18 +44,15 @@ def int8_kernels(flatbuffer: bytes) -> list[np.ndarray]:
 
 
 def named_int8_kernels(flatbuffer: bytes) -> list[tuple[str, np.ndarray]]:
-    """(tensor name, int8 kernel) pairs, as :func:`int8_kernels`."""
-    from ai_edge_litert.interpreter import Interpreter
+    """(tensor name, int8 kernel) pairs of the file's constants, as :func:`int8_kernels`.
 
-    interpreter = Interpreter(model_content=flatbuffer)
-    kernels = []
-    for detail in interpreter.get_tensor_details():
-        if detail["dtype"] == np.int8 and len(detail["shape"]) >= 2:
-            try:
-                kernels.append((detail["name"], interpreter.get_tensor(detail["index"])))
-            except ValueError:
-                continue
-    return kernels
+    Read from the flatbuffer (edgekit's reader), not an interpreter: an interpreter also
+    hands out int8 activation tensors of rank >= 2, whose contents are not weights.
+    """
+    from edgekit.inspect import read_tflite
+
+    return [(tensor.name, tensor.data) for tensor in read_tflite(flatbuffer).main.tensors
+            if tensor.is_constant and tensor.dtype == "int8" and len(tensor.shape) >= 2 and tensor.data is not None]
 
 
 def _max_per_group(kernel: np.ndarray) -> int:
