@@ -140,7 +140,8 @@ def markdown(result: dict) -> str:
              "| int8 values per channel (conv1 conv2 fc1 logits) |",
              "|---|---:|---:|---:|---:|---:|---:|---|"]
     for name, row in m.items():
-        values = " ".join(str(v) for v in row.get("max_values_per_channel", {}).values())
+        found = row.get("max_values_per_channel", {})
+        values = " ".join(str(found[layer]) for layer in ("conv1", "conv2", "fc1", "logits") if layer in found)
         lines.append(f"| {LABELS[name]} | {row['accuracy']:.2%} | {100 * (row['accuracy'] - float_acc):+.2f} pts | "
                      f"{row['bytes'] / 1000:.1f} KB | {row['gzip_bytes'] / 1000:.1f} KB | "
                      f"{float_gzip / row['gzip_bytes']:.1f}x | {row.get('params', '')} | {values} |")
