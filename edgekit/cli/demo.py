@@ -93,26 +93,27 @@ def _row(name: str, conversion: dict, accuracy: dict, bench: dict, run_id: int) 
         "name": name, "path": conversion["output"], "quantize": conversion["quantize"],
         "io_type": conversion["io_type"], "size_bytes": conversion["size_bytes"], "sha256": conversion["sha256"],
         "accuracy": accuracy["accuracy"], "correct": accuracy["correct"], "samples": accuracy["samples"],
-        "latency_ms": {"mean": timing["mean"], "p90": timing["p90"]},
+        "latency_ms": {"p50": timing["p50"], "p90": timing["p90"], "mean": timing["mean"]},
         "peak_rss_mb": memory["peak_rss"], "runtime": bench["runtime"]["name"], "threads": bench["threads"],
         "run_id": run_id,
     }
 
 
 def render_table(rows: list[dict]) -> str:
-    """The comparison table: one line per model, plus int8 relative to float32."""
+    """The comparison table: one line per model, plus int8 relative to float32 (latency: the p50, which
+    single slow runs do not move the way they move a mean)."""
     from edgekit.results.report import fmt_ms
     from edgekit.tables import format_table
 
     lines = []
     for r in rows:
         lines.append((r["name"], f"{r['size_bytes']:,}", f"{100 * r['accuracy']:.2f}%",
-                      fmt_ms(r["latency_ms"]["mean"]), fmt_ms(r["latency_ms"]["p90"]), f"{r['peak_rss_mb']:.1f}"))
+                      fmt_ms(r["latency_ms"]["p50"]), fmt_ms(r["latency_ms"]["p90"]), f"{r['peak_rss_mb']:.1f}"))
     base, quant = rows[0], rows[-1]
     lines.append((f"{quant['name']}/{base['name']}", f"{100 * quant['size_bytes'] / base['size_bytes']:.1f}%",
                   f"{100 * (quant['accuracy'] - base['accuracy']):+.2f} pts",
-                  f"{quant['latency_ms']['mean'] / base['latency_ms']['mean']:.2f}x",
+                  f"{quant['latency_ms']['p50'] / base['latency_ms']['p50']:.2f}x",
                   f"{quant['latency_ms']['p90'] / base['latency_ms']['p90']:.2f}x",
                   f"{quant['peak_rss_mb'] - base['peak_rss_mb']:+.1f}"))
-    headers = ("model", "size (bytes)", "accuracy", "mean (ms)", "p90 (ms)", "peak RSS (MB)")
+    headers = ("model", "size (bytes)", "accuracy", "p50 (ms)", "p90 (ms)", "peak RSS (MB)")
     return format_table(headers, lines, align="lrrrrr", indent=0)

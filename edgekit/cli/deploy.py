@@ -144,7 +144,7 @@ def _deploy_line(r) -> str:
     line = f"ok   {r.device} ({r.target}, {r.arch}): {r.sha256[:12]} active, {sent}"
     if r.result:
         t, rt = r.result["timing_ms"], r.result["runtime"]
-        line += (f"; {rt['name']} {rt['version']}, {r.result['threads']} thread(s): mean {t['mean']:.3f} ms, "
+        line += (f"; {rt['name']} {rt['version']}, {r.result['threads']} thread(s): p50 {t['p50']:.3f} ms, "
                  f"p90 {t['p90']:.3f} ms over {t['runs']} runs{_device_state(r.result.get('device') or {})} "
                  f"(run {r.run_id})")
     return line

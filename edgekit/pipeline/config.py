@@ -142,7 +142,8 @@ class BudgetsSection:
     max_accuracy_drop: float | None = None
     max_mae: float | None = None          # regression outputs (the worst head counts)
     max_mse: float | None = None
-    max_latency_ms: float | None = None
+    max_latency_ms: float | None = None   # p50 of the timed runs
+    max_p90_ms: float | None = None
     max_peak_memory_mb: float | None = None
     max_arena_kb: float | None = None
 

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from edgekit.fileio import atomic_write_text
-from edgekit.pipeline.budgets import TIMING_BUDGETS
+from edgekit.pipeline.budgets import TIMING_BUDGETS, passed
 from edgekit.pipeline.cache import file_sha256
 
 SCHEMA = 1
@@ -44,7 +44,7 @@ def manifest_dict(result) -> dict:
         "optimize": _without_seconds(result.optimize_summary),
         "edgetpu": result.edgetpu,
         "budgets": verdicts,
-        "passed": all(v.ok for v in result.verdicts),
+        "passed": passed(result.verdicts),
         "timing": {
             "measured_on": result.bench_where,
             "latency_ms": bench.get("timing_ms"),

@@ -11,10 +11,11 @@ import html
 from pathlib import Path
 
 from edgekit.fileio import atomic_write_text
-from edgekit.pipeline.budgets import BUDGETS
+from edgekit.pipeline.budgets import BUDGETS, passed as budgets_passed
 
 PALETTE = ["#4c6ef5", "#12b886", "#f59f00", "#e64980", "#7950f2", "#15aabf"]
 OK, BAD, INK, MUTED, GRID = "#2b8a3e", "#c92a2a", "#212529", "#868e96", "#e9ecef"
+ELSEWHERE = "#e67700"   # measured off-target: neither ok nor failed
 
 CSS = """
 body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#212529;background:#f4f6fa;margin:0}
@@ -29,7 +30,7 @@ h1{font-size:26px;margin:0 0 4px} h2{font-size:17px;margin:0 0 12px}
 .panel{padding:16px 18px} .wide{grid-column:1/3}
 table{border-collapse:collapse;width:100%} td,th{padding:6px 8px;border-bottom:1px solid #e9ecef;text-align:left;font-size:14px}
 th{color:#868e96;font-weight:600} td.num{text-align:right;font-variant-numeric:tabular-nums}
-.ok{color:#2b8a3e;font-weight:600} .bad{color:#c92a2a;font-weight:600}
+.ok{color:#2b8a3e;font-weight:600} .bad{color:#c92a2a;font-weight:600} .off{color:#e67700;font-weight:600}
 .note{color:#868e96;font-size:13px;margin-top:6px} code{font-size:13px}
 svg text{font-family:system-ui,sans-serif}
 """
@@ -38,14 +39,14 @@ svg text{font-family:system-ui,sans-serif}
 def render_report(result) -> str:
     """The HTML text of the report for a :class:`~edgekit.pipeline.build.BuildResult`."""
     final = result.final
-    passed = all(v.ok for v in result.verdicts)
+    passed = budgets_passed(result.verdicts)
     bench = result.bench or {}
     timing = bench.get("timing_ms") or {}
     cards = [
         (f"{final.size_bytes / 1024:.1f} KB", f"{final.name} .tflite, {result.config.convert.storage} weights"),
         (f"{final.gzip_bytes / 1024:.1f} KB", "gzipped"),
         (_quality(final), f"{final.quality[0]} ({_quality(result.baseline)} float32)"),
-        (f"{timing['mean']:.3f} ms" if timing else "n/a", f"mean latency on {_short(result.bench_where)}"),
+        (f"{timing['p50']:.3f} ms" if timing else "n/a", f"p50 latency on {_short(result.bench_where)}"),
         (f"{result.arena['bytes'] / 1024:.1f} KB" if result.arena else "n/a", "TFLM tensor arena"),
     ]
     body = [
@@ -88,12 +89,14 @@ def _budget_table(verdicts) -> str:
         unit = BUDGETS[v.name][1]
         value = "not measured" if v.value is None else f"{v.value:.4g} {unit}"
         fill = 0 if v.value is None or not v.limit else min(v.value / v.limit, 1.5) / 1.5
+        css, word, color = (("off", "off-target", ELSEWHERE) if v.off_target else ("ok", "ok", OK) if v.ok
+                            else ("bad", f"exit {v.code}", BAD))
         bar = (f"<svg width='160' height='12'><rect width='160' height='12' rx='6' fill='{GRID}'/>"
-               f"<rect width='{160 * fill:.1f}' height='12' rx='6' fill='{OK if v.ok else BAD}'/>"
+               f"<rect width='{160 * fill:.1f}' height='12' rx='6' fill='{color}'/>"
                f"<line x1='{160 / 1.5:.1f}' x2='{160 / 1.5:.1f}' y1='0' y2='12' stroke='{INK}' stroke-width='2'/></svg>")
         rows.append(f"<tr><td><code>{v.name}</code></td><td class='num'>{_e(value)}</td>"
                     f"<td class='num'>{v.limit:.4g} {unit}</td><td>{bar}</td>"
-                    f"<td class='{'ok' if v.ok else 'bad'}'>{'ok' if v.ok else f'exit {v.code}'}</td>"
+                    f"<td class='{css}'>{word}</td>"
                     f"<td class='note'>{_e(v.note)}</td></tr>")
     return ("<table><tr><th>budget</th><th>value</th><th>limit</th><th>value / limit</th><th>verdict</th><th></th></tr>"
             + "".join(rows) + "</table>")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from edgekit.tables import format_table
@@ -11,14 +12,35 @@ COMPARED: tuple[tuple[str, str, Any], ...] = (
     ("model size", "bytes", lambda r: r["model"]["size_bytes"]),
     ("init", "ms", lambda r: r["timing_ms"]["init"]),
     ("first inference", "ms", lambda r: r["timing_ms"]["first_inference"]),
-    ("mean", "ms", lambda r: r["timing_ms"]["mean"]),
     ("p50", "ms", lambda r: r["timing_ms"]["p50"]),
     ("p90", "ms", lambda r: r["timing_ms"]["p90"]),
     ("p99", "ms", lambda r: r["timing_ms"]["p99"]),
+    ("mean", "ms", lambda r: r["timing_ms"]["mean"]),
     ("init footprint", "MB", lambda r: r["memory_mb"]["init_footprint"]),
     ("overall footprint", "MB", lambda r: r["memory_mb"]["overall_footprint"]),
     ("peak RSS", "MB", lambda r: r["memory_mb"]["peak_rss"]),
 )
+
+
+# Statistics of the timed runs: a change smaller than the runs' own spread is noise.
+PER_INFERENCE = ("p50", "p90", "p99", "mean")
+RESOLUTION_MS = 1e-4   # the agent reports milliseconds to 4 decimals
+
+
+def noise_ms(a: dict, b: dict) -> float:
+    """The latency change two runs cannot tell apart: twice the standard error of the difference of
+    their medians, at least the reported resolution.
+
+    Each run's spread is read robustly from its p90 - p50 (1.2816 standard deviations of a
+    normal distribution; a mean or std would let single outliers in) and the standard error
+    of a median of n runs is 1.2533 sigma / sqrt(n).
+    """
+    def standard_error(run: dict) -> float:
+        timing = run["timing_ms"]
+        sigma = max(timing["p90"] - timing["p50"], 0.0) / 1.2816
+        return 1.2533 * sigma / math.sqrt(max(timing.get("runs") or 1, 1))
+
+    return max(2 * math.hypot(standard_error(a), standard_error(b)), RESOLUTION_MS)
 
 
 def fmt_ms(value: float | None) -> str:
@@ -63,8 +85,8 @@ def render_bench(result: dict) -> str:
         f"First inference:    {fmt_ms(timing['first_inference'])} ms",
         f"Warmup (avg):       {warmup}",
         f"Inference ({runs} runs, ms):",
-        "  " + "  ".join(f"{k} {fmt_ms(timing[k])}" for k in ("mean", "std", "min", "max")),
         "  " + "  ".join(f"{k} {fmt_ms(timing[k])}" for k in ("p50", "p90", "p99")),
+        "  " + "  ".join(f"{k} {fmt_ms(timing[k])}" for k in ("mean", "std", "min", "max")),
         f"Memory (MB):        init footprint {memory['init_footprint']:.2f}  overall footprint "
         f"{memory['overall_footprint']:.2f}  peak RSS {memory['peak_rss']:.2f}",
         f"Device:             {_device_line(device)}",
@@ -90,12 +112,12 @@ def _device_line(device: dict) -> str:
 
 def render_history(runs: list[dict]) -> str:
     """One line per run, newest first."""
-    header = ("id", "when (UTC)", "target", "host", "model", "runtime", "thr", "mean ms", "p50 ms",
-              "p90 ms", "peak MB", "")
+    header = ("id", "when (UTC)", "target", "host", "model", "runtime", "thr", "p50 ms", "p90 ms",
+              "mean ms", "peak MB", "")
     rows = [
         (str(r["id"]), r["created"].replace("T", " ").rstrip("Z"), r["target"], r["host"],
          f"{r['model_name']} ({(r['model_sha256'] or '')[:8]})", f"{r['runtime']} {r['runtime_version']}",
-         str(r["threads"]), fmt_ms(r["mean_ms"]), fmt_ms(r["p50_ms"]), fmt_ms(r["p90_ms"]),
+         str(r["threads"]), fmt_ms(r["p50_ms"]), fmt_ms(r["p90_ms"]), fmt_ms(r["mean_ms"]),
          fmt_value(r["peak_mb"], "MB"), "THROTTLED" if r["throttled"] else "")
         for r in runs
     ]
@@ -103,15 +125,22 @@ def render_history(runs: list[dict]) -> str:
 
 
 def compare_runs(a: dict, b: dict) -> list[dict]:
-    """Per figure: A, B, B-A, % change and which run is better (lower wins), for --json and text."""
+    """Per figure: A, B, B-A, % change and which run is better (lower wins), for --json and text.
+
+    Per-inference latencies (p50, p90, p99, mean) carry ``noise``, :func:`noise_ms` of the two
+    runs; a change within it is ``within_noise`` and neither run is better.
+    """
+    noise = noise_ms(a["result"], b["result"])
     metrics = []
     for name, unit, get in COMPARED:
         va, vb = get(a["result"]), get(b["result"])
         delta = None if va is None or vb is None else vb - va
         percent = None if delta is None or not va else 100.0 * delta / va
-        better = None if not delta else ("b" if delta < 0 else "a")
+        threshold = noise if name in PER_INFERENCE else None
+        within = delta is not None and threshold is not None and abs(delta) <= threshold
+        better = None if not delta or within else ("b" if delta < 0 else "a")
         metrics.append({"name": name, "unit": unit, "a": va, "b": vb, "delta": delta, "percent": percent,
-                        "better": better})
+                        "better": better, "noise": threshold, "within_noise": within})
     return metrics
 
 
@@ -123,10 +152,16 @@ def render_compare(a: dict, b: dict, metrics: list[dict]) -> str:
         unit = m["unit"]
         delta = "-" if m["delta"] is None else ("+" if m["delta"] > 0 else "") + fmt_value(m["delta"], unit)
         percent = "-" if m["percent"] is None else f"{m['percent']:+.1f}%"
-        verdict = {"b": "↓ better", "a": "↑ worse", None: "= same"}[m["better"]]
+        verdict = "≈ within noise" if m["within_noise"] else {"b": "↓ better", "a": "↑ worse",
+                                                                 None: "= same"}[m["better"]]
         rows.append((f"{m['name']} ({unit})", fmt_value(m["a"], unit), fmt_value(m["b"], unit), delta, percent,
                      verdict))
-    return "\n".join(lines + [format_table(("", "A", "B", "B - A", "%", ""), rows, align="lrrrrl", indent=0)])
+    noise = next(m["noise"] for m in metrics if m["noise"] is not None)
+    footer = (f"\nnoise threshold {fmt_ms(noise)} ms: twice the standard error of the difference of the runs' "
+              "medians (from their p90 - p50 spread and run count); p50/p90/p99/mean changes within it are noise, "
+              "not better or worse")
+    return "\n".join(lines + [format_table(("", "A", "B", "B - A", "%", ""), rows, align="lrrrrl", indent=0),
+                              footer])
 
 
 def _run_label(run: dict) -> str:

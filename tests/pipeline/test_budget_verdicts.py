@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from edgekit.pipeline.budgets import BUDGETS, NOT_MEASURED_CODE, BudgetExceeded, check_budgets, enforce
+from edgekit.pipeline.budgets import (BUDGETS, NOT_MEASURED_CODE, TIMING_BUDGETS, BudgetExceeded, check_budgets, enforce,
+                                     passed)
 
 MEASURED = {"max_size_kb": 71.3, "max_gzip_kb": 40.0, "min_accuracy": 0.95, "max_accuracy_drop": 0.01,
-            "max_latency_ms": 0.8, "max_peak_memory_mb": 300.0, "max_arena_kb": 10.2}
+            "max_latency_ms": 0.8, "max_p90_ms": 1.1, "max_peak_memory_mb": 300.0, "max_arena_kb": 10.2}
 
 
 def test_exit_codes_are_distinct_and_documented_from_10():
@@ -30,6 +31,7 @@ def test_all_within_limits_pass():
     ("min_accuracy", 0.97, "budget min_accuracy: 0.95 < 0.97"),
     ("max_accuracy_drop", 0.005, "budget max_accuracy_drop: 0.01 > 0.005"),
     ("max_latency_ms", 0.5, "budget max_latency_ms: 0.8 > 0.5"),
+    ("max_p90_ms", 1, "budget max_p90_ms: 1.1 > 1"),
     ("max_peak_memory_mb", 256, "budget max_peak_memory_mb: 300 > 256"),
     ("max_arena_kb", 8, "budget max_arena_kb: 10.2 > 8"),
 ])
@@ -54,3 +56,17 @@ def test_unmeasured_budget_fails_with_its_reason():
                              {"max_latency_ms": "the agent found no runtime"})
     assert not verdicts[0].ok and verdicts[0].code == NOT_MEASURED_CODE
     assert verdicts[0].line() == "budget max_latency_ms: not measured (the agent found no runtime)"
+
+
+def test_off_target_measurements_are_shown_but_neither_ok_nor_failing():
+    limits = {"max_size_kb": 80, "max_latency_ms": 0.5, "max_p90_ms": 2, "max_peak_memory_mb": 512}
+    verdicts = check_budgets(limits, MEASURED, {name: "measured on local, not coral-usb" for name in TIMING_BUDGETS},
+                             off_target=TIMING_BUDGETS)
+    lines = [v.line() for v in verdicts]
+    assert lines == ["budget max_size_kb: 71.3 <= 80 ok",
+                     "budget max_latency_ms: 0.8 > 0.5 off-target, not checked (measured on local, not coral-usb)",
+                     "budget max_p90_ms: 1.1 <= 2 off-target, not checked (measured on local, not coral-usb)",
+                     "budget max_peak_memory_mb: 300 <= 512 off-target, not checked (measured on local, not coral-usb)"]
+    assert passed(verdicts) and [v.to_dict()["off_target"] for v in verdicts] == [False, True, True, True]
+    enforce(verdicts)  # the latency over its limit was measured elsewhere: it does not fail the build
+    assert not passed(check_budgets(limits, MEASURED))  # on the target it does

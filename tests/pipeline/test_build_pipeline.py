@@ -56,6 +56,10 @@ def test_build_writes_artifacts_and_passes_budgets(first_build):
     assert final["accuracy"] >= 0.93 and final["size_kb"] < manifest["variants"][0]["size_bytes"] / 1024 / 3
     assert final["arena"]["bytes"] > 0 and final["arena"]["method"] in ("tflite-micro", "planner")
     assert manifest["timing"]["measured_on"] == "local" and manifest["timing"]["latency_ms"]["mean"] > 0
+    latency = {v["budget"]: v for v in manifest["timing"]["budgets"]}
+    timing = manifest["timing"]["latency_ms"]
+    assert (latency["max_latency_ms"]["value"], latency["max_p90_ms"]["value"]) == (timing["p50"], timing["p90"])
+    assert not any(v["off_target"] for v in latency.values())  # target local, measured on local
     assert manifest["versions"]["tensorflow"] and manifest["config"]["optimize"] == []
     assert final["sha256"] in (out / "model_data.h").read_text()
     from edgekit.results import ResultStore
@@ -129,6 +133,14 @@ def test_coral_target_gets_the_edge_tpu_check(first_build, tmp_path):
         assert tpu["compiler"] is None and "edgetpu_compiler is not on PATH" in proc.stderr
     assert manifest["timing"]["measured_on"] == "local, not coral-usb: no [target] device configured"
     assert "latency measured on local, not coral-usb" in proc.stderr
+    timing = manifest["timing"]["budgets"]
+    assert {v["budget"] for v in timing} == {"max_latency_ms", "max_p90_ms", "max_peak_memory_mb"}
+    assert all(v["off_target"] for v in timing) and manifest["passed"]
+    for verdict in timing:  # shown as measured elsewhere, never as a green "ok"
+        assert re.search(rf"budget {verdict['budget']}: \S+ \S+ \S+ off-target, not checked \(measured on local, "
+                         "not coral-usb", proc.stderr)
+    assert " ok (measured on local, not coral-usb" not in proc.stderr
+    assert "off-target</td>" in (tmp_path / "out" / "report.html").read_text()
     assert "Coral Edge TPU" in (tmp_path / "out" / "report.html").read_text()
     bad = project(tmp_path, target="coral-usb").read_text().replace('quantize = "int8"', 'quantize = "float16"')
     (tmp_path / "edgekit.toml").write_text(bad)
