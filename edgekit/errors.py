@@ -11,7 +11,7 @@ Exit codes (documented in README):
   4  the benchmark agent failed (runtime missing, model would not load, crash, timeout)
   5  a compact storage form was refused (cannot be made, unsupported by the target's runtime,
      or its outputs disagree with its int8/float reference); nothing was written
-  10+ build budgets violated (see :mod:`edgekit.pipeline`)
+  10+ build budgets violated (10-20, see :mod:`edgekit.pipeline.budgets`)
 """
 
 from __future__ import annotations

@@ -40,6 +40,8 @@ class Delegate:
     library: str
     requires_full_int8: bool = False
     io_types: tuple[str, ...] = IO_TYPES
+    compiled_op: str | None = None   # the custom op a model compiled for it runs in (Edge TPU: edgetpu-custom-op)
+    compiler: str | None = None      # the program that compiles a full-int8 model into that op
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,8 @@ class Target:
                 "storage": list(self.storage),
                 "delegate": None if self.delegate is None else {
                     "library": self.delegate.library, "requires_full_int8": self.delegate.requires_full_int8,
-                    "io_types": list(self.delegate.io_types)},
+                    "io_types": list(self.delegate.io_types), "compiled_op": self.delegate.compiled_op,
+                    "compiler": self.delegate.compiler},
                 "path": str(self.path) if self.path else None, "origin": self.origin,
                 "overrides": None if self.overrides is None else {
                     "origin": self.overrides.origin, "path": str(self.overrides.path)}}
@@ -172,7 +175,8 @@ def _delegate(path: Path, data: Any) -> Delegate | None:
         raise ConfigError(f"{path}: key 'delegate' must be a table ([delegate])")
     reader = _Fields(path, data, prefix="delegate.")
     return Delegate(library=reader.string("library"), requires_full_int8=reader.boolean("requires_full_int8", False),
-                    io_types=reader.choices("io_types", IO_TYPES, default=IO_TYPES))
+                    io_types=reader.choices("io_types", IO_TYPES, default=IO_TYPES),
+                    compiled_op=reader.optional_string("compiled_op"), compiler=reader.optional_string("compiler"))
 
 
 class _Fields:
@@ -197,6 +201,9 @@ class _Fields:
         if not isinstance(value, str) or not value:
             raise self._fail(key, "a non-empty string")
         return value
+
+    def optional_string(self, key: str) -> str | None:
+        return None if self._get(key, None) is None else self.string(key)
 
     def integer(self, key: str, default: int | None = None) -> int:
         value = self._get(key, default)

@@ -28,23 +28,46 @@ def quantization_of(model) -> str:
 
 
 def check_model_for_target(path: Path, target: Target) -> None:
-    """UsageError naming the model, the target and the fix if the target cannot run the model."""
+    """UsageError naming the model, the target and the fix if the target cannot run the model.
+
+    A delegate target (Coral) lists every problem and every fix in one message, so the
+    user converts (and compiles) once rather than meeting the next refusal after each fix.
+    """
     model = read_tflite(path)
     quantization = quantization_of(model)
-    if quantization not in target.quantizations:
+    if target.delegate is None and quantization not in target.quantizations:
         raise UsageError(f"{path}: a '{quantization}' model, but target {target.name} accepts "
                          f"{', '.join(target.quantizations)}; convert with --quantize {target.quantizations[0]}")
     check_storage(model, target.storage, str(path), f"target {target.name}")
+    if target.delegate is not None:
+        _check_delegate(path, model, quantization, target)
+
+
+def _check_delegate(path: Path, model, quantization: str, target: Target) -> None:
     delegate = target.delegate
-    if delegate is None:
-        return
-    if delegate.requires_full_int8:
+    compiled = delegate.compiled_op is not None and delegate.compiled_op in model.custom_ops
+    problems, flags = [], []
+    if quantization not in target.quantizations and not compiled:
+        problems.append(f"it is a '{quantization}' model (needs {', '.join(target.quantizations)})")
+        flags.append(f"--quantize {target.quantizations[0]} --calibration SPEC")
+    elif delegate.requires_full_int8 and not compiled:
         floats = sorted({op.opcode for _, op in float_operators(model)})
         if floats:
-            raise UsageError(f"{path}: {target.name}'s {delegate.library} needs a full-integer model; these ops "
-                             f"compute in float: {', '.join(floats)}; convert with --quantize int8")
+            problems.append(f"these ops compute in float: {', '.join(floats)}")
+            flags.append("--quantize int8 --calibration SPEC (no --keep-float/--auto-mixed)")
     io = model.main.input_tensors() + model.main.output_tensors()
     wrong = sorted({t.dtype for t in io if t.dtype not in delegate.io_types})
     if wrong:
-        raise UsageError(f"{path}: {target.name}'s {delegate.library} needs {'/'.join(delegate.io_types)} inputs "
-                         f"and outputs, this model has {', '.join(wrong)}; convert with --io-type int8")
+        problems.append(f"its inputs/outputs are {', '.join(wrong)} (needs {'/'.join(delegate.io_types)})")
+        flags.append(f"--io-type {delegate.io_types[0]}")
+    if delegate.compiled_op is not None and not compiled:
+        problems.append(f"it is not compiled for it (no {delegate.compiled_op} op)")
+    if not problems:
+        return
+    fixes = []
+    if flags:
+        fixes.append(f"edgekit convert MODEL.keras -o {path.name} {' '.join(flags)}")
+    if delegate.compiled_op is not None and not compiled:
+        fixes.append(f"{delegate.compiler or 'its compiler'} {path.name}, then deploy the file it writes")
+    raise UsageError(f"{path}: target {target.name} runs models on {delegate.library}, and this one cannot run there: "
+                     f"{'; '.join(problems)}. Fix: {', then '.join(fixes)}")
