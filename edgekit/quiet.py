@@ -101,7 +101,7 @@ class StderrFilter:
         """Start filtering (once); also sets the environment TensorFlow reads at import."""
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         warnings.filterwarnings("ignore", module=_THIRD_PARTY)
-        if self._pid is not None:
+        if self._pid is not None or not hasattr(os, "fork"):  # Windows: no fork, TensorFlow's lines stay
             return
         sys.stderr.flush()
         read_end, write_end = os.pipe()
