@@ -111,6 +111,9 @@ class StderrFilter:
             try:
                 os.close(write_end)
                 os.dup2(real, 2)
+                for fd in (0, 1):  # a reader of edgekit's stdout must see its end when edgekit exits
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
                 _pump(read_end, real)
             finally:
                 os._exit(0)
