@@ -89,3 +89,14 @@ def test_training_data_without_labels(cli, digits_model, tmp_path):
 def test_output_must_be_keras(cli, digits_model, digits_train, tmp_path):
     result = cli("optimize", digits_model, "-o", tmp_path / "o.h5", "--train-data", digits_train, "--prune", "0.5")
     assert result.exit_code == 2 and ".keras" in result.output
+
+
+def test_a_one_epoch_polynomial_prune_reaches_its_sparsity(cli, digits_model, digits_train, tmp_path):
+    """The ramp's last pruning step falls inside a short fine-tune (it used to come after it: 0% zeros)."""
+    result = cli("optimize", digits_model, "-o", tmp_path / "p.keras", "--train-data", digits_train,
+                 "--epochs", 1, "--prune", 0.5, "--json")
+    assert result.exit_code == 0, result.output
+    import json
+
+    layers = {row["layer"]: row["sparsity"] for row in json.loads(result.stdout)["layers"]}
+    assert all(abs(sparsity - 0.5) < 0.01 for sparsity in layers.values()), layers

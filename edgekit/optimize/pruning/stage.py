@@ -26,12 +26,15 @@ def apply(model, config: PruneConfig, trainer):
                                           prune_low_magnitude, strip_pruning)
 
     steps_per_epoch = trainer.steps_per_epoch
-    frequency = max(1, min(100, steps_per_epoch))
-    if config.schedule == "constant" or config.structured:
-        schedule = ConstantSparsity(config.sparsity if not config.structured else 0.5, 0, frequency=frequency)
+    ramp = int(steps_per_epoch * trainer.epochs * _RAMP_FRACTION)
+    if config.schedule == "constant" or config.structured or ramp < 1:
+        schedule = ConstantSparsity(config.sparsity if not config.structured else 0.5, 0,
+                                    frequency=max(1, min(100, steps_per_epoch)))
     else:
-        end = max(1, int(steps_per_epoch * trainer.epochs * _RAMP_FRACTION) // frequency * frequency)
-        schedule = PolynomialDecay(0.0, config.sparsity, 0, end, frequency=frequency)
+        # the last pruning step must fall inside the ramp: a short fine-tune (1 epoch) otherwise
+        # never reaches its final sparsity
+        frequency = max(1, min(100, steps_per_epoch, ramp))
+        schedule = PolynomialDecay(0.0, config.sparsity, 0, ramp // frequency * frequency, frequency=frequency)
     what = f"{config.structured[0]}:{config.structured[1]}" if config.structured else f"{config.sparsity:.0%}"
     details = f", blocks of {config.block_size} input channels" if config.block_size > 1 else ""
     details += f", run cost {config.run_cost:g}" if config.run_cost > 0 else ""
