@@ -160,6 +160,27 @@ def steps_from_flags(given: dict[str, Any]) -> list[Step]:
     return steps
 
 
+def per_layer(flag: str, cast: Callable[[str], Any], form: str, example: str) -> Callable[[tuple[str, ...]], dict]:
+    """An ``Option.parse`` for a repeatable per-layer flag: ``("conv2=0.5", ...)`` -> ``{"conv2": 0.5}``.
+
+    ``form`` and ``example`` (``NAME=RATIO``, ``conv2=0.5``) make the one-line error.
+    """
+
+    def parse(items: tuple[str, ...]) -> dict[str, Any]:
+        values = {}
+        for item in items:
+            name, sep, value = item.rpartition("=")
+            try:
+                if not sep or not name:
+                    raise ValueError
+                values[name] = cast(value)
+            except ValueError:
+                raise UsageError(f"{flag} {item!r}: expected {form}, e.g. {example}") from None
+        return values
+
+    return parse
+
+
 def _with_metavar(stage: Stage, flag: str) -> str:
     option = next(o for o in stage.options if o.flag == flag)
     return f"{flag} {option.metavar}" if option.metavar and option.type is not bool else flag

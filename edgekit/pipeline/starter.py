@@ -64,16 +64,6 @@ c_array = false          # model_data.h/.cc for TensorFlow Lite Micro
 '''
 
 
-def starter() -> str:
-    """The template, with one commented [[optimize]] example per registered stage."""
-    from edgekit.optimize.stages import stages
-
-    blocks = []
-    for stage in stages():
-        body = "\n".join(f"# {line}" for line in stage.example.splitlines())
-        blocks.append(f"# [[optimize]]           # {stage.name}: {stage.summary}\n{body}\n#")
-    return STARTER.replace("{optimize}", "\n".join(blocks))
-
 # The data files the template names, relative to it -> the shipped split copied there.
 STARTER_DATA = {"data/train.npz": "train", "data/val.npz": "val"}
 

@@ -3,23 +3,8 @@
 from __future__ import annotations
 
 from edgekit.optimize.filters.config import FilterPruneConfig
-from edgekit.optimize.stages import Option, Stage
+from edgekit.optimize.stages import Option, Stage, per_layer
 from edgekit.vocab import FILTER_CRITERIA
-
-
-def _overrides(items: tuple[str, ...]) -> dict[str, float]:
-    from edgekit.errors import UsageError
-
-    overrides = {}
-    for item in items:
-        name, sep, value = item.rpartition("=")
-        try:
-            if not sep or not name:
-                raise ValueError
-            overrides[name] = float(value)
-        except ValueError:
-            raise UsageError(f"--prune-filters-layer {item!r}: expected NAME=RATIO, e.g. conv2=0.5") from None
-    return overrides
 
 
 def apply(model, config: FilterPruneConfig, trainer):
@@ -40,7 +25,7 @@ _OPTIONS = (
            metavar="RATIO", enables=True),
     Option("--prune-filters-layer", "layer_ratios", "Per-layer override of --prune-filters (repeatable); alone, "
            "only the named layers are pruned.", type=str, metavar="NAME=RATIO", multiple=True,
-           parse=_overrides, enables=True),
+           parse=per_layer("--prune-filters-layer", float, "NAME=RATIO", "conv2=0.5"), enables=True),
     Option("--filter-criterion", "criterion", "Rank filters by L1 or L2 norm, or by the following BatchNorm's "
            "|gamma|.", type=str, choices=FILTER_CRITERIA),
 )

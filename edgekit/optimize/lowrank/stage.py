@@ -3,23 +3,8 @@
 from __future__ import annotations
 
 from edgekit.optimize.lowrank.config import LowRankConfig
-from edgekit.optimize.stages import Option, Stage
+from edgekit.optimize.stages import Option, Stage, per_layer
 from edgekit.vocab import LOW_RANK_CONV
-
-
-def _ranks(items: tuple[str, ...]) -> dict[str, int]:
-    from edgekit.errors import UsageError
-
-    ranks = {}
-    for item in items:
-        name, sep, value = item.rpartition("=")
-        try:
-            if not sep or not name:
-                raise ValueError
-            ranks[name] = int(value)
-        except ValueError:
-            raise UsageError(f"--low-rank-layer {item!r}: expected NAME=RANK, e.g. fc1=32") from None
-    return ranks
 
 
 def _target(config: LowRankConfig) -> str:
@@ -60,7 +45,7 @@ _OPTIONS = (
            "the kernel's squared singular values (0 < E <= 1).", metavar="E", enables=True),
     Option("--low-rank-layer", "layer_ranks", "Rank for one layer (repeatable; 0 keeps it whole; also factorizes "
            "an output layer); alone, only the named layers are factorized.", type=str, metavar="NAME=RANK",
-           multiple=True, parse=_ranks, enables=True),
+           multiple=True, parse=per_layer("--low-rank-layer", int, "NAME=RANK", "fc1=32"), enables=True),
     Option("--low-rank-conv", "conv", "How k x k Conv2D kernels are split: tucker (1x1 -> kxk -> 1x1) or "
            "spatial (kx1 -> 1xk).", type=str, choices=LOW_RANK_CONV),
 )
