@@ -12,6 +12,7 @@ Exit codes (documented in README):
   5  a compact storage form was refused (cannot be made, unsupported by the target's runtime,
      or its outputs disagree with its int8/float reference); nothing was written
   10+ build budgets violated (10-20, see :mod:`edgekit.pipeline.budgets`)
+  130 interrupted (Ctrl-C / SIGTERM): stopped at a safe point
 """
 
 from __future__ import annotations
@@ -71,6 +72,12 @@ class AgentError(EdgekitError):
     """The benchmark agent failed: no runtime, model did not load, crash or time limit."""
 
     exit_code = 4
+
+
+class Interrupted(EdgekitError):
+    """SIGINT/SIGTERM stopped the work at a safe point: exit 130 like a shell's Ctrl-C."""
+
+    exit_code = 130
 
 
 class RemoteError(EdgekitError):

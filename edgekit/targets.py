@@ -59,6 +59,7 @@ class Target:
     quantizations: tuple[str, ...]
     delegate: Delegate | None = None
     storage: tuple[str, ...] = ("int8",)   # weight storage forms its runtime runs correctly (vocab)
+    keep_models: int | None = None   # models a deploy keeps on the device (None: the inventory's, else 5)
     path: Path | None = field(default=None, compare=False)
     origin: str = field(default="bundled", compare=False)       # the layer it came from (ProfileDir.origin)
     overrides: "Target | None" = field(default=None, compare=False)  # the profile of that name it replaces
@@ -83,6 +84,7 @@ class Target:
                     "library": self.delegate.library, "requires_full_int8": self.delegate.requires_full_int8,
                     "io_types": list(self.delegate.io_types), "compiled_op": self.delegate.compiled_op,
                     "compiler": self.delegate.compiler},
+                "keep_models": self.keep_models,
                 "path": str(self.path) if self.path else None, "origin": self.origin,
                 "overrides": None if self.overrides is None else {
                     "origin": self.overrides.origin, "path": str(self.overrides.path)}}
@@ -152,17 +154,26 @@ def _load_file(path: Path) -> Target:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                          "save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read a target profile: {exc.strerror or exc}; a profile is a "
+                          "<name>.toml file") from None
     reader = _Fields(path, data)
     target = Target(
         name=reader.string("name"), description=reader.string("description"), arch=reader.string("arch"),
         cpu=reader.string("cpu"), cores=reader.integer("cores"), default_threads=reader.integer("default_threads", 1),
         ram_mb=reader.integer("ram_mb"), runtimes=reader.choices("runtimes", DEFAULT_RUNTIMES),
         quantizations=reader.choices("quantizations", QUANTIZE_MODES), delegate=_delegate(path, data.get("delegate")),
-        storage=reader.choices("storage", STORAGE_CAPABILITIES, default=("int8",)), path=path)
+        storage=reader.choices("storage", STORAGE_CAPABILITIES, default=("int8",)),
+        keep_models=reader.integer("keep_models", None) if "keep_models" in data else None, path=path)
+    if target.keep_models == 0:
+        raise ConfigError(f"{path}: key 'keep_models' must be at least 1 (current and previous are always kept)")
     if target.name != path.stem:
         raise ConfigError(f"{path}: key 'name' is '{target.name}' but the file is {path.name}; make them agree")
     unknown = set(data) - {"name", "description", "arch", "cpu", "cores", "default_threads", "ram_mb", "runtimes",
-                           "quantizations", "delegate", "storage"}
+                           "quantizations", "delegate", "storage", "keep_models"}
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
     return target

@@ -17,6 +17,7 @@ import click
 
 from edgekit import __version__
 from edgekit.errors import EdgekitError
+from edgekit.interrupts import terminate_as_interrupt
 
 # name -> "module:attribute"; the order here is the order of ``edgekit --help``.
 COMMANDS: dict[str, str] = {
@@ -80,6 +81,9 @@ class LazyGroup(click.Group):
         except EdgekitError as err:
             click.echo(f"edgekit: error: {err}", err=True)
             ctx.exit(err.exit_code)
+        except KeyboardInterrupt:  # before click turns it into "Aborted!" and exit 1
+            click.echo("edgekit: interrupted", err=True)
+            ctx.exit(130)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         """Click's standalone mode, with click's errors printed as edgekit prints its own."""
@@ -129,6 +133,7 @@ def main() -> None:
     from edgekit.quiet import StderrFilter
 
     stderr_filter = StderrFilter()
+    terminate_as_interrupt()  # SIGTERM stops build/bench/... like Ctrl-C: exit 130, temp files removed
     try:
         cli.main(prog_name="edgekit", obj=stderr_filter)
     finally:

@@ -63,18 +63,26 @@ def _devices(kw: dict):
 
 
 def _finish(ctx: click.Context, outcomes, as_json: bool) -> None:
-    """Summary line / JSON, and a non-zero exit (the first failure's code) if any device failed."""
+    """Summary line / JSON, and a non-zero exit if any device failed: 130 if interrupted, else the first failure's."""
     failed = [o for o in outcomes if not o.ok]
-    summary = {"devices": len(outcomes), "ok": len(outcomes) - len(failed), "failed": len(failed)}
+    interrupted = [o for o in failed if o.interrupted]
+    summary = {"devices": len(outcomes), "ok": len(outcomes) - len(failed), "failed": len(failed),
+               "interrupted": len(interrupted)}
     if as_json:
         emit_json({"summary": summary, "devices": [
             {"device": o.device.name, "ok": o.ok, **(o.value.to_dict() if o.ok else
-                                                     {"error": str(o.error), "exit_code": o.error.exit_code})}
+                                                     {"error": str(o.error), "exit_code": o.error.exit_code,
+                                                      "started": o.started})}
             for o in outcomes]})
+    elif interrupted:
+        not_started = sum(not o.started for o in interrupted)
+        click.echo(f"interrupted: {summary['ok']} of {summary['devices']} device(s) done, "
+                   f"{len(interrupted) - not_started} stopped before activating, {not_started} not started"
+                   + (f", {len(failed) - len(interrupted)} failed" if len(failed) > len(interrupted) else ""))
     elif len(outcomes) > 1:
         click.echo(f"{summary['ok']} of {summary['devices']} device(s) ok, {summary['failed']} failed")
     if failed:
-        ctx.exit(failed[0].error.exit_code)
+        ctx.exit(130 if interrupted else failed[0].error.exit_code)
 
 
 @click.command()
@@ -92,8 +100,10 @@ def deploy(ctx: click.Context, model: Path, threads: int | None, runs: int, warm
     """Push MODEL (.tflite) to devices, switch to it atomically, and benchmark it there.
 
     The model is uploaded once per device (content-addressed), verified by sha256 on
-    the device, and activated by renaming a symlink; the previous model is kept for
-    'edgekit rollback'. Every benchmark is recorded (see 'edgekit history').
+    the device (a cached copy too), run there by the agent, and only then activated by
+    renaming a symlink; the previous model is kept for 'edgekit rollback'. One deploy per
+    device at a time (a lock on the device). Ctrl-C stops at the next safe point (exit
+    130). Every benchmark is recorded (see 'edgekit history').
     """
     from edgekit.remote import deploy as deploy_one, run_fleet
     from edgekit.remote.deploy import check_model_file

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 
 from edgekit.agent.runner import bench_args, parse_agent_output
-from edgekit.errors import AgentError, RemoteError
+from edgekit.errors import AgentError, Interrupted, RemoteError
 from edgekit.remote.connection import CommandTimeout, Connection
 from edgekit.targets import Target
 
@@ -29,7 +29,10 @@ def run_bench(conn: Connection, python: str, agent: str, model: str, target: Tar
                f"echo '{PID_MARKER}'$pid >&2; wait $pid")
     pids: list[str] = []
     try:
-        result = conn.run(command, timeout=timeout, on_stderr_line=pids.append)
+        result = conn.run(command, timeout=timeout, on_stderr_line=pids.append, interruptible=True)
+    except Interrupted:
+        _kill(conn, pids)
+        raise Interrupted(f"{conn.name}: interrupted while the agent ran the model; the agent was killed") from None
     except CommandTimeout:
         _kill(conn, pids)
         raise AgentError(f"{conn.name}: the benchmark did not finish within {timeout:g}s (--bench-timeout); "

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgekit.errors import UsageError
+from edgekit.errors import PreflightError, UsageError
 from edgekit.inspect import float_operators, is_full_integer, read_tflite
 from edgekit.inspect.storage import check_storage
 from edgekit.targets import Target
+
+# Custom ops every stock TFLite runtime registers (BuiltinOpResolver, tensorflow/lite/core/kernels/register.cc).
+STOCK_CUSTOM_OPS = frozenset({"NumericVerify", "Mfcc", "AudioSpectrogram", "TFLite_Detection_PostProcess"})
+# What a runtime adds (exact names, or a prefix ending in "*"); a delegate adds its compiled_op.
+RUNTIME_CUSTOM_OPS = {"tensorflow.lite": ("Flex*",)}
 
 
 def quantization_of(model) -> str:
@@ -71,3 +76,19 @@ def _check_delegate(path: Path, model, quantization: str, target: Target) -> Non
         fixes.append(f"{delegate.compiler or 'its compiler'} {path.name}, then deploy the file it writes")
     raise UsageError(f"{path}: target {target.name} runs models on {delegate.library}, and this one cannot run there: "
                      f"{'; '.join(problems)}. Fix: {', then '.join(fixes)}")
+
+
+def check_custom_ops(path: Path, target: Target, runtime: dict | None, *, where: str) -> None:
+    """PreflightError before uploading if the model has custom ops the device's runtime cannot resolve."""
+    provided = RUNTIME_CUSTOM_OPS.get((runtime or {}).get("name", ""), ()) + \
+        ((target.delegate.compiled_op,) if target.delegate and target.delegate.compiled_op else ())
+    missing = [op for op in read_tflite(path).custom_ops if op not in STOCK_CUSTOM_OPS and not _provided(op, provided)]
+    if missing:
+        name = (runtime or {}).get("name", "the runtime")
+        raise PreflightError(f"{where}: {path.name} uses custom op(s) {', '.join(missing)} that {name} on the device "
+                             "does not provide; nothing was uploaded; convert the model without them or install a "
+                             "runtime built with them")
+
+
+def _provided(op: str, provided: tuple[str, ...]) -> bool:
+    return any(op == p or (p.endswith("*") and op.startswith(p[:-1])) for p in provided)

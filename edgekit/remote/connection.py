@@ -14,7 +14,8 @@ from pathlib import Path
 
 import paramiko
 
-from edgekit.errors import AuthenticationError, HostKeyError, RemoteError, UsageError
+from edgekit import interrupts
+from edgekit.errors import AuthenticationError, HostKeyError, Interrupted, RemoteError, UsageError
 from edgekit.remote import hostkeys
 from edgekit.remote.sshconfig import HostSpec, resolve
 
@@ -116,6 +117,11 @@ class Connection:
                               f"{opts.connect_timeout:g}s (--connect-timeout); is the device on and reachable?") from None
         except (paramiko.SSHException, EOFError) as exc:
             client.close()
+            if "No authentication methods available" in str(exc):
+                raise AuthenticationError(
+                    f"{self.name}: no private key to log in as '{host.user}' on {host.hostname}:{host.port}: "
+                    f"no -i KEY, no IdentityFile, no ~/.ssh/id_* and no SSH agent (SSH_AUTH_SOCK); "
+                    f"pass -i KEY or add the key to ssh-agent") from None
             raise RemoteError(f"{self.name}: SSH handshake with {host.hostname}:{host.port} failed: {exc}; "
                               f"is an SSH server answering there (timeout {opts.connect_timeout:g}s)?") from None
         except OSError as exc:
@@ -156,19 +162,27 @@ class Connection:
             self._sftp.get_channel().settimeout(self.options.command_timeout)
         return self._sftp
 
-    def run(self, command: str, *, timeout: float | None = None, on_stderr_line=None) -> CommandResult:
-        """Run ``command`` (a shell line: quote paths with shlex.quote) and wait for it.
-
-        CommandTimeout after ``timeout`` (default: the command timeout); the channel is
-        closed then, and the caller kills what must not keep running. ``on_stderr_line``
-        sees the first stderr line as soon as it arrives (used to learn a remote pid).
-        """
-        limit = self.options.command_timeout if timeout is None else timeout
+    def start(self, command: str) -> paramiko.Channel:
+        """Start ``command`` and return its channel without waiting (a process that lives as long as it)."""
         try:
             channel = self._client.get_transport().open_session(timeout=self.options.command_timeout)
             channel.exec_command(command)
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise RemoteError(f"{self.name}: cannot run a command over SSH: {exc}") from None
+        return channel
+
+    def run(self, command: str, *, timeout: float | None = None, on_stderr_line=None,
+            interruptible: bool = False) -> CommandResult:
+        """Run ``command`` (a shell line: quote paths with shlex.quote) and wait for it.
+
+        CommandTimeout after ``timeout`` (default: the command timeout); the channel is
+        closed then, and the caller kills what must not keep running. ``on_stderr_line``
+        sees the first stderr line as soon as it arrives (used to learn a remote pid).
+        ``interruptible``: a Ctrl-C/SIGTERM (:mod:`edgekit.interrupts`) raises Interrupted
+        the same way (for long commands whose caller can stop them).
+        """
+        limit = self.options.command_timeout if timeout is None else timeout
+        channel = self.start(command)
         out, err = bytearray(), bytearray()
         deadline = time.monotonic() + limit
         first_line_seen = on_stderr_line is None
@@ -185,6 +199,8 @@ class Connection:
                     break
                 if channel.closed and not channel.exit_status_ready():
                     raise RemoteError(f"{self.name}: the connection dropped while running a command")
+                if interruptible and interrupts.requested():
+                    raise Interrupted(f"{self.name}: interrupted")
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise CommandTimeout(f"{self.name}: remote command did not finish within {limit:g}s "

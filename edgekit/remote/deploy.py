@@ -14,13 +14,18 @@ from pathlib import Path
 from typing import Any, Callable
 
 from edgekit.agent.runner import AGENT_PATH
-from edgekit.errors import UsageError
+from edgekit import interrupts
+from edgekit.errors import TransferError, UsageError
 from edgekit.inspect.reader import check_tflite_file
 from edgekit.remote import agent_run, preflight, push
-from edgekit.remote.compat import check_model_for_target
+from edgekit.remote.compat import check_custom_ops, check_model_for_target
 from edgekit.remote.connection import ConnectOptions, Connection
 from edgekit.remote.inventory import Device
+from edgekit.remote.lock import device_lock
 from edgekit.targets import Target, load_target
+
+# Models kept on a device when neither the inventory nor the target says (keep_models).
+DEFAULT_KEEP_MODELS = 5
 
 
 @dataclass
@@ -31,7 +36,7 @@ class DeployResult:
     host: str                      # user@hostname:port actually used
     target: str
     model: str                     # the local model file
-    sha256: str
+    sha256: str                    # as the agent measured it on the device (equal to the local file's)
     size_bytes: int
     model_bytes_sent: int          # 0: the device already had this model
     agent_bytes_sent: int
@@ -41,6 +46,8 @@ class DeployResult:
     arch: str
     runtime: dict | None           # from the pre-flight probe
     stray_removed: list[str] = field(default_factory=list)
+    models_removed: list[str] = field(default_factory=list)   # older models deleted (keep_models)
+    replaced_corrupt: str | None = None   # sha256 of a corrupted cached copy that was uploaded again
     result: dict | None = None     # the agent's bench result (None with bench=False)
     run_id: int | None = None      # ResultStore id of the benchmark
 
@@ -86,11 +93,15 @@ def deploy(model_path: str | Path, device: Device, *, target: Target | str | Non
            threads: int | None = None, runs: int = 50, warmup: int = 5, bench: bool = True,
            options: ConnectOptions = ConnectOptions(), store=None,
            progress: Callable[[str], None] | None = None) -> DeployResult:
-    """Pre-flight, push (content-addressed, verified, atomic), activate, and benchmark on the device.
+    """Pre-flight, push (content-addressed, verified), check on the device, activate, benchmark.
 
-    ``store`` (an :class:`edgekit.results.ResultStore`) records the benchmark. Raises a
-    RemoteError/AgentError subclass naming the device on failure; the device's previous
-    model stays active whenever the push did not complete.
+    Under the device's deploy lock: the model file is sha256-checked on the device (a
+    corrupted cached copy is uploaded again), the agent then loads it from its final path
+    and runs it (the benchmark, or one inference with ``bench=False``), and only a model
+    that ran becomes ``current``. ``store`` (an :class:`edgekit.results.ResultStore`)
+    records the benchmark. Raises a RemoteError/AgentError subclass naming the device on
+    failure, Interrupted on SIGINT/SIGTERM (at a safe point); in every failure the
+    device's previous model stays active.
     """
     model = Path(model_path)
     check_model_file(model)
@@ -99,42 +110,74 @@ def deploy(model_path: str | Path, device: Device, *, target: Target | str | Non
     say = progress or (lambda message: None)
     sha256, size = push.sha256_file(model), model.stat().st_size
     agent_sha = push.sha256_file(AGENT_PATH)
-    with Connection.open(device.host, options, label=device.name) as conn:
+    with interrupts.deferred(), Connection.open(device.host, options, label=device.name) as conn:
         arch = preflight.check_python_and_arch(conn, device.remote_python, profile)
         layout = push.resolve_root(conn, device.remote_dir)
-        stray = push.prepare(conn, layout)
-        if stray:
-            say(f"{device.name}: removed {len(stray)} stray partial upload(s) of an interrupted deploy")
-        agent = push.push_file(conn, device.remote_python, AGENT_PATH, agent_sha, layout.agent(agent_sha))
-        probe = preflight.probe_runtime(conn, device.remote_python, agent.remote_path, profile, layout.root, size)
-        upload = push.push_file(conn, device.remote_python, model, sha256, layout.model(sha256))
-        say(f"{device.name}: model {sha256[:12]} already on the device, 0 model bytes sent" if not upload.bytes_sent
-            else f"{device.name}: sent {upload.bytes_sent} model bytes in {upload.seconds:.2f}s "
-                 f"({upload.bytes_sent / 1e6 / max(upload.seconds, 1e-9):.1f} MB/s), sha256 verified on the device")
-        links = push.switch(conn, device.remote_python, layout, "activate", layout.model_link(sha256))
-        outcome = DeployResult(device=device.name, host=str(conn.host), target=profile.name, model=str(model),
-                               sha256=sha256, size_bytes=size, model_bytes_sent=upload.bytes_sent,
-                               agent_bytes_sent=agent.bytes_sent, upload_seconds=round(upload.seconds, 4),
-                               current=links["current"], previous=links["previous"], arch=arch,
-                               runtime=probe.get("runtime"), stray_removed=stray)
-        if bench:
+        with device_lock(conn, device.remote_python, layout.root):
+            stray = push.prepare(conn, layout)
+            if stray:
+                say(f"{device.name}: removed {len(stray)} stray partial upload(s) of an interrupted deploy")
+            agent = push.push_file(conn, device.remote_python, AGENT_PATH, agent_sha, layout.agent(agent_sha))
+            probe = preflight.probe_runtime(conn, device.remote_python, agent.remote_path, profile, layout.root, size)
+            check_custom_ops(model, profile, probe.get("runtime"), where=device.name)
+            interrupts.check(device.name)
+            say(f"{device.name}: uploading {model.name} ({size} bytes)")
+            upload = push.push_file(conn, device.remote_python, model, sha256, layout.model(sha256))
+            _say_upload(say, device.name, sha256, upload)
+            interrupts.check(device.name)
+            say(f"{device.name}: {'benchmarking' if bench else 'checking that the device runs'} {sha256[:12]} "
+                "before activating it")
             started = time.monotonic()
             result = agent_run.run_bench(conn, device.remote_python, agent.remote_path, layout.model(sha256),
-                                         profile, threads=threads or profile.default_threads or 1, runs=runs,
-                                         warmup=warmup, timeout=options.bench_timeout)
-            say(f"{device.name}: benchmarked in {time.monotonic() - started:.1f}s")
-            result = {**result, "model": {**result["model"], "path": str(model), "remote_path": result["model"]["path"]},
-                      "deploy": {"device": device.name, "host": str(conn.host), "bytes_sent": upload.bytes_sent}}
-            outcome.result = result
+                                         profile, threads=threads or profile.default_threads or 1,
+                                         runs=runs if bench else 1, warmup=warmup if bench else 0,
+                                         timeout=options.bench_timeout)
+            measured = result["model"]["sha256"]
+            if measured != sha256:
+                raise TransferError(f"{device.name}: the agent read sha256 {measured[:12]} from "
+                                    f"{layout.model(sha256)}, expected {sha256[:12]}; nothing was activated; "
+                                    "deploy again")
+            if bench:
+                say(f"{device.name}: benchmarked in {time.monotonic() - started:.1f}s")
+            interrupts.check(device.name)  # the last point where stopping leaves the device as it was
+            say(f"{device.name}: activating {sha256[:12]}")
+            links = push.switch(conn, device.remote_python, layout, "activate", layout.model_link(sha256))
+            keep = device.keep_models or profile.keep_models or DEFAULT_KEEP_MODELS
+            removed = push.retain(conn, device.remote_python, layout, keep)
+            if removed:
+                say(f"{device.name}: removed {len(removed)} old model(s) (keep_models = {keep})")
+        outcome = DeployResult(device=device.name, host=str(conn.host), target=profile.name, model=str(model),
+                               sha256=measured, size_bytes=size, model_bytes_sent=upload.bytes_sent,
+                               agent_bytes_sent=agent.bytes_sent, upload_seconds=round(upload.seconds, 4),
+                               current=links["current"], previous=links["previous"], arch=arch,
+                               runtime=probe.get("runtime"), stray_removed=stray, models_removed=removed,
+                               replaced_corrupt=upload.replaced)
+        if bench:
+            outcome.result = {**result, "model": {**result["model"], "path": str(model),
+                                                  "remote_path": result["model"]["path"]},
+                              "deploy": {"device": device.name, "host": str(conn.host),
+                                         "bytes_sent": upload.bytes_sent}}
             if store is not None:
-                outcome.run_id = store.record(result, target=profile.name, host=device.name)
+                outcome.run_id = store.record(outcome.result, target=profile.name, host=device.name)
     return outcome
+
+
+def _say_upload(say: Callable[[str], None], name: str, sha256: str, upload: push.Upload) -> None:
+    if upload.replaced:
+        say(f"{name}: the device's copy of {sha256[:12]} was corrupted (sha256 {upload.replaced[:12]}); "
+            "replaced it")
+    if not upload.bytes_sent:
+        say(f"{name}: model {sha256[:12]} already on the device (sha256 checked there), 0 model bytes sent")
+    else:
+        say(f"{name}: sent {upload.bytes_sent} model bytes in {upload.seconds:.2f}s "
+            f"({upload.bytes_sent / 1e6 / max(upload.seconds, 1e-9):.1f} MB/s), sha256 verified on the device")
 
 
 def rollback(device: Device, *, options: ConnectOptions = ConnectOptions()) -> RollbackResult:
     """Make the device's previous model current again (and the current one previous)."""
-    with Connection.open(device.host, options, label=device.name) as conn:
+    with interrupts.deferred(), Connection.open(device.host, options, label=device.name) as conn:
         layout = push.resolve_root(conn, device.remote_dir)
-        links = push.switch(conn, device.remote_python, layout, "rollback")
+        with device_lock(conn, device.remote_python, layout.root):
+            links = push.switch(conn, device.remote_python, layout, "rollback")
         return RollbackResult(device=device.name, host=str(conn.host), current=links["current"],
                               previous=links["previous"])

@@ -1,7 +1,9 @@
 """Run one action (deploy, rollback) on several devices with bounded parallelism.
 
 A failing device never stops the others: every outcome is collected, successes are
-kept (and recorded by the action), and the caller decides the exit code.
+kept (and recorded by the action), and the caller decides the exit code. SIGINT/SIGTERM
+(:mod:`edgekit.interrupts`) stops the devices in flight at their next safe point and
+starts no queued one: those come back as ``Interrupted`` "not started".
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Callable, Generic, TypeVar
 
-from edgekit.errors import EdgekitError
+from edgekit import interrupts
+from edgekit.errors import EdgekitError, Interrupted
 from edgekit.remote.inventory import Device
 
 T = TypeVar("T")
@@ -21,10 +24,15 @@ class Outcome(Generic[T]):
     device: Device
     value: T | None = None
     error: EdgekitError | None = None
+    started: bool = True
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def interrupted(self) -> bool:
+        return isinstance(self.error, Interrupted)
 
 
 def run_fleet(devices: list[Device], action: Callable[[Device], T], *, parallel: int = 4,
@@ -34,7 +42,7 @@ def run_fleet(devices: list[Device], action: Callable[[Device], T], *, parallel:
     ``on_done`` is called in the calling thread as each device finishes (one line per host).
     """
     outcomes: dict[str, Outcome[T]] = {}
-    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(devices) or 1))) as pool:
+    with interrupts.deferred(), ThreadPoolExecutor(max_workers=max(1, min(parallel, len(devices) or 1))) as pool:
         futures = {pool.submit(_attempt, action, device): device for device in devices}
         for future in as_completed(futures):
             outcome = future.result()
@@ -45,6 +53,8 @@ def run_fleet(devices: list[Device], action: Callable[[Device], T], *, parallel:
 
 
 def _attempt(action: Callable[[Device], T], device: Device) -> Outcome[T]:
+    if interrupts.requested():
+        return Outcome(device, error=Interrupted(f"{device.name}: not started (interrupted)"), started=False)
     try:
         return Outcome(device, value=action(device))
     except EdgekitError as err:

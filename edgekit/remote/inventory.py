@@ -9,6 +9,7 @@ from ``$XDG_CONFIG_HOME/edgekit/inventory.toml`` (``~/.config``)::
     groups = ["lab", "pis"]
     remote_python = "/home/pi/venv/bin/python"   # default python3
     remote_dir = "~/.edgekit"                    # default ~/.edgekit
+    keep_models = 5                              # models kept on the device (default: the target's, else 5)
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ else:  # pragma: no cover
 
 DEFAULT_PYTHON = "python3"
 DEFAULT_REMOTE_DIR = "~/.edgekit"
-_KEYS = {"host", "target", "groups", "remote_python", "remote_dir"}
+_KEYS = {"host", "target", "groups", "remote_python", "remote_dir", "keep_models"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Device:
     groups: tuple[str, ...] = ()
     remote_python: str = DEFAULT_PYTHON
     remote_dir: str = DEFAULT_REMOTE_DIR
+    keep_models: int | None = None              # None: the target's keep_models, else 5
 
     def with_overrides(self, *, target: str | None = None, remote_python: str | None = None,
                        remote_dir: str | None = None) -> "Device":
@@ -97,6 +99,9 @@ def _read(path: Path) -> dict:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                          "save it as UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 
@@ -116,6 +121,9 @@ def _device(path: Path, name: str, table: object) -> Device:
     groups = table.get("groups", [])
     if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
         raise ConfigError(f"{path}: devices.{name}.groups must be a list of strings")
+    keep = table.get("keep_models")
+    if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 1):
+        raise ConfigError(f"{path}: devices.{name}.keep_models must be a whole number of at least 1")
     return Device(name=name, host=table["host"], target=table.get("target"), groups=tuple(groups),
                   remote_python=table.get("remote_python", DEFAULT_PYTHON),
-                  remote_dir=table.get("remote_dir", DEFAULT_REMOTE_DIR))
+                  remote_dir=table.get("remote_dir", DEFAULT_REMOTE_DIR), keep_models=keep)

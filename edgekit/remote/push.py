@@ -7,10 +7,12 @@ Device layout (per user, under the remote dir, default ``~/.edgekit``)::
     current -> models/<sha256>.tflite the active model   (symlinks, switched by rename(2))
     previous -> models/<sha256>.tflite
     tmp/*.part                        uploads in flight; stray ones are removed on the next deploy
+    lock                              flock'ed by the deploy in progress (edgekit.remote.lock)
 
 A file is uploaded to ``tmp/`` under a temporary name, its sha256 is checked ON THE
-DEVICE, and only then renamed into place; symlinks are switched by creating a new link
-in ``tmp/`` and renaming it over the old one. Each step is atomic, so an interrupted
+DEVICE, and only then renamed into place; a file already there is checked the same way
+before it is used (a corrupted one is replaced). Symlinks are switched by creating a new
+link in ``tmp/`` and renaming it over the old one. Each step is atomic, so an interrupted
 deploy leaves the previous model active and intact.
 """
 
@@ -28,7 +30,8 @@ from typing import Callable
 
 import paramiko
 
-from edgekit.errors import RemoteError, TransferError
+from edgekit import interrupts
+from edgekit.errors import Interrupted, RemoteError, TransferError
 from edgekit.remote.connection import Connection
 
 # One SFTP write request per local read, pipelined (no wait for each acknowledgement).
@@ -49,6 +52,44 @@ if h.hexdigest() != want:
     sys.exit("sha256 mismatch: expected %s, the device computed %s" % (want, h.hexdigest()))
 os.chmod(src, 0o644)
 os.rename(src, dst)
+"""
+
+# Run by the device's Python: is a stored file still what its name says? Removes it if not
+# (the caller uploads it again) and touches it if so (retention keeps recently used models).
+_CHECK_STORED = """
+import hashlib, os, sys
+path, want = sys.argv[1:3]
+h = hashlib.sha256()
+with open(path, "rb") as f:
+    for block in iter(lambda: f.read(1 << 20), b""):
+        h.update(block)
+if h.hexdigest() != want:
+    os.unlink(path)
+    print("mismatch " + h.hexdigest())
+else:
+    os.utime(path)
+    print("ok")
+"""
+
+# Run by the device's Python: delete the least recently deployed models beyond `keep`,
+# never the targets of `current` and `previous`. Prints the removed names.
+_RETAIN = """
+import os, sys
+root, keep = sys.argv[1], int(sys.argv[2])
+models = os.path.join(root, "models")
+pinned = {os.path.basename(os.readlink(os.path.join(root, n)))
+          for n in ("current", "previous") if os.path.islink(os.path.join(root, n))}
+names = sorted((n for n in os.listdir(models) if n.endswith(".tflite")),
+               key=lambda n: os.stat(os.path.join(models, n)).st_mtime, reverse=True)
+kept = len(pinned)
+for name in names:
+    if name in pinned:
+        continue
+    if kept < keep:
+        kept += 1
+        continue
+    os.unlink(os.path.join(models, name))
+    print(name)
 """
 
 # Run by the device's Python: point `current` at a model (keeping the old one as
@@ -111,6 +152,7 @@ class Upload:
     remote_path: str
     bytes_sent: int        # 0 when the device already had the file
     seconds: float
+    replaced: str | None = None   # sha256 of a corrupted stored copy that was replaced
 
 
 def sha256_file(path: Path) -> str:
@@ -145,20 +187,66 @@ def prepare(conn: Connection, layout: Layout) -> list[str]:
 
 def push_file(conn: Connection, python: str, local: Path, sha256: str, remote: str,
               progress: Callable[[int, int], None] | None = None) -> Upload:
-    """Upload ``local`` to ``remote`` unless the device already has it (same content address)."""
+    """Upload ``local`` to ``remote`` unless the device already has it intact (sha256 checked there)."""
+    replaced = None
     if _exists(conn, remote):
-        return Upload(remote, 0, 0.0)
+        replaced = _check_stored(conn, python, remote, sha256)
+        if replaced is None:
+            return Upload(remote, 0, 0.0)
     tmp = posixpath.join(posixpath.dirname(posixpath.dirname(remote)), "tmp",
                          f"{posixpath.basename(remote)}.{secrets.token_hex(4)}.part")
     start = time.monotonic()
-    sent = _upload(conn, local, tmp, progress)
+    try:
+        sent = _upload(conn, local, tmp, progress)
+    except (TransferError, Interrupted) as err:
+        raise _after_failed_upload(conn, python, tmp, local, err) from None
     seconds = time.monotonic() - start
     result = conn.run(" ".join(shlex.quote(a) for a in (python, "-c", _VERIFY_AND_RENAME, tmp, remote, sha256)))
     if result.status != 0:
         raise TransferError(f"{conn.name}: {local.name} did not arrive intact "
                             f"({result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.status}); "
                             "the previous model stays active; deploy again")
-    return Upload(remote, sent, seconds)
+    return Upload(remote, sent, seconds, replaced)
+
+
+def retain(conn: Connection, python: str, layout: Layout, keep: int) -> list[str]:
+    """Delete all but the ``keep`` most recently deployed models (current and previous always stay)."""
+    args = [python, "-c", _RETAIN, layout.root, str(keep)]
+    return conn.check(" ".join(shlex.quote(a) for a in args), what=f"cleaning {layout.path('models')}").split()
+
+
+def _check_stored(conn: Connection, python: str, remote: str, sha256: str) -> str | None:
+    """None if the device's copy has the right sha256; else the sha it has (the copy is removed)."""
+    answer = conn.check(" ".join(shlex.quote(a) for a in (python, "-c", _CHECK_STORED, remote, sha256)),
+                        what=f"checking {remote}").strip()
+    return answer.split()[1] if answer.startswith("mismatch ") else None
+
+
+def _after_failed_upload(conn: Connection, python: str, tmp: str, local: Path, err: Exception) -> Exception:
+    """Remove the partial upload (best effort) and say why it failed: a full disk by name."""
+    try:
+        conn.sftp.remove(tmp)
+    except (OSError, EOFError, paramiko.SSHException, RemoteError):
+        return err  # the connection is gone: the next deploy removes the stray .part
+    if isinstance(err, Interrupted):
+        return Interrupted(f"{conn.name}: interrupted during the upload of {local.name}; the partial upload was "
+                           "removed and the previous model stays active")
+    free = _free_bytes(conn, python, posixpath.dirname(tmp))
+    if free is not None and free < local.stat().st_size:
+        return TransferError(f"{conn.name}: the device's disk is full ({free / 1e6:.1f} MB free in "
+                             f"{posixpath.dirname(posixpath.dirname(tmp))}, {local.name} needs "
+                             f"{local.stat().st_size / 1e6:.1f} MB); the partial upload was removed and the previous "
+                             "model stays active; free some space or pass --remote-dir on a larger filesystem")
+    return err
+
+
+def _free_bytes(conn: Connection, python: str, directory: str) -> int | None:
+    script = "import shutil, sys; print(shutil.disk_usage(sys.argv[1]).free)"
+    try:
+        return int(conn.check(" ".join(shlex.quote(a) for a in (python, "-c", script, directory)),
+                              what="measuring free disk").strip())
+    except (RemoteError, ValueError):
+        return None
 
 
 def switch(conn: Connection, python: str, layout: Layout, action: str, model_link: str | None = None) -> dict:
@@ -188,6 +276,7 @@ def _upload(conn: Connection, local: Path, remote: str, progress: Callable[[int,
         with open(local, "rb") as src, conn.sftp.open(remote, "wb") as dst:
             dst.set_pipelined(True)
             for block in iter(lambda: src.read(UPLOAD_CHUNK), b""):
+                interrupts.check(f"{conn.name}: upload of {local.name}")
                 dst.write(block)
                 sent += len(block)
                 if progress:

@@ -18,7 +18,7 @@ def test_first_deploy_benchmarks_on_device_and_records(cli, sshd, device_args, t
     result = cli("deploy", tflite_models["a"], *device_args(sshd, device_dir), "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["summary"] == {"devices": 1, "ok": 1, "failed": 0}
+    assert report["summary"] == {"devices": 1, "ok": 1, "failed": 0, "interrupted": 0}
     entry = report["devices"][0]
     sha = file_sha256(tflite_models["a"])
     assert entry["sha256"] == sha
