@@ -25,7 +25,8 @@ def _connection_options(func):
         click.option("--remote-python", metavar="P", help="Python on the device [default: python3]."),
         click.option("--remote-dir", metavar="D", help="edgekit's directory on the device [default: ~/.edgekit]."),
         click.option("--known-hosts", type=click.Path(dir_okay=False, path_type=Path),
-                     help="known_hosts file to trust and record accepted keys in [default: ~/.ssh/known_hosts]."),
+                     help="known_hosts file to trust and record accepted keys in [default: ssh_config's "
+                          "UserKnownHostsFile, else ~/.ssh/known_hosts]."),
         click.option("--accept-new-host-key", is_flag=True,
                      help="Record the key of a host not yet known (like StrictHostKeyChecking=accept-new); "
                           "a changed key is still refused."),
@@ -33,8 +34,9 @@ def _connection_options(func):
                      help="ssh_config file [default: ~/.ssh/config]."),
         click.option("-i", "identity", type=click.Path(dir_okay=False, path_type=Path),
                      help="Private key file to try first."),
-        click.option("--connect-timeout", type=click.FloatRange(min=0.1), default=10, show_default=True,
-                     help="Seconds for TCP connect, SSH banner and authentication, each."),
+        click.option("--connect-timeout", type=click.FloatRange(min=0.1),
+                     help="Seconds for TCP connect, SSH banner and authentication, each "
+                          "[default: ssh_config's ConnectTimeout, else 10]."),
         click.option("--command-timeout", type=click.FloatRange(min=0.1), default=60, show_default=True,
                      help="Seconds for each remote command and SFTP operation."),
         json_option,

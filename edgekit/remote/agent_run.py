@@ -20,8 +20,11 @@ SOFT_LIMIT_SHARE = 0.6
 
 
 def run_bench(conn: Connection, python: str, agent: str, model: str, target: Target, *, threads: int,
-              runs: int, warmup: int, timeout: float) -> dict:
-    """The agent's bench result dict; AgentError on failure, crash or timeout (agent killed)."""
+              runs: int, warmup: int, timeout: float, active: bool = False) -> dict:
+    """The agent's bench result dict; AgentError on failure, crash or timeout (agent killed).
+
+    ``active``: the model is already current (its errors say so: the device still runs it).
+    """
     args = bench_args(model, threads=threads, runs=runs, warmup=warmup, runtimes=list(target.runtimes),
                       delegate=target.delegate.library if target.delegate else None,
                       max_seconds=timeout * SOFT_LIMIT_SHARE)
@@ -32,13 +35,20 @@ def run_bench(conn: Connection, python: str, agent: str, model: str, target: Tar
         result = conn.run(command, timeout=timeout, on_stderr_line=pids.append, interruptible=True)
     except Interrupted:
         _kill(conn, pids)
-        raise Interrupted(f"{conn.name}: interrupted while the agent ran the model; the agent was killed") from None
+        raise Interrupted(f"{conn.name}: interrupted while the agent ran the model; the agent was killed; "
+                          + ("the new model is active" if active else "nothing was activated")) from None
     except CommandTimeout:
         _kill(conn, pids)
         raise AgentError(f"{conn.name}: the benchmark did not finish within {timeout:g}s (--bench-timeout); "
-                         "the agent was killed; use fewer --runs or a longer time limit") from None
+                         "the agent was killed; use fewer --runs or a longer time limit"
+                         + ("; the model is active (it loaded and ran once)" if active else
+                            "; nothing was activated")) from None
     stderr = "\n".join(line for line in result.stderr.splitlines() if not line.startswith(PID_MARKER))
-    return parse_agent_output(result.stdout, result.status, stderr, where=conn.name)
+    try:
+        return parse_agent_output(result.stdout, result.status, stderr, where=conn.name)
+    except AgentError as err:
+        raise AgentError(f"{err}; " + ("the model stays active (it loaded and ran once before)" if active else
+                                       "nothing was activated: the previous model stays current")) from None
 
 
 def _kill(conn: Connection, pid_lines: list[str]) -> None:
@@ -46,6 +56,6 @@ def _kill(conn: Connection, pid_lines: list[str]) -> None:
     pid = pid_lines[0][len(PID_MARKER):].strip() if pid_lines else ""
     if pid.isdigit():
         try:
-            conn.run(f"kill -KILL {pid} 2>/dev/null; true", timeout=conn.options.connect_timeout)
+            conn.run(f"kill -KILL {pid} 2>/dev/null; true", timeout=conn.connect_timeout)
         except RemoteError:
             pass  # the connection itself is gone; sshd will reap the process with the session

@@ -15,7 +15,7 @@ from pathlib import Path
 import paramiko
 
 from edgekit import interrupts
-from edgekit.errors import AuthenticationError, HostKeyError, Interrupted, RemoteError, UsageError
+from edgekit.errors import AuthenticationError, ConfigError, HostKeyError, Interrupted, RemoteError, UsageError
 from edgekit.remote import hostkeys
 from edgekit.remote.sshconfig import HostSpec, resolve
 
@@ -30,11 +30,11 @@ PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
 class ConnectOptions:
     """How to connect and how long to wait; shared by every device of a command."""
 
-    known_hosts: Path | None = None       # where accepted keys go (also read); default ~/.ssh/known_hosts
-    accept_new_host_key: bool = False     # like StrictHostKeyChecking=accept-new
+    known_hosts: Path | None = None       # where accepted keys go (also read); default ssh_config's / ~/.ssh/known_hosts
+    accept_new_host_key: bool = False     # like StrictHostKeyChecking=accept-new (wins over ssh_config's)
     identity: Path | None = None          # -i: a private key file tried first
     ssh_config: Path | None = None        # default ~/.ssh/config when it exists
-    connect_timeout: float = 10.0         # TCP connect, SSH banner and authentication, each
+    connect_timeout: float | None = None  # TCP connect, SSH banner and authentication, each (None: ssh_config's, else 10)
     command_timeout: float = 60.0         # each remote command and SFTP operation
     bench_timeout: float = 600.0          # the on-device benchmark as a whole
 
@@ -46,6 +46,10 @@ class CommandResult:
     status: int
 
 
+DEFAULT_CONNECT_TIMEOUT = 10.0
+MAX_JUMPS = 8
+
+
 class CommandTimeout(RemoteError):
     """A remote command did not finish within its time limit."""
 
@@ -53,9 +57,11 @@ class CommandTimeout(RemoteError):
 class Connection:
     """An open SSH session to ``host``; use as a context manager."""
 
-    def __init__(self, host: HostSpec, options: ConnectOptions, label: str | None = None) -> None:
-        self.host, self.options = host, options
+    def __init__(self, host: HostSpec, options: ConnectOptions, label: str | None = None,
+                 via: tuple[str, ...] = ()) -> None:
+        self.host, self.options, self._via = host, options, via
         self.name = host.alias if label in (None, host.alias) else f"{label} ({host.alias})"
+        self.connect_timeout = options.connect_timeout or host.connect_timeout or DEFAULT_CONNECT_TIMEOUT
         self._jump: Connection | None = None
         self._client = self._connect()
         self._sftp: paramiko.SFTPClient | None = None
@@ -86,22 +92,26 @@ class Connection:
 
     def _connect(self) -> paramiko.SSHClient:
         host, opts = self.host, self.options
-        files, write_to = hostkeys.key_files(opts.known_hosts)
+        files = hostkeys.key_files(opts.known_hosts, host.known_hosts_files, host.global_known_hosts_files,
+                                   host.hash_known_hosts)
+        mode = "accept-new" if opts.accept_new_host_key else host.strict_host_key_checking or "yes"
         client = paramiko.SSHClient()
-        hostkeys.load(client, files)
-        client.set_missing_host_key_policy(hostkeys.VerifyPolicy(self.name, write_to, opts.accept_new_host_key))
+        if mode != "no":
+            hostkeys.load(client, files)
+        client.set_missing_host_key_policy(hostkeys.VerifyPolicy(self.name, files, mode, str(host.config_file)))
         keys = [str(p) for p in host.identity_files if p.is_file()]
         if opts.identity and not opts.identity.expanduser().is_file():
             raise UsageError(f"-i {opts.identity}: no such private key file")
         sock = self._jump_channel() if host.proxy_jump else None
         try:
             client.connect(host.hostname, port=host.port, username=host.user, key_filename=keys or None,
-                           timeout=opts.connect_timeout, banner_timeout=opts.connect_timeout,
-                           auth_timeout=opts.connect_timeout, channel_timeout=opts.command_timeout,
-                           allow_agent=True, look_for_keys=True, sock=sock, transport_factory=_transport)
+                           timeout=self.connect_timeout, banner_timeout=self.connect_timeout,
+                           auth_timeout=self.connect_timeout, channel_timeout=opts.command_timeout,
+                           allow_agent=not host.identities_only, look_for_keys=not host.identities_only,
+                           sock=sock, transport_factory=_transport)
         except paramiko.BadHostKeyException as exc:
             client.close()
-            raise hostkeys.changed_key_error(self.name, exc, files) from None
+            raise hostkeys.changed_key_error(self.name, exc, files, host.known_hosts_name) from None
         except HostKeyError:
             client.close()
             raise
@@ -114,7 +124,7 @@ class Connection:
         except (socket.timeout, TimeoutError):
             client.close()
             raise RemoteError(f"{self.name}: no answer from {host.hostname}:{host.port} within "
-                              f"{opts.connect_timeout:g}s (--connect-timeout); is the device on and reachable?") from None
+                              f"{self.connect_timeout:g}s (--connect-timeout); is the device on and reachable?") from None
         except (paramiko.SSHException, EOFError) as exc:
             client.close()
             if "No authentication methods available" in str(exc):
@@ -123,25 +133,29 @@ class Connection:
                     f"no -i KEY, no IdentityFile, no ~/.ssh/id_* and no SSH agent (SSH_AUTH_SOCK); "
                     f"pass -i KEY or add the key to ssh-agent") from None
             raise RemoteError(f"{self.name}: SSH handshake with {host.hostname}:{host.port} failed: {exc}; "
-                              f"is an SSH server answering there (timeout {opts.connect_timeout:g}s)?") from None
+                              f"is an SSH server answering there (timeout {self.connect_timeout:g}s)?") from None
         except OSError as exc:
             client.close()
             raise RemoteError(f"{self.name}: cannot connect to {host.hostname}:{host.port}: "
                               f"{exc.strerror or exc}; is the device on and sshd running?") from None
-        client.get_transport().set_keepalive(max(1, int(opts.command_timeout // 3)))
+        client.get_transport().set_keepalive(host.server_alive_interval or max(1, int(opts.command_timeout // 3)))
         return client
 
     def _jump_channel(self) -> paramiko.Channel:
         """A direct-tcpip channel to the target through the ProxyJump host (which may jump again)."""
         first, _, rest = self.host.proxy_jump.partition(",")
+        chain = (*self._via, self.host.alias)
+        if first in chain or len(chain) > MAX_JUMPS:
+            where = self.host.config_file or "the ssh config"
+            raise ConfigError(f"{where}: ProxyJump loop: {' -> '.join((*chain, first))}; fix the ProxyJump lines")
         jump_host = resolve(first, config_path=self.options.ssh_config)
         if rest:
             jump_host = replace(jump_host, proxy_jump=rest)
-        self._jump = Connection(jump_host, self.options)
+        self._jump = Connection(jump_host, self.options, via=chain)
         try:
             return self._jump._client.get_transport().open_channel(
                 "direct-tcpip", (self.host.hostname, self.host.port), ("127.0.0.1", 0),
-                timeout=self.options.connect_timeout)
+                timeout=self.connect_timeout)
         except (paramiko.SSHException, OSError) as exc:
             self._jump.close()
             raise RemoteError(f"{self.name}: jump host {first} could not reach "

@@ -97,11 +97,12 @@ def deploy(model_path: str | Path, device: Device, *, target: Target | str | Non
 
     Under the device's deploy lock: the model file is sha256-checked on the device (a
     corrupted cached copy is uploaded again), the agent then loads it from its final path
-    and runs it (the benchmark, or one inference with ``bench=False``), and only a model
-    that ran becomes ``current``. ``store`` (an :class:`edgekit.results.ResultStore`)
-    records the benchmark. Raises a RemoteError/AgentError subclass naming the device on
-    failure, Interrupted on SIGINT/SIGTERM (at a safe point); in every failure the
-    device's previous model stays active.
+    and runs one inference, and only a model that ran becomes ``current``; the benchmark
+    runs after the switch (its failure leaves the checked model active). ``store`` (an
+    :class:`edgekit.results.ResultStore`) records the benchmark with the sha256 the agent
+    measured. Raises a RemoteError/AgentError subclass naming the device on failure,
+    Interrupted on SIGINT/SIGTERM (at a safe point); every failure before the switch
+    leaves the device's previous model active.
     """
     model = Path(model_path)
     check_model_file(model)
@@ -114,10 +115,11 @@ def deploy(model_path: str | Path, device: Device, *, target: Target | str | Non
         arch = preflight.check_python_and_arch(conn, device.remote_python, profile)
         layout = push.resolve_root(conn, device.remote_dir)
         with device_lock(conn, device.remote_python, layout.root):
-            stray = push.prepare(conn, layout)
+            stray, agent_intact = push.prepare(conn, device.remote_python, layout, agent_sha)
             if stray:
                 say(f"{device.name}: removed {len(stray)} stray partial upload(s) of an interrupted deploy")
-            agent = push.push_file(conn, device.remote_python, AGENT_PATH, agent_sha, layout.agent(agent_sha))
+            agent = push.Upload(layout.agent(agent_sha), 0, 0.0) if agent_intact else \
+                push.push_file(conn, device.remote_python, AGENT_PATH, agent_sha, layout.agent(agent_sha))
             probe = preflight.probe_runtime(conn, device.remote_python, agent.remote_path, profile, layout.root, size)
             check_custom_ops(model, profile, probe.get("runtime"), where=device.name)
             interrupts.check(device.name)
@@ -125,40 +127,40 @@ def deploy(model_path: str | Path, device: Device, *, target: Target | str | Non
             upload = push.push_file(conn, device.remote_python, model, sha256, layout.model(sha256))
             _say_upload(say, device.name, sha256, upload)
             interrupts.check(device.name)
-            say(f"{device.name}: {'benchmarking' if bench else 'checking that the device runs'} {sha256[:12]} "
-                "before activating it")
-            started = time.monotonic()
-            result = agent_run.run_bench(conn, device.remote_python, agent.remote_path, layout.model(sha256),
-                                         profile, threads=threads or profile.default_threads or 1,
-                                         runs=runs if bench else 1, warmup=warmup if bench else 0,
-                                         timeout=options.bench_timeout)
-            measured = result["model"]["sha256"]
+            say(f"{device.name}: checking that the device runs {sha256[:12]} before activating it")
+            checked = agent_run.run_bench(conn, device.remote_python, agent.remote_path, layout.model(sha256), profile,
+                                          threads=1, runs=1, warmup=0, timeout=options.bench_timeout)
+            measured = checked["model"]["sha256"]
             if measured != sha256:
                 raise TransferError(f"{device.name}: the agent read sha256 {measured[:12]} from "
                                     f"{layout.model(sha256)}, expected {sha256[:12]}; nothing was activated; "
                                     "deploy again")
-            if bench:
-                say(f"{device.name}: benchmarked in {time.monotonic() - started:.1f}s")
             interrupts.check(device.name)  # the last point where stopping leaves the device as it was
             say(f"{device.name}: activating {sha256[:12]}")
-            links = push.switch(conn, device.remote_python, layout, "activate", layout.model_link(sha256))
             keep = device.keep_models or profile.keep_models or DEFAULT_KEEP_MODELS
-            removed = push.retain(conn, device.remote_python, layout, keep)
+            links = push.switch(conn, device.remote_python, layout, "activate", layout.model_link(sha256), keep)
+            removed = links["removed"]
             if removed:
                 say(f"{device.name}: removed {len(removed)} old model(s) (keep_models = {keep})")
-        outcome = DeployResult(device=device.name, host=str(conn.host), target=profile.name, model=str(model),
-                               sha256=measured, size_bytes=size, model_bytes_sent=upload.bytes_sent,
-                               agent_bytes_sent=agent.bytes_sent, upload_seconds=round(upload.seconds, 4),
-                               current=links["current"], previous=links["previous"], arch=arch,
-                               runtime=probe.get("runtime"), stray_removed=stray, models_removed=removed,
-                               replaced_corrupt=upload.replaced)
-        if bench:
-            outcome.result = {**result, "model": {**result["model"], "path": str(model),
-                                                  "remote_path": result["model"]["path"]},
-                              "deploy": {"device": device.name, "host": str(conn.host),
-                                         "bytes_sent": upload.bytes_sent}}
-            if store is not None:
-                outcome.run_id = store.record(outcome.result, target=profile.name, host=device.name)
+            outcome = DeployResult(device=device.name, host=str(conn.host), target=profile.name, model=str(model),
+                                   sha256=measured, size_bytes=size, model_bytes_sent=upload.bytes_sent,
+                                   agent_bytes_sent=agent.bytes_sent, upload_seconds=round(upload.seconds, 4),
+                                   current=links["current"], previous=links["previous"], arch=arch,
+                                   runtime=probe.get("runtime"), stray_removed=stray, models_removed=removed,
+                                   replaced_corrupt=upload.replaced)
+            if bench:
+                say(f"{device.name}: benchmarking {sha256[:12]}")
+                started = time.monotonic()
+                result = agent_run.run_bench(conn, device.remote_python, agent.remote_path, layout.model(sha256),
+                                             profile, threads=threads or profile.default_threads or 1, runs=runs,
+                                             warmup=warmup, timeout=options.bench_timeout, active=True)
+                say(f"{device.name}: benchmarked in {time.monotonic() - started:.1f}s")
+                outcome.result = {**result, "model": {**result["model"], "path": str(model),
+                                                      "remote_path": result["model"]["path"]},
+                                  "deploy": {"device": device.name, "host": str(conn.host),
+                                             "bytes_sent": upload.bytes_sent}}
+                if store is not None:
+                    outcome.run_id = store.record(outcome.result, target=profile.name, host=device.name)
     return outcome
 
 

@@ -21,7 +21,7 @@ from edgekit.remote.connection import Connection
 
 # How long a second deploy waits for the first: enough for the session of a killed
 # edgekit to be torn down by sshd, short enough to tell a user at once.
-WAIT_SECONDS = 5.0
+WAIT_SECONDS = 3.0
 BUSY_EXIT = 75
 
 _HOLD = """

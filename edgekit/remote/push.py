@@ -54,6 +54,30 @@ os.chmod(src, 0o644)
 os.rename(src, dst)
 """
 
+# Run by the device's Python: create the layout, remove the `.part` files of an interrupted
+# deploy (the caller holds the deploy lock, so none is in flight), and check the stored
+# agent like a stored model (below). One round trip for the three.
+_PREPARE = """
+import hashlib, json, os, sys
+root, agent, want = sys.argv[1:4]
+for name in ("agent", "models", "tmp"):
+    os.makedirs(os.path.join(root, name), exist_ok=True)
+stray = []
+for name in sorted(os.listdir(os.path.join(root, "tmp"))):
+    if name.endswith(".part"):
+        os.unlink(os.path.join(root, "tmp", name))
+        stray.append(os.path.join(root, "tmp", name))
+intact = False
+if os.path.isfile(agent):
+    h = hashlib.sha256()
+    with open(agent, "rb") as f:
+        h.update(f.read())
+    intact = h.hexdigest() == want
+    if not intact:
+        os.unlink(agent)
+print(json.dumps({"stray": stray, "agent": intact}))
+"""
+
 # Run by the device's Python: is a stored file still what its name says? Removes it if not
 # (the caller uploads it again) and touches it if so (retention keeps recently used models).
 _CHECK_STORED = """
@@ -71,32 +95,14 @@ else:
     print("ok")
 """
 
-# Run by the device's Python: delete the least recently deployed models beyond `keep`,
-# never the targets of `current` and `previous`. Prints the removed names.
-_RETAIN = """
-import os, sys
-root, keep = sys.argv[1], int(sys.argv[2])
-models = os.path.join(root, "models")
-pinned = {os.path.basename(os.readlink(os.path.join(root, n)))
-          for n in ("current", "previous") if os.path.islink(os.path.join(root, n))}
-names = sorted((n for n in os.listdir(models) if n.endswith(".tflite")),
-               key=lambda n: os.stat(os.path.join(models, n)).st_mtime, reverse=True)
-kept = len(pinned)
-for name in names:
-    if name in pinned:
-        continue
-    if kept < keep:
-        kept += 1
-        continue
-    os.unlink(os.path.join(models, name))
-    print(name)
-"""
-
 # Run by the device's Python: point `current` at a model (keeping the old one as
-# `previous`), or swap them back (rollback). Prints the new links as JSON.
+# `previous`), or swap them back (rollback). After an activation, delete the least
+# recently deployed models beyond `keep` (never the targets of `current`/`previous`).
+# Prints the new links and the removed models as JSON.
 _SWITCH = """
 import json, os, sys
 root, action = sys.argv[1:3]
+removed = []
 def link(name):
     path = os.path.join(root, name)
     return os.readlink(path) if os.path.islink(path) else None
@@ -113,6 +119,20 @@ if action == "activate":
         if current:
             point("previous", current)
         point("current", new)
+    keep = int(sys.argv[4])
+    models = os.path.join(root, "models")
+    pinned = {os.path.basename(link(n)) for n in ("current", "previous") if link(n)}
+    names = sorted((n for n in os.listdir(models) if n.endswith(".tflite")),
+                   key=lambda n: os.stat(os.path.join(models, n)).st_mtime, reverse=True)
+    kept = len(pinned)
+    for name in names:
+        if name in pinned:
+            continue
+        if kept < keep:
+            kept += 1
+            continue
+        os.unlink(os.path.join(models, name))
+        removed.append(name)
 elif action == "rollback":
     if not previous:
         sys.exit("no previous model to roll back to")
@@ -121,7 +141,7 @@ elif action == "rollback":
     point("current", previous)
     if current:
         point("previous", current)
-print(json.dumps({"current": link("current"), "previous": link("previous")}))
+print(json.dumps({"current": link("current"), "previous": link("previous"), "removed": removed}))
 """
 
 
@@ -176,13 +196,15 @@ def resolve_root(conn: Connection, remote_dir: str) -> Layout:
     return Layout(posixpath.normpath(posixpath.join(home, remote_dir)))
 
 
-def prepare(conn: Connection, layout: Layout) -> list[str]:
-    """Create the layout; remove stray uploads of an interrupted deploy. Returns them."""
-    q = shlex.quote
-    script = (f"mkdir -p {q(layout.path('agent'))} {q(layout.path('models'))} {q(layout.path('tmp'))} && "
-              f"for f in {q(layout.path('tmp'))}/*.part; do "
-              '[ -e "$f" ] || continue; rm -f -- "$f" && printf "%s\\n" "$f"; done')
-    return conn.check(script, what=f"creating {layout.root}").split()
+def prepare(conn: Connection, python: str, layout: Layout, agent_sha256: str) -> tuple[list[str], bool]:
+    """Create the layout, remove stray uploads of an interrupted deploy, check the stored agent.
+
+    Returns (the stray files removed, whether the agent is already there intact).
+    """
+    args = [python, "-c", _PREPARE, layout.root, layout.agent(agent_sha256), agent_sha256]
+    answer = json.loads(conn.check(" ".join(shlex.quote(a) for a in args), what=f"preparing {layout.root}")
+                        .strip().splitlines()[-1])
+    return answer["stray"], answer["agent"]
 
 
 def push_file(conn: Connection, python: str, local: Path, sha256: str, remote: str,
@@ -207,12 +229,6 @@ def push_file(conn: Connection, python: str, local: Path, sha256: str, remote: s
                             f"({result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.status}); "
                             "the previous model stays active; deploy again")
     return Upload(remote, sent, seconds, replaced)
-
-
-def retain(conn: Connection, python: str, layout: Layout, keep: int) -> list[str]:
-    """Delete all but the ``keep`` most recently deployed models (current and previous always stay)."""
-    args = [python, "-c", _RETAIN, layout.root, str(keep)]
-    return conn.check(" ".join(shlex.quote(a) for a in args), what=f"cleaning {layout.path('models')}").split()
 
 
 def _check_stored(conn: Connection, python: str, remote: str, sha256: str) -> str | None:
@@ -249,9 +265,13 @@ def _free_bytes(conn: Connection, python: str, directory: str) -> int | None:
         return None
 
 
-def switch(conn: Connection, python: str, layout: Layout, action: str, model_link: str | None = None) -> dict:
-    """``activate`` ``model_link`` or ``rollback``; returns {"current": ..., "previous": ...}."""
-    args = [python, "-c", _SWITCH, layout.root, action] + ([model_link] if model_link else [])
+def switch(conn: Connection, python: str, layout: Layout, action: str, model_link: str | None = None,
+           keep: int | None = None) -> dict:
+    """``activate`` ``model_link`` (then keep ``keep`` models) or ``rollback``.
+
+    Returns {"current": ..., "previous": ..., "removed": [model file names deleted]}.
+    """
+    args = [python, "-c", _SWITCH, layout.root, action] + ([model_link, str(keep)] if model_link else [])
     result = conn.run(" ".join(shlex.quote(a) for a in args))
     if result.status != 0:
         detail = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"exit {result.status}"

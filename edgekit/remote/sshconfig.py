@@ -1,20 +1,30 @@
 """Where to connect: ``[user@]host[:port]`` plus ``~/.ssh/config``, resolved the way OpenSSH does.
 
-Only the options edgekit acts on are read: HostName, User, Port, IdentityFile and
-ProxyJump. Explicit values (``user@`` or ``:port`` in the spec, ``-i``) win over the
+Only the options edgekit acts on are read: HostName, User, Port, IdentityFile, ProxyJump,
+UserKnownHostsFile, GlobalKnownHostsFile, StrictHostKeyChecking, HashKnownHosts,
+ConnectTimeout, ServerAliveInterval and IdentitiesOnly; ``Include`` is expanded (paramiko
+does not) with OpenSSH's rules: relative paths are under ``~/.ssh``, globs are sorted, an
+Include inside a Host/Match block belongs to that block. Explicit values (``user@`` or
+``:port`` in the spec, ``-i``, ``--known-hosts``, ``--connect-timeout``) win over the
 config file, as on the ``ssh`` command line.
 """
 
 from __future__ import annotations
 
 import getpass
+import glob
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from edgekit.errors import ConfigError, UsageError
 
 DEFAULT_SSH_CONFIG = Path("~/.ssh/config")
+MAX_INCLUDE_DEPTH = 16          # OpenSSH's READCONF_MAX_DEPTH
+STRICT_VALUES = {"yes": "yes", "ask": "yes", "accept-new": "accept-new", "no": "no", "off": "no"}
+_INCLUDE = re.compile(r"^\s*include(?:\s*=\s*|\s+)(.+)$", re.I)
+_BLOCK = re.compile(r"^\s*(host|match)(\s*=\s*|\s+)", re.I)
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,14 @@ class HostSpec:
     user: str
     identity_files: tuple[Path, ...] = ()
     proxy_jump: str | None = None    # "[user@]host[:port][,...]", resolved again when used
+    known_hosts_files: tuple[Path, ...] = ()         # UserKnownHostsFile (empty: ~/.ssh/known_hosts)
+    global_known_hosts_files: tuple[Path, ...] = ()  # GlobalKnownHostsFile (empty: /etc/ssh/ssh_known_hosts{,2})
+    strict_host_key_checking: str | None = None      # "yes", "accept-new" or "no"
+    hash_known_hosts: bool = False
+    connect_timeout: float | None = None
+    server_alive_interval: int | None = None
+    identities_only: bool = False
+    config_file: Path | None = None                  # where the options came from, for messages
 
     @property
     def known_hosts_name(self) -> str:
@@ -67,20 +85,97 @@ def resolve(spec: str, *, config_path: str | Path | None = None, identity: str |
     if config_path and not path.is_file():
         raise UsageError(f"--ssh-config {config_path}: no such file")
     if path.is_file():
+        text = "\n".join(_expanded_lines(path, 0))
         try:
-            options = paramiko.SSHConfig.from_path(str(path)).lookup(host)
+            options = paramiko.SSHConfig.from_text(text).lookup(host)
         except Exception as exc:  # paramiko raises several kinds for a malformed file
             raise ConfigError(f"{path}: cannot parse ssh config: {exc}") from None
-    try:
-        resolved_port = port or int(options.get("port", 22))
-    except ValueError:
-        raise ConfigError(f"{path}: Port for host '{host}' is not a number") from None
+    fields = _Fields(path, host, options)
+    resolved_port = port or fields.integer("port", 22)
+    hostname = options.get("hostname", host)
+    login = user or options.get("user") or _local_user()
+    tokens = {"%%": "%", "%d": str(Path.home()), "%u": _local_user(), "%h": hostname, "%p": str(resolved_port),
+              "%r": login, "%n": host}
     identities = [Path(identity).expanduser()] if identity else []
     identities += [Path(p).expanduser() for p in options.get("identityfile", [])]
     jump = options.get("proxyjump")
-    return HostSpec(alias=spec, hostname=options.get("hostname", host), port=resolved_port,
-                    user=user or options.get("user") or _local_user(), identity_files=tuple(identities),
-                    proxy_jump=None if not jump or jump.lower() == "none" else jump)
+    return HostSpec(alias=spec, hostname=hostname, port=resolved_port, user=login, identity_files=tuple(identities),
+                    proxy_jump=None if not jump or jump.lower() == "none" else jump,
+                    known_hosts_files=_paths(options.get("userknownhostsfile"), tokens),
+                    global_known_hosts_files=_paths(options.get("globalknownhostsfile"), tokens),
+                    strict_host_key_checking=fields.choice("stricthostkeychecking", STRICT_VALUES),
+                    hash_known_hosts=fields.yes_no("hashknownhosts"),
+                    connect_timeout=fields.integer("connecttimeout", None),
+                    server_alive_interval=fields.integer("serveraliveinterval", None),
+                    identities_only=fields.yes_no("identitiesonly"), config_file=path if options else None)
+
+
+class _Fields:
+    """Typed values of one host's options, ConfigError naming the file, key and host."""
+
+    def __init__(self, path: Path, host: str, options: dict) -> None:
+        self.path, self.host, self.options = path, host, options
+
+    def _fail(self, key: str, wanted: str) -> ConfigError:
+        return ConfigError(f"{self.path}: {key} for host '{self.host}' is '{self.options[key]}', expected {wanted}")
+
+    def integer(self, key: str, default):
+        if key not in self.options:
+            return default
+        try:
+            return int(self.options[key])
+        except ValueError:
+            raise self._fail(key, "a number") from None
+
+    def yes_no(self, key: str) -> bool:
+        value = str(self.options.get(key, "no")).lower()
+        if value not in ("yes", "no"):
+            raise self._fail(key, "yes or no")
+        return value == "yes"
+
+    def choice(self, key: str, values: dict[str, str]) -> str | None:
+        if key not in self.options:
+            return None
+        value = values.get(str(self.options[key]).lower())
+        if value is None:
+            raise self._fail(key, " / ".join(values))
+        return value
+
+
+def _paths(value: str | None, tokens: dict[str, str]) -> tuple[Path, ...]:
+    """A known-hosts option's files (several, space-separated), tokens and ~ expanded; "none" = no file."""
+    if not value or value.lower() == "none":
+        return ()
+    expand = lambda word: re.sub(r"%.", lambda m: tokens.get(m.group(0), m.group(0)), word)  # noqa: E731
+    return tuple(Path(expand(word)).expanduser() for word in value.split())
+
+
+def _expanded_lines(path: Path, depth: int) -> list[str]:
+    """The config's lines with every Include replaced by the files it names (recursively)."""
+    if depth > MAX_INCLUDE_DEPTH:
+        raise ConfigError(f"{path}: Include nested more than {MAX_INCLUDE_DEPTH} deep (does a file include itself?)")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ssh config: {exc.strerror or exc}") from None
+    out, block = [], None
+    for line in lines:
+        if _BLOCK.match(line):
+            block = line
+        include = _INCLUDE.match(line)
+        if not include:
+            out.append(line)
+            continue
+        for pattern in include.group(1).split():
+            full = os.path.expanduser(pattern)
+            if not os.path.isabs(full):
+                full = str(DEFAULT_SSH_CONFIG.expanduser().parent / full)
+            for name in sorted(glob.glob(full)):
+                out += _expanded_lines(Path(name), depth + 1)
+        out.append(block or "Host *")  # what follows still belongs to the including block
+    return out
 
 
 def _local_user() -> str:

@@ -81,15 +81,25 @@ def _convert(model) -> bytes:
 
 @pytest.fixture(scope="session")
 def tflite_models(tmp_path_factory) -> dict[str, Path]:
-    """Real float TFLite models: ``a`` and ``b`` (tiny, different), ``big`` (~14 MB of weights)."""
+    """Real float TFLite models: ``a``, ``b``, ``c``, ``d`` (tiny, all different), ``big`` (~14 MB of weights),
+    ``v99`` (``a``'s graph with every op at version 99: inspect reads it, no runtime loads it) and
+    ``custom`` (a CUSTOM op no stock runtime has, tests/tflite_zoo.py)."""
     import keras
+    from tensorflow.lite.tools import flatbuffer_utils
+    from tflite_zoo import custom_op
 
     out = tmp_path_factory.mktemp("remote-models")
     paths = {}
-    for name, width, seed in (("a", 16, 1), ("b", 16, 2), ("big", 48000, 3)):
+    for name, width, seed in (("a", 16, 1), ("b", 16, 2), ("c", 16, 4), ("d", 16, 5), ("big", 48000, 3)):
         keras.utils.set_random_seed(seed)
         model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
                                   keras.layers.Dense(width, activation="relu"), keras.layers.Dense(10)])
         paths[name] = out / f"{name}.tflite"
         paths[name].write_bytes(_convert(model))
+    future = flatbuffer_utils.convert_bytearray_to_object(bytearray(paths["a"].read_bytes()))
+    for code in future.operatorCodes:
+        code.version = 99
+    paths["v99"] = out / "v99.tflite"
+    paths["v99"].write_bytes(bytes(flatbuffer_utils.convert_object_to_bytearray(future)))
+    paths["custom"] = custom_op(out)
     return paths

@@ -4,6 +4,7 @@
         ... connect to proxy.port ...
     FaultProxy(port, stall=True)              # accept, then forward nothing at all
     FaultProxy(port, stall_after=500_000)     # forward that much upstream, then go silent
+    FaultProxy(port, rate=2_000_000)          # upstream at most 2 MB/s (a slow link: uploads take a while)
 
 One thread accepts; each connection gets two pump threads. Cutting closes both sockets
 (the client sees a dropped connection); stalling keeps them open and stops forwarding
@@ -14,12 +15,14 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 
 class FaultProxy:
     def __init__(self, target_port: int, *, cut_after: int | None = None, stall: bool = False,
-                 stall_after: int | None = None, target_host: str = "127.0.0.1") -> None:
+                 stall_after: int | None = None, rate: float | None = None, target_host: str = "127.0.0.1") -> None:
         self.target = (target_host, target_port)
+        self.rate = rate
         self.cut_after, self.stall_after = cut_after, 0 if stall else stall_after
         self.upstream_bytes = 0
         self.cut = threading.Event()
@@ -61,7 +64,7 @@ class FaultProxy:
                 if self.stall_after is not None and self.upstream_bytes >= self.stall_after:
                     self._closing.wait()  # go silent, keep the sockets open
                     return
-                data = src.recv(65536)
+                data = src.recv(16384 if self.rate else 65536)
                 if not data:
                     break
                 if upstream:
@@ -72,6 +75,8 @@ class FaultProxy:
                         self.cut.set()
                         break
                 dst.sendall(data)
+                if upstream and self.rate:
+                    time.sleep(len(data) / self.rate)
         except OSError:
             pass
         _close(src)

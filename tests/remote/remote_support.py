@@ -95,8 +95,9 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def agent_pids(marker: str) -> list[int]:
-    """Pids of agent processes whose command line contains ``marker`` (a test's own remote dir)."""
+def agent_pids(marker: str, *more: str) -> list[int]:
+    """Pids of agent ``bench`` processes whose command line contains ``marker`` (a test's own remote dir)
+    and every one of ``more`` (e.g. the --runs of the benchmark, not those of the load check)."""
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -106,6 +107,7 @@ def agent_pids(marker: str) -> list[int]:
         except OSError:
             continue
         text = [part.decode(errors="replace") for part in cmdline]
-        if any("edgekit_agent" in part for part in text) and "bench" in text and any(marker in p for p in text):
+        if any("edgekit_agent" in part for part in text) and "bench" in text and \
+                all(any(m in p for p in text) for m in (marker, *more)):
             pids.append(int(proc.name))
     return pids

@@ -93,7 +93,7 @@ def test_agent_killed_mid_benchmark_is_reported_and_next_run_succeeds(cli, sshd,
     worker = threading.Thread(target=long_bench)
     worker.start()
     deadline = time.monotonic() + 60
-    while not (pids := agent_pids(str(device_dir))) and time.monotonic() < deadline:
+    while not (pids := agent_pids(str(device_dir), "100000000")) and time.monotonic() < deadline:
         time.sleep(0.2)
     if not pids:
         worker.join()

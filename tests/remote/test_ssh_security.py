@@ -45,6 +45,7 @@ def test_changed_host_key_is_always_refused(cli, sshd, device_args, tflite_model
         result = cli("deploy", tflite_models["a"], *args, *extra)
         assert result.exit_code == 3
         assert "HOST KEY CHANGED" in result.stderr and sshd.fingerprint() in result.stderr
+        assert f"ssh-keygen -R '[127.0.0.1]:{sshd.port}'" in result.stderr  # the entry's name off port 22
     assert wrong.read_text() == f"[127.0.0.1]:{sshd.port} {kind} {blob}\n"  # not overwritten
 
 

@@ -1,0 +1,137 @@
+"""ssh_config as OpenSSH reads it, against real sshd's (and the real ``ssh`` client as the referee)."""
+
+from __future__ import annotations
+
+import getpass
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+from faultproxy import FaultProxy
+
+from edgekit.remote import ConnectOptions, Connection
+
+pytestmark = pytest.mark.ssh  # a real sshd on 127.0.0.1
+
+
+def _args(device_args, server, *drop: str) -> list[str]:
+    """``device_args`` without --host, -i and --known-hosts (the ssh_config supplies them) and ``drop``."""
+    args = device_args(server)
+    for flag in ("--host", "-i", "--known-hosts", *drop):
+        i = args.index(flag)
+        args = args[:i] + args[i + 2:]
+    return args
+
+
+def _host(alias: str, server, key, extra: str = "") -> str:
+    return (f"Host {alias}\n  HostName 127.0.0.1\n  Port {server.port}\n  User {getpass.getuser()}\n"
+            f"  IdentityFile {key}\n{extra}")
+
+
+def _openssh(config, alias: str) -> subprocess.CompletedProcess:
+    """The real OpenSSH client on the same config: what edgekit must agree with."""
+    return subprocess.run(["ssh", "-F", str(config), "-o", "BatchMode=yes", alias, "true"], capture_output=True,
+                          text=True, timeout=30)
+
+
+def test_known_hosts_files_strict_checking_and_hashing_from_ssh_config(cli, sshd_pool, device_args, user_key,
+                                                                       tflite_models, tmp_path):
+    known, fresh = sshd_pool[0], sshd_pool[1]
+    empty, recorded, global_file = tmp_path / "kh-first", tmp_path / "kh-second", tmp_path / "kh-global"
+    global_file.write_text(known.known_hosts_line)
+    files = f"  UserKnownHostsFile {empty} {recorded}\n  GlobalKnownHostsFile {global_file}\n"
+    config = tmp_path / "ssh_config"
+    config.write_text(_host("known", known, user_key, files) +
+                      _host("fresh", fresh, user_key, files + "  StrictHostKeyChecking accept-new\n"
+                                                              "  HashKnownHosts yes\n"))
+    assert _openssh(config, "known").returncode == 0
+
+    ok = cli("deploy", tflite_models["a"], "--host", "known", "--ssh-config", config,
+             *_args(device_args, known), "--no-bench")
+    assert ok.exit_code == 0, ok.output  # trusted through GlobalKnownHostsFile
+
+    accepted = cli("deploy", tflite_models["a"], "--host", "fresh", "--ssh-config", config,
+                   *_args(device_args, fresh), "--no-bench")
+    assert accepted.exit_code == 0, accepted.output
+    line = empty.read_text()  # the first UserKnownHostsFile, hashed
+    assert line.startswith("|1|") and "127.0.0.1" not in line
+    assert not (tmp_path / "home" / ".ssh" / "known_hosts").exists()
+    found = subprocess.run(["ssh-keygen", "-F", f"[127.0.0.1]:{fresh.port}", "-f", str(empty)],
+                           capture_output=True, text=True)
+    assert found.returncode == 0 and fresh.known_hosts_line.split()[2] in found.stdout
+    assert _openssh(config, "fresh").returncode == 0  # OpenSSH reads the entry edgekit wrote
+
+
+def test_strict_host_key_checking_no_connects_with_a_loud_warning(cli, sshd, device_args, user_key, tflite_models,
+                                                                  tmp_path):
+    from remote_support import keygen
+
+    impostor = keygen(tmp_path / "impostor", "impostor")
+    kind, blob = impostor.with_suffix(".pub").read_text().split()[:2]
+    stale = tmp_path / "known_hosts"
+    stale.write_text(f"[127.0.0.1]:{sshd.port} {kind} {blob}\n")
+    config = tmp_path / "ssh_config"
+    config.write_text(_host("dev", sshd, user_key, f"  UserKnownHostsFile {stale}\n  StrictHostKeyChecking yes\n"))
+    refused = cli("deploy", tflite_models["a"], "--host", "dev", "--ssh-config", config,
+                  *_args(device_args, sshd), "--no-bench")
+    assert refused.exit_code == 3 and "HOST KEY CHANGED" in refused.stderr
+
+    config.write_text(_host("dev", sshd, user_key, f"  UserKnownHostsFile {stale}\n  StrictHostKeyChecking no\n"))
+    result = cli("deploy", tflite_models["a"], "--host", "dev", "--ssh-config", config,
+                 *_args(device_args, sshd), "--no-bench")
+    assert result.exit_code == 0, result.output
+    assert "WARNING" in result.stderr and "HOST KEY CHANGED" in result.stderr and "NOT verified" in result.stderr
+    assert stale.read_text() == f"[127.0.0.1]:{sshd.port} {kind} {blob}\n"  # a changed key is never written
+
+
+def test_include_identities_only_and_connect_timeout(cli, sshd, device_args, user_key, tflite_models, tmp_path,
+                                                     known_hosts):
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "conf.d" / "lab.conf").write_text(_host("lab-pi", sshd, user_key,
+                                                        f"  UserKnownHostsFile {known_hosts}\n"))
+    config = tmp_path / "ssh_config"
+    config.write_text(f"Include {tmp_path}/conf.d/*.conf\n")
+    assert _openssh(config, "lab-pi").returncode == 0
+    included = cli("deploy", tflite_models["a"], "--host", "lab-pi", "--ssh-config", config,
+                   *_args(device_args, sshd), "--no-bench")
+    assert included.exit_code == 0, included.output
+
+    # The right key is in ~/.ssh, the config names another: IdentitiesOnly means ~/.ssh/id_* is not tried.
+    from remote_support import keygen
+
+    ssh_dir = tmp_path / "home" / ".ssh"
+    ssh_dir.mkdir()
+    shutil.copy(user_key, ssh_dir / "id_ed25519")
+    stranger = keygen(tmp_path / "stranger", "stranger")
+    base = (f"Host only\n  HostName 127.0.0.1\n  Port {sshd.port}\n  User {getpass.getuser()}\n"
+            f"  IdentityFile {stranger}\n  UserKnownHostsFile {known_hosts}\n")
+    config.write_text(base)
+    assert cli("deploy", tflite_models["a"], "--host", "only", "--ssh-config", config,
+               *_args(device_args, sshd), "--no-bench").exit_code == 0  # found ~/.ssh/id_ed25519
+    config.write_text(base + "  IdentitiesOnly yes\n")
+    only = cli("deploy", tflite_models["a"], "--host", "only", "--ssh-config", config, *_args(device_args, sshd),
+               "--no-bench")
+    assert only.exit_code == 3 and "authentication" in only.stderr and str(stranger) in only.stderr
+
+    with FaultProxy(sshd.port, stall=True) as proxy:
+        config.write_text(base.replace(str(sshd.port), str(proxy.port)) + "  ConnectTimeout 1\n")
+        started = time.monotonic()
+        stalled = cli("deploy", tflite_models["a"], "--host", "only", "--ssh-config", config,
+                      *_args(device_args, sshd), "--no-bench")
+        assert stalled.exit_code == 3 and re.search(r"(within|timeout) 1s", stalled.stderr), stalled.stderr
+        assert time.monotonic() - started < 6
+
+
+def test_server_alive_interval_sends_keepalives(sshd, user_key, known_hosts, tmp_path):
+    with FaultProxy(sshd.port) as wire:
+        config = tmp_path / "ssh_config"
+        config.write_text(f"Host dev\n  HostName 127.0.0.1\n  Port {wire.port}\n  User {getpass.getuser()}\n"
+                          f"  IdentityFile {user_key}\n  ServerAliveInterval 1\n")
+        known_hosts.write_text(known_hosts.read_text() + sshd.known_hosts_line.replace(str(sshd.port), str(wire.port)))
+        with Connection.open("dev", ConnectOptions(known_hosts=known_hosts, ssh_config=config)):
+            time.sleep(0.5)
+            idle_start = wire.upstream_bytes
+            time.sleep(3.2)  # idle: only keepalives travel
+            assert wire.upstream_bytes - idle_start > 0
