@@ -136,6 +136,8 @@ def rollback(ctx: click.Context, **kw) -> None:
 
     devices = _devices(kw)
     options = _options(kw)
+    if not kw["as_json"]:
+        info(f"rolling back {len(devices)} device(s)")
     outcomes = run_fleet(devices, lambda d: rollback_one(d, options=options), parallel=kw["parallel"],
                          on_done=lambda o: _echo(o, _rollback_line, kw["as_json"]))
     _finish(ctx, outcomes, kw["as_json"])

@@ -1,0 +1,145 @@
+"""Deploy and rollback killed at random points, round after round (OSTree-style): the device always runs
+the old or the new model, intact, and the next deploy succeeds.
+
+Each round starts ``edgekit deploy`` (or ``rollback``) as a real process against a real sshd behind a
+slow link (FaultProxy), waits for the progress line of the phase picked for that round (upload,
+verify, switch, benchmark), sleeps a random part of that phase and sends SIGKILL or SIGINT. Then the
+device's links and files are checked, and a full deploy must succeed. Seeded (EDGEKIT_DESTRUCTIVE_SEED)
+and bounded: ROUNDS rounds, TIME_LIMIT seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from faultproxy import FaultProxy
+from remote_support import file_sha256
+
+from edgekit.remote import ConnectOptions, Device, deploy
+
+pytestmark = [pytest.mark.ssh, pytest.mark.slow]
+
+ROUNDS = 50
+TIME_LIMIT = 420.0
+SEED = int(os.environ.get("EDGEKIT_DESTRUCTIVE_SEED", "15"))
+# phase -> (the progress line that starts it, the longest random delay after it, in seconds)
+PHASES = {"upload": ("uploading", 0.6), "verify": ("checking that the device runs", 0.8),
+          "switch": ("activating", 0.15), "benchmark": ("benchmarking", 1.0)}
+
+
+class Run:
+    """One edgekit process whose stderr lines are collected as they come."""
+
+    def __init__(self, args: list[str]) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "edgekit", *args], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=lambda: self.lines.extend(iter(self.proc.stderr.readline, "")),
+                                        daemon=True)
+        self._reader.start()
+
+    def wait_for(self, marker: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(marker in line for line in list(self.lines)):
+                return True
+            if self.proc.poll() is not None:
+                return False
+            time.sleep(0.01)
+        return False
+
+    def finish(self, timeout: float) -> int:
+        code = self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=5)
+        self.proc.stdout.close()
+        return code
+
+
+def _state(device_dir: Path) -> dict[str, str | None]:
+    """current/previous as sha256s, after checking each points at an intact file of that sha."""
+    state = {}
+    for name in ("current", "previous"):
+        link = device_dir / name
+        if not link.is_symlink():
+            state[name] = None
+            continue
+        target = os.readlink(link)
+        sha = Path(target).name.removesuffix(".tflite")
+        assert (device_dir / target).is_file(), f"{name} -> {target}: the file is missing"
+        assert file_sha256(device_dir / name) == sha, f"{name} -> {target}: the file is corrupted"
+        state[name] = sha
+    return state
+
+
+def test_fifty_rounds_of_killed_deploys_and_rollbacks(sshd, device_args, known_hosts, user_key, tflite_models,
+                                                      tmp_path):
+    rng = random.Random(SEED)
+    device_dir = tmp_path / "device"
+    pool = [tflite_models[name] for name in ("a", "b", "big")]
+    sha = {path: file_sha256(path) for path in pool}
+    started = time.monotonic()
+    kills: dict[str, dict[str, int]] = {phase: {"SIGKILL": 0, "SIGINT": 0, "finished_first": 0}
+                                        for phase in [*PHASES, "rollback"]}
+    after = {"old": 0, "new": 0}
+    with FaultProxy(sshd.port, rate=20_000_000) as link:
+        known_hosts.write_text(known_hosts.read_text() + sshd.known_hosts_line.replace(str(sshd.port), str(link.port)))
+        host = device_args(sshd, device_dir, port=link.port)[1]
+        (tmp_path / "edgekit.toml").write_text(  # cwd is tmp_path
+            f'[devices.victim]\nhost = "{host}"\ntarget = "local"\nremote_python = "{sys.executable}"\n'
+            f'remote_dir = "{device_dir}"\nkeep_models = 2\n')
+        args = ["--device", "victim", "-i", str(user_key), "--known-hosts", str(known_hosts)]
+        device = Device(name="victim", host=host, target="local", remote_python=sys.executable,
+                        remote_dir=str(device_dir), keep_models=2)
+        options = ConnectOptions(known_hosts=known_hosts, identity=user_key, connect_timeout=10)
+        deploy(pool[0], device, bench=False, options=options)
+        deploy(pool[1], device, bench=False, options=options)
+        for round_no in range(ROUNDS):
+            assert time.monotonic() - started < TIME_LIMIT, f"over {TIME_LIMIT:g}s after {round_no} rounds"
+            before = _state(device_dir)
+            signum = rng.choice([signal.SIGKILL, signal.SIGINT])
+            if rng.random() < 0.15 and before["previous"]:
+                phase, marker, delay = "rollback", "rolling back", rng.uniform(0, 1.0)
+                run = Run(["rollback", *args])
+                allowed = {before["current"], before["previous"]}
+            else:
+                phase = rng.choice(list(PHASES))
+                marker, longest = PHASES[phase]
+                delay = rng.uniform(0, longest)
+                # an upload needs a model the device lacks (keep_models = 2 leaves only current and previous)
+                candidates = [p for p in pool if sha[p] != before["current"]]
+                model = next((p for p in candidates if sha[p] not in before.values()), None) \
+                    if phase == "upload" else None
+                model = model or rng.choice(candidates)
+                run = Run(["deploy", model, *args, "--runs", "200", "--warmup", "0"])
+                allowed = {before["current"], sha[model]}
+            reached = run.wait_for(marker, 60)
+            time.sleep(delay)
+            if reached and run.proc.poll() is None:
+                run.proc.send_signal(signum)
+                kills[phase][signal.Signals(signum).name] += 1
+            else:
+                kills[phase]["finished_first"] += 1
+            code = run.finish(60)
+            text = "".join(run.lines)
+            assert "Traceback" not in text and "Aborted" not in text, text
+            if signum == signal.SIGINT:
+                assert code in (0, 130), f"round {round_no} ({phase}): exit {code}: {text}"
+            state = _state(device_dir)
+            assert state["current"] in allowed, f"round {round_no} ({phase}): current {state['current']}"
+            after["old" if state["current"] == before["current"] else "new"] += 1
+            nxt = rng.choice([p for p in pool if sha[p] != state["current"]])
+            done = deploy(nxt, device, bench=False, options=options)  # the next deploy succeeds
+            assert done.sha256 == sha[nxt] and _state(device_dir)["current"] == sha[nxt]
+            assert list((device_dir / "tmp").glob("*.part")) == []
+    figures = {"seed": SEED, "rounds": ROUNDS, "seconds": round(time.monotonic() - started, 1), "kills": kills,
+               "current_after_kill": after}
+    print("destructive deploy test:", json.dumps(figures))
