@@ -36,15 +36,15 @@ def test_unreadable_inventory_and_target_files(cli, tflite_models, tmp_path):
     targets = tmp_path / "targets"
     (targets / "x.toml").mkdir(parents=True)
     with pytest.raises(ConfigError, match=r"x.toml: cannot read a target profile: Is a directory"):
-        list_targets(targets)
+        list_targets([targets])
     (targets / "x.toml").rmdir()
     (targets / "y.toml").write_bytes(b'name = "y"\ndescription = "\xff"\n')
     with pytest.raises(ConfigError, match=r"y.toml: not UTF-8 text \(byte 0xff"):
-        load_target("y", targets)
+        load_target("y", [targets])
     (targets / "y.toml").write_text((load_target("local").path.read_text()).replace('"local"', '"y"') +
                                     "keep_models = 0\n")
     with pytest.raises(ConfigError, match="keep_models' must be at least 1"):
-        load_target("y", targets)
+        load_target("y", [targets])
 
 
 def test_proxy_jump_loop_is_one_line(cli, sshd, device_args, tflite_models, tmp_path):
