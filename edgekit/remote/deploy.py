@@ -123,7 +123,7 @@ def deploy(model_path: str | Path, device: Device, *, target: Target | str | Non
             probe = preflight.probe_runtime(conn, device.remote_python, agent.remote_path, profile, layout.root, size)
             check_custom_ops(model, profile, probe.get("runtime"), where=device.name)
             interrupts.check(device.name)
-            say(f"{device.name}: uploading {model.name} ({size} bytes)")
+            say(f"{device.name}: pushing {model.name} ({size} bytes)")
             upload = push.push_file(conn, device.remote_python, model, sha256, layout.model(sha256))
             _say_upload(say, device.name, sha256, upload)
             interrupts.check(device.name)

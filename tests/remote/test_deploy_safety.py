@@ -174,3 +174,19 @@ def test_keep_models_removes_old_unused_models(cli, sshd, device_args, tflite_mo
     assert cli("deploy", tflite_models["a"], *flags).exit_code == 0  # current a, previous c
     assert {p.name for p in (device_dir / "models").iterdir()} == {name["a"], name["c"], name["d"]}
     assert _link(device_dir, "current") == f"models/{name['a']}" and _link(device_dir, "previous") == f"models/{name['c']}"
+
+
+def test_build_stops_on_sigterm_without_half_written_files(tmp_path):
+    from build_support import project
+
+    out = tmp_path / "out"
+    build = _edgekit("build", project(tmp_path), "--out", out)
+    first = build.stderr.readline()  # the build's first progress line: TensorFlow is loaded, work has begun
+    assert first, "the build printed nothing"
+    time.sleep(1.0)
+    build.send_signal(signal.SIGTERM)
+    _, err = build.communicate(timeout=60)
+    assert build.returncode == 130, first + err
+    assert err.strip().splitlines()[-1] == "edgekit: interrupted"
+    assert "Traceback" not in err
+    assert not out.exists() or not [p for p in out.rglob("*") if ".tmp" in p.name or p.name == "manifest.json"]
