@@ -76,3 +76,10 @@ def terminate_as_interrupt() -> None:
     """Make SIGTERM raise KeyboardInterrupt like Ctrl-C (for commands without safe points of their own)."""
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
+def finished() -> None:
+    """The command's work is done: a late SIGINT/SIGTERM (during interpreter shutdown, when Python
+    would die of it) is ignored, so a finished deploy exits with its own code."""
+    for sig in SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)

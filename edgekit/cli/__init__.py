@@ -17,7 +17,7 @@ import click
 
 from edgekit import __version__
 from edgekit.errors import EdgekitError
-from edgekit.interrupts import terminate_as_interrupt
+from edgekit.interrupts import finished, terminate_as_interrupt
 
 # name -> "module:attribute"; the order here is the order of ``edgekit --help``.
 COMMANDS: dict[str, str] = {
@@ -137,4 +137,5 @@ def main() -> None:
     try:
         cli.main(prog_name="edgekit", obj=stderr_filter)
     finally:
+        finished()
         stderr_filter.close()
