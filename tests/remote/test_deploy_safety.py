@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -148,14 +149,21 @@ def test_ctrl_c_stops_a_fleet_at_a_safe_point(sshd_pool, user_key, known_hosts, 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_bench_stops_on_sigint_and_sigterm(tflite_models, tmp_path, signum):
-    bench = _edgekit("bench", tflite_models["a"], "--runs", "100000000", "--warmup", "0")
-    _wait_for(lambda: agent_pids(str(tflite_models["a"])), 60, "the agent to start")
-    bench.send_signal(signum)
-    out, err = bench.communicate(timeout=30)
+    model = tmp_path / "bench-me.tflite"  # this test's own path: no other test's agent can match it
+    shutil.copyfile(tflite_models["a"], model)
+    bench = _edgekit("bench", model, "--runs", "100000000", "--warmup", "0")
+    try:
+        _wait_for(lambda: agent_pids(str(model)), 60, "the agent to start")
+        bench.send_signal(signum)
+        out, err = bench.communicate(timeout=120)
+    finally:
+        if bench.poll() is None:  # a failed run must not leave a 100M-run benchmark behind
+            bench.kill()
+            bench.wait()
     assert bench.returncode == 130, err
     assert err.strip().splitlines()[-1] == "edgekit: interrupted"
     assert "Traceback" not in err and "Aborted" not in err
-    _wait_for(lambda: not agent_pids(str(tflite_models["a"])), 10, "the agent to be gone")
+    _wait_for(lambda: not agent_pids(str(model)), 10, "the agent to be gone")
 
 
 def test_keep_models_removes_old_unused_models(cli, sshd, device_args, tflite_models, user_key, known_hosts, tmp_path):
