@@ -39,17 +39,24 @@ from edgekit.remote.connection import Connection
 # on loopback (paramiko re-slices them), see bench/deploy_throughput.py.
 UPLOAD_CHUNK = 32 * 1024
 
+# The device-side scripts below start with this: the sha256 of a file, read in 1 MiB blocks.
+_SHA256 = """
+import hashlib, json, os, sys
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+"""
+
 # Run by the device's Python: verify a temp file's sha256, then rename it into place.
-_VERIFY_AND_RENAME = """
-import hashlib, os, sys
+_VERIFY_AND_RENAME = _SHA256 + """
 src, dst, want = sys.argv[1:4]
-h = hashlib.sha256()
-with open(src, "rb") as f:
-    for block in iter(lambda: f.read(1 << 20), b""):
-        h.update(block)
-if h.hexdigest() != want:
+found = sha256(src)
+if found != want:
     os.unlink(src)
-    sys.exit("sha256 mismatch: expected %s, the device computed %s" % (want, h.hexdigest()))
+    sys.exit("sha256 mismatch: expected %s, the device computed %s" % (want, found))
 os.chmod(src, 0o644)
 os.rename(src, dst)
 """
@@ -57,8 +64,7 @@ os.rename(src, dst)
 # Run by the device's Python: create the layout, remove the `.part` files of an interrupted
 # deploy (the caller holds the deploy lock, so none is in flight), and check the stored
 # agent like a stored model (below). One round trip for the three.
-_PREPARE = """
-import hashlib, json, os, sys
+_PREPARE = _SHA256 + """
 root, agent, want = sys.argv[1:4]
 for name in ("agent", "models", "tmp"):
     os.makedirs(os.path.join(root, name), exist_ok=True)
@@ -69,10 +75,7 @@ for name in sorted(os.listdir(os.path.join(root, "tmp"))):
         stray.append(os.path.join(root, "tmp", name))
 intact = False
 if os.path.isfile(agent):
-    h = hashlib.sha256()
-    with open(agent, "rb") as f:
-        h.update(f.read())
-    intact = h.hexdigest() == want
+    intact = sha256(agent) == want
     if not intact:
         os.unlink(agent)
 print(json.dumps({"stray": stray, "agent": intact}))
@@ -80,16 +83,12 @@ print(json.dumps({"stray": stray, "agent": intact}))
 
 # Run by the device's Python: is a stored file still what its name says? Removes it if not
 # (the caller uploads it again) and touches it if so (retention keeps recently used models).
-_CHECK_STORED = """
-import hashlib, os, sys
+_CHECK_STORED = _SHA256 + """
 path, want = sys.argv[1:3]
-h = hashlib.sha256()
-with open(path, "rb") as f:
-    for block in iter(lambda: f.read(1 << 20), b""):
-        h.update(block)
-if h.hexdigest() != want:
+found = sha256(path)
+if found != want:
     os.unlink(path)
-    print("mismatch " + h.hexdigest())
+    print("mismatch " + found)
 else:
     os.utime(path)
     print("ok")
