@@ -35,6 +35,7 @@ from edgekit.pipeline import steps
 from edgekit.pipeline.budgets import TIMING_BUDGETS, Verdict, check_budgets, quality_measurements
 from edgekit.pipeline.cache import StageCache, file_sha256, stage_key
 from edgekit.pipeline.config import BuildConfig
+from edgekit.pipeline.history import record_build
 from edgekit.pipeline.progress import StageLog
 from edgekit.vocab import CALIBRATED_MODES
 
@@ -52,6 +53,7 @@ class Variant:
     size_bytes: int
     gzip_bytes: int
     metrics: dict | None = None     # EvalResult.metrics on [data] val
+    timing_ms: dict | None = None   # the agent's latency percentiles where the build measured it
 
     @property
     def quality(self) -> tuple[str, float]:
@@ -91,6 +93,7 @@ class BuildResult:
     stages: dict[str, dict] = field(default_factory=dict)
     exports: dict[str, Any] = field(default_factory=dict)
     manifest: dict = field(default_factory=dict)   # as written to manifest.json
+    history: list[dict] = field(default_factory=list)   # builds of this config into this out dir, oldest first
 
     @property
     def final(self) -> Variant:
@@ -139,9 +142,9 @@ class _Build:
         final = variants[-1]
         arena = self._arena_stage(final)
         edgetpu = self._edgetpu_stage(final) if static else None
-        bench, where, on_target = self._bench_stage(final, target)
+        bench, where, on_target = self._bench_stage(variants, target)
         verdicts = self._verdicts(variants, arena, bench, where, on_target)
-        result = BuildResult(cfg, self.out, inputs, variants, summary, _layer_stats(final.path),
+        result = BuildResult(cfg, self.out, inputs, variants, summary, _layer_stats(final.path, variants_src[-1][2]),
                              arena, edgetpu, bench, where, verdicts, self.versions)
         with self.log.stage("write", "artifacts"):
             self._write_variants(result)
@@ -152,6 +155,7 @@ class _Build:
                     self.out / FINAL_FILE, self.out, name=cfg.export.name, symbol=cfg.export.symbol).to_dict()
             result.stages = dict(self.log.stages)
             result.manifest = write_manifest(result, self.out / "manifest.json")
+            result.history = record_build(result)
             write_report(result, self.out / "report.html")
         evicted = self.cache.evict(CACHE_MAX_AGE_DAYS * 86400)
         if evicted:
@@ -271,20 +275,29 @@ class _Build:
             self.log.note(f"  {line}")
         return report.to_dict()
 
-    def _bench_stage(self, final: Variant, target) -> tuple[dict | None, str, bool]:
-        """(agent result, where it ran, whether that is the target's own kind of device)."""
+    def _bench_stage(self, variants: list[Variant], target) -> tuple[dict | None, str, bool]:
+        """The final model's (agent result, where it ran, whether that is the target's own kind of device).
+
+        When it ran on this machine the other variants are measured after it (their
+        ``timing_ms``), so the report can say what each one costs. On a device only the final
+        model is measured: deploying the others would make them the device's rollback history.
+        """
         from edgekit.results import ResultStore
 
-        spec = self.config.target
+        spec, final = self.config.target, variants[-1]
         with self.log.stage("bench", final.name):
             device = None
             if spec.device:  # SSH (paramiko) only when there is a device to reach
                 from edgekit.remote import resolve_device
 
                 device = resolve_device(spec.device, target=target.name, inventory=self.config.path)
-            result, measured_on = steps.measure_latency(final.path, target, device, threads=spec.threads,
-                                                        runs=spec.runs, warmup=spec.warmup, store=ResultStore(),
-                                                        note=self._indented)
+            measure = functools.partial(steps.measure_latency, target=target, threads=spec.threads, runs=spec.runs,
+                                        warmup=spec.warmup, note=self._indented)
+            result, measured_on = measure(final.path, device=device, store=ResultStore())  # history: the build's model
+            final.timing_ms = result["timing_ms"]
+            if measured_on is None:
+                for variant in variants[:-1]:
+                    variant.timing_ms = measure(variant.path, device=None)[0]["timing_ms"]
         if measured_on is not None:
             return result, measured_on, True
         if spec.name == "local":
@@ -357,9 +370,10 @@ class _Build:
             shutil.copyfile(result.final.path, tmp)
 
 
-def _layer_stats(model_path: Path) -> list[dict]:
-    """Per kernel of the final model, in execution order: bytes and the fraction of zeros (pruning)."""
+def _layer_stats(model_path: Path, keras_path: Path) -> list[dict]:
+    """Per kernel of the final model, in execution order: its Keras layer, bytes and the fraction of zeros (pruning)."""
     from edgekit.inspect import inspect_model, read_tflite
+    from edgekit.inspect.keras_names import layer_names, layer_of
 
     graph = read_tflite(model_path).subgraphs[0]
     first_use = {}
@@ -368,7 +382,9 @@ def _layer_stats(model_path: Path) -> list[dict]:
             first_use.setdefault(tensor, index)
     kernels = [w for w in inspect_model(model_path).weights if w.is_kernel and w.subgraph == 0]
     kernels.sort(key=lambda w: first_use.get(w.tensor, len(graph.operators)))
-    return [{"tensor": w.name, "op": w.used_by[0].split(":")[0] if w.used_by else "", "bytes": w.nbytes,
+    names = layer_names(keras_path)
+    return [{"tensor": w.name, "layer": layer_of(w.name, names), "op": w.used_by[0].split(":")[0] if w.used_by else "",
+             "bytes": w.nbytes,
              "params": w.elements, "sparsity": w.zero_fraction or 0.0} for w in kernels]
 
 

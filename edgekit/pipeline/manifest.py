@@ -48,6 +48,7 @@ def manifest_dict(result) -> dict:
         "timing": {
             "measured_on": result.bench_where,
             "latency_ms": bench.get("timing_ms"),
+            "variants_latency_ms": {v.name: v.timing_ms for v in result.variants},
             "memory_mb": bench.get("memory_mb"),
             "runtime": bench.get("runtime"),
             "host": bench.get("host"),

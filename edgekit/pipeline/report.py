@@ -1,8 +1,10 @@
 """``report.html``: one self-contained page (inline CSS + SVG, no scripts, no network).
 
 What a reviewer wants to see at a glance: did the build pass, how big/accurate/fast is
-the model, where the bytes are (per-layer size with the pruned share), how latency is
-spread, and what each variant traded (accuracy against size).
+the model, what each variant traded (a table and accuracy against gzip size: what an
+over-the-air update moves), whether this build is better or worse than the previous build
+of the same config, where the bytes are (per Keras layer, with the pruned share), how
+latency is spread, and links to every file the build wrote.
 """
 
 from __future__ import annotations
@@ -59,9 +61,12 @@ def render_report(result) -> str:
                                         for v, k in cards) + "</div>",
         "<div class='grid'>",
         _panel("Budgets", _budget_table(result.verdicts), wide=True),
+        _panel("Variants", _variant_table(result), wide=True),
         _panel("Accuracy vs size of every variant", _scatter(result.variants)),
         _panel("Latency distribution", _latency(bench, result.bench_where)),
+        _panel("Trend: this build against the previous builds of this config", _trend(result.history), wide=True),
         _panel("Per-layer weight size and sparsity", _layers(result.layers), wide=True),
+        _panel("Artifacts", _artifacts(result), wide=True),
     ]
     if result.edgetpu:
         body.append(_panel("Coral Edge TPU", _edgetpu(result.edgetpu), wide=True))
@@ -108,28 +113,90 @@ def _quality(variant) -> str:
     return f"{value:.4g}" if name == "mae" else f"{value * 100:.1f}%"
 
 
+def _variant_table(result) -> str:
+    baseline = result.baseline.quality[1]
+    rows = []
+    for v in result.variants:
+        t = v.timing_ms or {}
+        name, value = v.quality
+        delta = (value - baseline) * (1 if name == "mae" else 100)
+        rows.append(f"<tr><td><a href='variants/{_e(v.path.name)}'><b>{_e(v.name)}</b></a></td>"
+                    f"<td class='num'>{v.size_bytes / 1024:.1f} KB</td><td class='num'>{v.gzip_bytes / 1024:.1f} KB</td>"
+                    f"<td class='num'>{_quality(v)}</td>"
+                    f"<td class='num'>{'' if v is result.baseline else _signed(delta, '' if name == 'mae' else ' pt')}</td>"
+                    f"<td class='num'>{_ms(t.get('p50'))}</td><td class='num'>{_ms(t.get('p90'))}</td></tr>")
+    where = _short(result.bench_where)
+    note = (f"Latency measured on {_e(where)}." if all(v.timing_ms for v in result.variants)
+            else f"Latency of the final model only, measured on {_e(where)}: deploying the other variants "
+                 "to the device would make them its rollback history.")
+    metric = result.baseline.quality[0].replace("_", " ")
+    return ("<table id='variants'><tr><th>variant</th><th>size</th><th>gzip -9</th>"
+            f"<th>{_e(metric)}</th><th>vs float32</th><th>p50</th><th>p90</th></tr>"
+            + "".join(rows) + f"</table><div class='note'>{note}</div>")
+
+
+def _trend(history: list[dict]) -> str:
+    if len(history) < 2:
+        return "<div class='note'>The first build of this config into this directory: the next build is compared with it.</div>"
+    rows, previous = [], None
+    for entry in history[-10:]:
+        cells = [f"<td>{_e(entry.get('built_at', ''))}</td>"]
+        for key, unit, scale, better in (("size_bytes", " KB", 1 / 1024, -1), ("gzip_bytes", " KB", 1 / 1024, -1),
+                                         ("value", "", 1, 1 if entry.get("metric") != "mae" else -1),
+                                         ("p50_ms", " ms", 1, -1)):
+            now = entry.get(key)
+            text = "n/a" if now is None else (_quality_of(entry) if key == "value" else f"{now * scale:.4g}{unit}")
+            before = None if previous is None else previous.get(key)
+            change = "" if now is None or before is None or now == before else (
+                f" <span class='{'ok' if (now - before) * better > 0 else 'bad'}'>"
+                f"{_signed((now - before) * scale * (100 if key == 'value' and entry.get('metric') != 'mae' else 1), '')}</span>")
+            cells.append(f"<td class='num'>{text}{change}</td>")
+        edited = previous is not None and previous.get("config_sha256") != entry.get("config_sha256")
+        cells.append(f"<td class='note'>{'config changed' if edited else ''}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+        previous = entry
+    return ("<table id='trend'><tr><th>built (UTC)</th><th>size</th><th>gzip -9</th><th>quality</th><th>p50</th><th></th></tr>"
+            + "".join(rows) + "</table><div class='note'>Changes against the build before; green is better. "
+            "Latency changes within the runs' noise are not meaningful (see <code>edgekit compare</code>).</div>")
+
+
+def _artifacts(result) -> str:
+    out = result.out_dir
+    files = [out / "model.tflite", *(v.path for v in result.variants), out / "manifest.json"]
+    export = result.exports.get("c_array")
+    if export:
+        files += [Path(export["header"]), Path(export["source"])]
+    rows = "".join(f"<tr><td><a href='{_e(p.relative_to(out).as_posix())}'><code>{_e(p.relative_to(out).as_posix())}</code></a></td>"
+                   f"<td class='num'>{p.stat().st_size:,} B</td></tr>" for p in files if p.is_file())
+    return f"<table id='artifacts'><tr><th>file</th><th>size</th></tr>{rows}</table>"
+
+
 def _scatter(variants) -> str:
     w, h, left, bottom, top, right = 500, 280, 56, 40, 16, 20
-    sizes = [v.size_bytes / 1024 for v in variants]
+    sizes = [v.gzip_bytes / 1024 for v in variants]
+    raws = [v.size_bytes / 1024 for v in variants]
     metric = variants[0].quality[0]
     percent = metric != "mae"
     accs = [v.quality[1] * (100 if percent else 1) for v in variants]
-    x_max = max(sizes) * 1.15
+    x_max = max(raws) * 1.15
     a_lo, a_hi = min(accs), max(accs)
     pad = max((a_hi - a_lo) * 0.25, 1.0 if percent else a_hi * 0.1 or 1e-3)
     y_lo, y_hi = max(a_lo - pad, 0), (min(a_hi + pad, 100) if percent else a_hi + pad)
     sx = lambda s: left + (w - left - right) * s / x_max
     sy = lambda a: top + (h - top - bottom) * (1 - (a - y_lo) / (y_hi - y_lo))
     parts = _axes(w, h, left, bottom, top, right, [(sx(t), f"{t:.0f}") for t in _ticks(0, x_max)],
-                  [(sy(t), f"{t:.3g}") for t in _ticks(y_lo, y_hi)], "size (KB)",
+                  [(sy(t), f"{t:.3g}") for t in _ticks(y_lo, y_hi)], "gzip -9 size (KB); ring: raw file",
                   f"{metric.replace('_', ' ')}{' (%)' if percent else ''}")
     legend = []
-    for i, (v, s, a) in enumerate(zip(variants, sizes, accs)):
+    for i, (v, s, r, a) in enumerate(zip(variants, sizes, raws, accs)):
         color = PALETTE[i % len(PALETTE)]
+        parts.append(f"<line x1='{sx(s):.1f}' x2='{sx(r):.1f}' y1='{sy(a):.1f}' y2='{sy(a):.1f}' stroke='{color}' "
+                     f"stroke-dasharray='3 3'/><circle cx='{sx(r):.1f}' cy='{sy(a):.1f}' r='5' fill='none' "
+                     f"stroke='{color}' stroke-width='2'/>")
         parts.append(f"<circle cx='{sx(s):.1f}' cy='{sy(a):.1f}' r='{9 - 2 * (i % 3)}' fill='{color}' "
                      f"fill-opacity='.85' stroke='#fff' stroke-width='2'/>")
         legend.append(f"<span style='margin-right:18px'><span style='color:{color};font-size:18px'>&#9679;</span> "
-                      f"<b>{_e(v.name)}</b> {s:.1f} KB · {_quality(v)}</span>")
+                      f"<b>{_e(v.name)}</b> {s:.1f} KB gzip ({r:.1f} KB raw) · {_quality(v)}</span>")
     return _svg(w, h, parts) + f"<div class='note'>{''.join(legend)}</div>"
 
 
@@ -190,9 +257,10 @@ def _layers(layers: list[dict]) -> str:
     for i, l in enumerate(layers):
         y = 8 + i * row
         full, zeros = sx(l["bytes"]), sx(l["bytes"]) * l["sparsity"]
-        label = l["tensor"] if len(l["tensor"]) <= 40 else "…" + l["tensor"][-39:]
+        name = l.get("layer") or l["tensor"]
+        label = name if len(name) <= 40 else "…" + name[-39:]
         parts.append(
-            f"<text x='{left - 8}' y='{y + 15}' font-size='12' text-anchor='end' fill='{INK}'>{_e(label)} "
+            f"<text x='{left - 8}' y='{y + 15}' font-size='12' text-anchor='end' fill='{INK}'><title>{_e(l['tensor'])}</title>{_e(label)} "
             f"<tspan fill='{MUTED}'>{_e(l['op'])}</tspan></text>"
             f"<rect x='{left}' y='{y + 3}' width='{max(full, 1):.1f}' height='{row - 10}' rx='3' fill='{PALETTE[0]}'/>"
             f"<rect x='{left + full - zeros:.1f}' y='{y + 3}' width='{zeros:.1f}' height='{row - 10}' rx='3' fill='{PALETTE[2]}'/>"
@@ -252,6 +320,19 @@ def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
             break
     first = math.ceil(lo / step) * step
     return [first + i * step for i in range(int((hi - first) / step) + 1)]
+
+
+def _quality_of(entry: dict) -> str:
+    value = entry["value"]
+    return f"{value:.4g}" if entry.get("metric") == "mae" else f"{value * 100:.2f}%"
+
+
+def _signed(value: float, unit: str) -> str:
+    return f"{value:+.2f}{unit}" if abs(value) >= 0.005 else f"{value:+.2g}{unit}"
+
+
+def _ms(value) -> str:
+    return "—" if value is None else f"{value:.3g} ms"
 
 
 def _short(where: str) -> str:

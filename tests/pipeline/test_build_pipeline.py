@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+from html import unescape
 
 import pytest
 
@@ -164,24 +165,57 @@ def test_unreachable_device_falls_back_to_local_and_says_so(first_build, tmp_pat
 
 
 def test_report_renders_in_headless_chromium(example_build, tmp_path):
+    """The report's panels, as the browser renders them: variants, gzip axis, Keras names, trend, links."""
     from PIL import Image
 
-    out, _ = example_build
+    out, manifest = example_build
+    config = out.parent / "edgekit.toml"
+    config.write_text(config.read_text().replace("sparsity = 0.5", "sparsity = 0.6"))
+    proc = build(config, out)   # a second build of the (edited) config into the same directory: the trend
+    assert proc.returncode == 0, proc.stderr[-3000:]
     html = (out / "report.html").read_text()
     assert "<script" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
-    assert html.count("<svg") >= 4 and "optimized-int8" in html
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         pytest.fail("chromium is not installed: apt-get install chromium (scripts/system-packages.txt)")
+    flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([*flags, "--dump-dom", (out / "report.html").as_uri()], check=True, capture_output=True,
+                         text=True, timeout=120).stdout
+
+    def table(table_id: str) -> list[list[str]]:
+        found = re.search(rf'<table id="{table_id}">(.*?)</table>', dom, re.S)
+        assert found, f"no table {table_id} in the rendered report"
+        return [[html_text(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+                for row in re.findall(r"<tr>(.*?)</tr>", found.group(1), re.S)][1:]
+
+    variants = {row[0]: row for row in table("variants")}
+    assert list(variants) == ["float32", "int8", "optimized-int8"]
+    for v in json.loads((out / "manifest.json").read_text())["variants"]:
+        row = variants[v["name"]]
+        assert row[1] == f"{v['size_bytes'] / 1024:.1f} KB" and row[2] == f"{v['gzip_bytes'] / 1024:.1f} KB"
+        assert row[3] == f"{v['accuracy'] * 100:.1f}%" and row[5].endswith(" ms") and row[6].endswith(" ms")
+    trend = table("trend")
+    assert len(trend) == 2 and trend[1][-1] == "config changed"
+    assert "gzip -9 size (KB)" in dom
+    labels = {html_text(label).split()[0] for label in re.findall(r"<text[^>]*><title>.*?</title>(.*?)</text>", dom)}
+    assert {"conv1", "conv2", "fc1", "logits"} <= labels, labels   # Keras layer names, not TFLite tensor names
+    links = re.findall(r'<a href="([^"]+)"', re.search(r'<table id="artifacts">(.*?)</table>', dom, re.S).group(1))
+    assert "model.tflite" in links and "variants/optimized-int8.tflite" in links and "model_data.cc" in links
+    assert all((out / href).is_file() for href in links)
     shot = tmp_path / "report.png"
-    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1200,1700",
-                    (out / "report.html").as_uri()], check=True, capture_output=True, timeout=120)
+    subprocess.run([*flags, f"--screenshot={shot}", "--window-size=1200,2600", (out / "report.html").as_uri()],
+                   check=True, capture_output=True, timeout=120)
     image = Image.open(shot).convert("RGB")
-    assert image.size == (1200, 1700)
+    assert image.size == (1200, 2600)
     colours = image.getcolors(maxcolors=1 << 20)
     assert len(colours) > 200, f"only {len(colours)} colours: the page looks blank"
     # the plots' colours are on the page, not just text
     pixels = {c for _, c in colours}
     assert (0x4C, 0x6E, 0xF5) in pixels and (0x2B, 0x8A, 0x3E) in pixels
+
+
+def html_text(fragment: str) -> str:
+    """The text of an HTML fragment: tags dropped, entities decoded."""
+    return unescape(re.sub(r"<[^>]+>", "", fragment)).strip()
