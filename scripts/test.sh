@@ -15,7 +15,7 @@ else
 fi
 bash scripts/setup.sh test
 echo "== unit tier =="
-.venv/bin/python -m pytest -m "not device" "$@"
+.venv/bin/python -m pytest -m "not device" --durations=25 "$@"
 echo "== device tier (emulated arm64 devices) =="
 .venv/bin/python -m pytest -m device "$@" || rc=$?
 # pytest exits 5 when no test is selected; that is not a failure of the device tier.
