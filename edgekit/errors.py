@@ -102,6 +102,10 @@ class TransferError(RemoteError):
     """Uploading or activating a model on the device failed; the previous model stays active."""
 
 
+class ClusterError(RemoteError):
+    """The Ray cluster named by ``--ray ADDRESS`` cannot be reached or cannot run a trial."""
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of a third-party exception's message, at most 200 characters: the part of
     it an edgekit message can quote and still be one line."""

@@ -1,0 +1,154 @@
+"""RayExecutor against a real Ray cluster started here: a head and a worker node, 1 CPU each, on 127.0.0.1."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ray_support import LocalRayCluster, free_port
+
+from edgekit.errors import ClusterError, UsageError
+from edgekit.tune.executor import Job
+
+if importlib.util.find_spec("ray") is None:
+    pytest.skip("ray is not installed (pip install 'edgekit[tune]')", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """The cluster, and this process's environment pointed at it before ray is first imported here
+    (ray reads its auth settings and RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER when it is imported)."""
+    assert "ray" not in sys.modules, "ray was imported before the cluster's environment was set"
+    with LocalRayCluster(cpus=(1, 1)) as running:
+        saved = dict(os.environ)
+        os.environ.update(running.env)
+        try:
+            yield running
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+
+@pytest.fixture(scope="module")
+def executor(cluster):
+    from edgekit.tune.ray_executor import RayExecutor
+
+    with RayExecutor(cluster.address, cpus_per_trial=1) as ex:
+        yield ex
+
+
+def drain(executor, count: int, timeout: float = 120) -> dict[int, object]:
+    """The outcomes of ``count`` jobs, by trial number."""
+    got, end = {}, time.monotonic() + timeout
+    while len(got) < count:
+        assert time.monotonic() < end, f"only {sorted(got)} of {count} jobs ended"
+        for outcome in executor.wait(timeout=5):
+            got[outcome.number] = outcome
+    return got
+
+
+def wait_for_pid(path: Path, timeout: float = 60) -> int:
+    end = time.monotonic() + timeout
+    while not (path.exists() and path.read_text().endswith("\n")):
+        assert time.monotonic() < end, "the job never started"
+        time.sleep(0.2)
+    return int(path.read_text())
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def test_jobs_run_on_both_nodes_with_one_thread_each(executor):
+    assert executor.slots == 2
+    for n in range(4):
+        executor.submit(Job(n, "ray_jobs:square", {"x": n}))
+    outcomes = drain(executor, 4)
+    assert {n: o.result["square"] for n, o in outcomes.items()} == {0: 0, 1: 1, 2: 4, 3: 9}
+    assert all(o.ok and o.result["threads"] == "1" for o in outcomes.values())
+
+
+def test_a_raising_job_is_one_failed_outcome_and_the_others_complete(executor):
+    executor.submit(Job(10, "ray_jobs:fail", {"x": 10}))
+    executor.submit(Job(11, "ray_jobs:square", {"x": 11}))
+    outcomes = drain(executor, 2)
+    assert outcomes[10].error == "ValueError: trial 10 has no square"
+    assert outcomes[11].result["square"] == 121
+
+
+def test_a_killed_worker_fails_its_job_and_later_jobs_still_run(executor, tmp_path):
+    pidfile = tmp_path / "worker.pid"
+    executor.submit(Job(20, "ray_jobs:sleep_forever", {"pidfile": str(pidfile)}))
+    executor.submit(Job(21, "ray_jobs:square", {"x": 21}))
+    pid = wait_for_pid(pidfile)
+    os.kill(pid, signal.SIGKILL)
+    outcomes = drain(executor, 2)
+    assert not outcomes[20].ok and "died" in outcomes[20].error and "\n" not in outcomes[20].error
+    assert outcomes[21].result["square"] == 441
+    executor.submit(Job(22, "ray_jobs:square", {"x": 22}))
+    assert drain(executor, 1)[22].result["square"] == 484
+
+
+def test_a_job_past_its_timeout_is_stopped_and_fails(executor, tmp_path):
+    pidfile = tmp_path / "worker.pid"
+    executor.submit(Job(30, "ray_jobs:sleep_forever", {"pidfile": str(pidfile)}, timeout_s=4))
+    pid = wait_for_pid(pidfile)
+    started = time.monotonic()
+    outcome = drain(executor, 1)[30]
+    assert outcome.error == "timed out after 4 s (its Ray worker was stopped)"
+    assert time.monotonic() - started < 20
+    end = time.monotonic() + 30
+    while alive(pid) and time.monotonic() < end:
+        time.sleep(0.2)
+    assert not alive(pid), "the timed-out trial's worker still runs"
+    executor.submit(Job(31, "ray_jobs:square", {"x": 31}))
+    assert drain(executor, 1)[31].ok
+
+
+def test_a_path_the_node_cannot_see_names_the_node_and_the_shared_filesystem(executor, tmp_path):
+    executor.submit(Job(40, "ray_jobs:read_file", {"path": str(tmp_path / "not-shared.toml")}))
+    error = drain(executor, 1)[40].error
+    assert error.startswith("FileNotFoundError:") and "not-shared.toml" in error
+    assert "on node 127.0.0.1" in error and "same path" in error
+
+
+def test_the_cluster_and_the_driver_listen_on_loopback_only(cluster, executor):
+    ours = set(cluster.pids()) | {os.getpid()}
+    listening = subprocess.run(["ss", "-ltnupH"], capture_output=True, text=True, check=True).stdout.splitlines()
+    mine = [line for line in listening if any(f"pid={pid}," in line for pid in ours)]
+    assert mine, "found no listening socket of the cluster"
+    for line in mine:
+        local = line.split()[4]
+        assert local.startswith(("127.0.0.1:", "[::1]:", "[::ffff:127.0.0.1]:")), line
+
+
+def test_an_unreachable_address_is_one_line_naming_it_and_how_to_start_a_cluster(cluster):
+    from edgekit.tune.ray_executor import RayExecutor
+
+    address = f"127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    with pytest.raises(ClusterError) as err:
+        RayExecutor(address)
+    message = str(err.value)
+    assert address in message and "ray start --head" in message and "\n" not in message
+    assert err.value.exit_code == 3
+    assert time.monotonic() - started < 15
+
+
+@pytest.mark.parametrize("address", ["auto", "local", "ray://10.0.0.5:10001", "10.0.0.5"])
+def test_only_an_explicit_host_and_port_is_accepted(address):
+    from edgekit.tune.ray_executor import parse_address
+
+    with pytest.raises(UsageError, match="HOST:PORT"):
+        parse_address(address)
