@@ -10,10 +10,10 @@ its timeout (then cancelled with ``force=True``, which kills its worker) is one 
 pools are sized to the task's CPUs through ``runtime_env`` environment variables, which are
 set before the worker process starts, hence before TensorFlow is imported.
 
-Workers are reused between trials (``max_calls`` unset): a fresh worker per trial costs the
-TensorFlow/Keras import again (measured in docs/ray.md), and the memory a trial leaves
-behind is bounded by Ray's own memory monitor, which kills the worker -- a failed trial
-like any other crash. Trial inputs and outputs are paths: every node must see the study's
+A worker runs up to :data:`TRIALS_PER_WORKER` trials before Ray replaces it: a fresh worker
+per trial pays the TensorFlow/Keras import every time (7-16 s each on a loaded 2-core machine,
+against 0 s reused; docs/ray.md), while recycling now and then returns the memory
+TensorFlow keeps after a trial. Trial inputs and outputs are paths: every node must see the study's
 folder at the same path (a shared filesystem); docs/ray.md says how.
 """
 
@@ -45,7 +45,8 @@ def _run(function: str, payload: dict[str, Any]) -> dict[str, Any]:
                                 f"{SHARED_FS_HINT}") from None
 
 
-_remote_run = ray.remote(_run)
+TRIALS_PER_WORKER = 10
+_remote_run = ray.remote(max_calls=TRIALS_PER_WORKER)(_run)
 
 
 def parse_address(address: str) -> tuple[str, int]:

@@ -27,3 +27,16 @@ def sleep_forever(payload: dict[str, Any]) -> dict[str, Any]:
 
 def read_file(payload: dict[str, Any]) -> dict[str, Any]:
     return {"text": Path(payload["path"]).read_text()}
+
+
+def import_keras(payload: dict[str, Any]) -> dict[str, Any]:
+    """Seconds this worker spends importing Keras/TensorFlow (0 when an earlier job of the worker did)."""
+    import resource
+    import sys
+
+    started = time.perf_counter()
+    fresh = "keras" not in sys.modules
+    import keras  # noqa: F401
+
+    return {"seconds": time.perf_counter() - started, "fresh": fresh, "pid": os.getpid(),
+            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

@@ -77,6 +77,7 @@ def test_jobs_run_on_both_nodes_with_one_thread_each(executor):
     outcomes = drain(executor, 4)
     assert {n: o.result["square"] for n, o in outcomes.items()} == {0: 0, 1: 1, 2: 4, 3: 9}
     assert all(o.ok and o.result["threads"] == "1" for o in outcomes.values())
+    assert len({o.result["pid"] for o in outcomes.values()}) <= 2, "workers are reused between trials"
 
 
 def test_a_raising_job_is_one_failed_outcome_and_the_others_complete(executor):
