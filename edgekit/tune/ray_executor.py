@@ -14,12 +14,14 @@ A worker runs up to :data:`TRIALS_PER_WORKER` trials before Ray replaces it: a f
 per trial pays the TensorFlow/Keras import every time (7-16 s each on a loaded 2-core machine,
 against 0 s reused; docs/ray.md), while recycling now and then returns the memory
 TensorFlow keeps after a trial. Trial inputs and outputs are paths: every node must see the study's
-folder at the same path (a shared filesystem); docs/ray.md says how.
+folder at the same path (a shared filesystem), and a trial runs in the driver's working
+directory, so relative paths mean the same as for the driver; docs/ray.md says how.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import time
 from typing import Any
@@ -36,9 +38,11 @@ START_HINT = "start one with `ray start --head --port=6379` (docs/ray.md)"
 SHARED_FS_HINT = "every node must see the study's files at the same path (docs/ray.md)"
 
 
-def _run(function: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """What a Ray worker runs for one job; a missing file names this node (the usual cause: no shared filesystem)."""
+def _run(function: str, payload: dict[str, Any], cwd: str) -> dict[str, Any]:
+    """What a Ray worker runs for one job, in the driver's working directory (relative paths of the payload
+    mean the same there); a missing file names this node (the usual cause: no shared filesystem)."""
     try:
+        os.chdir(cwd)
         return resolve(function)(payload)
     except FileNotFoundError as exc:
         raise FileNotFoundError(f"{first_line(exc)} on node {ray.util.get_node_ip_address()}; "
@@ -127,7 +131,7 @@ class RayExecutor(Executor):
         threads = {name: str(job.cpus) for name in THREAD_VARIABLES}
         ref = _remote_run.options(num_cpus=job.cpus, max_retries=0, retry_exceptions=False,
                                   runtime_env={"env_vars": threads},
-                                  name=f"edgekit-tune-trial-{job.number}").remote(job.function, job.payload)
+                                  name=f"edgekit-tune-trial-{job.number}").remote(job.function, job.payload, os.getcwd())
         self._running[ref] = _Running(job, self.timeout_s)
 
     def wait(self, timeout: float | None = None) -> list[Outcome]:

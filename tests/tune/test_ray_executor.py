@@ -117,6 +117,13 @@ def test_a_job_past_its_timeout_is_stopped_and_fails(executor, tmp_path):
     assert drain(executor, 1)[31].ok
 
 
+def test_relative_paths_mean_what_they_mean_to_the_driver(executor, tmp_path, monkeypatch):
+    (tmp_path / "input.txt").write_text("seen by the worker")
+    monkeypatch.chdir(tmp_path)
+    executor.submit(Job(45, "ray_jobs:read_file", {"path": "input.txt"}))
+    assert drain(executor, 1)[45].result == {"text": "seen by the worker"}
+
+
 def test_a_path_the_node_cannot_see_names_the_node_and_the_shared_filesystem(executor, tmp_path):
     executor.submit(Job(40, "ray_jobs:read_file", {"path": str(tmp_path / "not-shared.toml")}))
     error = drain(executor, 1)[40].error
