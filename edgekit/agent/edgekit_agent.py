@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""edgekit's on-device benchmark agent: probe a device, benchmark a .tflite model on it.
+"""edgekit's on-device agent: probe a device, benchmark a .tflite model on it, run it on given inputs.
 
 This one file is copied to devices and run there, so it depends on nothing but the
 standard library, numpy (1.x or 2.x) and the first TFLite runtime that imports --
@@ -10,6 +10,16 @@ warmup, timed runs, memory footprint) and prints exactly one JSON object on stdo
     python3 edgekit_agent.py probe [--dir D]
     python3 edgekit_agent.py bench MODEL [--threads N] [--runs N] [--warmup N]
                                          [--delegate LIB] [--runtime a,b,c] [--max-seconds S]
+    python3 edgekit_agent.py run MODEL --inputs IN.npz --save OUT.npz [--threads N]
+                                       [--delegate LIB] [--runtime a,b,c] [--max-seconds S]
+
+``run`` computes the model's outputs with the device's own runtime, so the host can score
+them (accuracy on the device) or compare them with another file's (agreement): IN.npz holds
+float32 arrays ``x0, x1, ...`` (one per model input, in the model's input order, samples
+first), quantized here with the model's own input parameters; OUT.npz gets the raw outputs
+``y0, y1, ...`` (the model's output dtype and order), the JSON their quantization and the
+top-1 class of each sample for outputs that are rows of scores. Schema 2 = schema 1 plus
+``delegation`` and the ``run`` command (every schema-1 field is unchanged).
 
 Exit codes: 0 ok, 2 bad_args, 3 runtime_missing, 4 model_load/unresolved_op,
 5 inference, 6 time_limit. A crash (signal) prints nothing: the caller reports it.
@@ -31,7 +41,7 @@ import sys
 import threading
 import time
 
-SCHEMA = 1
+SCHEMA = 2
 DEFAULT_RUNTIMES = ("tflite_runtime", "ai_edge_litert", "tensorflow.lite")
 EXIT_CODES = {"bad_args": 2, "runtime_missing": 3, "model_load": 4, "unresolved_op": 4,
               "inference": 5, "time_limit": 6}
@@ -411,24 +421,24 @@ class Deadline:
             os._exit(EXIT_CODES["time_limit"])
 
 
-def bench(args, output: Output) -> dict:
+def _runtime_for(args, output: Output) -> tuple:
+    """(runtime info, RuntimeApi, Deadline) for a command that loads a model; checks the common flags."""
     if not os.path.isfile(args.model):
         raise AgentFailure("bad_args", "%s: no such model file" % args.model)
-    for flag in ("threads", "runs"):
-        if getattr(args, flag) < 1:
-            raise AgentFailure("bad_args", "--%s must be at least 1" % flag)
-    if args.warmup < 0:
-        raise AgentFailure("bad_args", "--warmup must be 0 or more")
+    if args.threads < 1:
+        raise AgentFailure("bad_args", "--threads must be at least 1")
     order = parse_runtime_order(args.runtime)
     deadline = Deadline(args.max_seconds, output)
-
     runtime, api, tried = find_runtime(order)
     if runtime is None:
         raise AgentFailure("runtime_missing", "no usable TFLite runtime (%s); %s"
                            % ("; ".join("%s: %s" % (t["name"], t["error"]) for t in tried), INSTALL_ADVICE))
-    state_before = device_state()
-    baseline = memory_mb()
+    return runtime, api, deadline
 
+
+def open_model(api: RuntimeApi, args, runtime: dict) -> tuple:
+    """(interpreter, init ms, notes, delegation): the model loaded with the given delegate and the
+    runtime's default ones (XNNPACK), or with the builtin kernels when XNNPACK refuses it."""
     delegates = []
     if args.delegate:
         try:
@@ -437,7 +447,6 @@ def bench(args, output: Output) -> dict:
             raise AgentFailure("runtime_missing", "delegate library %s could not be loaded by %s: %s; install "
                                "it on this device (for Coral: the Edge TPU runtime, libedgetpu1-std)"
                                % (args.delegate, runtime["name"], _one_line(exc)))
-
     notes = []
     start = time.perf_counter()
     try:
@@ -454,6 +463,60 @@ def bench(args, output: Output) -> dict:
         except Exception as exc2:
             raise load_failure(args.model, exc2)
     init_ms = (time.perf_counter() - start) * 1000.0
+    return interpreter, init_ms, notes, delegation(interpreter, args.delegate)
+
+
+def delegation(interpreter, requested) -> dict:
+    """Which delegate ran the model and how many of its ops it took, read from the interpreter's nodes.
+
+    The runtime keeps the model's own nodes and appends one ``DELEGATE`` node per partition a
+    delegate took; a partition's ops are those its outputs depend on back to its inputs. The
+    Python API does not say which delegate owns a partition: with ``--delegate`` they are
+    counted for it (XNNPACK, when also applied, takes what it leaves), else for the default
+    XNNPACK delegate.
+    """
+    result = {"requested": requested, "applied": None, "partitions": None, "ops": None, "ops_delegated": None,
+              "source": "interpreter nodes", "note": None}
+    inner = getattr(interpreter, "_interpreter", None)
+    try:
+        count = int(inner.NumNodes())
+        nodes = [(str(inner.NodeName(i)), [int(t) for t in inner.NodeInputs(i)],
+                  [int(t) for t in inner.NodeOutputs(i)]) for i in range(count)]
+    except Exception as exc:  # a runtime without the node accessors
+        result["note"] = "this runtime does not expose its nodes (%s); delegation unknown" % _one_line(exc, 120)
+        result["source"] = None
+        return result
+    own = [n for n in nodes if n[0] != "DELEGATE"]
+    partitions = [n for n in nodes if n[0] == "DELEGATE"]
+    producer = {}
+    for index, (_, _, outputs) in enumerate(own):
+        for tensor in outputs:
+            producer[tensor] = index
+    taken = set()
+    for _, inputs, outputs in partitions:
+        frontier, boundary = list(outputs), set(inputs)
+        while frontier:
+            tensor = frontier.pop()
+            index = producer.get(tensor)
+            if tensor in boundary or index is None or index in taken:
+                continue
+            taken.add(index)
+            frontier.extend(own[index][1])
+    result.update(applied=[requested or "XNNPACK"] if partitions else [], partitions=len(partitions),
+                  ops=len(own), ops_delegated=len(taken))
+    return result
+
+
+def bench(args, output: Output) -> dict:
+    for flag in ("threads", "runs"):
+        if getattr(args, flag) < 1:
+            raise AgentFailure("bad_args", "--%s must be at least 1" % flag)
+    if args.warmup < 0:
+        raise AgentFailure("bad_args", "--warmup must be 0 or more")
+    runtime, api, deadline = _runtime_for(args, output)
+    state_before = device_state()
+    baseline = memory_mb()
+    interpreter, init_ms, notes, delegated = open_model(api, args, runtime)
     after_init = memory_mb()
 
     input_details = interpreter.get_input_details()
@@ -484,6 +547,7 @@ def bench(args, output: Output) -> dict:
         "model": {"path": args.model, "size_bytes": os.path.getsize(args.model), "sha256": _sha256(args.model)},
         "runtime": runtime,
         "delegate": args.delegate,
+        "delegation": delegated,
         "threads": args.threads,
         "notes": notes,
         "host": host_info(),
@@ -508,6 +572,97 @@ def _load(api: RuntimeApi, args, delegates: list, default_delegates: bool):
     interpreter = api.interpreter(**kwargs)
     interpreter.allocate_tensors()
     return interpreter
+
+
+# --------------------------------------------------------------------------- outputs on given inputs
+
+
+def _load_inputs(path: str, details: list) -> list:
+    """The float32 arrays x0..x(n-1) of ``path``, checked against the model's inputs."""
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = [np.asarray(data["x%d" % i], dtype=np.float32) for i in range(len(details))]
+    except (OSError, ValueError, KeyError) as exc:
+        raise AgentFailure("bad_args", "%s: not an inputs file with x0..x%d for the model's %d input(s): %s"
+                           % (path, len(details) - 1, len(details), _one_line(exc, 160)))
+    for i, (array, detail) in enumerate(zip(arrays, details)):
+        if tuple(array.shape[1:]) != tuple(int(d) for d in detail["shape"][1:]) or len(array) != len(arrays[0]):
+            raise AgentFailure("bad_args", "%s: x%d has shape %s; the model's input %r takes (N, %s)"
+                               % (path, i, list(array.shape), detail["name"],
+                                  ", ".join(str(int(d)) for d in detail["shape"][1:])))
+    return arrays
+
+
+def _quantize(x, detail):
+    """Float data -> the input's dtype, with its own scale and zero point when it is quantized."""
+    import numpy as np
+
+    dtype = np.dtype(detail["dtype"])
+    scale, zero = detail["quantization"]
+    if np.issubdtype(dtype, np.integer) and scale:
+        info = np.iinfo(dtype)
+        return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+    return x.astype(dtype)
+
+
+def _save_npz(path: str, arrays: dict) -> None:
+    """Write atomically (temp + rename): the host never fetches half a file."""
+    import numpy as np
+
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+    os.rename(tmp, path)
+
+
+def run(args, output: Output) -> dict:
+    import numpy as np
+
+    runtime, api, deadline = _runtime_for(args, output)
+    interpreter, init_ms, notes, delegated = open_model(api, args, runtime)
+    ins, outs = interpreter.get_input_details(), interpreter.get_output_details()
+    inputs = _load_inputs(args.inputs, ins)
+    if any(int(d["shape"][0]) != 1 for d in ins):
+        for detail in ins:
+            interpreter.resize_tensor_input(detail["index"], [1] + [int(d) for d in detail["shape"][1:]])
+        interpreter.allocate_tensors()
+    results = [[] for _ in outs]
+    start = time.perf_counter()
+    try:
+        for n in range(len(inputs[0])):
+            if deadline.exceeded():
+                raise AgentFailure("time_limit", "%s: %d of %d samples run within --max-seconds %g"
+                                   % (args.model, n, len(inputs[0]), args.max_seconds))
+            for detail, x in zip(ins, inputs):
+                interpreter.set_tensor(detail["index"], _quantize(x[n:n + 1], detail))
+            interpreter.invoke()
+            for slot, detail in enumerate(outs):
+                results[slot].append(np.array(interpreter.get_tensor(detail["index"])))
+    except AgentFailure:
+        raise
+    except Exception as exc:
+        raise AgentFailure("inference", "%s: inference failed: %s" % (args.model, _one_line(exc)))
+    seconds = time.perf_counter() - start
+    arrays = {"y%d" % k: np.concatenate(r) for k, r in enumerate(results)}
+    _save_npz(args.save, arrays)
+    summary = []
+    for (key, values), detail in zip(sorted(arrays.items(), key=lambda kv: int(kv[0][1:])), outs):
+        rows = values.reshape(len(values), -1)
+        scale, zero = detail["quantization"]
+        summary.append({"name": detail["name"], "dtype": values.dtype.name, "shape": list(values.shape[1:]),
+                        "quantization": [float(scale), int(zero)],
+                        "top1": rows.argmax(1).tolist() if rows.shape[1] > 1 else None})
+    return {"schema": SCHEMA, "ok": True,
+            "model": {"path": args.model, "size_bytes": os.path.getsize(args.model), "sha256": _sha256(args.model)},
+            "runtime": runtime, "delegate": args.delegate,
+            "delegation": delegated, "threads": args.threads,
+            "notes": notes, "host": host_info(), "inputs": _tensor_summary(ins),
+            "samples": len(inputs[0]), "outputs": summary,
+            "saved": {"path": args.save, "size_bytes": os.path.getsize(args.save), "sha256": _sha256(args.save)},
+            "timing_ms": _rounded({"init": init_ms, "total": seconds * 1000.0,
+                                   "per_sample": seconds * 1000.0 / max(1, len(inputs[0]))}, 4)}
 
 
 def _rounded(values: dict, digits: int) -> dict:
@@ -537,7 +692,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="edgekit_agent.py", description="edgekit on-device benchmark agent")
+    parser = _Parser(prog="edgekit_agent.py", description="edgekit on-device agent")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     commands.required = True
     probe_cmd = commands.add_parser("probe", help="report host, runtime and free disk")
@@ -551,14 +706,25 @@ def build_parser() -> argparse.ArgumentParser:
     bench_cmd.add_argument("--delegate", help="delegate library to load (e.g. libedgetpu.so.1)")
     bench_cmd.add_argument("--runtime", help="runtime order, comma-separated (default: %s)" % ",".join(DEFAULT_RUNTIMES))
     bench_cmd.add_argument("--max-seconds", type=float, help="stop timed runs once this many seconds have passed")
+    run_cmd = commands.add_parser("run", help="compute a model's outputs on given inputs")
+    run_cmd.add_argument("model")
+    run_cmd.add_argument("--inputs", required=True, help=".npz with float32 x0, x1, ... (samples first)")
+    run_cmd.add_argument("--save", required=True, help=".npz to write the raw outputs y0, y1, ... to")
+    run_cmd.add_argument("--threads", type=int, default=1)
+    run_cmd.add_argument("--delegate", help="delegate library to load (e.g. libedgetpu.so.1)")
+    run_cmd.add_argument("--runtime", help="runtime order, comma-separated (default: %s)" % ",".join(DEFAULT_RUNTIMES))
+    run_cmd.add_argument("--max-seconds", type=float, help="give up once this many seconds have passed")
     return parser
+
+
+COMMANDS = {"bench": bench, "run": run}
 
 
 def main(argv=None) -> int:
     output = Output()
     try:
         args = build_parser().parse_args(argv)
-        result = probe(args) if args.command == "probe" else bench(args, output)
+        result = probe(args) if args.command == "probe" else COMMANDS[args.command](args, output)
     except AgentFailure as exc:
         output.emit(failure(exc.kind, str(exc)))
         return EXIT_CODES[exc.kind]

@@ -38,6 +38,19 @@ def bench_args(model_path: str, *, threads: int, runs: int, warmup: int,
     return args
 
 
+def run_args(model_path: str, inputs: str, save: str, *, threads: int, runtimes: Sequence[str] | None,
+             delegate: str | None, max_seconds: float | None) -> list[str]:
+    """The agent's ``run`` command line: the model's outputs on the inputs file, saved to ``save``."""
+    args = ["run", model_path, "--inputs", inputs, "--save", save, "--threads", str(threads)]
+    if runtimes:
+        args += ["--runtime", ",".join(runtimes)]
+    if delegate:
+        args += ["--delegate", delegate]
+    if max_seconds is not None:
+        args += ["--max-seconds", f"{max_seconds:g}"]
+    return args
+
+
 def run_local(model_path: str | Path, *, threads: int = 1, runs: int = 50, warmup: int = 5,
               runtimes: Sequence[str] | None = None, delegate: str | None = None,
               timeout: float = 600) -> dict:

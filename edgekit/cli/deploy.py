@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from edgekit.cli.dataopts import SPEC_HELP, preprocess_from, preprocess_options
 from edgekit.cli.output import emit_json, info, json_option
 
 
@@ -96,22 +97,37 @@ def _finish(ctx: click.Context, outcomes, as_json: bool) -> None:
 @click.option("--bench-timeout", type=click.FloatRange(min=1), default=600, show_default=True,
               help="Seconds before the on-device benchmark is killed.")
 @click.option("--no-bench", is_flag=True, help="Only push and activate the model.")
+@click.option("--eval", "eval_data", metavar="SPEC",
+              help=f"Labelled data run through the device's own runtime before activation: device accuracy beside "
+                   f"the host's (LiteRT) and their top-1 agreement; a device computing otherwise is refused. {SPEC_HELP}.")
+@click.option("--eval-limit", type=click.IntRange(min=1), help="Use at most this many --eval samples (fixed-seed choice).")
+@click.option("--reference", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The int8 file a compact (int4/sparse) MODEL was made from; the device must compute the same "
+                   "with both [default: MODEL re-made as plain int8 on the host].")
+@preprocess_options
 @click.pass_context
 def deploy(ctx: click.Context, model: Path, threads: int | None, runs: int, warmup: int, bench_timeout: float,
-           no_bench: bool, **kw) -> None:
+           no_bench: bool, eval_data: str | None, eval_limit: int | None, reference: Path | None,
+           scale: float | None, mean: float | None, std: float | None, **kw) -> None:
     """Push MODEL (.tflite) to devices, switch to it atomically, and benchmark it there.
 
     The model is uploaded once per device (content-addressed), verified by sha256 on
     the device (a cached copy too), run there by the agent, and only then activated by
     renaming a symlink; the previous model is kept for 'edgekit rollback'. One deploy per
     device at a time (a lock on the device). Ctrl-C stops at the next safe point (exit
-    130). Every benchmark is recorded (see 'edgekit history').
+    130). Every benchmark is recorded (see 'edgekit history'). A compact (int4/sparse) file
+    runs beside its int8 reference on the device first and is refused (exit 5) if they differ.
     """
     from edgekit.remote import deploy as deploy_one, run_fleet
     from edgekit.remote.deploy import check_model_file
     from edgekit.results import ResultStore
 
     check_model_file(model)
+    evaluation = None
+    if eval_data:
+        from edgekit.remote.output_check import prepare_eval
+
+        evaluation = prepare_eval(model, eval_data, preprocess=preprocess_from(scale, mean, std), limit=eval_limit)
     devices = _devices(kw)
     options = _options(kw, bench_timeout)
     store = None if no_bench else ResultStore()
@@ -120,7 +136,8 @@ def deploy(ctx: click.Context, model: Path, threads: int | None, runs: int, warm
 
     def one(device):
         return deploy_one(model, device, threads=threads, runs=runs, warmup=warmup, bench=not no_bench,
-                          options=options, store=store, progress=None if kw["as_json"] else info)
+                          options=options, store=store, progress=None if kw["as_json"] else info,
+                          evaluation=evaluation, reference=reference)
 
     outcomes = run_fleet(devices, one, parallel=kw["parallel"],
                          on_done=lambda o: _echo(o, _deploy_line, kw["as_json"]))
@@ -158,10 +175,49 @@ def _deploy_line(r) -> str:
     line = f"ok   {r.device} ({r.target}, {r.arch}): {r.sha256[:12]} active, {sent}"
     if r.result:
         t, rt = r.result["timing_ms"], r.result["runtime"]
-        line += (f"; {rt['name']} {rt['version']}, {r.result['threads']} thread(s): p50 {t['p50']:.3f} ms, "
-                 f"p90 {t['p90']:.3f} ms over {t['runs']} runs{_device_state(r.result.get('device') or {})} "
-                 f"(run {r.run_id})")
-    return line
+        line += (f"; {rt['name']} {rt['version']}, {r.result['threads']} thread(s){_delegation(r.result)}: "
+                 f"p50 {t['p50']:.3f} ms, p90 {t['p90']:.3f} ms over {t['runs']} runs"
+                 f"{_device_state(r.result.get('device') or {})} (run {r.run_id})")
+    return line + _checks(r.checks or {})
+
+
+def _delegation(result: dict) -> str:
+    """`` on XNNPACK (6/6 ops)``, `` on the CPU kernels`` (no delegate took an op), or nothing if unknown."""
+    d = result.get("delegation") or {}
+    if d.get("ops_delegated") is None:
+        return ""
+    if not d["applied"]:
+        return ", builtin CPU kernels (no delegate)"
+    return f", {'+'.join(d['applied'])} took {d['ops_delegated']}/{d['ops']} ops"
+
+
+def _checks(checks: dict) -> str:
+    """The output check's figures: the reference agreement of a compact file, device vs host accuracy."""
+    parts = []
+    ref = checks.get("reference")
+    if ref:
+        top1 = "" if ref["top1"] is None else f", top-1 agreement {100 * ref['top1']:.2f}%"
+        parts.append(f"{'/'.join(ref['storage'])} matches its int8 reference ({ref['origin']}) on the device: "
+                     f"max {ref['max_steps']:g} output steps{top1} over {ref['samples']} samples")
+    ev = checks.get("eval")
+    if ev:
+        agreement = ev["agreement"]
+        name, device = _headline(ev["device"])
+        _, host = _headline(ev["host"])
+        top1 = "" if agreement["top1"] is None else f", identical top-1 {100 * agreement['top1']:.2f}%"
+        parts.append(f"{name} on the device {device} vs host {host} (LiteRT){top1}, max {agreement['max_steps']:g} "
+                     f"output steps apart, {ev['samples']} samples of {ev['data']}")
+    return "".join(f"\n     {part}" for part in parts)
+
+
+def _headline(metrics: dict) -> tuple[str, str]:
+    """(metric name, formatted value) of the first output: accuracy in %, else mae."""
+    head = next(iter(metrics["outputs"].values())) if "outputs" in metrics else metrics
+    if head["task"] == "classification":
+        return "accuracy", f"{100 * head['accuracy']:.2f}%"
+    if head["task"] == "multilabel":
+        return "binary accuracy", f"{100 * head['binary_accuracy']:.2f}%"
+    return "mae", f"{head['mae']:.4g}"
 
 
 def _device_state(device: dict) -> str:

@@ -41,6 +41,18 @@ class TFLiteModel:
         """Per-sample output shapes, ``None`` for dynamic dimensions."""
         return [tuple(None if d < 0 else int(d) for d in o["shape_signature"][1:]) for o in self._outputs]
 
+    @property
+    def output_details(self) -> list[dict]:
+        """The outputs' details (index, dtype, quantization) in ``output_names`` order."""
+        return self._outputs
+
+    @property
+    def file_slots(self) -> list[int]:
+        """For each output (``output_names`` order), its position in the file's own output list: the
+        order other runtimes (the on-device agent) report outputs in."""
+        file_order = [d["index"] for d in self._interpreter.get_output_details()]
+        return [file_order.index(d["index"]) for d in self._outputs]
+
     def predict(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         """Every output, dequantized, for all samples (in batches the model accepts)."""
         fixed = int(self._inputs[0]["shape_signature"][0]) if self._inputs[0]["shape_signature"][0] > 0 else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shlex
 
-from edgekit.agent.runner import bench_args, parse_agent_output
+from edgekit.agent.runner import bench_args, parse_agent_output, run_args
 from edgekit.errors import AgentError, Interrupted, RemoteError
 from edgekit.remote.connection import CommandTimeout, Connection
 from edgekit.targets import Target
@@ -28,6 +28,21 @@ def run_bench(conn: Connection, python: str, agent: str, model: str, target: Tar
     args = bench_args(model, threads=threads, runs=runs, warmup=warmup, runtimes=list(target.runtimes),
                       delegate=target.delegate.library if target.delegate else None,
                       max_seconds=timeout * SOFT_LIMIT_SHARE)
+    return _run_agent(conn, python, agent, args, timeout=timeout, active=active,
+                      too_slow="use fewer --runs or a longer time limit")
+
+
+def run_outputs(conn: Connection, python: str, agent: str, model: str, inputs: str, save: str, target: Target, *,
+                timeout: float) -> dict:
+    """The agent's ``run`` result (the model's outputs saved on the device to ``save``); AgentError on failure."""
+    args = run_args(model, inputs, save, threads=1, runtimes=list(target.runtimes),
+                    delegate=target.delegate.library if target.delegate else None, max_seconds=timeout * SOFT_LIMIT_SHARE)
+    return _run_agent(conn, python, agent, args, timeout=timeout, active=False,
+                      too_slow="use fewer samples (--eval-limit) or a longer --bench-timeout")
+
+
+def _run_agent(conn: Connection, python: str, agent: str, args: list[str], *, timeout: float, active: bool,
+               too_slow: str) -> dict:
     command = (" ".join(shlex.quote(a) for a in (python, agent, *args)) + " </dev/null & pid=$!; "
                f"echo '{PID_MARKER}'$pid >&2; wait $pid")
     pids: list[str] = []
@@ -39,8 +54,8 @@ def run_bench(conn: Connection, python: str, agent: str, model: str, target: Tar
                           + ("the new model is active" if active else "nothing was activated")) from None
     except CommandTimeout:
         _kill(conn, pids)
-        raise AgentError(f"{conn.name}: the benchmark did not finish within {timeout:g}s (--bench-timeout); "
-                         "the agent was killed; use fewer --runs or a longer time limit"
+        raise AgentError(f"{conn.name}: the agent did not finish within {timeout:g}s (--bench-timeout); "
+                         f"the agent was killed; {too_slow}"
                          + ("; the model is active (it loaded and ran once)" if active else
                             "; nothing was activated")) from None
     stderr = "\n".join(line for line in result.stderr.splitlines() if not line.startswith(PID_MARKER))

@@ -15,9 +15,9 @@ from typing import Any, Callable
 
 from edgekit.agent.runner import AGENT_PATH
 from edgekit import interrupts
-from edgekit.errors import TransferError, UsageError
+from edgekit.errors import OutputMismatchError, RemoteError, TransferError, UsageError
 from edgekit.inspect.reader import check_tflite_file
-from edgekit.remote import agent_run, preflight, push
+from edgekit.remote import agent_run, output_check, preflight, push
 from edgekit.remote.compat import check_custom_ops, check_model_for_target
 from edgekit.remote.connection import ConnectOptions, Connection
 from edgekit.remote.inventory import Device
@@ -48,6 +48,7 @@ class DeployResult:
     stray_removed: list[str] = field(default_factory=list)
     models_removed: list[str] = field(default_factory=list)   # older models deleted (keep_models)
     replaced_corrupt: str | None = None   # sha256 of a corrupted cached copy that was uploaded again
+    checks: dict | None = None     # the output check before activation (output_check.run): eval, reference
     result: dict | None = None     # the agent's bench result (None with bench=False)
     run_id: int | None = None      # ResultStore id of the benchmark
 
@@ -92,7 +93,8 @@ def target_of(device: Device, target: Target | str | None) -> Target:
 def deploy(model_path: str | Path, device: Device, *, target: Target | str | None = None,
            threads: int | None = None, runs: int = 50, warmup: int = 5, bench: bool = True,
            options: ConnectOptions = ConnectOptions(), store=None,
-           progress: Callable[[str], None] | None = None) -> DeployResult:
+           progress: Callable[[str], None] | None = None, evaluation: output_check.HostEval | None = None,
+           reference: str | Path | None = None) -> DeployResult:
     """Pre-flight, push (content-addressed, verified), check on the device, activate, benchmark.
 
     Under the device's deploy lock: the model file is sha256-checked on the device (a
@@ -103,12 +105,28 @@ def deploy(model_path: str | Path, device: Device, *, target: Target | str | Non
     measured. Raises a RemoteError/AgentError subclass naming the device on failure,
     Interrupted on SIGINT/SIGTERM (at a safe point); every failure before the switch
     leaves the device's previous model active.
+
+    ``evaluation`` (:func:`edgekit.remote.output_check.prepare_eval`): the labelled data is
+    run on the device before activation and scored beside the host's figures; a compact file
+    (int4, sparse) always runs beside its int8 reference (``reference``, else re-made on the
+    host) there. Outputs beyond tolerance: OutputMismatchError, the uploaded file removed.
     """
     model = Path(model_path)
     check_model_file(model)
     profile = target_of(device, target)
     check_model_for_target(model, profile)
-    say = progress or (lambda message: None)
+    checks = output_check.plan(model, evaluation=evaluation, reference=Path(reference) if reference else None)
+    try:
+        return _deploy(model, device, profile, threads=threads, runs=runs, warmup=warmup, bench=bench,
+                       options=options, store=store, say=progress or (lambda message: None), checks=checks)
+    finally:
+        if checks is not None:
+            checks.close()
+
+
+def _deploy(model: Path, device: Device, profile: Target, *, threads: int | None, runs: int, warmup: int,
+            bench: bool, options: ConnectOptions, store, say: Callable[[str], None],
+            checks: output_check.Plan | None) -> DeployResult:
     sha256, size = push.sha256_file(model), model.stat().st_size
     agent_sha = push.sha256_file(AGENT_PATH)
     with interrupts.deferred(), Connection.open(device.host, options, label=device.name) as conn:
@@ -135,6 +153,19 @@ def deploy(model_path: str | Path, device: Device, *, target: Target | str | Non
                 raise TransferError(f"{device.name}: the agent read sha256 {measured[:12]} from "
                                     f"{layout.model(sha256)}, expected {sha256[:12]}; nothing was activated; "
                                     "deploy again")
+            report = None
+            if checks is not None:
+                say(f"{device.name}: running {len(checks.inputs[0])} sample(s) through the device's runtime"
+                    + (" beside the int8 reference" if checks.reference else ""))
+                session = output_check.Session(conn, device.remote_python, agent.remote_path, layout, profile,
+                                               options.bench_timeout)
+                try:
+                    report = output_check.run(session, checks, layout.model(sha256), where=device.name,
+                                              name=model.name)
+                except OutputMismatchError:
+                    if upload.bytes_sent:
+                        _discard(conn, layout, sha256)
+                    raise
             interrupts.check(device.name)  # the last point where stopping leaves the device as it was
             say(f"{device.name}: activating {sha256[:12]}")
             keep = device.keep_models or profile.keep_models or DEFAULT_KEEP_MODELS
@@ -147,7 +178,7 @@ def deploy(model_path: str | Path, device: Device, *, target: Target | str | Non
                                    agent_bytes_sent=agent.bytes_sent, upload_seconds=round(upload.seconds, 4),
                                    current=links["current"], previous=links["previous"], arch=arch,
                                    runtime=probe.get("runtime"), stray_removed=stray, models_removed=removed,
-                                   replaced_corrupt=upload.replaced)
+                                   replaced_corrupt=upload.replaced, checks=report)
             if bench:
                 say(f"{device.name}: benchmarking {sha256[:12]}")
                 started = time.monotonic()
@@ -162,6 +193,20 @@ def deploy(model_path: str | Path, device: Device, *, target: Target | str | Non
                 if store is not None:
                     outcome.run_id = store.record(outcome.result, target=profile.name, host=device.name)
     return outcome
+
+
+def _discard(conn: Connection, layout: push.Layout, sha256: str) -> None:
+    """Remove a refused model this deploy uploaded, unless ``current`` or ``previous`` points at it."""
+    for link in ("current", "previous"):
+        try:
+            if conn.sftp.readlink(layout.path(link)) == layout.model_link(sha256):
+                return
+        except (OSError, EOFError):
+            pass
+    try:
+        conn.sftp.remove(layout.model(sha256))
+    except (OSError, EOFError, RemoteError):
+        pass  # left for retention to remove
 
 
 def _say_upload(say: Callable[[str], None], name: str, sha256: str, upload: push.Upload) -> None:

@@ -7,6 +7,8 @@ Device layout (per user, under the remote dir, default ``~/.edgekit``)::
     current -> models/<sha256>.tflite the active model   (symlinks, switched by rename(2))
     previous -> models/<sha256>.tflite
     tmp/*.part                        uploads in flight; stray ones are removed on the next deploy
+    scratch/                          inputs, outputs and reference models of one deploy's output check
+                                      (removed after it; leftovers of a killed deploy by the next one)
     lock                              flock'ed by the deploy in progress (edgekit.remote.lock)
 
 A file is uploaded to ``tmp/`` under a temporary name, its sha256 is checked ON THE
@@ -61,18 +63,18 @@ os.chmod(src, 0o644)
 os.rename(src, dst)
 """
 
-# Run by the device's Python: create the layout, remove the `.part` files of an interrupted
-# deploy (the caller holds the deploy lock, so none is in flight), and check the stored
-# agent like a stored model (below). One round trip for the three.
+# Run by the device's Python: create the layout, remove the `.part` files and scratch files of
+# an interrupted deploy (the caller holds the deploy lock, so none is in flight), and check the
+# stored agent like a stored model (below). One round trip for the three.
 _PREPARE = _SHA256 + """
 root, agent, want = sys.argv[1:4]
-for name in ("agent", "models", "tmp"):
+for name in ("agent", "models", "tmp", "scratch"):
     os.makedirs(os.path.join(root, name), exist_ok=True)
 stray = []
-for name in sorted(os.listdir(os.path.join(root, "tmp"))):
-    if name.endswith(".part"):
-        os.unlink(os.path.join(root, "tmp", name))
-        stray.append(os.path.join(root, "tmp", name))
+for folder, name in sorted([("tmp", n) for n in os.listdir(os.path.join(root, "tmp")) if n.endswith(".part")]
+                           + [("scratch", n) for n in os.listdir(os.path.join(root, "scratch"))]):
+    os.unlink(os.path.join(root, folder, name))
+    stray.append(os.path.join(root, folder, name))
 intact = False
 if os.path.isfile(agent):
     intact = sha256(agent) == want
@@ -158,6 +160,9 @@ class Layout:
 
     def model(self, sha256: str) -> str:
         return self.path("models", f"{sha256}.tflite")
+
+    def scratch(self, name: str) -> str:
+        return self.path("scratch", name)
 
     def model_link(self, sha256: str) -> str:
         """What ``current``/``previous`` point at (relative, so the dir can move)."""

@@ -32,7 +32,7 @@ def test_bench_result_is_complete_and_consistent(bench_models, kind, dtype):
     path = bench_models[kind]
     result = run_local(path, threads=2, runs=30, warmup=3)
 
-    assert result["ok"] is True and result["schema"] == 1
+    assert result["ok"] is True and result["schema"] == 2
     assert result["model"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert result["model"]["size_bytes"] == path.stat().st_size
     assert result["runtime"]["name"] in agent.DEFAULT_RUNTIMES and result["runtime"]["version"]
@@ -220,3 +220,40 @@ def test_a_hang_past_max_seconds_is_time_limit(tmp_path):
     model.write_bytes(b"\0" * 64)
     code, result, _ = run_agent("bench", model, "--runtime", "tflite_runtime", "--max-seconds", "0.5", env=env)
     assert code == 6 and result["error"]["kind"] == "time_limit" and "--max-seconds 0.5" in result["error"]["message"]
+
+
+def test_bench_reports_the_delegate_and_the_ops_it_took(bench_models):
+    delegation = run_local(bench_models["int8"], runs=1, warmup=0)["delegation"]
+    assert delegation["requested"] is None and delegation["applied"] == ["XNNPACK"]
+    assert delegation["ops"] == 6 and delegation["ops_delegated"] == 6 and delegation["partitions"] == 1
+
+
+def test_run_computes_the_outputs_the_host_runtime_computes(bench_models, digits_val, tmp_path):
+    import numpy as np
+
+    from edgekit.evaluate.tflite import TFLiteModel
+
+    x = np.load(digits_val)["x"][:40]
+    np.savez(tmp_path / "in.npz", x0=x)
+    save = tmp_path / "out.npz"
+    code, result, _ = run_agent("run", bench_models["int8"], "--inputs", tmp_path / "in.npz", "--save", save)
+    assert code == 0 and result["ok"] and result["samples"] == 40
+    raw = np.load(save)["y0"]
+    assert raw.dtype == np.int8 and raw.shape == (40, 10)
+    assert result["saved"]["sha256"] == hashlib.sha256(save.read_bytes()).hexdigest()
+    head = result["outputs"][0]
+    scale, zero = head["quantization"]
+    host = TFLiteModel(bench_models["int8"]).predict([x])[0]
+    assert np.array_equal((raw.astype(np.float32) - zero) * scale, host)
+    assert head["top1"] == host.argmax(1).tolist()
+    assert result["delegation"]["ops_delegated"] == 6
+
+
+def test_run_refuses_inputs_of_the_wrong_shape_as_json(bench_models, tmp_path):
+    import numpy as np
+
+    np.savez(tmp_path / "in.npz", x0=np.zeros((3, 28, 28), np.float32))
+    code, result, _ = run_agent("run", bench_models["int8"], "--inputs", tmp_path / "in.npz",
+                                "--save", tmp_path / "out.npz")
+    assert code == 2 and result["error"]["kind"] == "bad_args"
+    assert "x0 has shape [3, 28, 28]" in result["error"]["message"] and not (tmp_path / "out.npz").exists()
