@@ -35,5 +35,6 @@ def bench(model: str, threads: int, runs: int, warmup: int, runtime: str | None,
     else:
         from edgekit.results.report import render_bench
 
-        click.echo(render_bench(result))
+        # The model as the user named it: the agent's absolute path says where this machine keeps it.
+        click.echo(render_bench({**result, "model": {**result["model"], "path": model}}))
         info(f"recorded as run {run_id} (see 'edgekit history')")

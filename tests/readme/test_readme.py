@@ -1,0 +1,77 @@
+"""The README as a tested document: its shell blocks run in order in a scratch directory laid out
+like a clone, and what they print is checked against the README, figures included
+(conventions in tests/readme_transcript.py). Device blocks run in tests/devices/test_readme_devices.py."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from readme_transcript import _NUMBER, _TIMING, Session, check, compare, parse, scratch
+from support import ROOT
+
+BLOCKS = parse((ROOT / "README.md").read_text())
+HOST_BLOCKS = [block for block in BLOCKS if not block.skip and not block.device]
+
+
+@pytest.fixture(scope="module")
+def transcript(tmp_path_factory) -> dict:
+    """Every host block's commands run once, in README order: ``{block line: [Ran, ...]}``."""
+    directory = tmp_path_factory.mktemp("readme")
+    session = Session(directory, scratch(ROOT, directory))
+    return {block.line: [session.run(command) for command in block.commands] for block in HOST_BLOCKS}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("block", HOST_BLOCKS, ids=lambda block: block.name)
+def test_block_prints_what_the_readme_says(block, transcript):
+    problems = []
+    for index, ran in enumerate(transcript[block.line]):
+        following = block.commands[index + 1] if index + 1 < len(block.commands) else None
+        found = check(block, ran, following)
+        if found:
+            problems.append(f"README.md:{ran.command.line} $ {ran.command.text}\n" + "\n".join(found))
+    assert not problems, "\n".join(problems)
+
+
+def _mutations(line: str, vary: list[str]):
+    """The line with each of its exactly-checked figures changed in its last digit."""
+    loose = [m.span() for pattern in (*_TIMING, *vary) for m in re.finditer(pattern, line)]
+    for m in _NUMBER.finditer(line):
+        if any(a <= m.start() and m.end() <= b for a, b in loose):
+            continue
+        text = m.group()
+        last = text[-1]
+        changed = text[:-1] + ("1" if last == "0" else str(int(last) - 1))
+        yield line[:m.start()] + changed + line[m.end():]
+
+
+@pytest.mark.slow
+def test_changing_a_figure_fails(transcript):
+    """Every figure the README shows for a host block is checked: change one digit and the block fails."""
+    tried, missed = 0, []
+    for block in HOST_BLOCKS:
+        for ran in transcript[block.line]:
+            expected = ran.command.expected
+            if not ran.command.check_output or compare(expected, ran.stdout, ran.stderr, block.vary, block.tol):
+                continue  # a block that fails as written is reported by the test above
+            for index, line in enumerate(expected):
+                for mutated in _mutations(line, block.vary):
+                    tried += 1
+                    copy = expected[:index] + [mutated] + expected[index + 1:]
+                    if compare(copy, ran.stdout, ran.stderr, block.vary, block.tol) is None:
+                        missed.append(f"README.md:{ran.command.line}: {mutated!r}")
+    assert tried > 100
+    assert not missed, "figures changed without the test noticing:\n" + "\n".join(missed)
+
+
+def test_every_shell_block_runs_somewhere():
+    """A shell block is run here or in the device tier; only hardware nobody has here is skipped, with a reason."""
+    skipped = [block for block in BLOCKS if block.skip]
+    assert all(len(block.skip) > 20 for block in skipped)
+    assert len(skipped) <= 3, [block.name for block in skipped]
+    device_blocks = [block for block in BLOCKS if block.device]
+    assert not device_blocks or (ROOT / "tests" / "devices" / "test_readme_devices.py").exists()
+    assert len(HOST_BLOCKS) + len(device_blocks) + len(skipped) == len(BLOCKS)
+    assert all(block.commands for block in HOST_BLOCKS + device_blocks)
