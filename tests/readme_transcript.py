@@ -156,24 +156,27 @@ def _script(body: list[str], first_line: int) -> list[Command]:
 _NUM_RE = r"([-+]?\d+(?:,\d{3})*(?:\.\d+)?)"
 
 
+def figures(line: str, vary: list[str] | tuple[str, ...] = ()) -> list[tuple[re.Match, bool]]:
+    """The figures of one README line (stripped): each number and whether it is a timing figure."""
+    loose = [m.span() for pattern in (*_TIMING, *vary) for m in re.finditer(pattern, line)]
+    return [(m, any(a <= m.start() and m.end() <= b for a, b in loose)) for m in _NUMBER.finditer(line)]
+
+
 @functools.lru_cache(maxsize=None)
 def _pattern(expected: str, vary: tuple[str, ...]) -> tuple[re.Pattern, tuple[tuple[float, bool], ...]]:
     """The regex one README line stands for, and its figures (value, is_timing) in order."""
-    loose: list[tuple[int, int]] = []
-    for pattern in (*_TIMING, *vary):
-        loose += [m.span() for m in re.finditer(pattern, expected)]
-    parts, figures, end = [], [], 0
+    parts, found, end = [], [], 0
 
     def text(piece: str) -> str:  # "…" is any text within the line
         return ".*?".join(_text(chunk) for chunk in piece.split("…"))
 
-    for m in _NUMBER.finditer(expected):
+    for m, timing in figures(expected, vary):
         parts.append(text(expected[end:m.start()]))
         parts.append(_NUM_RE)
-        figures.append((float(m.group().replace(",", "")), any(a <= m.start() and m.end() <= b for a, b in loose)))
+        found.append((float(m.group().replace(",", "")), timing))
         end = m.end()
     parts.append(text(expected[end:]))
-    return re.compile("".join(parts)), tuple(figures)
+    return re.compile("".join(parts)), tuple(found)
 
 
 def _text(chunk: str) -> str:

@@ -4,11 +4,9 @@ like a clone, and what they print is checked against the README, figures include
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from readme_transcript import _NUMBER, _TIMING, Session, check, compare, parse, scratch
+from readme_transcript import Session, check, compare, figures, parse, scratch
 from support import ROOT
 
 BLOCKS = parse((ROOT / "README.md").read_text())
@@ -37,9 +35,9 @@ def test_block_prints_what_the_readme_says(block, transcript):
 
 def _mutations(line: str, vary: list[str]):
     """The line with each of its exactly-checked figures changed in its last digit."""
-    loose = [m.span() for pattern in (*_TIMING, *vary) for m in re.finditer(pattern, line)]
-    for m in _NUMBER.finditer(line):
-        if any(a <= m.start() and m.end() <= b for a, b in loose):
+    line = line.strip()
+    for m, timing in figures(line, vary):
+        if timing:
             continue
         text = m.group()
         last = text[-1]
