@@ -182,12 +182,12 @@ def _deploy_line(r) -> str:
 
 
 def _delegation(result: dict) -> str:
-    """`` on XNNPACK (6/6 ops)``, `` on the CPU kernels`` (no delegate took an op), or nothing if unknown."""
+    """``, XNNPACK took 6/6 ops``, ``, no delegate took an op``, or nothing when the runtime does not say."""
     d = result.get("delegation") or {}
     if d.get("ops_delegated") is None:
         return ""
     if not d["applied"]:
-        return ", builtin CPU kernels (no delegate)"
+        return ", no delegate took an op"
     return f", {'+'.join(d['applied'])} took {d['ops_delegated']}/{d['ops']} ops"
 
 
@@ -206,7 +206,7 @@ def _checks(checks: dict) -> str:
         _, host = _headline(ev["host"])
         top1 = "" if agreement["top1"] is None else f", identical top-1 {100 * agreement['top1']:.2f}%"
         parts.append(f"{name} on the device {device} vs host {host} (LiteRT){top1}, max {agreement['max_steps']:g} "
-                     f"output steps apart, {ev['samples']} samples of {ev['data']}")
+                     f"output step(s) apart, {ev['samples']} samples of {ev['data']}")
     return "".join(f"\n     {part}" for part in parts)
 
 
