@@ -88,7 +88,7 @@ class Tensor:
     """A tensor of a subgraph; ``data`` holds the constant value, if it has one."""
 
     index: int
-    name: str
+    name: str   # "#<index>" for a tensor the file leaves unnamed (trimmed compact forms)
     dtype: str  # numpy-style name: "float32", "int8", ... also "int4", "bfloat16"
     shape: tuple[int, ...]
     shape_signature: tuple[int, ...]  # -1 marks a dynamic dimension; equals shape if absent

@@ -183,7 +183,7 @@ def _tensor(index: int, table: Table, buffers, external) -> Tensor:
     sparsity = _sparsity(sparsity_table) if sparsity_table is not None else None
     tensor = Tensor(
         index=index,
-        name=table.string(S.Tensor.NAME) or "",
+        name=table.string(S.Tensor.NAME) or f"#{index}",
         dtype=ttype.name,
         shape=shape,
         shape_signature=signature,

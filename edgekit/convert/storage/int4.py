@@ -9,7 +9,8 @@ Scales follow what every targeted runtime runs correctly (LiteRT 2.3, tflite-run
 2.14, TFLite Micro): per output channel (or one per tensor when that fits as well) for CONV_2D /
 DEPTHWISE_CONV_2D, one scale per tensor for FULLY_CONNECTED (per-channel int4 FULLY_CONNECTED fails to load on
 tflite-runtime 2.14 and TFLM). The bias shares the kernel's scale
-(``bias_scale = input_scale * weight_scale``), so it is rescaled with it.
+(``bias_scale = input_scale * weight_scale``), so it is rescaled with it. Halving the kernels
+leaves the graph's own bytes, so the file is then trimmed to what the runtimes read.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgekit.convert.storage import tflite_edit
+from edgekit.convert.storage import tflite_edit, trim
 from edgekit.errors import StorageError
 
 PER_CHANNEL_OPS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D"})
@@ -79,8 +80,16 @@ def pack_int4(codes: np.ndarray) -> bytes:
 
 
 def to_int4(flatbuffer: bytes, where: str) -> tuple[bytes, list[dict]]:
-    """The file with every qualifying int8 kernel stored as int4, and one record per kernel."""
+    """The file with every qualifying int8 kernel stored as int4 and the graph trimmed to what the
+    runtimes read (:mod:`edgekit.convert.storage.trim`), and one record per kernel."""
     model = tflite_edit.read_model(flatbuffer)
+    records = rewrite_kernels(model, where)
+    trim.trim(model)
+    return tflite_edit.write_model(model), records
+
+
+def rewrite_kernels(model, where: str) -> list[dict]:
+    """Every qualifying int8 kernel of ``model`` (a ``ModelT``) as int4, in place; one record per kernel."""
     types = tflite_edit.tensor_types()
     done: dict[int, dict] = {}
     records = []
@@ -105,8 +114,8 @@ def to_int4(flatbuffer: bytes, where: str) -> tuple[bytes, list[dict]]:
             continue
         tflite_edit.set_buffer(model, tensor, pack_int4(fit.codes))
         tensor.type = types.INT4
-        tensor.quantization.scale = fit.scales.tolist()
-        tensor.quantization.zeroPoint = [0] * fit.scales.size
+        tensor.quantization.scale = fit.scales.astype(np.float32)
+        tensor.quantization.zeroPoint = np.zeros(fit.scales.size, dtype=np.int64)
         tensor.quantization.quantizedDimension = 0
         tensor.quantization.min = tensor.quantization.max = None
         if len(op.inputs) > 2 and op.inputs[2] >= 0:
@@ -115,7 +124,7 @@ def to_int4(flatbuffer: bytes, where: str) -> tuple[bytes, list[dict]]:
         worst = min((r["max_error_steps"] for r in records), default=None)
         raise StorageError(f"{where}: no int8 kernel fits the int4 grid (best off by {worst} int8 steps); cluster "
                            "with 16 clusters and int4_grid = true (edgekit optimize --cluster 16 --int4-grid) first")
-    return tflite_edit.write_model(model), records
+    return records
 
 
 def _rescale_bias(model, bias, old_scales: np.ndarray, new_scales: np.ndarray) -> None:
@@ -129,8 +138,8 @@ def _rescale_bias(model, bias, old_scales: np.ndarray, new_scales: np.ndarray) -
     codes = np.clip(np.round(values * old_bias / new_bias), -2**31, 2**31 - 1).astype(np.int32)
     tflite_edit.set_buffer(model, bias, codes.tobytes())
     scales = new_bias if new_scales.size > 1 else new_bias[:1]
-    bias.quantization.scale = scales.astype(np.float32).tolist()
-    bias.quantization.zeroPoint = [0] * scales.size
+    bias.quantization.scale = scales.astype(np.float32)
+    bias.quantization.zeroPoint = np.zeros(scales.size, dtype=np.int64)
 
 
 def make(job) -> tuple[bytes, list[dict]]:

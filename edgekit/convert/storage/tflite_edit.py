@@ -11,6 +11,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
+FILE_IDENTIFIER = b"TFL3"   # the schema's file_identifier
+
 
 def read_model(flatbuffer: bytes) -> Any:
     """The file as a mutable ``ModelT`` (buffers are numpy uint8 arrays)."""
@@ -20,9 +22,72 @@ def read_model(flatbuffer: bytes) -> Any:
 
 
 def write_model(model: Any) -> bytes:
-    from tensorflow.lite.tools import flatbuffer_utils
+    """The file of ``model``, identical vectors (zero points, scales, shapes, data), strings, quantization
+    parameters and operator options stored once: flatbuffer tables may share them (the format only
+    stores offsets), and ``model`` is left as it was."""
+    import copy
 
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+    model = copy.deepcopy(model)
+    shared: dict[tuple, _PackedOnce] = {}
+    for subgraph in model.subgraphs:
+        for tensor in subgraph.tensors:
+            tensor.quantization = _share(tensor.quantization, shared)
+        for op in subgraph.operators:
+            op.builtinOptions = _share(op.builtinOptions, shared)
+    builder = _sharing_builder()
+    builder.Finish(model.Pack(builder), file_identifier=FILE_IDENTIFIER)
+    return bytes(builder.Output())
+
+
+class _PackedOnce:
+    """An object-API table packed once per file, however many tables refer to it."""
+
+    def __init__(self, table: Any) -> None:
+        self.table, self.offset = table, None
+
+    def Pack(self, builder: Any) -> int:  # noqa: N802 (the object API's name)
+        if self.offset is None:
+            self.offset = self.table.Pack(builder)
+        return self.offset
+
+
+def _share(table: Any, shared: dict) -> Any:
+    """One :class:`_PackedOnce` per distinct content of a flat table (scalars and arrays only)."""
+    if table is None:
+        return None
+    content = []
+    for name, value in sorted(vars(table).items()):
+        if isinstance(value, np.ndarray):
+            value = (value.dtype.str, value.shape, value.tobytes())
+        elif isinstance(value, list):
+            value = tuple(value)
+        elif value is not None and not isinstance(value, (bool, int, float, bytes, str)):
+            return table   # a nested table: packed as it is
+        content.append((name, value))
+    return shared.setdefault((type(table).__name__, tuple(content)), _PackedOnce(table))
+
+
+def _sharing_builder() -> Any:
+    import flatbuffers
+
+    class SharingBuilder(flatbuffers.Builder):
+        def __init__(self) -> None:
+            super().__init__(1024)
+            self.shared: dict[tuple, int] = {}
+
+        def CreateNumpyVector(self, x: np.ndarray) -> int:  # noqa: N802 (flatbuffers' names)
+            return self._once((x.dtype.str, x.tobytes()), lambda: super(SharingBuilder, self).CreateNumpyVector(x))
+
+        def CreateString(self, s: str | bytes, encoding: str = "utf-8", errors: str = "strict") -> int:  # noqa: N802
+            return self._once(("string", s if isinstance(s, bytes) else s.encode(encoding, errors)),
+                              lambda: super(SharingBuilder, self).CreateString(s, encoding, errors))
+
+        def _once(self, key: tuple, make: Any) -> int:
+            if key not in self.shared:
+                self.shared[key] = make()
+            return self.shared[key]
+
+    return SharingBuilder()
 
 
 def tensor_types() -> Any:
