@@ -10,7 +10,11 @@ once more with ``int4_grid`` on the cluster stage. Each model is converted to fu
 with per-tensor scales (the recipe's file: 156,792 bytes in compression.json) and then:
 
 * ``--storage int4`` (``edgekit.convert.compact.store``): raw and gzip bytes, accuracy on
-  the validation split under LiteRT, agreement with the int8 file;
+  the validation split under LiteRT, agreement with the int8 file, and where its bytes go:
+  the int4 rewrite as TensorFlow's writer stores it, then what each trim step
+  (``edgekit.convert.storage.trim.STEPS``) and the sharing writer remove, and what is left
+  (kernels, biases, graph); beside it the same file with int8 inputs/outputs (another interface,
+  so only a side figure);
 * the same files on the emulated arm64 Pi's tflite-runtime 2.14 (``tests/devices``; the
   bench takes the device tier's lock): accuracy and agreement there;
 * ``edgekit export --storage lut`` (``edgekit.export.compact.export_model``): C array bytes
@@ -94,7 +98,9 @@ def main() -> None:
                 row["int4"] = _sizes(stored.flatbuffer) | {
                     "accuracy_litert": _accuracy("litert", stored.flatbuffer, val),
                     "vs_int8": round(len(stored.flatbuffer) / len(int8), 4),
-                    "agreement_litert": stored.agreement.to_dict(), "kernels": stored.tensors}
+                    "agreement_litert": stored.agreement.to_dict(), "kernels": stored.tensors,
+                    "bytes_breakdown": _breakdown(int8, stored.flatbuffer, name),
+                    "int8_io": _int8_io(model, calibration, name)}
                 files[f"{name}_int4"] = _write(work, f"{name}_int4", stored.flatbuffer)
             except Exception as exc:  # a refused form is a result too
                 row["int4"] = {"refused": str(exc)}
@@ -117,7 +123,7 @@ def main() -> None:
               "silently_wrong": wrong}
     (HERE / "results").mkdir(exist_ok=True)
     atomic_write_text(HERE / "results" / "storage.json", json.dumps(result, indent=2) + "\n")
-    table = markdown(rows) + "\n\n" + markdown_wrong(wrong)
+    table = markdown(rows) + "\n\n" + markdown_bytes(rows) + "\n\n" + markdown_wrong(wrong)
     atomic_write_text(HERE / "results" / "storage.md", table + "\n")
     print(table)
 
@@ -183,6 +189,46 @@ def markdown_wrong(entries: list[dict]) -> str:
         refused = [x.split(" which ", 1)[1].split(" does not")[0] for x in e["edgekit"] if x.startswith("edgekit: error")]
         lines.append(f"| {e['form']} | {' | '.join(cells)} | refused (exit 5) for: {', '.join(refused) or 'none'} |")
     return "\n".join(lines)
+
+
+def _breakdown(int8: bytes, final: bytes, where: str) -> dict:
+    """Bytes of the int4 rewrite as TensorFlow's writer stores it, what the sharing writer and each trim
+    step take off (in that order), and what the final file holds."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    from edgekit.convert.storage import tflite_edit, trim
+    from edgekit.convert.storage.int4 import rewrite_kernels
+    from edgekit.inspect import read_tflite
+
+    model = tflite_edit.read_model(int8)
+    rewrite_kernels(model, where)
+    size = len(flatbuffer_utils.convert_object_to_bytearray(model))
+    steps = [{"step": "int8 file (the converter's)", "bytes": len(int8)},
+             {"step": "kernels as int4, biases rescaled (TensorFlow's writer)", "bytes": size}]
+    shared = len(tflite_edit.write_model(model))
+    steps.append({"step": "writer: identical vectors, strings and tables stored once", "bytes": shared,
+                  "saved": size - shared})
+    size = shared
+    for label, step in trim.STEPS:
+        step(model)
+        now = len(tflite_edit.write_model(model))
+        steps.append({"step": label, "bytes": now, "saved": size - now})
+        size = now
+    assert size == len(final), "the breakdown must end at the file store() wrote"
+    constants = [t for t in read_tflite(final).main.tensors if t.is_constant]
+    kernels = sum(t.nbytes for t in constants if t.dtype == "int4")
+    biases = sum(t.nbytes for t in constants if t.dtype == "int32" and len(t.shape) == 1 and t.quantization)
+    return {"steps": steps, "final": {"bytes": len(final), "int4_kernels": kernels, "int32_biases": biases,
+                                      "graph_and_other_constants": len(final) - kernels - biases}}
+
+
+def _int8_io(model, calibration, where: str) -> dict:
+    """The same int8 and int4 files with int8 inputs/outputs: another interface (callers quantize), so a side figure."""
+    from edgekit.convert.storage.int4 import to_int4
+
+    int8 = convert_model(model, quantize="int8", representative=calibration, per_tensor=True, io_type="int8")
+    int4 = to_int4(int8, where)[0]
+    return {"int8_bytes": len(int8), "int4_bytes": len(int4), "int4_vs_own_int8": round(len(int4) / len(int8), 4)}
 
 
 def _write(work: Path, name: str, blob: bytes) -> Path:
@@ -272,6 +318,30 @@ def markdown(rows: list[dict]) -> str:
         else:
             lines.append(f"| {row['model']} | lut | refused: {lut.get('refused', '')[:120]} | | | | | | | |")
     return "\n".join(lines)
+
+
+def markdown_bytes(rows: list[dict]) -> str:
+    """Where the int4 file's bytes go, for every model stored as int4."""
+    parts = []
+    for row in rows:
+        i4 = row.get("int4", {})
+        if "bytes_breakdown" not in i4:
+            continue
+        breakdown, reference = i4["bytes_breakdown"], row["int8"]["bytes"]
+        lines = [f"| {row['model']}: bytes of the int4 file | bytes | of int8 | removed |", "|---|---|---|---|"]
+        for step in breakdown["steps"]:
+            removed = f"-{step['saved']:,}" if "saved" in step else ""
+            lines.append(f"| {step['step']} | {step['bytes']:,} | {step['bytes'] / reference:.2%} | {removed} |")
+        final = breakdown["final"]
+        lines.append(f"| final: int4 kernels {final['int4_kernels']:,} + int32 biases {final['int32_biases']:,} + graph "
+                     f"and other constants {final['graph_and_other_constants']:,} | {final['bytes']:,} | "
+                     f"{final['bytes'] / reference:.2%} | |")
+        io = i4["int8_io"]
+        lines.append(f"| side figure, int8 inputs/outputs (another interface): int8 {io['int8_bytes']:,}, int4 "
+                     f"{io['int4_bytes']:,} | {io['int4_bytes']:,} | {io['int4_bytes'] / reference:.2%} | "
+                     f"{io['int4_vs_own_int8']:.2%} of its own int8 |")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
 
 
 def _dev(entry: dict) -> str:

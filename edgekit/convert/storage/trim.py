@@ -186,7 +186,7 @@ STEPS: tuple[tuple[str, Callable[[Any], None]], ...] = (
     ("inputs/outputs named by their signature names", name_interface_by_signature),
     ("conversion record (description, CONVERSION_METADATA, min_runtime_version)", drop_conversion_record),
     ("internal shape signatures", drop_internal_shape_signatures),
-    ("flatten before FULLY_CONNECTED (Shape, StridedSlice, Pack, Reshape)", bypass_flatten),
+    ("FULLY_CONNECTED reads past the Flatten (its Shape, StridedSlice, Pack, Reshape go next)", bypass_flatten),
     ("dead operators", drop_dead_ops),
     ("unused tensors", drop_unused_tensors),
     ("unused operator codes", drop_unused_opcodes),
