@@ -305,7 +305,7 @@ def markdown(rows: list[dict]) -> str:
         if "bytes" in i4:
             dev = i4.get("tflite_runtime_2_14", {})
             agree = i4["agreement_litert"]
-            lines.append(f"| {row['model']} | int4 | {i4['bytes']:,} | {i4['vs_int8']:.1%} | {i4['gzip_bytes']:,} | "
+            lines.append(f"| {row['model']} | int4 | {i4['bytes']:,} | {i4['vs_int8']:.2%} | {i4['gzip_bytes']:,} | "
                          f"{i4['accuracy_litert']:.2%} | {_dev(dev)} | - | - | LiteRT: top-1 {agree['top1']:.1%}, max "
                          f"{agree['max_steps']:g} steps; arm64: top-1 {_pct(dev.get('top1_agreement_with_int8'))} |")
         elif i4:
