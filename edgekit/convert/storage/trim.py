@@ -83,7 +83,7 @@ def bypass_flatten(model: Any) -> None:
             out = int(op.outputs[0])
             shape = subgraph.tensors[out].shape
             users = readers.get(out, [])
-            if out in interface(subgraph) or len(shape) != 2 or not users or \
+            if out in interface(subgraph) or shape is None or len(shape) != 2 or not users or \
                     not all(_flattens(subgraph, user, names, out, int(shape[1])) for user in users):
                 continue
             for user in users:
