@@ -12,6 +12,7 @@ Exit codes (documented in README):
   5  a compact storage form was refused (cannot be made, unsupported by the target's runtime,
      or its outputs disagree with its int8/float reference); nothing was written
   10+ build budgets violated (10-20, see :mod:`edgekit.pipeline.budgets`)
+  21 ``edgekit tune``: no trial met every budget (the study's outputs are written)
   130 interrupted (Ctrl-C / SIGTERM): stopped at a safe point
 """
 
@@ -120,3 +121,9 @@ class StorageError(EdgekitError):
 
 class OutputMismatchError(StorageError):
     """A written model's outputs disagree with its reference beyond the stated tolerance (nothing is kept)."""
+
+
+class NoModelMeetsBudgets(EdgekitError):
+    """A tune study ended without a trial that met every budget: exit 21."""
+
+    exit_code = 21

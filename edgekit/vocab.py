@@ -18,10 +18,14 @@ LOW_RANK_CONV = ("tucker", "spatial")
 # fine-tuning losses a user may name (--loss, [finetune] loss); edgekit.tasks maps each to its task
 LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy", "mse", "mae")
 
+# edgekit tune: Optuna's samplers by name, and which size a search minimises (the .tflite's or its gzip's)
+TUNE_SAMPLERS = ("nsga2", "tpe")
+SIZE_OBJECTIVES = ("gzip", "raw")
+
 # Weight storage forms as target profiles list them (``storage``): the forms a runtime runs
 # correctly. Scale layouts some runtimes get wrong are their own entries.
 STORAGE_CAPABILITIES = ("int8", "int4", "int4-fc-per-channel", "sparse", "sparse-per-channel", "lut",
                         "lut-per-tensor-on-per-channel")
 
 __all__ = ["CALIBRATED_MODES", "CLUSTER_INITS", "FILTER_CRITERIA", "IO_TYPES", "LOSSES", "LOW_RANK_CONV",
-           "PRUNE_SCHEDULES", "QUANTIZE_MODES", "STORAGE_CAPABILITIES"]
+           "PRUNE_SCHEDULES", "QUANTIZE_MODES", "SIZE_OBJECTIVES", "STORAGE_CAPABILITIES", "TUNE_SAMPLERS"]

@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "compare": "edgekit.cli.history:compare",
     "init": "edgekit.cli.build:init",
     "build": "edgekit.cli.build:build",
+    "tune": "edgekit.cli.tune:tune",
     "export": "edgekit.cli.export:export",
 }
 

@@ -55,6 +55,29 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Param:
+    """One setting a search may vary (``edgekit tune``): a config field, or a preset of several.
+
+    ``kind``: ``float``/``int`` in ``[low, high]`` (``log``: sampled on a log scale),
+    ``categorical`` over ``choices``, or ``bool``. ``presets`` (categorical only) maps each
+    choice to the config fields it sets, for a setting that is not one field (a prune
+    structure is a run cost, a block size or N:M); without presets the value is the field.
+    """
+
+    name: str
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[Any, ...] = ()
+    log: bool = False
+    presets: dict[str, dict[str, Any]] | None = None
+
+    def fields(self, value: Any) -> dict[str, Any]:
+        """The config fields a sampled ``value`` sets."""
+        return dict(self.presets[value]) if self.presets else {self.name: value}
+
+
+@dataclass(frozen=True)
 class Stage:
     """A compression stage: its name, settings, flags, ordering rule and implementation."""
 
@@ -68,6 +91,7 @@ class Stage:
     excludes: tuple[str, ...] = () # stages that cannot share a recipe with this one (both set the kernels' values)
     paths: tuple[str, ...] = ()    # config fields naming files: edgekit.toml resolves them against its folder
                                    # and the build's cache keys on their contents
+    tunables: tuple[Param, ...] = ()  # what ``edgekit tune`` varies when the stage is in a recipe
 
     def keys(self) -> tuple[str, ...]:
         """The keys an ``[[optimize]]`` table of this stage accepts."""

@@ -21,6 +21,7 @@ module adds only what makes it a build: cache keys, stage log lines, budgets, ar
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import gzip
@@ -28,7 +29,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ContextManager
 
 from edgekit.fileio import atomic_path, atomic_write_bytes
 from edgekit.pipeline import steps
@@ -94,6 +95,7 @@ class BuildResult:
     exports: dict[str, Any] = field(default_factory=dict)
     manifest: dict = field(default_factory=dict)   # as written to manifest.json
     history: list[dict] = field(default_factory=list)   # builds of this config into this out dir, oldest first
+    keras_path: Path | None = None   # the Keras model the final variant was converted from (in the cache)
 
     @property
     def final(self) -> Variant:
@@ -104,18 +106,29 @@ class BuildResult:
         return self.variants[0]
 
 
-def run_build(config: BuildConfig, out_dir: str | Path, log: StageLog | None = None) -> BuildResult:
-    """Run every stage, write the artifacts, and return the result (budgets are not enforced here)."""
+def run_build(config: BuildConfig, out_dir: str | Path, log: StageLog | None = None, *,
+              cache_dir: str | Path | None = None,
+              bench_guard: Callable[[], ContextManager] = contextlib.nullcontext) -> BuildResult:
+    """Run every stage, write the artifacts, and return the result (budgets are not enforced here).
+
+    ``cache_dir`` (default ``OUT/.cache``) lets several builds share stage results (a search's
+    trials train the base model once); ``bench_guard()`` is held around the benchmark, so
+    builds running side by side can take turns on one device.
+    """
     from edgekit.pipeline.manifest import write_manifest
     from edgekit.pipeline.report import write_report
 
-    return _Build(config, Path(out_dir), log or StageLog()).run(write_manifest, write_report)
+    out = Path(out_dir)
+    return _Build(config, out, log or StageLog(), Path(cache_dir) if cache_dir else out / ".cache",
+                  bench_guard).run(write_manifest, write_report)
 
 
 class _Build:
-    def __init__(self, config: BuildConfig, out_dir: Path, log: StageLog):
+    def __init__(self, config: BuildConfig, out_dir: Path, log: StageLog, cache_dir: Path,
+                 bench_guard: Callable[[], ContextManager]):
         self.config, self.out, self.log = config, out_dir, log
-        self.cache = StageCache(out_dir / ".cache")
+        self.cache = StageCache(cache_dir)
+        self.bench_guard = bench_guard
         self.versions = _versions()
 
     # --- orchestration ------------------------------------------------------------------
@@ -145,7 +158,8 @@ class _Build:
         bench, where, on_target = self._bench_stage(variants, target)
         verdicts = self._verdicts(variants, arena, bench, where, on_target)
         result = BuildResult(cfg, self.out, inputs, variants, summary, _layer_stats(final.path, variants_src[-1][2]),
-                             arena, edgetpu, bench, where, verdicts, self.versions)
+                             arena, edgetpu, bench, where, verdicts, self.versions,
+                             keras_path=variants_src[-1][2])
         with self.log.stage("write", "artifacts"):
             self._write_variants(result)
             if cfg.export.c_array:
@@ -285,7 +299,7 @@ class _Build:
         from edgekit.results import ResultStore
 
         spec, final = self.config.target, variants[-1]
-        with self.log.stage("bench", final.name):
+        with self.log.stage("bench", final.name), self.bench_guard():
             device = None
             if spec.device:  # SSH (paramiko) only when there is a device to reach
                 from edgekit.remote import resolve_device

@@ -73,8 +73,15 @@ class StageCache:
             (tmp / "record.json").write_text(json.dumps({**record, "key": key}, sort_keys=True))
             entry = self.entry(stage, key)
             if entry.exists():
-                shutil.rmtree(entry)
-            os.replace(tmp, entry)
+                shutil.rmtree(entry, ignore_errors=True)
+            try:
+                os.replace(tmp, entry)
+            except OSError:  # another build sharing the cache stored the same entry meanwhile
+                shutil.rmtree(tmp, ignore_errors=True)
+                hit = self.get(stage, key)
+                if hit is None:
+                    raise
+                return hit
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.errors import ConfigError, InputFileError, UsageError
-from edgekit.vocab import IO_TYPES, QUANTIZE_MODES
+from edgekit.vocab import IO_TYPES, QUANTIZE_MODES, SIZE_OBJECTIVES, TUNE_SAMPLERS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -156,6 +156,22 @@ class ExportSection:
 
 
 @dataclass(frozen=True)
+class TuneSection:
+    """``edgekit tune``'s settings (``edgekit build`` ignores them); ``space``: parameters fixed or narrowed,
+    e.g. ``"prune.sparsity" = [0.5, 0.9]``, ``ternary = false`` (checked by edgekit.tune.space)."""
+
+    trials: int = 40
+    workers: int = 1
+    sampler: str = "nsga2"
+    size: str = "gzip"               # the size objective: gzip or raw .tflite bytes
+    latency: bool = False            # p50 latency as a third objective (always with a latency budget)
+    seed: int | None = None          # the sampler's seed; default [train] seed
+    trial_timeout: float | None = None
+    seed_recipes: bool = True        # try the known-good recipes first (edgekit.tune.seeds)
+    space: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class BuildConfig:
     """A validated edgekit.toml. Paths in [data] and [model] are resolved against ``root``."""
 
@@ -170,6 +186,7 @@ class BuildConfig:
     target: TargetSection
     budgets: BudgetsSection
     export: ExportSection
+    tune: TuneSection = TuneSection()
 
     @property
     def is_builtin(self) -> bool:
@@ -237,7 +254,7 @@ class _Validator:
         return ConfigError(f"{where}: {message}")
 
     def build(self, raw: dict) -> BuildConfig:
-        known = set(_TABLES) | {"optimize", "devices"}  # [devices.NAME]: edgekit.remote's inventory
+        known = set(_TABLES) | {"optimize", "devices", "tune"}  # [devices.NAME]: edgekit.remote's inventory
         for key in raw:
             if key not in known:
                 raise self.fail(key, None, f"unknown table [{key}] (known: {', '.join(sorted(known))})")
@@ -246,7 +263,8 @@ class _Validator:
         if not isinstance(steps, list):
             raise self.fail("optimize", None, "optimize must be a list of [[optimize]] tables")
         config = BuildConfig(path=self.path, root=self.path.resolve().parent,
-                             optimize=tuple(self.step(s, i) for i, s in enumerate(steps)), **sections)
+                             optimize=tuple(self.step(s, i) for i, s in enumerate(steps)),
+                             tune=self.section(TuneSection, "tune", raw.get("tune", {})), **sections)
         self.check_order(config.optimize)
         self.check_values(config)
         self.check_files(config)
@@ -347,6 +365,15 @@ class _Validator:
                 task_for_loss(loss)
             except UsageError as exc:
                 raise self.fail("finetune", "loss", f"[finetune] loss: {exc}") from None
+        tune = config.tune
+        for key, value, allowed in (("sampler", tune.sampler, TUNE_SAMPLERS), ("size", tune.size, SIZE_OBJECTIVES)):
+            if value not in allowed:
+                raise self.fail("tune", key, f"[tune] {key} must be one of {', '.join(allowed)}, got '{value}'")
+        for key in ("trials", "workers"):
+            if getattr(tune, key) < 1:
+                raise self.fail("tune", key, f"[tune] {key} must be at least 1, got {getattr(tune, key)}")
+        if tune.trial_timeout is not None and tune.trial_timeout <= 0:
+            raise self.fail("tune", "trial_timeout", f"[tune] trial_timeout must be > 0 seconds, got {tune.trial_timeout}")
         for key, value in dataclasses.asdict(config.budgets).items():
             if value is not None and value < 0:
                 raise self.fail("budgets", key, f"[budgets] {key} must not be negative, got {value}")

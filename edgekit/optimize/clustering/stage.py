@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edgekit.optimize.clustering.config import ClusterConfig
-from edgekit.optimize.stages import Option, Stage
+from edgekit.optimize.stages import Option, Param, Stage
 from edgekit.vocab import CLUSTER_INITS
 
 
@@ -73,4 +73,6 @@ _OPTIONS = (
 STAGE = Stage(name="cluster", config=ClusterConfig, apply=apply,
               summary="kernels take at most N shared values (weight clustering), centroids fine-tuned",
               example="step = \"cluster\"\nclusters = 16\npreserve_sparsity = true",
-              options=_OPTIONS)
+              options=_OPTIONS,
+              tunables=(Param("clusters", "int", 4, 16, log=True), Param("init", "categorical", choices=CLUSTER_INITS),
+                        Param("preserve_sparsity", "bool"), Param("int4_grid", "bool")))

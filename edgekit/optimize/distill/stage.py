@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edgekit.optimize.distill.config import DistillConfig
-from edgekit.optimize.stages import Option, Stage
+from edgekit.optimize.stages import Option, Param, Stage
 
 
 def apply(model, config: DistillConfig, trainer):
@@ -35,4 +35,6 @@ _OPTIONS = (
 STAGE = Stage(name="distill", config=DistillConfig, apply=apply,
               summary="train a smaller student (a file, or the model at a width multiplier) from the model",
               example="step = \"distill\"\nwidth_multiplier = 0.5\nalpha = 0.5\ntemperature = 4.0",
-              options=_OPTIONS, paths=("student",))
+              options=_OPTIONS, paths=("student",),
+              tunables=(Param("width_multiplier", "float", 0.25, 1.0), Param("alpha", "float", 0.0, 1.0),
+                        Param("temperature", "float", 1.0, 8.0, log=True)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edgekit.optimize.lowbit.config import TernaryConfig
-from edgekit.optimize.stages import Option, Stage
+from edgekit.optimize.stages import Option, Param, Stage
 
 
 def apply(model, config: TernaryConfig, trainer):
@@ -24,4 +24,5 @@ _OPTIONS = (
 STAGE = Stage(name="ternary", config=TernaryConfig, apply=apply,
               summary="kernels take three values {-a, 0, +a} per output channel (first/last layers kept)",
               example="step = \"ternary\"\nthreshold = 0.7",
-              options=_OPTIONS, excludes=("cluster", "binary", "qat"))
+              options=_OPTIONS, excludes=("cluster", "binary", "qat"),
+              tunables=(Param("threshold", "float", 0.5, 1.0),))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edgekit.optimize.pruning.config import PruneConfig
-from edgekit.optimize.stages import Option, Stage
+from edgekit.optimize.stages import Option, Param, Stage
 from edgekit.vocab import PRUNE_SCHEDULES
 
 # PolynomialDecay reaches the final sparsity after this fraction of the fine-tuning steps,
@@ -61,7 +61,12 @@ _OPTIONS = (
            "e.g. 2:4.", type=str, metavar="N:M", parse=_n_of_m, enables=True, excludes=("--prune",)),
 )
 
+# How the zeros are laid out: a search picks one kind of structure at a time (they exclude each other).
+_STRUCTURE = Param("structure", "categorical", choices=("unstructured", "runs", "blocks", "2:4"),
+                   presets={"unstructured": {}, "runs": {"run_cost": 0.3}, "blocks": {"block_size": 4},
+                            "2:4": {"structured": [2, 4]}})
+
 STAGE = Stage(name="prune", config=PruneConfig, apply=apply,
               summary="zero the smallest kernel weights (unstructured, N:M or blocks), fine-tuned on a schedule",
               example="step = \"prune\"\nsparsity = 0.5",
-              options=_OPTIONS)
+              options=_OPTIONS, tunables=(Param("sparsity", "float", 0.5, 0.95), _STRUCTURE))

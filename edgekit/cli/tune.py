@@ -1,0 +1,99 @@
+"""``edgekit tune``: search the compression recipes for the smallest model that meets the budgets."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+import click
+
+from edgekit.cli.output import emit_json, info, json_option
+from edgekit.vocab import SIZE_OBJECTIVES, TUNE_SAMPLERS
+
+
+@click.command("tune")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", default="tune", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output directory: tune.db (the study), tune.json, report.html, the chosen model and its "
+                   "edgekit.toml, trials/.")
+@click.option("--trials", type=int, default=None, metavar="N", help="Trials to run ([tune] trials, default 40).")
+@click.option("--workers", type=int, default=None, metavar="N", help="Local worker processes ([tune] workers, default 1).")
+@click.option("--ray", "ray_address", default=None, metavar="ADDRESS",
+              help="Run trials as tasks on the Ray cluster at ADDRESS instead of local workers.")
+@click.option("--resume", is_flag=True, help="Continue the study in --out (cut-off trials are run again).")
+@click.option("--seed", type=int, default=None, help="The sampler's seed (default: [train] seed).")
+@click.option("--sampler", type=click.Choice(TUNE_SAMPLERS, case_sensitive=False), default=None,
+              help="Optuna sampler: nsga2 (default) or tpe.")
+@click.option("--size", type=click.Choice(SIZE_OBJECTIVES, case_sensitive=False), default=None,
+              help="Minimise the gzip size (default) or the raw .tflite size.")
+@click.option("--space", multiple=True, metavar="NAME=VALUE",
+              help="Fix or narrow a parameter (repeatable): prune.sparsity=0.8, 'prune.sparsity=[0.5, 0.9]', "
+                   "ternary=false.")
+@click.option("--trial-timeout", type=float, default=None, metavar="S", help="A trial running longer fails.")
+@click.option("--latency", is_flag=True, default=None, help="Minimise p50 latency too (on with a latency budget).")
+@click.option("--no-seed-recipes", is_flag=True, help="Do not start from the known-good recipes.")
+@click.option("--train-data", default=None, metavar="SPEC", help="MODEL form: training data.")
+@click.option("--val-data", default=None, metavar="SPEC", help="MODEL form: validation data (accuracy).")
+@click.option("--calibration", default=None, metavar="SPEC", help="MODEL form: int8 calibration (default: train).")
+@click.option("--epochs", type=int, default=None, help="MODEL form: fine-tuning epochs per stage (default 2).")
+@click.option("--target", default="local", show_default=True, help="MODEL form: target profile.")
+@click.option("--device", default=None, metavar="HOST", help="MODEL form: measure latency on this device over SSH.")
+@click.option("--min-accuracy", type=float, default=None, metavar="A", help="Budget: accuracy at least A (0..1).")
+@click.option("--max-accuracy-drop", type=float, default=None, metavar="D", help="Budget: at most D below float.")
+@click.option("--max-size-kb", type=float, default=None, metavar="S", help="Budget: .tflite at most S KB.")
+@click.option("--max-gzip-kb", type=float, default=None, metavar="S", help="Budget: gzipped at most S KB.")
+@click.option("--max-latency-ms", type=float, default=None, metavar="L", help="Budget: p50 latency at most L ms.")
+@json_option
+def tune(source: Path, out_dir: Path, trials, workers, ray_address, resume, seed, sampler, size, space,
+         trial_timeout, latency, no_seed_recipes, train_data, val_data, calibration, epochs, target, device,
+         min_accuracy, max_accuracy_drop, max_size_kb, max_gzip_kb, max_latency_ms, as_json: bool) -> None:
+    """Find the smallest model meeting the budgets: SOURCE is an edgekit.toml, or a Keras model with --train-data."""
+    from edgekit.extras import require_tensorflow
+
+    require_tensorflow("edgekit tune")
+    from edgekit.errors import UsageError
+    from edgekit.tune.api import Overrides, tune_config, tune_model
+
+    given = Overrides(trials=trials, workers=workers, ray=ray_address, sampler=sampler and sampler.lower(),
+                      size=size and size.lower(), seed=seed, trial_timeout=trial_timeout, latency=latency,
+                      seed_recipes=False if no_seed_recipes else None, space=tuple(space), resume=resume,
+                      budgets={"min_accuracy": min_accuracy, "max_accuracy_drop": max_accuracy_drop,
+                               "max_size_kb": max_size_kb, "max_gzip_kb": max_gzip_kb,
+                               "max_latency_ms": max_latency_ms})
+    is_model = source.suffix in (".keras", ".h5") or source.is_dir() and not (source / "edgekit.toml").exists()
+    if not is_model and (train_data or val_data or calibration):
+        raise UsageError(f"--train-data/--val-data/--calibration go with a Keras model, not {source}")
+    with contextlib.redirect_stdout(sys.stderr):
+        if is_model:
+            if not (train_data and val_data):
+                raise UsageError(f"tuning the model {source} needs --train-data and --val-data")
+            if min_accuracy is None and max_accuracy_drop is None:
+                raise UsageError("tuning a model needs an accuracy budget: --min-accuracy A "
+                                       "(or --max-accuracy-drop D)")
+            document = tune_model(str(source), out_dir, given, info, train=train_data, val=val_data,
+                                  calibration=calibration, target=target, device=device, epochs=epochs)
+        else:
+            document = tune_config(source, out_dir, given, info)
+    chosen = next((t for t in document["trials"] if t["number"] == document["chosen"]), None)
+    built = document.get("build") or {}
+    if chosen is None:
+        info(f"no trial met every budget; see {out_dir / 'report.html'}")
+    elif built.get("error") is None:
+        info(f"chose trial {chosen['number']}: {chosen['recipe']}; wrote {out_dir / 'model.tflite'} "
+             f"(accuracy {built['accuracy']:.2%}, {built['gzip_bytes'] / 1024:.1f} KB gzip), "
+             f"{out_dir / 'model.keras'}, {out_dir / 'edgekit.toml'} (edgekit build rebuilds it), "
+             f"{out_dir / 'report.html'}; Pareto set: trials {', '.join(map(str, document['pareto']))}")
+        if not built["feasible"]:
+            info("note: built again with TensorFlow's default threads, the chosen recipe misses a budget: "
+                 + "; ".join(v["line"] for v in built["verdicts"] if not v["ok"] and not v["off_target"]))
+    if as_json:
+        emit_json(document)
+    from edgekit.errors import EdgekitError, NoModelMeetsBudgets
+
+    if chosen is None:
+        raise NoModelMeetsBudgets(f"no trial of {document['trials_done']} met every budget; relax [budgets] "
+                                  "or run more --trials")
+    if built.get("error") is not None:
+        raise EdgekitError(f"the chosen recipe (trial {chosen['number']}) did not build again: {built['error']}; "
+                           f"see {out_dir / 'build' / 'build.log'}")

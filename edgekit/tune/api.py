@@ -1,0 +1,157 @@
+"""``edgekit tune``'s use cases: search from an edgekit.toml, or from a Keras model and data SPECs.
+
+Both end in :func:`tune`: settings are [tune] of the file, then the command line's; budgets
+are the file's [budgets], then the command line's. Every setting is checked (one line,
+file:line for the file's) before the study database or any output is created.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from edgekit.errors import UsageError
+from edgekit.fileio import atomic_write_text
+from edgekit.pipeline.config import BuildConfig, find_line, load_config
+from edgekit.tune.executors import ExecutorSpec
+from edgekit.tune.objectives import Objectives
+from edgekit.tune.space import full_space, narrow
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+LATENCY_BUDGETS = ("max_latency_ms", "max_p90_ms")
+BASE_FILE = "tune-base.toml"    # the edgekit.toml a model-and-data tune writes for its trials
+
+
+@dataclasses.dataclass(frozen=True)
+class Overrides:
+    """The command line's settings; None = the file's [tune] value."""
+
+    trials: int | None = None
+    workers: int | None = None
+    ray: str | None = None
+    sampler: str | None = None
+    size: str | None = None
+    seed: int | None = None
+    trial_timeout: float | None = None
+    latency: bool | None = None
+    seed_recipes: bool | None = None
+    space: tuple[str, ...] = ()              # NAME=VALUE (VALUE in TOML: 0.8, [0.5, 0.9], false, "runs")
+    budgets: dict[str, float] = dataclasses.field(default_factory=dict)
+    resume: bool = False
+
+
+def parse_space(items: tuple[str, ...]) -> dict[str, Any]:
+    """``("prune.sparsity=[0.5, 0.9]", "ternary=false")`` -> {name: value}; UsageError for a bad item."""
+    values = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            values[name.strip()] = tomllib.loads(f"v = {text.strip()}")["v"]
+        except (ValueError, tomllib.TOMLDecodeError):
+            raise UsageError(f"--space {item!r}: expected NAME=VALUE with a TOML value, e.g. prune.sparsity=0.8, "
+                             "'prune.sparsity=[0.5, 0.9]', ternary=false, 'prune.structure=\"runs\"'") from None
+    return values
+
+
+def request_for(config: BuildConfig, out: Path, given: Overrides):
+    """The :class:`~edgekit.tune.study.TuneRequest` for ``config`` and the command line (checked)."""
+    from edgekit.tune.study import TuneRequest
+
+    settings = config.tune
+    pick = lambda name: getattr(given, name) if getattr(given, name) is not None else getattr(settings, name)  # noqa: E731
+    for name, value in given.budgets.items():
+        if value is not None and value < 0:
+            raise UsageError(f"--{name.replace('_', '-')} must not be negative, got {value:g}")
+    budgets = dataclasses.replace(config.budgets, **{k: v for k, v in given.budgets.items() if v is not None})
+    config = dataclasses.replace(config, budgets=budgets)
+    space = narrow(full_space(), settings.space, lambda name: _where(config.path, name))
+    space = narrow(space, parse_space(given.space), lambda name: f"--space {name}: ")
+    trials = pick("trials")
+    if trials < 1:
+        raise UsageError(f"--trials must be at least 1, got {trials}")
+    latency = bool(pick("latency")) or any(getattr(budgets, name) is not None for name in LATENCY_BUDGETS)
+    seed = pick("seed")
+    return TuneRequest(config=config, out=out, space=space, trials=trials,
+                       executor=ExecutorSpec(workers=pick("workers"), ray_address=given.ray,
+                                             timeout_s=pick("trial_timeout")),
+                       sampler=pick("sampler"), objectives=Objectives(size=pick("size"), latency=latency),
+                       seed=seed if seed is not None else config.train.seed, seed_recipes=pick("seed_recipes"),
+                       resume=given.resume)
+
+
+def _where(path: Path, name: str) -> str:
+    """``edgekit.toml:12: [tune.space] `` for a parameter of the file's [tune.space]."""
+    try:
+        line = find_line(Path(path).read_text(encoding="utf-8"), "tune.space", name)
+    except OSError:
+        line = None
+    return f"{path}:{line}: [tune.space] " if line else f"{path}: [tune.space] "
+
+
+def tune(request, progress: Callable[[str], None]) -> dict[str, Any]:
+    """Run the study and write every output; returns the tune.json document."""
+    from edgekit.tune.executors import check_spec
+    from edgekit.tune.outputs import write_outputs, write_progress
+    from edgekit.tune.study import run_study
+
+    check_spec(request.executor)
+    result = run_study(request, progress, on_trial=lambda records: write_progress(request, records))
+    return write_outputs(result, progress)
+
+
+def tune_config(path: str | Path, out: Path, given: Overrides, progress: Callable[[str], None]) -> dict[str, Any]:
+    """``edgekit tune CONFIG.toml``."""
+    return tune(request_for(load_config(path), out, given), progress)
+
+
+def tune_model(model: str, out: Path, given: Overrides, progress: Callable[[str], None], *, train: str, val: str,
+               calibration: str | None = None, target: str = "local", device: str | None = None,
+               epochs: int | None = None) -> dict[str, Any]:
+    """``edgekit tune MODEL.keras --train-data ... --val-data ...``: a base edgekit.toml written to OUT, then tune."""
+    for what, spec in (("MODEL", model), ("--train-data", train), ("--val-data", val),
+                       ("--calibration", calibration)):
+        if spec is not None and not Path(spec).exists():
+            raise UsageError(f"{what} {spec}: not found")
+    if (out / "tune.db").exists() and not given.resume:
+        raise UsageError(f"{out}: holds a study already (tune.db); pass --resume to continue it or choose another --out")
+    tables = {"model": {"source": str(Path(model).resolve())},
+              "data": {"train": str(Path(train).resolve()), "val": str(Path(val).resolve()),
+                       "calibration": str(Path(calibration).resolve()) if calibration else None},
+              "target": {"name": target, "device": device}}
+    if epochs is not None:
+        tables["finetune"] = {"epochs": epochs}
+    out.mkdir(parents=True, exist_ok=True)
+    base = out / BASE_FILE
+    text = "\n".join(f"[{name}]\n" + "\n".join(f"{k} = {_toml(v)}" for k, v in table.items() if v is not None)
+                     for name, table in tables.items()) + "\n"
+    config = load_config_text(base, text)
+    request = request_for(config, out, given)
+    atomic_write_text(base, text)
+    return tune(request, progress)
+
+
+def load_config_text(path: Path, text: str) -> BuildConfig:
+    """A BuildConfig from ``text`` as if it were the file ``path`` (checked before it is written)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / path.name
+        probe.write_text(text, encoding="utf-8")
+        config = load_config(probe)
+    return dataclasses.replace(config, path=path, root=path.resolve().parent)
+
+
+def _toml(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+__all__ = ["Overrides", "parse_space", "request_for", "tune", "tune_config", "tune_model"]

@@ -1,0 +1,115 @@
+"""What a study leaves in OUT: tune.json, report.html, and the chosen model with its edgekit.toml.
+
+``tune.json`` and ``report.html`` are rewritten after every trial (atomically), so a
+stopped study still shows what it found; the chosen model (the smallest trial that met
+every budget) is written when the study ends: an ``edgekit.toml`` for its recipe, built
+once more as ``edgekit build`` would build it (``build/``), and that build's
+``model.tflite`` and ``model.keras``, so the file rebuilds the .tflite byte for byte.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+from edgekit.fileio import atomic_path, atomic_write_text
+from edgekit.tune.emit import build_toml
+from edgekit.tune.executor import Job
+from edgekit.tune.objectives import constraints, feasible
+from edgekit.tune.space import recipe
+from edgekit.tune.study import StudyResult, TrialRecord, TuneRequest, choose, describe, pareto_set
+
+SCHEMA = 1
+
+
+def study_dict(request: TuneRequest, records: list[TrialRecord], seconds: float | None = None) -> dict[str, Any]:
+    """The tune.json document."""
+    objectives = request.objectives
+    pareto = pareto_set(records, objectives)
+    chosen = choose(records, objectives)
+    counted = [r for r in records if r.state in ("COMPLETE", "FAIL") and not r.stale]
+    return {
+        "schema": SCHEMA,
+        "config": str(request.config.path),
+        "objectives": dict(zip(objectives.names, objectives.directions)),
+        "budgets": {k: v for k, v in _budgets(request).items() if v is not None},
+        "sampler": request.sampler, "seed": request.seed, "executor": request.executor.kind,
+        "workers": request.executor.workers, "trials_requested": request.trials,
+        "trials_done": len(counted), "trials_failed": sum(1 for r in counted if r.state == "FAIL"),
+        "seconds": round(seconds, 1) if seconds is not None else None,
+        "pareto": pareto, "chosen": chosen,
+        "trials": [{**r.to_dict(), "recipe": describe(r.params)} for r in records],
+    }
+
+
+def _budgets(request: TuneRequest) -> dict[str, Any]:
+    return dataclasses.asdict(request.config.budgets)
+
+
+def write_progress(request: TuneRequest, records: list[TrialRecord], seconds: float | None = None) -> None:
+    """tune.json and report.html as they stand."""
+    from edgekit.tune.report import render_report
+
+    document = study_dict(request, records, seconds)
+    atomic_write_text(request.out / "tune.json", json.dumps(document, indent=2) + "\n")
+    atomic_write_text(request.out / "report.html", render_report(document))
+
+
+def write_outputs(result: StudyResult, progress: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
+    """Everything, the chosen model included; returns the tune.json document (+ ``build``, ``files``)."""
+    request = result.request
+    write_progress(request, result.records, result.seconds)
+    document = study_dict(request, result.records, result.seconds)
+    if result.chosen is not None:
+        record = next(r for r in result.records if r.number == result.chosen)
+        out = request.out
+        steps, convert = recipe(record.params)
+        header = (f"Written by `edgekit tune` from {request.config.path}: trial {record.number}, "
+                  f"{describe(record.params)}.\n`edgekit build` of this file gives {out / 'model.tflite'} "
+                  "byte for byte (on this machine, TensorFlow's default thread count).")
+        config_path = out / "edgekit.toml"
+        atomic_write_text(config_path, build_toml(request.config, steps, convert, header))
+        progress(f"building the chosen recipe (trial {record.number}) from {config_path}")
+        built = build_chosen(request, config_path, steps, convert)
+        document["build"] = built
+        if built.get("error") is None:
+            for source, name in ((built["tflite"], "model.tflite"), (built["keras"], "model.keras")):
+                with atomic_path(out / name) as tmp:
+                    shutil.copyfile(source, tmp)
+            document["files"] = {"tflite": str(out / "model.tflite"), "keras": str(out / "model.keras"),
+                                 "config": str(config_path), "report": str(out / "report.html")}
+        atomic_write_text(out / "tune.json", json.dumps(document, indent=2) + "\n")
+    return document
+
+
+def build_chosen(request: TuneRequest, config_path: Path, steps: list[dict], convert: dict) -> dict[str, Any]:
+    """``edgekit build`` of the emitted file, in a fresh worker with TensorFlow's default threads.
+
+    Trials that ran with fewer threads (several workers, a Ray cluster) trained with float
+    sums in another order; this build is the one a user's ``edgekit build`` reproduces.
+    Trials of a single local worker ran exactly like it: the study's cache then serves
+    every stage and nothing is trained again.
+    """
+    from edgekit.tune.local_executor import LocalExecutor
+    from edgekit.tune.trial import FUNCTION, payload
+
+    same_threads = request.executor.kind == "local" and request.executor.workers == 1
+    cache = request.out / (".cache" if same_threads else ".cache-build")
+    job = Job(-1, FUNCTION, payload(config_path, request.out / "build", cache, request.out / ".locks", steps, convert))
+    with LocalExecutor(workers=1) as executor:
+        executor.submit(job)
+        outcomes: list = []
+        while not outcomes:
+            outcomes = executor.wait()
+    outcome = outcomes[0]
+    if not outcome.ok:
+        return {"error": outcome.error}
+    built = dict(outcome.result)
+    built["feasible"] = feasible(constraints(built["verdicts"]))
+    return built
+
+
+__all__ = ["study_dict", "write_outputs", "write_progress"]

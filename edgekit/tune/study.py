@@ -1,0 +1,263 @@
+"""The search driver: Optuna ask/tell over an executor, the study kept in ``OUT/tune.db``.
+
+The driver asks the sampler for a trial, turns its parameters into a recipe
+(:mod:`edgekit.tune.space`), hands the build to the executor and tells the sampler what came
+back: objective values and the budgets' constraint values (``Trial.set_constraint``, which
+both samplers read), or a failed trial. It keeps ``slots`` trials in flight.
+
+Resume: the SQLite study survives Ctrl-C, a crash or a reboot. A trial still RUNNING in the
+database when a study is resumed was cut off: it is marked FAIL (``stale``, not counted)
+and its parameters are enqueued again, so ``--resume`` ends with N counted trials. With
+one worker and a seed, a study is deterministic: the sampler is seeded, trials run one
+after another, and every build is reproducible.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from edgekit import interrupts
+from edgekit.errors import Interrupted, UsageError
+from edgekit.tune import objectives as obj
+from edgekit.tune import trial as trial_mod
+from edgekit.tune.executor import Job, Outcome
+from edgekit.tune.executors import ExecutorSpec, make_executor
+from edgekit.tune.seeds import seed_recipes
+from edgekit.tune.space import Space, recipe
+
+DB_FILE = "tune.db"
+STUDY_NAME = "edgekit-tune"
+POLL_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class TuneRequest:
+    """One search: the base build config (its [budgets] are the constraints) and how to search."""
+
+    config: Any                     # BuildConfig
+    out: Path
+    space: Space
+    trials: int = 40
+    executor: ExecutorSpec = ExecutorSpec()
+    sampler: str = "nsga2"
+    objectives: obj.Objectives = obj.Objectives()
+    seed: int = 0
+    seed_recipes: bool = True
+    resume: bool = False
+
+
+@dataclass
+class TrialRecord:
+    """A finished (or cut-off) trial as tune.json and the report show it."""
+
+    number: int
+    state: str                      # COMPLETE | FAIL | RUNNING | WAITING
+    params: dict[str, Any]
+    values: list[float] | None = None
+    constraints: list[float] | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    stale: bool = False
+
+    @property
+    def feasible(self) -> bool:
+        return self.state == "COMPLETE" and self.constraints is not None and obj.feasible(self.constraints)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items()} | {"feasible": self.feasible}
+
+
+@dataclass
+class StudyResult:
+    request: TuneRequest
+    records: list[TrialRecord]
+    seconds: float
+    pareto: list[int] = field(default_factory=list)
+    chosen: int | None = None
+
+
+def _sampler(name: str, seed: int, trials: int):
+    """The budgets reach either sampler as the trials' constraints (``Trial.set_constraint``)."""
+    import optuna
+
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True)
+    # a small population: with 40 trials the default (50) would leave NSGA-II a random search
+    return optuna.samplers.NSGAIISampler(seed=seed, population_size=max(4, min(20, trials // 4)))
+
+
+def open_study(request: TuneRequest):
+    """Create the study in OUT/tune.db, or load it with --resume (UsageError when that is not what exists)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    db = request.out / DB_FILE
+    if db.exists() and not request.resume:
+        raise UsageError(f"{request.out}: holds a study already ({DB_FILE}); pass --resume to continue it "
+                         "or choose another --out")
+    if request.resume and not db.exists():
+        raise UsageError(f"{request.out}: no study to resume ({DB_FILE} not found); run without --resume to start one")
+    request.out.mkdir(parents=True, exist_ok=True)
+    storage = f"sqlite:///{db}"
+    sampler = _sampler(request.sampler, request.seed, request.trials)
+    directions = request.objectives.directions
+    if request.resume:
+        study = optuna.load_study(study_name=STUDY_NAME, storage=storage, sampler=sampler)
+        if [d.name.lower() for d in study.directions] != directions:
+            raise UsageError(f"{db}: the study has objectives {study.user_attrs.get('objectives')}, not "
+                             f"{request.objectives.names}: resume it with the same --size and latency settings")
+        return study
+    study = optuna.create_study(study_name=STUDY_NAME, storage=storage, sampler=sampler, directions=directions)
+    study.set_user_attr("objectives", request.objectives.names)
+    if request.seed_recipes:
+        convert = {"quantize": request.config.convert.quantize, "per_tensor": request.config.convert.per_tensor}
+        for params in seed_recipes(request.space, convert)[:request.trials]:
+            study.enqueue_trial(params, user_attrs={"seed_recipe": True})
+    return study
+
+
+def requeue_stale(study) -> list[int]:
+    """Trials left RUNNING by a stopped study: marked FAIL (stale) and their parameters enqueued again."""
+    import optuna
+
+    stale = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    for frozen in stale:
+        study._storage.set_trial_user_attr(frozen._trial_id, "stale", True)
+        study._storage.set_trial_user_attr(frozen._trial_id, "error", "cut off (study stopped); re-run")
+        study.tell(frozen.number, state=optuna.trial.TrialState.FAIL)
+        study.enqueue_trial(frozen.params, user_attrs={"rerun_of": frozen.number})
+    return [frozen.number for frozen in stale]
+
+
+def counted(study) -> int:
+    """Finished trials that count toward N (stale ones were re-run)."""
+    return sum(1 for t in study.get_trials(deepcopy=False) if t.state.is_finished() and not t.user_attrs.get("stale"))
+
+
+def run_study(request: TuneRequest, progress: Callable[[str], None] = lambda line: None,
+              on_trial: Callable[[list[TrialRecord]], None] = lambda records: None) -> StudyResult:
+    """Run (or resume) the study to ``request.trials`` counted trials; ``on_trial`` after each (outputs)."""
+    start = time.monotonic()
+    study = open_study(request)
+    rerun = requeue_stale(study) if request.resume else []
+    if rerun:
+        progress(f"resuming: trial(s) {', '.join(map(str, rerun))} were cut off; running them again")
+    done = counted(study)
+    if request.resume and done:
+        progress(f"resuming: {done}/{request.trials} trials done")
+    in_flight: dict[int, Any] = {}
+    config_path = Path(request.config.path).resolve()
+    with interrupts.deferred(), make_executor(request.executor) as executor:
+        while done < request.trials or in_flight:
+            while not interrupts.requested() and done + len(in_flight) < request.trials \
+                    and len(in_flight) < executor.slots:
+                trial = study.ask()
+                params = request.space.sample(trial)
+                trial.set_user_attr("params", params)  # with the fixed ones, which Optuna does not record
+                steps, convert = recipe(params)
+                in_flight[trial.number] = trial
+                executor.submit(Job(trial.number, trial_mod.FUNCTION,
+                                    trial_mod.payload(config_path, request.out / "trials" / f"{trial.number:04d}",
+                                                      request.out / ".cache", request.out / ".locks", steps, convert),
+                                    cpus=request.executor.cpus_per_trial, timeout_s=request.executor.timeout_s))
+            if interrupts.requested():
+                executor.close(cancel=True)
+                on_trial(load_records(study))  # the cut-off trials show as RUNNING until a resume re-runs them
+                raise Interrupted(f"edgekit tune: interrupted after {done}/{request.trials} trials; "
+                                  f"`edgekit tune ... --out {request.out} --resume` continues the study")
+            for outcome in executor.wait(timeout=POLL_SECONDS):
+                trial = in_flight.pop(outcome.number)
+                _tell(study, trial, outcome, request.objectives)
+                done += 1
+                records = load_records(study)
+                progress(_line(done, request.trials, records, outcome.number, request.objectives))
+                on_trial(records)
+    records = load_records(study)
+    result = StudyResult(request, records, time.monotonic() - start)
+    result.pareto = pareto_set(records, request.objectives)
+    result.chosen = choose(records, request.objectives)
+    return result
+
+
+def _tell(study, trial, outcome: Outcome, objectives: obj.Objectives) -> None:
+    import optuna
+
+    if outcome.ok:
+        try:
+            values = objectives.values(outcome.result)
+        except ValueError as exc:
+            outcome = Outcome(outcome.number, error=str(exc))
+        else:
+            constraints = obj.constraints(outcome.result["verdicts"])
+            for verdict, value in zip(outcome.result["verdicts"], constraints):
+                trial.set_constraint(verdict["name"], value)
+            trial.set_user_attr("result", outcome.result)
+            trial.set_user_attr("constraints", constraints)
+            study.tell(trial, values)
+            return
+    trial.set_user_attr("error", outcome.error)
+    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+
+
+def load_records(study) -> list[TrialRecord]:
+    return [TrialRecord(t.number, t.state.name, t.user_attrs.get("params", dict(t.params)), list(t.values) if t.values else None,
+                        t.user_attrs.get("constraints"), t.user_attrs.get("result"), t.user_attrs.get("error"),
+                        bool(t.user_attrs.get("stale"))) for t in study.get_trials(deepcopy=False)]
+
+
+def pareto_set(records: list[TrialRecord], objectives: obj.Objectives) -> list[int]:
+    """Trial numbers on the Pareto front of the trials that met every budget."""
+    return obj.pareto([(r.number, r.values) for r in records if r.feasible], objectives.directions)
+
+
+def choose(records: list[TrialRecord], objectives: obj.Objectives) -> int | None:
+    """The smallest trial meeting every budget (ties: more accurate, then earlier); None if none does."""
+    ok = [r for r in records if r.feasible]
+    if not ok:
+        return None
+    return min(ok, key=lambda r: (objectives.size_kb(r.result), -r.result["accuracy"], r.number)).number
+
+
+def describe(params: dict[str, Any]) -> str:
+    """``distill(width_multiplier=0.5) > prune(sparsity=0.8, structure=runs) > ternary; int8``."""
+    stages = [name for name, value in params.items() if "." not in name and value is True]
+    parts = []
+    for stage in stages:
+        own = [f"{k.split('.', 1)[1]}={_short(v)}" for k, v in params.items() if k.startswith(stage + ".")]
+        parts.append(f"{stage}({', '.join(own)})" if own else stage)
+    convert = params.get("convert.quantize", "")
+    if params.get("convert.per_tensor"):
+        convert += " per-tensor"
+    return (" > ".join(parts) or "no stage") + f"; {convert}"
+
+
+def _short(value: Any) -> str:
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+def _summary(record: TrialRecord, objectives: obj.Objectives) -> str:
+    r = record.result
+    text = f"acc {r['accuracy']:.1%} {objectives.size} {objectives.size_kb(r):.1f} KB"
+    if r.get("p50_ms") is not None:
+        text += f" p50 {r['p50_ms']:.3g} ms"
+    return text
+
+
+def _line(done: int, total: int, records: list[TrialRecord], number: int, objectives: obj.Objectives) -> str:
+    record = next(r for r in records if r.number == number)
+    if record.state == "COMPLETE":
+        outcome = _summary(record, objectives) + ("" if record.feasible else " (misses a budget)")
+    else:
+        outcome = f"FAILED: {record.error}"
+    chosen = choose(records, objectives)
+    best = next((r for r in records if r.number == chosen), None)
+    best_text = f"#{best.number} {_summary(best, objectives)}" if best else "none meets every budget yet"
+    return f"trial {done}/{total}  #{number} {describe(record.params)}  -> {outcome}  (best so far: {best_text})"
+
+
+__all__ = ["DB_FILE", "StudyResult", "TrialRecord", "TuneRequest", "choose", "describe", "load_records",
+           "open_study", "pareto_set", "requeue_stale", "run_study"]

@@ -1,0 +1,149 @@
+"""``edgekit tune`` end to end with real builds: outputs, byte-identical rebuild, report, determinism,
+interrupt-and-resume, a killed worker. Tiny settings (1 epoch, prune only); every trial is a real build."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+
+import pytest
+
+from tune_support import sha256, small_train, start_tune, study, tune_toml, wait_for
+from support import run_edgekit
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def study_a(tmp_path_factory, digits_train, digits_val):
+    """3 trials, one worker, seed 0 (tune.json, the chosen model, edgekit.toml, report.html)."""
+    root = tmp_path_factory.mktemp("tune-a")
+    config = tune_toml(root, digits_train, digits_val)
+    proc = run_edgekit("tune", config, "--out", root / "out", "--seed", "0", "--json", timeout=600,
+                       env={**os.environ, "EDGEKIT_RESULTS_DB": str(root / "results.db")})
+    assert proc.returncode == 0, proc.stderr
+    return root, root / "out", json.loads(proc.stdout), proc.stderr
+
+
+def test_study_writes_trials_pareto_set_and_the_chosen_model(study_a):
+    root, out, document, stderr = study_a
+    assert document == {**study(out), "build": document["build"], "files": document["files"]}
+    trials = document["trials"]
+    assert [t["number"] for t in trials] == [0, 1, 2] and document["trials_done"] == 3
+    assert all(t["state"] == "COMPLETE" and t["params"]["prune"] for t in trials)
+    assert trials[0]["params"]["prune.sparsity"] == 0.5  # the prune stage's example recipe came first
+    for t in trials:
+        verdict = t["result"]["verdicts"][0]
+        assert verdict["name"] == "min_accuracy" and verdict["value"] == t["result"]["accuracy"]
+        assert t["feasible"] == (t["result"]["accuracy"] >= 0.3)
+        assert t["values"] == [t["result"]["accuracy"], t["result"]["gzip_bytes"] / 1024]
+    feasible = [t for t in trials if t["feasible"]]
+    chosen = min(feasible, key=lambda t: (t["result"]["gzip_bytes"], -t["result"]["accuracy"]))
+    assert document["chosen"] == chosen["number"] and chosen["number"] in document["pareto"]
+    for number in document["pareto"]:
+        mine = next(t for t in trials if t["number"] == number)["values"]
+        assert not any(o["values"][0] >= mine[0] and o["values"][1] <= mine[1] and o["values"] != mine
+                       for o in feasible)
+    # one worker trains like `edgekit build`: the chosen trial's file is the final one
+    assert sha256(out / "model.tflite") == chosen["result"]["sha256"] == document["build"]["sha256"]
+    assert (out / "model.keras").stat().st_size > 0
+    lines = [line for line in stderr.splitlines() if line.startswith("trial ")]
+    assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
+    assert all("-> acc " in line and "gzip" in line and "(best so far: " in line for line in lines)
+
+
+def test_emitted_edgekit_toml_rebuilds_the_chosen_model_byte_for_byte(study_a, tmp_path):
+    root, out, document, _ = study_a
+    text = (out / "edgekit.toml").read_text()
+    assert "[tune" not in text and "[[optimize]]" in text
+    proc = run_edgekit("build", out / "edgekit.toml", "--out", tmp_path / "rebuilt", timeout=600,
+                       env={**os.environ, "EDGEKIT_RESULTS_DB": str(tmp_path / "results.db")})
+    assert proc.returncode == 0, proc.stderr
+    assert sha256(tmp_path / "rebuilt" / "model.tflite") == sha256(out / "model.tflite")
+
+
+def test_report_shows_every_trial_the_front_and_the_budget_in_headless_chromium(study_a, tmp_path):
+    _, out, document, _ = study_a
+    html = (out / "report.html").read_text()
+    assert "<script" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.fail("chromium is not installed: apt-get install chromium (scripts/system-packages.txt)")
+    flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+             "--disable-background-networking", "--disable-component-update", f"--user-data-dir={tmp_path / 'p'}"]
+    dom = subprocess.run([*flags, "--dump-dom", (out / "report.html").as_uri()], check=True, capture_output=True,
+                         text=True, timeout=120).stdout
+    assert 'id="scatter"' in dom
+    assert dom.count('class="trial') == 3
+    assert dom.count(" pareto") == len(document["pareto"])
+    assert 'class="budget" data-budget="min_accuracy"' in dom
+    assert f'data-trial="{document["chosen"]}"' in dom and " chosen" in dom
+    shot = tmp_path / "report.png"
+    subprocess.run([*flags, f"--screenshot={shot}", "--window-size=1000,900", (out / "report.html").as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    from PIL import Image
+
+    pixels = {c for _, c in Image.open(shot).convert("RGB").getcolors(maxcolors=1 << 20)}
+    assert (0x4C, 0x6E, 0xF5) in pixels  # the Pareto front's colour is drawn
+
+
+def test_one_worker_and_a_seed_give_the_same_trials(study_a, tmp_path, digits_train, digits_val):
+    _, _, first, _ = study_a
+    config = tune_toml(tmp_path, digits_train, digits_val)
+    proc = run_edgekit("tune", config, "--out", tmp_path / "again", "--seed", "0", "--trials", "2", "--json",
+                       timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    again = json.loads(proc.stdout)["trials"]
+    assert [(t["params"], t["values"]) for t in again] == [(t["params"], t["values"]) for t in first["trials"][:2]]
+
+
+def test_interrupted_study_resumes_to_n_trials_and_reruns_the_cut_off_trial(tmp_path, digits_train, digits_val):
+    config = tune_toml(tmp_path, digits_train, digits_val)
+    out = tmp_path / "out"
+    proc = start_tune(config, "--out", out, "--trials", "2")
+    wait_for(out / "trials" / "0001" / "worker.pid", proc)  # trial 0 is done, trial 1 is running
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "interrupted after 1/2 trials" in stderr and "--resume" in stderr
+    assert [t["state"] for t in study(out)["trials"]] == ["COMPLETE", "RUNNING"]
+    assert not (out / "model.tflite").exists()
+
+    again = run_edgekit("tune", config, "--out", out)
+    assert again.returncode == 2
+    assert again.stderr.strip().splitlines()[-1].startswith("edgekit: error: ") and "--resume" in again.stderr
+
+    resumed = run_edgekit("tune", config, "--out", out, "--trials", "2", "--resume", timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "trial(s) 1 were cut off" in resumed.stderr
+    document = study(out)
+    trials = document["trials"]
+    assert document["trials_done"] == 2 and len(trials) == 3
+    cut, rerun = trials[1], trials[2]
+    assert cut["state"] == "FAIL" and cut["stale"]
+    assert rerun["state"] == "COMPLETE" and rerun["params"] == cut["params"]
+    assert (out / "model.tflite").exists()
+
+
+def test_a_killed_worker_fails_its_trial_and_the_study_goes_on(tmp_path, digits_model, digits_train, digits_val):
+    out = tmp_path / "out"
+    train = small_train(digits_train, tmp_path)
+    proc = start_tune(digits_model, "--train-data", train, "--val-data", digits_val, "--epochs", "1",
+                      "--min-accuracy", "0.3", "--trials", "3", "--out", out,
+                      *[f"--space={s}" for s in ("distill=false", "filters=false", "lowrank=false", "cluster=false",
+                                                 "ternary=false", "binary=false", "qat=false", "prune=true")])
+    pidfile = out / "trials" / "0001" / "worker.pid"
+    wait_for(pidfile, proc)
+    os.kill(int(pidfile.read_text()), signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr
+    document = study(out)
+    killed = document["trials"][1]
+    assert killed["state"] == "FAIL" and killed["error"] == "worker killed by signal 9 before the trial finished"
+    assert document["trials_done"] == 3 and document["trials_failed"] == 1
+    assert "FAILED: worker killed by signal 9" in stderr
+    assert (out / "model.tflite").exists() and (out / "tune-base.toml").exists()
+    assert "class='failed'" in (out / "report.html").read_text()
