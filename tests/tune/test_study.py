@@ -19,10 +19,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def study_a(tmp_path_factory, digits_train, digits_val):
-    """3 trials, one worker, seed 0 (tune.json, the chosen model, edgekit.toml, report.html)."""
+    """2 trials, one worker, seed 0 (tune.json, the chosen model, edgekit.toml, report.html)."""
     root = tmp_path_factory.mktemp("tune-a")
     config = tune_toml(root, digits_train, digits_val)
-    proc = run_edgekit("tune", config, "--out", root / "out", "--seed", "0", "--json", timeout=600,
+    proc = run_edgekit("tune", config, "--out", root / "out", "--seed", "0", "--trials", "2", "--json", timeout=600,
                        env={**os.environ, "EDGEKIT_RESULTS_DB": str(root / "results.db")})
     assert proc.returncode == 0, proc.stderr
     return root, root / "out", json.loads(proc.stdout), proc.stderr
@@ -32,7 +32,7 @@ def test_study_writes_trials_pareto_set_and_the_chosen_model(study_a):
     root, out, document, stderr = study_a
     assert document == {**study(out), "build": document["build"], "files": document["files"]}
     trials = document["trials"]
-    assert [t["number"] for t in trials] == [0, 1, 2] and document["trials_done"] == 3
+    assert [t["number"] for t in trials] == [0, 1] and document["trials_done"] == 2
     assert all(t["state"] == "COMPLETE" and t["params"]["prune"] for t in trials)
     assert trials[0]["params"]["prune.sparsity"] == 0.5  # the prune stage's example recipe came first
     for t in trials:
@@ -51,7 +51,7 @@ def test_study_writes_trials_pareto_set_and_the_chosen_model(study_a):
     assert sha256(out / "model.tflite") == chosen["result"]["sha256"] == document["build"]["sha256"]
     assert (out / "model.keras").stat().st_size > 0
     lines = [line for line in stderr.splitlines() if line.startswith("trial ")]
-    assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
+    assert [line.split()[1] for line in lines] == ["1/2", "2/2"]
     assert all("-> acc " in line and "gzip" in line and "(best so far: " in line for line in lines)
 
 
@@ -77,7 +77,7 @@ def test_report_shows_every_trial_the_front_and_the_budget_in_headless_chromium(
     dom = subprocess.run([*flags, "--dump-dom", (out / "report.html").as_uri()], check=True, capture_output=True,
                          text=True, timeout=120).stdout
     assert 'id="scatter"' in dom
-    assert dom.count('class="trial') == 3
+    assert dom.count('class="trial') == 2
     assert dom.count(" pareto") == len(document["pareto"])
     assert 'class="budget" data-budget="min_accuracy"' in dom
     assert f'data-trial="{document["chosen"]}"' in dom and " chosen" in dom
@@ -97,19 +97,19 @@ def test_one_worker_and_a_seed_give_the_same_trials(study_a, tmp_path, digits_tr
                        timeout=600)
     assert proc.returncode == 0, proc.stderr
     again = json.loads(proc.stdout)["trials"]
-    assert [(t["params"], t["values"]) for t in again] == [(t["params"], t["values"]) for t in first["trials"][:2]]
+    assert [(t["params"], t["values"]) for t in again] == [(t["params"], t["values"]) for t in first["trials"]]
 
 
 def test_interrupted_study_resumes_to_n_trials_and_reruns_the_cut_off_trial(tmp_path, digits_train, digits_val):
     config = tune_toml(tmp_path, digits_train, digits_val)
     out = tmp_path / "out"
     proc = start_tune(config, "--out", out, "--trials", "2")
-    wait_for(out / "trials" / "0001" / "worker.pid", proc)  # trial 0 is done, trial 1 is running
+    wait_for(out / "trials" / "0000" / "worker.pid", proc)  # trial 0 is running
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
-    assert "interrupted after 1/2 trials" in stderr and "--resume" in stderr
-    assert [t["state"] for t in study(out)["trials"]] == ["COMPLETE", "RUNNING"]
+    assert "interrupted after 0/2 trials" in stderr and "--resume" in stderr
+    assert [t["state"] for t in study(out)["trials"]] == ["RUNNING"]
     assert not (out / "model.tflite").exists()
 
     again = run_edgekit("tune", config, "--out", out)
@@ -118,13 +118,14 @@ def test_interrupted_study_resumes_to_n_trials_and_reruns_the_cut_off_trial(tmp_
 
     resumed = run_edgekit("tune", config, "--out", out, "--trials", "2", "--resume", timeout=600)
     assert resumed.returncode == 0, resumed.stderr
-    assert "trial(s) 1 were cut off" in resumed.stderr
+    assert "trial(s) 0 were cut off" in resumed.stderr
     document = study(out)
     trials = document["trials"]
     assert document["trials_done"] == 2 and len(trials) == 3
-    cut, rerun = trials[1], trials[2]
+    cut, rerun = trials[0], trials[1]
     assert cut["state"] == "FAIL" and cut["stale"]
     assert rerun["state"] == "COMPLETE" and rerun["params"] == cut["params"]
+    assert trials[2]["state"] == "COMPLETE"
     assert (out / "model.tflite").exists()
 
 
@@ -132,18 +133,19 @@ def test_a_killed_worker_fails_its_trial_and_the_study_goes_on(tmp_path, digits_
     out = tmp_path / "out"
     train = small_train(digits_train, tmp_path)
     proc = start_tune(digits_model, "--train-data", train, "--val-data", digits_val, "--epochs", "1",
-                      "--min-accuracy", "0.3", "--trials", "3", "--out", out,
+                      "--min-accuracy", "0.3", "--trials", "2", "--out", out,
                       *[f"--space={s}" for s in ("distill=false", "filters=false", "lowrank=false", "cluster=false",
                                                  "ternary=false", "binary=false", "qat=false", "prune=true")])
-    pidfile = out / "trials" / "0001" / "worker.pid"
+    pidfile = out / "trials" / "0000" / "worker.pid"
     wait_for(pidfile, proc)
     os.kill(int(pidfile.read_text()), signal.SIGKILL)
     stdout, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 0, stderr
     document = study(out)
-    killed = document["trials"][1]
+    killed = document["trials"][0]
     assert killed["state"] == "FAIL" and killed["error"] == "worker killed by signal 9 before the trial finished"
-    assert document["trials_done"] == 3 and document["trials_failed"] == 1
+    assert document["trials_done"] == 2 and document["trials_failed"] == 1
+    assert document["trials"][1]["state"] == "COMPLETE" and document["chosen"] == 1
     assert "FAILED: worker killed by signal 9" in stderr
     assert (out / "model.tflite").exists() and (out / "tune-base.toml").exists()
     assert "class='failed'" in (out / "report.html").read_text()
