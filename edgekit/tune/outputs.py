@@ -2,9 +2,10 @@
 
 ``tune.json`` and ``report.html`` are rewritten after every trial (atomically), so a
 stopped study still shows what it found; the chosen model (the smallest trial that met
-every budget) is written when the study ends: an ``edgekit.toml`` for its recipe, built
-once more as ``edgekit build`` would build it (``build/``), and that build's
-``model.tflite`` and ``model.keras``, so the file rebuilds the .tflite byte for byte.
+every budget) is written when the study ends: an ``edgekit.toml`` for its recipe and the
+``model.tflite`` and ``model.keras`` that ``edgekit build`` makes of it, byte for byte. When
+the trials ran with fewer TensorFlow threads than a build uses (several workers, a Ray
+cluster), the recipe is built once more as ``edgekit build`` would (``build/``).
 """
 
 from __future__ import annotations
@@ -72,8 +73,11 @@ def write_outputs(result: StudyResult, progress: Callable[[str], None] = lambda 
                   "byte for byte (on this machine, TensorFlow's default thread count).")
         config_path = out / "edgekit.toml"
         atomic_write_text(config_path, build_toml(request.config, steps, convert, header))
-        progress(f"building the chosen recipe (trial {record.number}) from {config_path}")
-        built = build_chosen(request, config_path, steps, convert)
+        if default_threads(request):  # the trial was built exactly as `edgekit build` builds
+            built = {**record.result, "feasible": True}
+        else:
+            progress(f"building the chosen recipe (trial {record.number}) with TensorFlow's default threads")
+            built = build_chosen(request, config_path, steps, convert)
         document["build"] = built
         if built.get("error") is None:
             for source, name in ((built["tflite"], "model.tflite"), (built["keras"], "model.keras")):
@@ -85,20 +89,23 @@ def write_outputs(result: StudyResult, progress: Callable[[str], None] = lambda 
     return document
 
 
+def default_threads(request: TuneRequest) -> bool:
+    """Whether the trials ran with TensorFlow's default thread count (one local worker)."""
+    return request.executor.kind == "local" and request.executor.workers == 1
+
+
 def build_chosen(request: TuneRequest, config_path: Path, steps: list[dict], convert: dict) -> dict[str, Any]:
     """``edgekit build`` of the emitted file, in a fresh worker with TensorFlow's default threads.
 
     Trials that ran with fewer threads (several workers, a Ray cluster) trained with float
-    sums in another order; this build is the one a user's ``edgekit build`` reproduces.
-    Trials of a single local worker ran exactly like it: the study's cache then serves
-    every stage and nothing is trained again.
+    sums in another order; this build, with a cache of its own, is the one a user's
+    ``edgekit build`` reproduces. (A single local worker's trials already are.)
     """
     from edgekit.tune.local_executor import LocalExecutor
     from edgekit.tune.trial import FUNCTION, payload
 
-    same_threads = request.executor.kind == "local" and request.executor.workers == 1
-    cache = request.out / (".cache" if same_threads else ".cache-build")
-    job = Job(-1, FUNCTION, payload(config_path, request.out / "build", cache, request.out / ".locks", steps, convert))
+    job = Job(-1, FUNCTION, payload(config_path, request.out / "build", request.out / ".cache-build",
+                                    request.out / ".locks", steps, convert))
     with LocalExecutor(workers=1) as executor:
         executor.submit(job)
         outcomes: list = []
