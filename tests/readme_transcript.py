@@ -5,7 +5,8 @@ Convention (docs/architecture.md "The README is a tested document"):
 * A shell block is a fence tagged ``console``, ``bash`` or ``sh``. In ``console`` blocks a line
   starting with ``$ `` is a command (a trailing ``\\`` continues it on the next line); the lines
   below it, up to the next command, are its expected output (stdout and stderr as a terminal
-  shows them: any interleaving of the two streams matches). ``bash``/``sh`` blocks are scripts:
+  shows them: any interleaving of the two streams matches); a here-document (``<<'EOF'``)
+  belongs to its command. ``bash``/``sh`` blocks are scripts:
   every line is a command (comments after ``#`` are the reader's), output is not compared.
 * A line that is only ``...`` or ``…`` stands for any number of output lines; ``…`` inside a
   line for any text within it.
@@ -131,6 +132,12 @@ def _console(body: list[str], first_line: int) -> list[Command]:
             while text.endswith("\\") and i + 1 < len(body):
                 i += 1
                 text = text + "\n" + body[i]
+            heredoc = re.search(r"<<-?\s*'?(\w+)'?", text)
+            while heredoc and i + 1 < len(body):
+                i += 1
+                text = text + "\n" + body[i]
+                if body[i].strip() == heredoc.group(1):
+                    break
             commands.append(Command(text, number))
         elif commands:
             commands[-1].expected.append(line)
@@ -318,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from-line", type=int, default=0, help="start at the block at or after this line")
     parser.add_argument("--to-line", type=int, default=10 ** 9)
     parser.add_argument("--keep", help="scratch directory to use (kept)")
+    parser.add_argument("--device", action="store_true", help="run the device blocks (as root, under the device-tier lock)")
     args = parser.parse_args(argv)
     root = Path(__file__).resolve().parent.parent
     directory = Path(args.keep or tempfile.mkdtemp(prefix="readme-"))
@@ -332,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     session = Session(directory, env)
     failures = 0
     for block in parse(Path(args.readme).read_text()):
-        if block.skip or block.todo or block.device or not (args.from_line <= block.line <= args.to_line):
+        if block.skip or block.todo or block.device != args.device or not (args.from_line <= block.line <= args.to_line):
             continue
         for index, command in enumerate(block.commands):
             ran = session.run(command)

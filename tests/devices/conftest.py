@@ -18,6 +18,11 @@ ARM_MEMORY_MB = 384
 OOM_MEMORY_MB = 128  # the memory test's device limit: the agent alone needs ~90 MB under qemu
 
 
+def pytest_collection_modifyitems(items):
+    """The README's device blocks start and stop the rig themselves: they run before the session's devices exist."""
+    items.sort(key=lambda item: "test_readme_devices" not in item.nodeid)
+
+
 @pytest.fixture(scope="session")
 def rig_machine() -> None:
     """Prerequisites checked, leftovers of an earlier run removed, the rootfs cached."""

@@ -4,20 +4,56 @@ like a clone, and what they print is checked against the README, figures include
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from readme_transcript import Session, check, compare, figures, parse, scratch
-from support import ROOT
+from support import ROOT, unavailable
 
 BLOCKS = parse((ROOT / "README.md").read_text())
 HOST_BLOCKS = [block for block in BLOCKS if not (block.skip or block.todo or block.device)]
 
 
 @pytest.fixture(scope="module")
-def transcript(tmp_path_factory) -> dict:
+def loopback_devices(tmp_path_factory):
+    """The README's deploy devices: ``bench-1``..``bench-3`` are sshd's on 127.0.0.1, ``bench-4`` a closed
+    port, all named in the scratch HOME's ``~/.ssh/config`` as the README says; yields that HOME."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "remote"))
+    from remote_support import SSHD, free_port, keygen, start_sshd
+
+    if not SSHD.exists():
+        unavailable("the README's deploy examples need /usr/sbin/sshd (openssh-server, scripts/system-packages.txt)")
+    root = tmp_path_factory.mktemp("readme-devices")
+    home = root / "home"
+    (home / ".ssh").mkdir(parents=True)
+    key = keygen(home / ".ssh" / "id_ed25519", "edgekit-readme")
+    authorized = root / "authorized_keys"
+    authorized.write_text(key.with_suffix(".pub").read_text())
+    servers = [start_sshd(root / f"sshd{n}", authorized) for n in (1, 2, 3)]
+    ports = [server.port for server in servers] + [free_port()]
+    (home / ".ssh" / "config").write_text("".join(
+        f"Host bench-{n}\n  HostName 127.0.0.1\n  Port {port}\n  User root\n\n" for n, port in enumerate(ports, 1)))
+    try:
+        yield home
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture(scope="module")
+def transcript(tmp_path_factory, loopback_devices) -> dict:
     """Every host block's commands run once, in README order: ``{block line: [Ran, ...]}``."""
+    import shutil
+    import sys
+
     directory = tmp_path_factory.mktemp("readme")
-    session = Session(directory, scratch(ROOT, directory))
+    env = scratch(ROOT, directory)
+    shutil.copytree(loopback_devices, directory / "home", dirs_exist_ok=True)
+    (directory / ".venv").symlink_to(Path(sys.executable).parent.parent)   # the clone's venv, the devices' Python
+    session = Session(directory, env)
     return {block.line: [session.run(command) for command in block.commands] for block in HOST_BLOCKS}
 
 

@@ -74,3 +74,10 @@ def test_noise_lines_are_found():
     stderr = ["converting ...", "I0000 00:00:1764 123 cpu_feature_guard.cc:210] oneDNN custom operations are on",
               "INFO: Created TensorFlow Lite XNNPACK delegate for CPU.", "WARNING:absl:Compiled the loaded model"]
     assert noise_lines(stderr) == stderr[1:]
+
+
+def test_a_here_document_belongs_to_its_command():
+    (block,) = parse("```console\n$ cat > a.toml <<'EOF'\n[x]\ny = 1\nEOF\n$ cat a.toml\n[x]\ny = 1\n```\n")
+    write, show = block.commands
+    assert write.text == "cat > a.toml <<'EOF'\n[x]\ny = 1\nEOF" and write.expected == []
+    assert show.expected == ["[x]", "y = 1"]

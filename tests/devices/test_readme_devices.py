@@ -1,0 +1,38 @@
+"""The README's device blocks on the emulated devices, run as the README shows them: ``rig.sh start``,
+a deploy to one Pi, a throttled Pi, a fleet from an inventory, ``rig.sh stop``.
+
+They start and stop the rig themselves, so they run before any test of the session asks for the
+``devices`` fixture (tests/devices/conftest.py orders them first)."""
+
+from __future__ import annotations
+
+import pytest
+
+from readme_transcript import Session, check, parse, scratch
+from support import ROOT
+
+pytestmark = pytest.mark.device
+
+DEVICE_BLOCKS = [block for block in parse((ROOT / "README.md").read_text()) if block.device]
+
+
+@pytest.fixture(scope="module")
+def transcript(rig_machine, tmp_path_factory) -> dict:
+    directory = tmp_path_factory.mktemp("readme-devices")
+    session = Session(directory, scratch(ROOT, directory))
+    return {block.line: [session.run(command) for command in block.commands] for block in DEVICE_BLOCKS}
+
+
+@pytest.mark.parametrize("block", DEVICE_BLOCKS, ids=lambda block: block.name)
+def test_device_block_prints_what_the_readme_says(block, transcript):
+    problems = []
+    for index, ran in enumerate(transcript[block.line]):
+        following = block.commands[index + 1] if index + 1 < len(block.commands) else None
+        found = check(block, ran, following)
+        if found:
+            problems.append(f"README.md:{ran.command.line} $ {ran.command.text}\n" + "\n".join(found))
+    assert not problems, "\n".join(problems)
+
+
+def test_the_readme_has_device_blocks():
+    assert len(DEVICE_BLOCKS) >= 3
