@@ -17,6 +17,7 @@ Convention (docs/architecture.md "The README is a tested document"):
   figures of a block (none where the README does not say so).
 * ``<!-- readme-test: ... -->`` right above a fence sets a block's options (shell words):
   ``device`` (runs in the device tier), ``vary=REGEX`` (repeatable), ``tol=P%``,
+  ``unordered=REGEX`` (output lines matching it may come in any order: devices working in parallel),
   ``skip=REASON`` (not run at all: what no test may do, e.g. download from PyPI),
   ``todo=REASON`` (not checked yet; the README test lists these as an expected failure).
 * A command exits 0 unless its expected output has an ``edgekit: error:`` line or the next
@@ -60,6 +61,7 @@ class Block:
     todo: str | None = None                    # not yet run by any test: listed as an expected failure
     vary: list[str] = field(default_factory=list)
     tol: float = 0.0                           # relative tolerance of the non-timing figures
+    unordered: list[str] = field(default_factory=list)  # lines that may come in any order (parallel devices)
 
     @property
     def name(self) -> str:
@@ -105,7 +107,7 @@ def parse(text: str) -> list[Block]:
 
 
 def _options(words: str, line: int) -> dict:
-    options: dict = {"vary": []}
+    options: dict = {"vary": [], "unordered": []}
     for word in shlex.split(words):
         key, _, value = word.partition("=")
         if key == "device":
@@ -115,6 +117,9 @@ def _options(words: str, line: int) -> dict:
         elif key == "vary" and value:
             re.compile(value)
             options["vary"].append(value)
+        elif key == "unordered" and value:
+            re.compile(value)
+            options["unordered"].append(value)
         elif key == "tol" and value.endswith("%"):
             options["tol"] = float(value[:-1]) / 100
         else:
@@ -356,6 +361,15 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failures else 0
 
 
+def in_order(lines: list[str], unordered: list[str]) -> list[str]:
+    """The lines with those matching an ``unordered`` pattern sorted among their own places."""
+    places = [i for i, line in enumerate(lines) if any(re.search(p, line) for p in unordered)]
+    ordered = list(lines)
+    for place, line in zip(places, sorted(lines[i] for i in places)):
+        ordered[place] = line
+    return ordered
+
+
 def check(block: Block, ran: Ran, next_command: Command | None = None) -> list[str]:
     """What is wrong with one command's run: exit code, output, TensorFlow noise."""
     problems = []
@@ -368,7 +382,8 @@ def check(block: Block, ran: Ran, next_command: Command | None = None) -> list[s
     if noise:
         problems.append("  TensorFlow/absl/XNNPACK lines on stderr:\n" + "\n".join("    " + l for l in noise))
     if command.check_output:
-        miss = compare(command.expected, ran.stdout, ran.stderr, block.vary, block.tol)
+        expected, stdout, stderr = (in_order(lines, block.unordered) for lines in (command.expected, ran.stdout, ran.stderr))
+        miss = compare(expected, stdout, stderr, block.vary, block.tol)
         if miss:
             problems.append(str(miss))
     return problems

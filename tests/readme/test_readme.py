@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from readme_transcript import Session, check, compare, figures, parse, scratch
+from readme_transcript import Session, check, compare, figures, in_order, parse, scratch
 from support import ROOT, unavailable
 
 BLOCKS = parse((ROOT / "README.md").read_text())
@@ -88,13 +88,15 @@ def test_changing_a_figure_fails(transcript):
     for block in HOST_BLOCKS:
         for ran in transcript[block.line]:
             expected = ran.command.expected
-            if not ran.command.check_output or compare(expected, ran.stdout, ran.stderr, block.vary, block.tol):
+            stdout, stderr = in_order(ran.stdout, block.unordered), in_order(ran.stderr, block.unordered)
+            if not ran.command.check_output or compare(in_order(expected, block.unordered), stdout, stderr,
+                                                       block.vary, block.tol):
                 continue  # a block that fails as written is reported by the test above
             for index, line in enumerate(expected):
                 for mutated in _mutations(line, block.vary):
                     tried += 1
-                    copy = expected[:index] + [mutated] + expected[index + 1:]
-                    if compare(copy, ran.stdout, ran.stderr, block.vary, block.tol) is None:
+                    copy = in_order(expected[:index] + [mutated] + expected[index + 1:], block.unordered)
+                    if compare(copy, stdout, stderr, block.vary, block.tol) is None:
                         missed.append(f"README.md:{ran.command.line}: {mutated!r}")
     assert tried > 100
     assert not missed, "figures changed without the test noticing:\n" + "\n".join(missed)

@@ -81,3 +81,14 @@ def test_a_here_document_belongs_to_its_command():
     write, show = block.commands
     assert write.text == "cat > a.toml <<'EOF'\n[x]\ny = 1\nEOF" and write.expected == []
     assert show.expected == ["[x]", "y = 1"]
+
+
+def test_unordered_lines_may_come_in_any_order():
+    from readme_transcript import in_order
+
+    expected = ["start", "ok pi-1 1", "ok pi-2 2", "done"]
+    actual = ["start", "ok pi-2 2", "ok pi-1 1", "done"]
+    pattern = [r"^ok "]
+    assert compare(in_order(expected, pattern), in_order(actual, pattern), []) is None
+    assert compare(expected, actual, []) is not None
+    assert compare(in_order(expected, pattern), in_order(["start", "ok pi-2 3", "ok pi-1 1", "done"], pattern), [])
