@@ -53,7 +53,7 @@ class Sshd:
         self.process.wait(timeout=10)
 
 
-def start_sshd(directory: Path, authorized_keys: Path, extra_config: str = "") -> Sshd:
+def start_sshd(directory: Path, authorized_keys: Path) -> Sshd:
     directory.mkdir(parents=True, exist_ok=True)
     host_key = keygen(directory / "ssh_host_ed25519_key", "edgekit-test-host")
     port = free_port()
@@ -74,7 +74,7 @@ MaxStartups 50
 MaxSessions 50
 LogLevel ERROR
 Subsystem sftp {SFTP_SERVER}
-{extra_config}""")
+""")
     Path("/run/sshd").mkdir(exist_ok=True)  # privilege-separation dir sshd insists on
     process = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL,
                                stderr=open(directory / "sshd.log", "wb"))
