@@ -11,11 +11,11 @@ pools are sized to the task's CPUs through ``runtime_env`` environment variables
 set before the worker process starts, hence before TensorFlow is imported.
 
 A worker runs up to :data:`TRIALS_PER_WORKER` trials before Ray replaces it: a fresh worker
-per trial pays the TensorFlow/Keras import every time (7-16 s each on a loaded 2-core machine,
-against 0 s reused; docs/ray.md), while recycling now and then returns the memory
-TensorFlow keeps after a trial. Trial inputs and outputs are paths: every node must see the study's
-folder at the same path (a shared filesystem), and a trial runs in the driver's working
-directory, so relative paths mean the same as for the driver; docs/ray.md says how.
+per trial pays the TensorFlow/Keras import every time (7-16 s each on a loaded 2-core
+machine, against 0 s reused; docs/ray.md), while recycling now and then returns the memory
+TensorFlow keeps after a trial. Trial inputs and outputs are paths: every node must see the
+study's folder at the same path (a shared filesystem), and a trial runs in the driver's
+working directory, so relative paths mean the same as for the driver; docs/ray.md says how.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from edgekit.errors import ClusterError, UsageError, first_line
 from edgekit.tune.executor import Executor, Job, Outcome, resolve
 
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
+TRIALS_PER_WORKER = 10
 CONNECT_TIMEOUT_S = 5.0
 START_HINT = "start one with `ray start --head --port=6379` (docs/ray.md)"
 SHARED_FS_HINT = "every node must see the study's files at the same path (docs/ray.md)"
@@ -49,7 +50,6 @@ def _run(function: str, payload: dict[str, Any], cwd: str) -> dict[str, Any]:
                                 f"{SHARED_FS_HINT}") from None
 
 
-TRIALS_PER_WORKER = 10
 _remote_run = ray.remote(max_calls=TRIALS_PER_WORKER)(_run)
 
 
@@ -115,7 +115,7 @@ class RayExecutor(Executor):
 
     def __init__(self, address: str, cpus_per_trial: int = 1, timeout_s: float | None = None):
         if cpus_per_trial < 1:
-            raise UsageError(f"--cpus-per-trial must be at least 1, got {cpus_per_trial}")
+            raise UsageError(f"CPUs per trial must be at least 1, got {cpus_per_trial}")
         connect(address)
         self.address = address
         self.timeout_s = timeout_s
@@ -123,15 +123,15 @@ class RayExecutor(Executor):
         if widest < cpus_per_trial:
             ray.shutdown()
             raise ClusterError(f"--ray {address}: no node of the cluster has {cpus_per_trial} CPUs for a trial "
-                               f"(the largest has {widest:g}); lower --cpus-per-trial or add a larger node")
+                               f"(the largest has {widest:g}); give trials fewer CPUs or add a larger node")
         self.slots = max(1, int(ray.cluster_resources().get("CPU", 0)) // cpus_per_trial)
         self._running: dict[ray.ObjectRef, _Running] = {}
 
     def submit(self, job: Job) -> None:
         threads = {name: str(job.cpus) for name in THREAD_VARIABLES}
-        ref = _remote_run.options(num_cpus=job.cpus, max_retries=0, retry_exceptions=False,
-                                  runtime_env={"env_vars": threads},
-                                  name=f"edgekit-tune-trial-{job.number}").remote(job.function, job.payload, os.getcwd())
+        options = _remote_run.options(num_cpus=job.cpus, max_retries=0, retry_exceptions=False,
+                                      runtime_env={"env_vars": threads}, name=f"edgekit-tune-trial-{job.number}")
+        ref = options.remote(job.function, job.payload, os.getcwd())
         self._running[ref] = _Running(job, self.timeout_s)
 
     def wait(self, timeout: float | None = None) -> list[Outcome]:
@@ -159,7 +159,8 @@ class RayExecutor(Executor):
             if run.deadline is not None and now >= run.deadline:
                 ray.cancel(ref, force=True)
                 del self._running[ref]
-                ended.append(Outcome(run.job.number, error=f"timed out after {run.timeout_s:g} s (its Ray worker was stopped)"))
+                ended.append(Outcome(run.job.number,
+                                     error=f"timed out after {run.timeout_s:g} s (its Ray worker was stopped)"))
         return ended
 
     @staticmethod

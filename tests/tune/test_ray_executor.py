@@ -160,3 +160,40 @@ def test_only_an_explicit_host_and_port_is_accepted(address):
 
     with pytest.raises(UsageError, match="HOST:PORT"):
         parse_address(address)
+
+
+def test_a_tune_study_on_the_cluster_fails_the_trial_whose_worker_was_killed_and_completes(
+        cluster, tmp_path, digits_train, digits_val):
+    from tune_support import start_tune, study, tune_toml, wait_for
+
+    out = tmp_path / "out"
+    proc = start_tune(tune_toml(tmp_path / "study", digits_train, digits_val), "--ray", cluster.address,
+                      "--trials", "2", "--out", out, env=cluster.env)
+    pidfile = out / "trials" / "0001" / "worker.pid"
+    wait_for(pidfile, proc)
+    pid = wait_for_pid(pidfile)
+    assert pid in cluster.pids(), "the trial does not run in a worker of the cluster"
+    os.kill(pid, signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr
+    document = study(out)
+    assert document["executor"] == "ray" and document["trials_done"] == 2 and document["trials_failed"] == 1
+    killed, other = document["trials"][1], document["trials"][0]
+    assert killed["state"] == "FAIL"
+    assert killed["error"] == "the Ray worker running the trial died (killed or crashed) before it finished"
+    assert other["state"] == "COMPLETE" and document["chosen"] == 0
+    assert "FAILED: the Ray worker running the trial died" in stderr
+    assert (out / "model.tflite").exists()
+
+
+def test_tune_with_an_unreachable_cluster_is_one_error_line(cluster, tmp_path, digits_train, digits_val):
+    from support import run_edgekit
+    from tune_support import tune_toml
+
+    address = f"127.0.0.1:{free_port()}"
+    run = run_edgekit("tune", tune_toml(tmp_path / "study", digits_train, digits_val), "--ray", address,
+                      "--out", tmp_path / "out", env=cluster.env, timeout=120)
+    assert run.returncode == 3
+    assert run.stderr.strip().splitlines() == [
+        f"edgekit: error: --ray {address}: no Ray cluster reachable there ([Errno 111] Connection refused); "
+        "start one with `ray start --head --port=6379` (docs/ray.md)"]
