@@ -304,13 +304,19 @@ def scratch(root: Path, directory: Path) -> dict[str, str]:
     default, as a user has it, so the quiet-output check sees what a user would.
     """
     import shutil
-    import sys
 
     for name in ("calibration", "examples"):
         shutil.copytree(root / name, directory / name, symlinks=True)
     for name in ("targets", "scripts", "bench", "tests", "edgekit", "pyproject.toml"):
         (directory / name).symlink_to(root / name)
     (directory / "home").mkdir()
+    return scratch_env(root, directory)
+
+
+def scratch_env(root: Path, directory: Path) -> dict[str, str]:
+    """The environment of a scratch directory's commands (see :func:`scratch`)."""
+    import sys
+
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("TF_", "EDGEKIT_", "PYTEST_", "XDG_")) and k not in ("SSH_AUTH_SOCK", "COLUMNS")}
     env.update(HOME=str(directory / "home"), PYTHONPATH=str(root), PYTHONUNBUFFERED="1",
@@ -320,7 +326,11 @@ def scratch(root: Path, directory: Path) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python tests/readme_transcript.py [README.md] [--device]``: run the blocks, print what differs."""
+    """``python tests/readme_transcript.py [README.md] [--device]``: run the blocks, print what differs.
+
+    By hand, for writing the README; the deploy examples need the loopback sshd's that
+    tests/readme/test_readme.py starts, so run those through pytest.
+    """
     import argparse
     import sys
     import tempfile
@@ -334,14 +344,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = Path(__file__).resolve().parent.parent
     directory = Path(args.keep or tempfile.mkdtemp(prefix="readme-"))
-    if not (directory / "calibration").exists():
+    if (directory / "calibration").exists():   # a kept scratch directory: continue where it stopped
+        env = scratch_env(root, directory)
+    else:
         directory.mkdir(parents=True, exist_ok=True)
         env = scratch(root, directory)
-    else:
-        env = {**os.environ, "HOME": str(directory / "home"), "PYTHONPATH": str(root), "PYTHONUNBUFFERED": "1",
-               "EDGEKIT_RESULTS_DB": str(directory / "home" / "results.db"),
-               "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
-        env.pop("TF_CPP_MIN_LOG_LEVEL", None)
     session = Session(directory, env)
     failures = 0
     for block in parse(Path(args.readme).read_text()):
