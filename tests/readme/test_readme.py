@@ -114,6 +114,12 @@ def test_every_shell_block_runs_somewhere():
     assert all(block.commands for block in HOST_BLOCKS + device_blocks)
 
 
+def test_docs_hold_no_untested_shell_blocks():
+    """docs/*.md are reference text: a transcript belongs in the README, where it is run."""
+    for doc in sorted((ROOT / "docs").glob("*.md")):
+        assert not parse(doc.read_text()), f"{doc.name} has shell blocks; move them to the README or tag them text"
+
+
 def test_no_block_is_left_unchecked():
     todo = [f"{block.name}: {block.todo}" for block in BLOCKS if block.todo]
     if todo:
