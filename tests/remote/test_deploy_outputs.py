@@ -103,3 +103,24 @@ def test_a_file_disagreeing_with_its_reference_is_refused_and_the_device_kept(cl
     assert os.readlink(device_dir / "current") == f"models/{file_sha256(digits_files['int8'])}.tflite"
     assert sorted(p.name for p in (device_dir / "models").iterdir()) == before
     assert list((device_dir / "scratch").iterdir()) == []
+
+
+def test_deploy_eval_scores_every_output_of_a_two_output_model(cli, sshd, device_args, tmp_path):
+    """Classes and a regression value: the device's outputs are matched to the host's by tensor, not by position."""
+    from tflite_zoo import multi_io
+
+    from edgekit.evaluate.tflite import TFLiteModel
+
+    model = multi_io(tmp_path)
+    host = TFLiteModel(model)
+    rng = np.random.default_rng(0)
+    inputs = [rng.random((40, *shape), dtype=np.float32) for shape in host.input_shapes]
+    data = tmp_path / "multi.npz"
+    np.savez(data, **{f"x{i}": x for i, x in enumerate(inputs)}, y0=rng.integers(0, 10, 40),
+             y1=rng.random((40, 1), dtype=np.float32))
+    done = cli("deploy", model, *device_args(sshd, tmp_path / "device"), "--eval", data, "--no-bench", "--json")
+    assert done.exit_code == 0, done.output
+    ev = json.loads(done.stdout)["devices"][0]["checks"]["eval"]
+    heads = ev["device"]["outputs"]
+    assert [h["task"] for h in heads.values()] == ["classification", "regression"]
+    assert ev["device"] == ev["host"] and ev["agreement"]["max_steps"] == 0
