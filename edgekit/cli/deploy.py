@@ -124,6 +124,10 @@ def deploy(ctx: click.Context, model: Path, threads: int | None, runs: int, warm
 
     check_model_file(model)
     evaluation = None
+    if reference is not None:
+        from edgekit.remote.output_check import compact_forms
+
+        compact_forms(model, reference)
     if eval_data:
         from edgekit.remote.output_check import prepare_eval
 

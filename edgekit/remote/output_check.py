@@ -28,7 +28,7 @@ import numpy as np
 
 from edgekit.convert.agreement import Agreement, Tolerance, compare
 from edgekit.data import Preprocess, load_dataset
-from edgekit.errors import DataError, OutputMismatchError
+from edgekit.errors import DataError, OutputMismatchError, UsageError
 from edgekit.inspect import read_tflite
 from edgekit.inspect.storage import storage_forms
 from edgekit.remote import device_outputs
@@ -102,7 +102,7 @@ def prepare_eval(model_path: str | Path, spec: str | Path, *, preprocess: Prepro
 
 def plan(model_path: Path, *, evaluation: HostEval | None, reference: Path | None) -> Plan | None:
     """The checks ``model_path`` needs (None: none), with the reference made and the inputs chosen."""
-    forms = [form for form in storage_forms(read_tflite(model_path)) if form in FORM_OF]
+    forms = compact_forms(model_path, reference)
     if not forms and evaluation is None:
         return None
     inputs = evaluation.inputs if evaluation is not None else random_inputs(model_path)
@@ -131,6 +131,16 @@ def plan(model_path: Path, *, evaluation: HostEval | None, reference: Path | Non
     host = run_model("litert", checks.reference.read_bytes(), inputs, f"{checks.reference} (int8 reference)")
     checks.steps = output_steps(checks.reference.read_bytes(), host)
     return checks
+
+
+def compact_forms(model_path: Path, reference: Path | None = None) -> list[str]:
+    """The file's compact storage capabilities; UsageError for a ``reference`` of a file that has none."""
+    forms = [form for form in storage_forms(read_tflite(model_path)) if form in FORM_OF]
+    if reference is not None and not forms:
+        raise UsageError(f"--reference {reference}: {Path(model_path).name} has no int4 or sparse kernels, so there "
+                         "is no compact form to check against an int8 reference; drop --reference (--eval DATA "
+                         "checks a plain file on the device against the host)")
+    return forms
 
 
 def random_inputs(model_path: Path, samples: int = RANDOM_SAMPLES) -> list[np.ndarray]:

@@ -77,6 +77,13 @@ def test_bad_eval_data_is_one_line_before_connecting(cli, digits_files, digits_v
     assert done.stderr.count("\n") == 1 and "bad.npz" in done.stderr and message in done.stderr, done.stderr
 
 
+def test_reference_for_a_plain_file_is_one_line_before_connecting(cli, digits_files):
+    done = cli("deploy", digits_files["int8"], "--host", "nobody@192.0.2.1:9", "--target", "local",
+               "--reference", digits_files["int8"])
+    assert done.exit_code == 2 and done.stderr.count("\n") == 1
+    assert "int8_digits.tflite has no int4 or sparse kernels" in done.stderr, done.stderr
+
+
 def test_compact_file_is_checked_against_its_int8_remake_and_activated(cli, sshd, device_args, digits_files,
                                                                         any_storage, tmp_path):
     device_dir = tmp_path / "device"
