@@ -145,18 +145,15 @@ def _deploy(model: Path, device: Device, profile: Target, *, threads: int | None
             upload = push.push_file(conn, device.remote_python, model, sha256, layout.model(sha256))
             _say_upload(say, device.name, sha256, upload)
             interrupts.check(device.name)
-            say(f"{device.name}: checking that the device runs {sha256[:12]} before activating it")
-            checked = agent_run.run_bench(conn, device.remote_python, agent.remote_path, layout.model(sha256), profile,
-                                          threads=1, runs=1, warmup=0, timeout=options.bench_timeout)
-            measured = checked["model"]["sha256"]
-            if measured != sha256:
-                raise TransferError(f"{device.name}: the agent read sha256 {measured[:12]} from "
-                                    f"{layout.model(sha256)}, expected {sha256[:12]}; nothing was activated; "
-                                    "deploy again")
             report = None
-            if checks is not None:
-                say(f"{device.name}: running {len(checks.inputs[0])} sample(s) through the device's runtime"
-                    + (" beside the int8 reference" if checks.reference else ""))
+            if checks is None:
+                say(f"{device.name}: checking that the device runs {sha256[:12]} before activating it")
+                checked = agent_run.run_bench(conn, device.remote_python, agent.remote_path, layout.model(sha256),
+                                              profile, threads=1, runs=1, warmup=0, timeout=options.bench_timeout)
+                measured = checked["model"]["sha256"]
+            else:  # the output check loads and runs the file from its final path too: no separate run
+                say(f"{device.name}: checking {sha256[:12]} on {len(checks.inputs[0])} sample(s) through the device's "
+                    "runtime" + (" beside its int8 reference" if checks.reference else "") + " before activating it")
                 session = output_check.Session(conn, device.remote_python, agent.remote_path, layout, profile,
                                                options.bench_timeout)
                 try:
@@ -166,6 +163,11 @@ def _deploy(model: Path, device: Device, profile: Target, *, threads: int | None
                     if upload.bytes_sent:
                         _discard(conn, layout, sha256)
                     raise
+                measured = report["sha256"]
+            if measured != sha256:
+                raise TransferError(f"{device.name}: the agent read sha256 {measured[:12]} from "
+                                    f"{layout.model(sha256)}, expected {sha256[:12]}; nothing was activated; "
+                                    "deploy again")
             interrupts.check(device.name)  # the last point where stopping leaves the device as it was
             say(f"{device.name}: activating {sha256[:12]}")
             keep = device.keep_models or profile.keep_models or DEFAULT_KEEP_MODELS

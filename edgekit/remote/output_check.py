@@ -165,8 +165,8 @@ def run(session: Session, checks: Plan, model: str, *, where: str, name: str) ->
     reference_remote = None
     try:
         ran = device_outputs.run(session, model, inputs)
-        report: dict = {"runtime": ran.result["runtime"], "delegation": ran.result["delegation"],
-                        "samples": len(checks.inputs[0])}
+        report: dict = {"sha256": ran.result["model"]["sha256"], "runtime": ran.result["runtime"],
+                        "delegation": ran.result["delegation"], "samples": len(checks.inputs[0])}
         if checks.reference is not None:
             from edgekit.remote import push
 

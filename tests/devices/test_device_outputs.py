@@ -32,10 +32,10 @@ def deploy(model, device, ssh_flags, remote_dir, *extra, target="rpi4", env=None
 
 @pytest.fixture(scope="module")
 def digits_int8(digits_model, digits_train, tmp_path_factory):
+    from edgekit.convert import convert_file
+
     out = tmp_path_factory.mktemp("device-outputs") / "digits_int8.tflite"
-    done = run_edgekit("convert", digits_model, "-o", out, "--quantize", "int8", "--calibration", digits_train,
-                       "--io-type", "int8")
-    assert done.returncode == 0, done.stderr
+    convert_file(digits_model, out, quantize="int8", calibration=digits_train, io_type="int8")
     return out
 
 
