@@ -11,8 +11,8 @@ pools are sized to the task's CPUs through ``runtime_env`` environment variables
 set before the worker process starts, hence before TensorFlow is imported.
 
 A worker runs up to :data:`TRIALS_PER_WORKER` trials before Ray replaces it: a fresh worker
-per trial pays the TensorFlow/Keras import every time (7-16 s each on a loaded 2-core
-machine, against 0 s reused; docs/ray.md), while recycling now and then returns the memory
+per trial pays the TensorFlow/Keras import every time (8-12 s each on a loaded 2-core
+machine, against 0 s reused; bench/results/tune_ray.md), while recycling now and then returns the memory
 TensorFlow keeps after a trial. Trial inputs and outputs are paths: every node must see the
 study's folder at the same path (a shared filesystem), and a trial runs in the driver's
 working directory, so relative paths mean the same as for the driver; docs/ray.md says how.
