@@ -18,19 +18,21 @@ from typing import Any, Iterator
 FUNCTION = "edgekit.tune.trial:run_trial"
 
 
-def payload(config_path: Path, trial_dir: Path, cache_dir: Path, lock_dir: Path,
-            steps: list[dict[str, Any]], convert: dict[str, Any]) -> dict[str, Any]:
-    """The JSON-serialisable arguments of :func:`run_trial`."""
+def payload(config_path: Path, trial_dir: Path, cache_dir: Path, lock_dir: Path, steps: list[dict[str, Any]],
+            convert: dict[str, Any], budgets: dict[str, Any]) -> dict[str, Any]:
+    """The JSON-serialisable arguments of :func:`run_trial` (``budgets``: the study's, command line included;
+    a payload without them keeps the config file's)."""
     return {"config": str(config_path), "out": str(trial_dir), "cache": str(cache_dir), "locks": str(lock_dir),
-            "optimize": steps, "convert": convert}
+            "optimize": steps, "convert": convert, "budgets": budgets}
 
 
-def trial_config(config, steps: list[dict[str, Any]], convert: dict[str, Any]):
-    """``config`` (a BuildConfig) with the recipe's [[optimize]] steps and [convert] fields."""
+def trial_config(config, steps: list[dict[str, Any]], convert: dict[str, Any], budgets: dict[str, Any]):
+    """``config`` (a BuildConfig) with the recipe's [[optimize]] steps and [convert] fields and the study's budgets."""
     from edgekit.pipeline.config import OptimizeStep
 
     optimize = tuple(OptimizeStep(table["step"], {k: v for k, v in table.items() if k != "step"}) for table in steps)
-    return dataclasses.replace(config, optimize=optimize, convert=dataclasses.replace(config.convert, **convert))
+    return dataclasses.replace(config, optimize=optimize, convert=dataclasses.replace(config.convert, **convert),
+                               budgets=dataclasses.replace(config.budgets, **budgets))
 
 
 def run_trial(job: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +45,7 @@ def run_trial(job: dict[str, Any]) -> dict[str, Any]:
     out = Path(job["out"])
     out.mkdir(parents=True, exist_ok=True)
     (out / "worker.pid").write_text(f"{os.getpid()}\n")
-    config = trial_config(load_config(job["config"]), job["optimize"], job["convert"])
+    config = trial_config(load_config(job["config"]), job["optimize"], job["convert"], job.get("budgets", {}))
     device = config.target.device or "local"
     with _log_to(out / "build.log") as emit:
         result = run_build(config, out, StageLog(emit), cache_dir=job["cache"],

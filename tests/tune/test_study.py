@@ -146,6 +146,7 @@ def test_a_killed_worker_fails_its_trial_and_the_study_goes_on(tmp_path, digits_
     assert killed["state"] == "FAIL" and killed["error"] == "worker killed by signal 9 before the trial finished"
     assert document["trials_done"] == 2 and document["trials_failed"] == 1
     assert document["trials"][1]["state"] == "COMPLETE" and document["chosen"] == 1
+    assert document["trials"][1]["result"]["verdicts"][0]["limit"] == 0.3  # --min-accuracy reached the trial
     assert "FAILED: worker killed by signal 9" in stderr
     assert (out / "model.tflite").exists() and (out / "tune-base.toml").exists()
     assert "class='failed'" in (out / "report.html").read_text()
