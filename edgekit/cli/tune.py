@@ -31,7 +31,8 @@ from edgekit.vocab import SIZE_OBJECTIVES, TUNE_SAMPLERS
               help="Fix or narrow a parameter (repeatable): prune.sparsity=0.8, 'prune.sparsity=[0.5, 0.9]', "
                    "ternary=false.")
 @click.option("--trial-timeout", type=float, default=None, metavar="S", help="A trial running longer fails.")
-@click.option("--latency", is_flag=True, default=None, help="Minimise p50 latency too (on with a latency budget).")
+@click.option("--latency/--no-latency", default=None,
+              help="Minimise p50 latency too ([tune] latency; always on with a latency budget).")
 @click.option("--no-seed-recipes", is_flag=True, help="Do not start from the known-good recipes.")
 @click.option("--train-data", default=None, metavar="SPEC", help="MODEL form: training data.")
 @click.option("--val-data", default=None, metavar="SPEC", help="MODEL form: validation data (accuracy).")

@@ -68,7 +68,7 @@ class TrialRecord:
         return self.state == "COMPLETE" and self.constraints is not None and obj.feasible(self.constraints)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in dataclasses.asdict(self).items()} | {"feasible": self.feasible}
+        return dataclasses.asdict(self) | {"feasible": self.feasible}
 
 
 @dataclass
@@ -125,7 +125,7 @@ def requeue_stale(study) -> list[int]:
     import optuna
 
     stale = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-    for frozen in stale:
+    for frozen in stale:  # another process's trial: Optuna has no public handle on it but the storage
         study._storage.set_trial_user_attr(frozen._trial_id, "stale", True)
         study._storage.set_trial_user_attr(frozen._trial_id, "error", "cut off (study stopped); re-run")
         study.tell(frozen.number, state=optuna.trial.TrialState.FAIL)
