@@ -119,6 +119,11 @@ def _markdown(r: dict) -> str:
     if best:
         lines.append(f"- best: trial {best['trial']}, {best['recipe']}: {best['accuracy']:.2%}, "
                      f"{best['gzip_bytes']:,} B gzip ({best['bytes']:,} B raw)")
+        rebuilt = best["rebuilt"]
+        if rebuilt.get("gzip_bytes") is not None:
+            lines.append(f"- the chosen recipe built again as `edgekit build` builds it (the file tune writes): "
+                         f"{rebuilt['accuracy']:.2%}, {rebuilt['gzip_bytes']:,} B gzip, "
+                         f"{'meets' if rebuilt['feasible'] else 'misses'} the bound")
     hand = r["hand_recipe"]
     lines += [f"- hand recipe: {hand['recipe']}: {hand['accuracy']:.2%}, {hand['gzip_bytes']:,} B gzip",
               f"- done-when (tune's best <= the hand recipe's gzip): {'met' if r['met'] else 'NOT met'}",
