@@ -162,13 +162,13 @@ def test_only_an_explicit_host_and_port_is_accepted(address):
         parse_address(address)
 
 
-def test_a_tune_study_on_the_cluster_fails_the_trial_whose_worker_was_killed_and_completes(
+def test_a_tune_study_on_the_cluster_fails_the_killed_trial_completes_and_matches_local_trials(
         cluster, tmp_path, digits_train, digits_val):
     from tune_support import start_tune, study, tune_toml, wait_for
 
     out = tmp_path / "out"
-    proc = start_tune(tune_toml(tmp_path / "study", digits_train, digits_val), "--ray", cluster.address,
-                      "--trials", "2", "--out", out, env=cluster.env)
+    config = tune_toml(tmp_path / "study", digits_train, digits_val)
+    proc = start_tune(config, "--ray", cluster.address, "--trials", "2", "--out", out, env=cluster.env)
     pidfile = out / "trials" / "0001" / "worker.pid"
     wait_for(pidfile, proc)
     pid = wait_for_pid(pidfile)
@@ -184,6 +184,22 @@ def test_a_tune_study_on_the_cluster_fails_the_trial_whose_worker_was_killed_and
     assert other["state"] == "COMPLETE" and document["chosen"] == 0
     assert "FAILED: the Ray worker running the trial died" in stderr
     assert (out / "model.tflite").exists()
+
+    # the executor does not change what a trial computes: the completed recipe, run again by the
+    # local executor with the same thread count (and a cache of its own), gives the same bytes
+    from edgekit.tune import trial as trial_mod
+    from edgekit.tune.local_executor import LocalExecutor
+    from edgekit.tune.space import recipe
+
+    steps, convert = recipe(other["params"])
+    again = tmp_path / "local"
+    with LocalExecutor(workers=2, cpus=2) as local:
+        local.submit(Job(0, trial_mod.FUNCTION, trial_mod.payload(config, again / "trial", again / "cache",
+                                                                   again / "locks", steps, convert)))
+        rerun = drain(local, 1)[0]
+    assert rerun.ok, rerun.error
+    assert rerun.result["sha256"] == other["result"]["sha256"]
+    assert rerun.result["accuracy"] == other["result"]["accuracy"]
 
 
 def test_tune_with_an_unreachable_cluster_is_one_error_line(cluster, tmp_path, digits_train, digits_val):
