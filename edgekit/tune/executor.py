@@ -16,6 +16,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable
 
+# What a worker sets before TensorFlow is imported, so its thread pools fit the worker's CPU share.
+THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
+
 
 @dataclass(frozen=True)
 class Job:

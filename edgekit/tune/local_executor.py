@@ -18,9 +18,7 @@ import time
 from multiprocessing.connection import Connection, wait as wait_ready
 from typing import Any
 
-from edgekit.tune.executor import Executor, Job, Outcome, resolve
-
-THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
+from edgekit.tune.executor import THREAD_VARIABLES, Executor, Job, Outcome, resolve
 
 
 def _work(function: str, payload: dict[str, Any], threads: int | None, conn: Connection) -> None:

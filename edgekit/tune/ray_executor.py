@@ -30,9 +30,8 @@ import ray
 import ray.exceptions
 
 from edgekit.errors import ClusterError, UsageError, first_line
-from edgekit.tune.executor import Executor, Job, Outcome, resolve
+from edgekit.tune.executor import THREAD_VARIABLES, Executor, Job, Outcome, resolve
 
-THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS")
 TRIALS_PER_WORKER = 10
 CONNECT_TIMEOUT_S = 5.0
 START_HINT = "start one with `ray start --head --port=6379` (docs/ray.md)"
