@@ -28,20 +28,20 @@ _SOFT_LIMIT_SHARE = 0.6
 def bench_args(model_path: str, *, threads: int, runs: int, warmup: int,
                runtimes: Sequence[str] | None, delegate: str | None, max_seconds: float | None) -> list[str]:
     """The agent's ``bench`` command line (also what the deploy code runs on a device)."""
-    args = ["bench", model_path, "--threads", str(threads), "--runs", str(runs), "--warmup", str(warmup)]
-    if runtimes:
-        args += ["--runtime", ",".join(runtimes)]
-    if delegate:
-        args += ["--delegate", delegate]
-    if max_seconds is not None:
-        args += ["--max-seconds", f"{max_seconds:g}"]
-    return args
+    return ["bench", model_path, "--threads", str(threads), "--runs", str(runs), "--warmup", str(warmup),
+            *_runtime_args(runtimes, delegate, max_seconds)]
 
 
 def run_args(model_path: str, inputs: str, save: str, *, threads: int, runtimes: Sequence[str] | None,
              delegate: str | None, max_seconds: float | None) -> list[str]:
     """The agent's ``run`` command line: the model's outputs on the inputs file, saved to ``save``."""
-    args = ["run", model_path, "--inputs", inputs, "--save", save, "--threads", str(threads)]
+    return ["run", model_path, "--inputs", inputs, "--save", save, "--threads", str(threads),
+            *_runtime_args(runtimes, delegate, max_seconds)]
+
+
+def _runtime_args(runtimes: Sequence[str] | None, delegate: str | None, max_seconds: float | None) -> list[str]:
+    """The flags ``bench`` and ``run`` share: which runtime and delegate, and the time limit."""
+    args = []
     if runtimes:
         args += ["--runtime", ",".join(runtimes)]
     if delegate:
