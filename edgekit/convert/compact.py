@@ -68,7 +68,7 @@ def saved_as_classifier(model_path) -> bool:
     scores are classes."""
     import json
 
-    from edgekit.evaluate.losses import saved_compile_config
+    from edgekit.keras_file import saved_compile_config
 
     config = saved_compile_config(model_path)
     return config is None or "crossentropy" in json.dumps(config["loss"]).lower()

@@ -9,11 +9,11 @@ A ``.keras`` file stores the same in its compile config, which ``load_model(comp
 from __future__ import annotations
 
 import inspect
-import json
-import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from edgekit.keras_file import saved_compile_config
 
 
 def compiled_losses(model: Any) -> list[str | None] | None:
@@ -36,19 +36,6 @@ def saved_losses(path: str | Path, output_names: list[str]) -> list[str | None] 
     """:func:`compiled_losses` of a ``.keras`` file saved compiled; None for other files or none saved."""
     config = saved_compile_config(path)
     return None if config is None else _per_output(config["loss"], output_names)
-
-
-def saved_compile_config(path: str | Path) -> dict | None:
-    """The serialized ``compile()`` arguments a ``.keras`` file was saved with; None if it has no loss."""
-    path = Path(path)
-    if path.suffix.lower() != ".keras" or not path.is_file():
-        return None
-    try:
-        with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read("config.json")).get("compile_config") or {}
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
-        return None  # load_keras_model reports unreadable files; here the tasks are inferred instead
-    return config if config.get("loss") is not None else None
 
 
 def per_output(spec: Any, output_names: list[str]) -> list[Any]:

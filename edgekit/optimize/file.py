@@ -23,7 +23,7 @@ def optimize_file(model_path: str | Path, output: str | Path, recipe: Recipe, *,
     Dataset of the inputs the int8 converter will get (default: ``train``).
     """
     from edgekit.convert import load_keras_model
-    from edgekit.evaluate.losses import saved_compile_config
+    from edgekit.keras_file import saved_compile_config
     from edgekit.fileio import atomic_path
     from edgekit.optimize.layers import SkippedLayersWarning
 

@@ -387,7 +387,8 @@ class _Build:
 def _layer_stats(model_path: Path, keras_path: Path) -> list[dict]:
     """Per kernel of the final model, in execution order: its Keras layer, bytes and the fraction of zeros (pruning)."""
     from edgekit.inspect import inspect_model, read_tflite
-    from edgekit.inspect.keras_names import layer_names, layer_of
+    from edgekit.inspect.keras_names import layer_of
+    from edgekit.keras_file import layer_names
 
     graph = read_tflite(model_path).subgraphs[0]
     first_use = {}

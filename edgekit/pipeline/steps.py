@@ -84,7 +84,7 @@ def optimize_step(model_path: str | Path, steps: Sequence["OptimizeStep"], finet
     calibrate on, so a QAT step's ranges match the converter's.
     """
     from edgekit.convert import load_keras_model
-    from edgekit.evaluate.losses import saved_compile_config
+    from edgekit.keras_file import saved_compile_config
     from edgekit.optimize.file import labelled, model_inputs
 
     model = load_keras_model(model_path)

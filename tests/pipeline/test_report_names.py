@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from edgekit.inspect import inspect_model
-from edgekit.inspect.keras_names import layer_names, layer_of
+from edgekit.inspect.keras_names import layer_of
+from edgekit.keras_file import layer_names
 
 
 def test_every_kernel_of_a_nested_model_gets_its_keras_layer(tmp_path):

@@ -43,7 +43,8 @@ def distill_file(teacher_path: str | Path, output: str | Path, config: DistillCo
 
 def saved_kinds(path: str | Path, names: list[str]) -> list[str | None]:
     """Per output, the task kind of the loss the teacher file was compiled with (None where unknown)."""
-    from edgekit.evaluate.losses import loss_name, per_output, saved_compile_config
+    from edgekit.evaluate.losses import loss_name, per_output
+    from edgekit.keras_file import saved_compile_config
     from edgekit.tasks import task_for_loss
 
     compiled = saved_compile_config(path)

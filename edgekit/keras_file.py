@@ -1,0 +1,50 @@
+"""What a ``.keras`` file says about itself, read from its ``config.json`` (stdlib only).
+
+``keras.models.load_model(compile=False)`` (how edgekit loads models) drops the compile
+config, and a report should not need TensorFlow to name layers, so both read the zip
+directly. Any layer of edgekit may use this: it imports nothing of edgekit.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+
+def saved_config(path: str | Path) -> dict | None:
+    """The file's ``config.json``; None if it is not a readable ``.keras`` zip (loading reports why)."""
+    path = Path(path)
+    if path.suffix.lower() != ".keras" or not path.is_file():
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+    return config if isinstance(config, dict) else None
+
+
+def saved_compile_config(path: str | Path) -> dict | None:
+    """The serialized ``compile()`` arguments the file was saved with; None if it has no loss."""
+    config = (saved_config(path) or {}).get("compile_config") or {}
+    return config if config.get("loss") is not None else None
+
+
+def layer_names(path: str | Path) -> list[str]:
+    """Every layer name in the file, nested models included; [] if it is not a readable ``.keras`` file."""
+    names: list[str] = []
+    _collect(saved_config(path) or {}, names)
+    return names
+
+
+def _collect(node: Any, names: list[str]) -> None:
+    """The names of a model config's layers (entries of ``config.layers``), recursing into nested models."""
+    config = node.get("config") if isinstance(node, dict) else None
+    if not isinstance(config, dict):
+        return
+    if isinstance(config.get("name"), str):
+        names.append(config["name"])
+    for layer in config.get("layers") or ():
+        _collect(layer, names)
