@@ -21,7 +21,7 @@ FUNCTION = "edgekit.tune.trial:run_trial"
 def payload(config_path: Path, trial_dir: Path, cache_dir: Path, lock_dir: Path, steps: list[dict[str, Any]],
             convert: dict[str, Any], budgets: dict[str, Any]) -> dict[str, Any]:
     """The JSON-serialisable arguments of :func:`run_trial` (``budgets``: the study's, command line included;
-    a payload without them keeps the config file's)."""
+    ``{}`` keeps the config file's)."""
     return {"config": str(config_path), "out": str(trial_dir), "cache": str(cache_dir), "locks": str(lock_dir),
             "optimize": steps, "convert": convert, "budgets": budgets}
 

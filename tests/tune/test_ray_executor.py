@@ -194,8 +194,9 @@ def test_a_tune_study_on_the_cluster_fails_the_killed_trial_completes_and_matche
     steps, convert = recipe(other["params"])
     again = tmp_path / "local"
     with LocalExecutor(workers=2, cpus=2) as local:
+        # budgets only decide verdicts, not what is built: the config file's are enough here
         local.submit(Job(0, trial_mod.FUNCTION, trial_mod.payload(config, again / "trial", again / "cache",
-                                                                   again / "locks", steps, convert)))
+                                                                   again / "locks", steps, convert, {})))
         rerun = drain(local, 1)[0]
     assert rerun.ok, rerun.error
     assert rerun.result["sha256"] == other["result"]["sha256"]
