@@ -377,6 +377,17 @@ def in_order(lines: list[str], unordered: list[str]) -> list[str]:
     return ordered
 
 
+def block_problems(block: Block, runs: list[Ran]) -> list[str]:
+    """What is wrong with a block's runs, one entry per failing command (README line, command, problems)."""
+    problems = []
+    for index, ran in enumerate(runs):
+        following = block.commands[index + 1] if index + 1 < len(block.commands) else None
+        found = check(block, ran, following)
+        if found:
+            problems.append(f"README.md:{ran.command.line} $ {ran.command.text}\n" + "\n".join(found))
+    return problems
+
+
 def check(block: Block, ran: Ran, next_command: Command | None = None) -> list[str]:
     """What is wrong with one command's run: exit code, output, TensorFlow noise."""
     problems = []

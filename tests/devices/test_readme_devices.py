@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from readme_transcript import Session, check, parse, scratch
+from readme_transcript import Session, block_problems, parse, scratch
 from support import ROOT
 
 pytestmark = pytest.mark.device
@@ -25,12 +25,7 @@ def transcript(rig_machine, tmp_path_factory) -> dict:
 
 @pytest.mark.parametrize("block", DEVICE_BLOCKS, ids=lambda block: block.name)
 def test_device_block_prints_what_the_readme_says(block, transcript):
-    problems = []
-    for index, ran in enumerate(transcript[block.line]):
-        following = block.commands[index + 1] if index + 1 < len(block.commands) else None
-        found = check(block, ran, following)
-        if found:
-            problems.append(f"README.md:{ran.command.line} $ {ran.command.text}\n" + "\n".join(found))
+    problems = block_problems(block, transcript[block.line])
     assert not problems, "\n".join(problems)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from readme_transcript import Session, check, compare, figures, in_order, parse, scratch
+from readme_transcript import Session, block_problems, compare, figures, in_order, parse, scratch
 from support import ROOT, unavailable
 
 BLOCKS = parse((ROOT / "README.md").read_text())
@@ -60,12 +60,7 @@ def transcript(tmp_path_factory, loopback_devices) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("block", HOST_BLOCKS, ids=lambda block: block.name)
 def test_block_prints_what_the_readme_says(block, transcript):
-    problems = []
-    for index, ran in enumerate(transcript[block.line]):
-        following = block.commands[index + 1] if index + 1 < len(block.commands) else None
-        found = check(block, ran, following)
-        if found:
-            problems.append(f"README.md:{ran.command.line} $ {ran.command.text}\n" + "\n".join(found))
+    problems = block_problems(block, transcript[block.line])
     assert not problems, "\n".join(problems)
 
 
