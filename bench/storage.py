@@ -12,7 +12,7 @@ with per-tensor scales (the recipe's file: 156,792 bytes in compression.json) an
 * ``--storage int4`` (``edgekit.convert.compact.store``): raw and gzip bytes, accuracy on
   the validation split under LiteRT, agreement with the int8 file, and where its bytes go:
   the int4 rewrite as TensorFlow's writer stores it, then what each trim step
-  (``edgekit.convert.storage.trim.STEPS``) and the sharing writer remove, and what is left
+  (``edgekit.convert.storage.trim.STEPS``), the sharing writer and its field layout remove, and what is left
   (kernels, biases, graph); beside it the same file with int8 inputs/outputs (another interface,
   so only a side figure);
 * the same files on the emulated arm64 Pi's tflite-runtime 2.14 (``tests/devices``; the
@@ -205,15 +205,19 @@ def _breakdown(int8: bytes, final: bytes, where: str) -> dict:
     size = len(flatbuffer_utils.convert_object_to_bytearray(model))
     steps = [{"step": "int8 file (the converter's)", "bytes": len(int8)},
              {"step": "kernels as int4, biases rescaled (TensorFlow's writer)", "bytes": size}]
-    shared = len(tflite_edit.write_model(model))
+    shared = len(tflite_edit.write_model(model, largest_first=False))
     steps.append({"step": "writer: identical vectors, strings and tables stored once", "bytes": shared,
                   "saved": size - shared})
     size = shared
     for label, step in trim.STEPS:
         step(model)
-        now = len(tflite_edit.write_model(model))
+        now = len(tflite_edit.write_model(model, largest_first=False))
         steps.append({"step": label, "bytes": now, "saved": size - now})
         size = now
+    now = len(tflite_edit.write_model(model))
+    steps.append({"step": "writer: each table's fields largest first (no padding between them)", "bytes": now,
+                  "saved": size - now})
+    size = now
     assert size == len(final), "the breakdown must end at the file store() wrote"
     constants = [t for t in read_tflite(final).main.tensors if t.is_constant]
     kernels = sum(t.nbytes for t in constants if t.dtype == "int4")

@@ -21,10 +21,11 @@ def read_model(flatbuffer: bytes) -> Any:
     return flatbuffer_utils.read_model_from_bytearray(bytearray(flatbuffer))
 
 
-def write_model(model: Any) -> bytes:
+def write_model(model: Any, largest_first: bool = True) -> bytes:
     """The file of ``model``, identical vectors (zero points, scales, shapes, data), strings, quantization
     parameters and operator options stored once: flatbuffer tables may share them (the format only
-    stores offsets), and ``model`` is left as it was."""
+    stores offsets), and ``model`` is left as it was. ``largest_first`` lays each table's fields out
+    without padding between them (False: the object API's schema order, for measuring the difference)."""
     import copy
 
     model = copy.deepcopy(model)
@@ -34,7 +35,7 @@ def write_model(model: Any) -> bytes:
             tensor.quantization = _share(tensor.quantization, shared)
         for op in subgraph.operators:
             op.builtinOptions = _share(op.builtinOptions, shared)
-    builder = _sharing_builder()
+    builder = _sharing_builder(largest_first)
     builder.Finish(model.Pack(builder), file_identifier=FILE_IDENTIFIER)
     return bytes(builder.Output())
 
@@ -67,13 +68,41 @@ def _share(table: Any, shared: dict) -> Any:
     return shared.setdefault((type(table).__name__, tuple(content)), _PackedOnce(table))
 
 
-def _sharing_builder() -> Any:
+def _sharing_builder(largest_first: bool) -> Any:
     import flatbuffers
 
     class SharingBuilder(flatbuffers.Builder):
+        """Also lays out each table's fields largest first, as flatc's C++ builders do: the Python
+        object API adds them in schema order, which pads after every small field."""
+
         def __init__(self) -> None:
             super().__init__(1024)
             self.shared: dict[tuple, int] = {}
+            self.fields: list[tuple[int, Any]] | None = None
+
+        def StartObject(self, numfields: int) -> None:  # noqa: N802
+            super().StartObject(numfields)
+            self.fields = [] if largest_first else None
+
+        def PrependSlot(self, flags: Any, o: int, x: Any, d: Any) -> None:  # noqa: N802
+            parent = super(SharingBuilder, self)
+            self._field(flags.bytewidth, lambda: parent.PrependSlot(flags, o, x, d))
+
+        def PrependUOffsetTRelativeSlot(self, o: int, x: int, d: int) -> None:  # noqa: N802
+            parent = super(SharingBuilder, self)
+            self._field(4, lambda: parent.PrependUOffsetTRelativeSlot(o, x, d))
+
+        def EndObject(self) -> int:  # noqa: N802
+            fields, self.fields = self.fields or [], None
+            for _, prepend in sorted(fields, key=lambda field: -field[0]):
+                prepend()
+            return super().EndObject()
+
+        def _field(self, width: int, prepend: Any) -> None:
+            if self.fields is None:
+                prepend()
+            else:
+                self.fields.append((width, prepend))
 
         def CreateNumpyVector(self, x: np.ndarray) -> int:  # noqa: N802 (flatbuffers' names)
             return self._once((x.dtype.str, x.tobytes()), lambda: super(SharingBuilder, self).CreateNumpyVector(x))

@@ -2,14 +2,16 @@
 
 Halving every kernel leaves the graph's own bytes, much of which the converter writes for
 people and tools rather than for the interpreter: names of internal tensors, the
-conversion record, internal shape signatures, one empty buffer per activation, and the
+conversion record, internal shape signatures, an empty quantization table per float tensor,
+one empty buffer per activation, and the
 shape arithmetic a Keras ``Flatten`` with a dynamic batch becomes (Shape, StridedSlice,
 Pack, Reshape) in front of a FULLY_CONNECTED that flattens its input by itself. Each step
 removes one of these. What a runtime or tool reads stays: the signature, the names and
 shape signatures of the inputs and outputs, every quantization parameter, ``has_rank``
 (LiteRT's model layer takes a tensor without it as unranked) and both opcode fields
 (LiteRT reads ``builtin_code``, old runtimes ``deprecated_builtin_code``). The writer
-(``tflite_edit.write_model``) then stores identical vectors, strings and tables once. The
+(``tflite_edit.write_model``) then stores identical vectors, strings and tables once and lays
+each table's fields out largest first, without padding between them. The
 caller verifies the trimmed file against its int8 reference like any compact form.
 """
 
@@ -138,6 +140,20 @@ def _renumber(indices: Any, new: dict[int, int]) -> np.ndarray | None:
     return np.array([new[int(i)] if i >= 0 else -1 for i in indices], dtype=np.int32)
 
 
+def drop_empty_quantization(model: Any) -> None:
+    """Quantization tables without a scale, zero point, range or details (the converter writes one for
+    every float tensor): runtimes read such a table exactly as no table."""
+    for subgraph in model.subgraphs:
+        for tensor in subgraph.tensors:
+            q = tensor.quantization
+            if q is not None and all(_empty_field(v) for v in (q.scale, q.zeroPoint, q.min, q.max, q.details)):
+                tensor.quantization = None
+
+
+def _empty_field(value: Any) -> bool:
+    return value is None or (isinstance(value, (list, np.ndarray)) and len(value) == 0)
+
+
 def drop_unused_opcodes(model: Any) -> None:
     used = sorted({op.opcodeIndex for subgraph in model.subgraphs for op in subgraph.operators})
     new = {old: index for index, old in enumerate(used)}
@@ -186,6 +202,7 @@ STEPS: tuple[tuple[str, Callable[[Any], None]], ...] = (
     ("inputs/outputs named by their signature names", name_interface_by_signature),
     ("conversion record (description, CONVERSION_METADATA, min_runtime_version)", drop_conversion_record),
     ("internal shape signatures", drop_internal_shape_signatures),
+    ("empty quantization tables", drop_empty_quantization),
     ("FULLY_CONNECTED reads past the Flatten (its Shape, StridedSlice, Pack, Reshape go next)", bypass_flatten),
     ("dead operators", drop_dead_ops),
     ("unused tensors", drop_unused_tensors),
