@@ -103,3 +103,27 @@ def test_convert_storage_sparse_is_per_tensor_and_within_one_step(storage_models
     assert result["per_tensor"] and result["size_bytes"] < 0.5 * result["int8_size_bytes"]
     assert result["agreement"][1]["max_steps"] <= 1 and result["agreement"][1]["reference"] == "int8"
     assert set(storage_forms(read_tflite(out))) <= {"int8", "sparse"}
+
+
+def test_int4_per_channel_fully_connected_cannot_run_on_tflm_and_is_refused(storage_models, val_inputs, tmp_path):
+    """The layout int4 storage never writes: LiteRT runs it, TFLM cannot allocate it, so export and deploy refuse it."""
+    import storage_shapes
+
+    from edgekit.convert.runners import run_model
+    from edgekit.convert.storage.int4 import to_int4
+    from edgekit.remote.compat import check_model_for_target
+    from edgekit.targets import load_target
+
+    int8 = storage_models["grid_int8"].read_bytes()
+    wrong = storage_shapes.fc_scales_per_channel(to_int4(int8, "test")[0])
+    assert "int4-fc-per-channel" in storage_forms(read_tflite(wrong))
+    assert run_model("litert", wrong, val_inputs, "wrong.tflite")[0].shape == (64, 10)
+    with pytest.raises(StorageError, match="TFLite Micro cannot run the file"):
+        run_model("tflm", wrong, val_inputs, "wrong.tflite")
+    path = tmp_path / "wrong.tflite"
+    path.write_bytes(wrong)
+    done = run_edgekit("export", path, "-o", tmp_path / "out")
+    assert done.returncode == 5 and "stored as int4-fc-per-channel" in done.stderr
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(StorageError, match="int4-fc-per-channel, which target rpi4 does not run correctly"):
+        check_model_for_target(path, load_target("rpi4"))

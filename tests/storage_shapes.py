@@ -4,6 +4,7 @@ Made by placing trained weights where clustering, ternary training or block prun
 would put them (a test does not need those stages' fine-tuning, only their structure):
 ``int4_grid`` (80% zeros, the rest on one int4 grid per tensor), ``ternary`` (per output
 channel {-a, 0, +a}), ``block_sparse`` (all-zero 1x16 blocks along the input axis).
+``fc_scales_per_channel`` rewrites a file into a layout edgekit never writes, to show why.
 """
 
 from __future__ import annotations
@@ -43,3 +44,21 @@ def block_sparse(model, sparsity: float = 0.8, block: int = 16):
             keep = np.repeat(norms >= np.quantile(norms, sparsity), block, axis=0)
             layer.set_weights([kernel * keep, bias])
     return model
+
+
+def fc_scales_per_channel(int4: bytes) -> bytes:
+    """The int4 file with each FULLY_CONNECTED kernel's one scale (and its bias's) written once per output
+    channel: the same numbers in the per-channel layout tflite-runtime 2.14 and TFLM cannot run."""
+    from edgekit.convert.storage import tflite_edit
+
+    model = tflite_edit.read_model(int4)
+    for subgraph, op, opcode, index in tflite_edit.kernel_uses(model):
+        if opcode != "FULLY_CONNECTED":
+            continue
+        channels = int(subgraph.tensors[index].shape[0])
+        for tensor in (subgraph.tensors[i] for i in list(op.inputs)[1:] if i >= 0):
+            q = tensor.quantization
+            q.scale = np.repeat(np.asarray(q.scale, np.float32)[:1], channels)
+            q.zeroPoint = np.zeros(channels, dtype=np.int64)
+            q.quantizedDimension = 0
+    return tflite_edit.write_model(model)
