@@ -9,7 +9,27 @@ channel {-a, 0, +a}), ``block_sparse`` (all-zero 1x16 blocks along the input axi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
+
+def trained(kind: str, data: Path, epochs: int = 8):
+    """The digits CNN (``cnn``) or the issue's 64 -> 320 -> 128 -> 10 MLP (``mlp``), trained with seed 0."""
+    import keras
+
+    from edgekit.models import compile_classifier, digits_cnn
+
+    keras.utils.set_random_seed(0)
+    arrays = np.load(data)
+    if kind == "mlp":
+        model = keras.Sequential([keras.Input((8, 8, 1), name="image"), keras.layers.Flatten(),
+                                  keras.layers.Dense(320, activation="relu"), keras.layers.Dense(128, activation="relu"),
+                                  keras.layers.Dense(10)], name="mlp")
+    else:
+        model = digits_cnn()
+    compile_classifier(model).fit(arrays["x"], arrays["y"], epochs=epochs, batch_size=32, verbose=0)
+    return model
 
 
 def int4_grid(model, sparsity: float = 0.8):

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import rig
+import storage_shapes
 from support import run_edgekit
-from test_storage_device import _cnn_on_grid, _mlp_in_blocks
 
 pytestmark = pytest.mark.device
 
@@ -63,11 +63,11 @@ def compact_files(digits_train, tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("device-compact")
     calibration = np.load(digits_train)["x"][:100]
-    cnn_int8 = convert_model(_cnn_on_grid(digits_train), quantize="int8", representative=calibration,
-                             per_tensor=True)
+    cnn = storage_shapes.int4_grid(storage_shapes.trained("cnn", digits_train, epochs=5))
+    mlp = storage_shapes.block_sparse(storage_shapes.trained("mlp", digits_train, epochs=5))
+    cnn_int8 = convert_model(cnn, quantize="int8", representative=calibration, per_tensor=True)
     blobs = {"cnn_int4": to_int4(cnn_int8, "cnn")[0],
-             "mlp_sparse_pc": convert_model(_mlp_in_blocks(digits_train), quantize="int8",
-                                            representative=calibration, sparsity=True)}
+             "mlp_sparse_pc": convert_model(mlp, quantize="int8", representative=calibration, sparsity=True)}
     files = {}
     for name, blob in blobs.items():
         files[name] = folder / f"{name}.tflite"

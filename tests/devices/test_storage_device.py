@@ -17,30 +17,15 @@ from support import run_edgekit
 pytestmark = pytest.mark.device
 
 
-def _trained(model, digits_train):
-    from edgekit.models import compile_classifier
-
-    data = np.load(digits_train)
-    compile_classifier(model).fit(data["x"], data["y"], epochs=5, batch_size=32, verbose=0)
-    return model
-
-
 @pytest.fixture(scope="module")
 def storage_files(tmp_path_factory, digits_train):
-    import keras
-
     from edgekit.convert import convert_model
     from edgekit.convert.storage.int4 import to_int4
-    from edgekit.models import digits_cnn
 
     folder = tmp_path_factory.mktemp("storage-device")
     calibration = np.load(digits_train)["x"][:100]
-    keras.utils.set_random_seed(0)
-    cnn = storage_shapes.int4_grid(_trained(digits_cnn(), digits_train))
-    keras.utils.set_random_seed(0)
-    mlp = storage_shapes.block_sparse(_trained(keras.Sequential(
-        [keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(320, "relu"),
-         keras.layers.Dense(128, "relu"), keras.layers.Dense(10)]), digits_train))
+    cnn = storage_shapes.int4_grid(storage_shapes.trained("cnn", digits_train, epochs=5))
+    mlp = storage_shapes.block_sparse(storage_shapes.trained("mlp", digits_train, epochs=5))
     blobs = {"cnn_int8": convert_model(cnn, quantize="int8", representative=calibration, per_tensor=True),
              "mlp_int8": convert_model(mlp, quantize="int8", representative=calibration),
              "mlp_int8_pt": convert_model(mlp, quantize="int8", representative=calibration, per_tensor=True),
