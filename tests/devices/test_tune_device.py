@@ -9,16 +9,13 @@ from __future__ import annotations
 import json
 import shutil
 
-import numpy as np
 import pytest
 
 import rig
 from support import run_edgekit
+from tune_support import tune_toml
 
 pytestmark = pytest.mark.device
-
-SPACE = "\n".join(f"{stage} = false" for stage in ("distill", "filters", "lowrank", "cluster", "ternary", "binary",
-                                                    "qat")) + '\nprune = true\n"convert.quantize" = "int8"\n'
 
 
 def test_tune_judges_a_latency_budget_on_the_arm64_device(devices, client_key, known_hosts, isolated_client,
@@ -29,36 +26,15 @@ def test_tune_judges_a_latency_budget_on_the_arm64_device(devices, client_key, k
     shutil.copy(client_key, ssh / "id_ed25519")
     (ssh / "id_ed25519").chmod(0o600)
     shutil.copy(known_hosts, ssh / "known_hosts")
-    data = np.load(digits_train)
-    np.savez(tmp_path / "train.npz", x=data["x"][:480], y=data["y"][:480])
-    config = tmp_path / "edgekit.toml"
-    config.write_text(f"""[model]
-source = "builtin:digits_cnn"
-[train]
-epochs = 1
-[data]
-train = "{tmp_path / 'train.npz'}"
-val = "{digits_val}"
-[finetune]
-epochs = 1
-[target]
-name = "rpi4"
-device = "tunepi"
-runs = 3
-warmup = 1
-threads = 1
-[budgets]
-min_accuracy = 0.3
-max_latency_ms = 1000
+    config = tune_toml(tmp_path, digits_train, digits_val, trials=1,
+                       target='name = "rpi4"\ndevice = "tunepi"\nruns = 3\nwarmup = 1\nthreads = 1',
+                       extra=f"""max_latency_ms = 1000
 [devices.tunepi]
 host = "{pi.spec}"
 target = "rpi4"
 remote_python = "{rig.DEVICE_PYTHON}"
 remote_dir = "/home/pi/tune"
-[tune]
-trials = 1
-[tune.space]
-{SPACE}""")
+""")
     proc = run_edgekit("tune", config, "--out", tmp_path / "out", "--json", timeout=600)
     assert proc.returncode == 0, proc.stderr
     document = json.loads(proc.stdout)

@@ -42,7 +42,10 @@ def small_train(digits_train: Path, folder: Path) -> Path:
     return path
 
 
-def tune_toml(folder: Path, digits_train: Path, digits_val: Path, extra: str = "") -> Path:
+def tune_toml(folder: Path, digits_train: Path, digits_val: Path, extra: str = "",
+              target: str = "runs = 5\nwarmup = 1", trials: int = 3) -> Path:
+    """``folder/edgekit.toml`` of a tiny prune-only study; ``extra`` continues ``[budgets]`` (and may add tables),
+    ``target`` is the body of ``[target]``."""
     folder.mkdir(parents=True, exist_ok=True)
     digits_train = small_train(digits_train, folder)
     path = folder / "edgekit.toml"
@@ -60,14 +63,13 @@ val = "{digits_val}"
 epochs = 1
 
 [target]
-runs = 5
-warmup = 1
+{target}
 
 [budgets]
 min_accuracy = 0.3
 {extra}
 [tune]
-trials = 3
+trials = {trials}
 {PRUNE_ONLY}""")
     return path
 
