@@ -127,3 +127,7 @@ class NoModelMeetsBudgets(EdgekitError):
     """A tune study ended without a trial that met every budget: exit 21."""
 
     exit_code = 21
+
+
+class StudyInUseError(UsageError):
+    """Another ``edgekit tune`` runs the study in this --out, or workers of an earlier run of it cannot be stopped."""

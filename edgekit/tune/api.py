@@ -97,15 +97,31 @@ def _where(path: Path, name: str) -> str:
     return f"{path}:{line}: [tune.space] " if line else f"{path}: [tune.space] "
 
 
-def tune(request, progress: Callable[[str], None]) -> dict[str, Any]:
-    """Run the study and write every output; returns the tune.json document."""
+def tune(request, progress: Callable[[str], None], prepare: Callable[[], None] = lambda: None) -> dict[str, Any]:
+    """Run the study and write every output; returns the tune.json document.
+
+    The study folder is locked from before the study is checked until its outputs are written
+    (a second ``edgekit tune`` on it is refused), and workers an earlier run left running are
+    stopped before any trial starts. ``prepare`` writes what the trials read, under the lock.
+    """
     from edgekit.tune.executors import check_spec
     from edgekit.tune.outputs import write_outputs, write_progress
-    from edgekit.tune.study import run_study
+    from edgekit.tune.pidfile import reap
+    from edgekit.tune.study import check_study, run_study
+    from edgekit.tune.studylock import hold_study
 
     check_spec(request.executor)
-    result = run_study(request, progress, on_trial=lambda records: write_progress(request, records))
-    return write_outputs(result, progress)
+    if request.resume:
+        check_study(request)  # nothing to resume: said before the folder (and its lock file) is made
+    with hold_study(request.out):
+        check_study(request)
+        stopped = reap(request.out)
+        if stopped:
+            pids = ", ".join(map(str, stopped))
+            progress(f"stopped {len(stopped)} worker(s) an earlier run left running (pid {pids})")
+        prepare()
+        result = run_study(request, progress, on_trial=lambda records: write_progress(request, records))
+        return write_outputs(result, progress)
 
 
 def tune_config(path: str | Path, out: Path, given: Overrides, progress: Callable[[str], None]) -> dict[str, Any]:
@@ -121,22 +137,18 @@ def tune_model(model: str, out: Path, given: Overrides, progress: Callable[[str]
                        ("--calibration", calibration)):
         if spec is not None and not Path(spec).exists():
             raise UsageError(f"{what} {spec}: not found")
-    if (out / "tune.db").exists() and not given.resume:
-        raise UsageError(f"{out}: holds a study already (tune.db); pass --resume to continue it or choose another --out")
     tables = {"model": {"source": str(Path(model).resolve())},
               "data": {"train": str(Path(train).resolve()), "val": str(Path(val).resolve()),
                        "calibration": str(Path(calibration).resolve()) if calibration else None},
               "target": {"name": target, "device": device}}
     if epochs is not None:
         tables["finetune"] = {"epochs": epochs}
-    out.mkdir(parents=True, exist_ok=True)
     base = out / BASE_FILE
     text = "\n".join(f"[{name}]\n" + "\n".join(f"{k} = {_toml(v)}" for k, v in table.items() if v is not None)
                      for name, table in tables.items()) + "\n"
     config = load_config_text(base, text)
     request = request_for(config, out, given)
-    atomic_write_text(base, text)
-    return tune(request, progress)
+    return tune(request, progress, prepare=lambda: atomic_write_text(base, text))
 
 
 def load_config_text(path: Path, text: str) -> BuildConfig:

@@ -5,8 +5,9 @@ allocated) and isolates crashes: a worker that dies or runs past its timeout is 
 failed :class:`~edgekit.tune.executor.Outcome`, and the next trial starts in a new
 process. Each worker's TensorFlow gets its share of the CPUs (``TF_NUM_INTRAOP_THREADS``
 etc. are set before TensorFlow is imported), so N workers do not oversubscribe the machine.
-Workers ignore SIGINT: a Ctrl-C in the terminal reaches the whole process group, and it
-is the driver that decides what stops.
+Workers ignore SIGINT and run in process groups of their own: it is the driver that decides
+what stops. A worker never outlives the driver, however the driver ends
+(:mod:`edgekit.tune.lifeline`); closing a worker's lifeline stops it with its subprocesses.
 """
 
 from __future__ import annotations
@@ -14,16 +15,21 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from multiprocessing.connection import Connection, wait as wait_ready
 from typing import Any
 
+from edgekit.tune import lifeline
 from edgekit.tune.executor import THREAD_VARIABLES, Executor, Job, Outcome, resolve
 
 
-def _work(function: str, payload: dict[str, Any], threads: int | None, conn: Connection) -> None:
-    """The worker process: threads capped, SIGINT ignored, one job, its result or error sent back."""
+def _work(function: str, payload: dict[str, Any], threads: int | None, conn: Connection, line: Connection,
+          driver: int, from_main_thread: bool) -> None:
+    """The worker process: tied to the driver, threads capped, one job, its result or error sent back."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sentinel = lifeline.hold(line.fileno(), driver, parent_death_signal=from_main_thread)
+    line.close()
     for name in THREAD_VARIABLES if threads else ():
         os.environ[name] = str(threads)
     try:
@@ -33,6 +39,7 @@ def _work(function: str, payload: dict[str, Any], threads: int | None, conn: Con
         conn.send(("error", _one_line(exc)))
     finally:
         conn.close()
+        lifeline.release(sentinel)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -41,9 +48,16 @@ def _one_line(exc: BaseException) -> str:
 
 
 class _Running:
-    def __init__(self, job: Job, process: multiprocessing.Process, conn: Connection):
-        self.job, self.process, self.conn = job, process, conn
+    def __init__(self, job: Job, process: multiprocessing.Process, conn: Connection, line: Connection):
+        self.job, self.process, self.conn, self.line = job, process, conn, line
         self.deadline = time.monotonic() + job.timeout_s if job.timeout_s else None
+
+    def release(self) -> None:
+        """The worker has ended: close its result pipe and its lifeline (whose sentinel then kills
+        what is left of the worker's process group: subprocesses of a killed worker)."""
+        self.process.join()
+        self.conn.close()
+        self.line.close()
 
 
 def usable_cpus() -> int:
@@ -68,13 +82,17 @@ class LocalExecutor(Executor):
 
     def submit(self, job: Job) -> None:
         receive, send = self._context.Pipe(duplex=False)
-        process = self._context.Process(target=_work, args=(job.function, job.payload, self.threads, send),
-                                        name=f"edgekit-tune-trial-{job.number}", daemon=True)
+        line_end, line = self._context.Pipe(duplex=False)   # the worker reads, only this process writes
+        main = threading.current_thread() is threading.main_thread()
+        process = self._context.Process(target=_work, name=f"edgekit-tune-trial-{job.number}", daemon=True,
+                                        args=(job.function, job.payload, self.threads, send, line_end,
+                                              os.getpid(), main))
         process.start()
         send.close()
+        line_end.close()
         if job.timeout_s is None and self.timeout_s:
             job = Job(job.number, job.function, job.payload, job.cpus, self.timeout_s)
-        self._running[job.number] = _Running(job, process, receive)
+        self._running[job.number] = _Running(job, process, receive, line)
 
     def pids(self) -> dict[int, int]:
         """Trial number -> worker pid of the jobs in flight."""
@@ -103,12 +121,10 @@ class LocalExecutor(Executor):
             except (EOFError, OSError):
                 kind, value = "died", None
             if kind != "died":
-                run.process.join()
-                run.conn.close()
+                run.release()
                 return Outcome(number, result=value) if kind == "ok" else Outcome(number, error=value)
         if not run.process.is_alive():
-            run.process.join()
-            run.conn.close()
+            run.release()
             code = run.process.exitcode
             how = f"killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
             return Outcome(number, error=f"worker {how} before the trial finished")
@@ -119,16 +135,16 @@ class LocalExecutor(Executor):
 
     @staticmethod
     def _stop(run: _Running) -> None:
+        run.line.close()
         run.process.kill()
-        run.process.join()
-        run.conn.close()
+        run.release()
 
     def close(self, cancel: bool = False) -> None:
         for run in self._running.values():
             if cancel:
                 self._stop(run)
             else:
-                run.process.join()
+                run.release()
         self._running.clear()
 
 

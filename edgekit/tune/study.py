@@ -90,17 +90,23 @@ def _sampler(name: str, seed: int, trials: int):
     return optuna.samplers.NSGAIISampler(seed=seed, population_size=max(4, min(20, trials // 4)))
 
 
-def open_study(request: TuneRequest):
-    """Create the study in OUT/tune.db, or load it with --resume (UsageError when that is not what exists)."""
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+def check_study(request: TuneRequest) -> None:
+    """UsageError unless OUT holds a study exactly when --resume says it should."""
     db = request.out / DB_FILE
     if db.exists() and not request.resume:
         raise UsageError(f"{request.out}: holds a study already ({DB_FILE}); pass --resume to continue it "
                          "or choose another --out")
     if request.resume and not db.exists():
         raise UsageError(f"{request.out}: no study to resume ({DB_FILE} not found); run without --resume to start one")
+
+
+def open_study(request: TuneRequest):
+    """Create the study in OUT/tune.db, or load it with --resume (UsageError when that is not what exists)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    check_study(request)
+    db = request.out / DB_FILE
     request.out.mkdir(parents=True, exist_ok=True)
     storage = f"sqlite:///{db}"
     sampler = _sampler(request.sampler, request.seed, request.trials)
@@ -260,5 +266,5 @@ def _line(done: int, total: int, records: list[TrialRecord], number: int, object
     return f"trial {done}/{total}  #{number} {describe(record.params)}  -> {outcome}  (best so far: {best_text})"
 
 
-__all__ = ["DB_FILE", "StudyResult", "TrialRecord", "TuneRequest", "choose", "describe", "load_records",
-           "open_study", "pareto_set", "requeue_stale", "run_study"]
+__all__ = ["DB_FILE", "StudyResult", "TrialRecord", "TuneRequest", "check_study", "choose", "describe",
+           "load_records", "open_study", "pareto_set", "requeue_stale", "run_study"]

@@ -41,10 +41,11 @@ def run_trial(job: dict[str, Any]) -> dict[str, Any]:
     from edgekit.pipeline.config import load_config
     from edgekit.pipeline.progress import StageLog
     from edgekit.tune.benchlock import bench_lock
+    from edgekit.tune.pidfile import write_pid_file
 
     out = Path(job["out"])
     out.mkdir(parents=True, exist_ok=True)
-    (out / "worker.pid").write_text(f"{os.getpid()}\n")
+    write_pid_file(out)
     config = trial_config(load_config(job["config"]), job["optimize"], job["convert"], job.get("budgets", {}))
     device = config.target.device or "local"
     with _log_to(out / "build.log") as emit:

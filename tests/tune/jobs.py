@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +24,15 @@ def sleep(payload: dict) -> dict:
     Path(payload["pidfile"]).write_text(str(os.getpid()))
     time.sleep(payload["seconds"])
     return {"slept": payload["seconds"]}
+
+
+def sleep_with_a_child(payload: dict) -> dict:
+    """Starts a child process (as a trial's benchmark does), writes ``"WORKER CHILD"`` pids to
+    ``payload["pidfile"]``, then sleeps for an hour."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3600)"])
+    Path(payload["pidfile"]).write_text(f"{os.getpid()} {child.pid}\n")
+    time.sleep(3600)
+    return {}
 
 
 def hold_bench_lock(payload: dict) -> dict:

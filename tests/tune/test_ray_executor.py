@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from processes import wait_for_line, wait_gone
 from ray_support import LocalRayCluster, free_port
 
 from edgekit.errors import ClusterError, UsageError
@@ -55,19 +56,8 @@ def drain(executor, count: int, timeout: float = 120) -> dict[int, object]:
 
 
 def wait_for_pid(path: Path, timeout: float = 60) -> int:
-    end = time.monotonic() + timeout
-    while not (path.exists() and path.read_text().endswith("\n")):
-        assert time.monotonic() < end, "the job never started"
-        time.sleep(0.2)
-    return int(path.read_text())
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    """The pid a job's pid file starts with."""
+    return int(wait_for_line(path, timeout)[0])
 
 
 def test_jobs_run_on_both_nodes_with_one_thread_each(executor):
@@ -109,12 +99,33 @@ def test_a_job_past_its_timeout_is_stopped_and_fails(executor, tmp_path):
     outcome = drain(executor, 1)[30]
     assert outcome.error == "timed out after 4 s (its Ray worker was stopped)"
     assert time.monotonic() - started < 20
-    end = time.monotonic() + 30
-    while alive(pid) and time.monotonic() < end:
-        time.sleep(0.2)
-    assert not alive(pid), "the timed-out trial's worker still runs"
+    assert not wait_gone({pid}, timeout=30), "the timed-out trial's worker still runs"
     executor.submit(Job(31, "ray_jobs:square", {"x": 31}))
     assert drain(executor, 1)[31].ok
+
+
+# A driver that submits one never-ending trial and then waits: what `edgekit tune --ray` is while a trial runs.
+DRIVER = """
+import sys, time
+from edgekit.tune.executor import Job
+from edgekit.tune.ray_executor import RayExecutor
+executor = RayExecutor(sys.argv[1])
+executor.submit(Job(0, "jobs:sleep_with_a_child", {"pidfile": sys.argv[2]}))
+time.sleep(3600)
+"""
+
+
+def test_ray_kills_the_running_trial_of_a_driver_killed_by_sigkill(cluster, tmp_path):
+    pidfile = tmp_path / "worker.pid"
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER, cluster.address, str(pidfile)], env=cluster.env,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        worker, child = map(int, wait_for_line(pidfile))
+    finally:
+        driver.kill()
+        driver.wait(timeout=30)
+    assert worker in cluster.pids(), "the trial does not run in a worker of the cluster"
+    assert not wait_gone({worker, child}, timeout=5), "the trial's Ray worker or its subprocess outlived the driver"
 
 
 def test_relative_paths_mean_what_they_mean_to_the_driver(executor, tmp_path, monkeypatch):

@@ -11,8 +11,11 @@ import subprocess
 
 import pytest
 
+from processes import descendants, wait_gone
 from tune_support import sha256, small_train, start_tune, study, tune_toml, wait_for
 from support import run_edgekit
+
+from edgekit.tune.pidfile import read_pid
 
 pytestmark = pytest.mark.slow
 
@@ -138,7 +141,7 @@ def test_a_killed_worker_fails_its_trial_and_the_study_goes_on(tmp_path, digits_
                                                  "ternary=false", "binary=false", "qat=false", "prune=true")])
     pidfile = out / "trials" / "0000" / "worker.pid"
     wait_for(pidfile, proc)
-    os.kill(int(pidfile.read_text()), signal.SIGKILL)
+    os.kill(read_pid(pidfile), signal.SIGKILL)
     stdout, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 0, stderr
     document = study(out)
@@ -150,3 +153,40 @@ def test_a_killed_worker_fails_its_trial_and_the_study_goes_on(tmp_path, digits_
     assert "FAILED: worker killed by signal 9" in stderr
     assert (out / "model.tflite").exists() and (out / "tune-base.toml").exists()
     assert "class='failed'" in (out / "report.html").read_text()
+
+
+def test_kill_9_of_a_two_worker_study_leaves_no_process_and_resume_ends_it(tmp_path, digits_train, digits_val):
+    config = tune_toml(tmp_path, digits_train, digits_val)
+    out = tmp_path / "out"
+    proc = start_tune(config, "--out", out, "--trials", "2", "--workers", "2")
+    pidfiles = [out / "trials" / f"{number:04d}" / "worker.pid" for number in (0, 1)]
+    for pidfile in pidfiles:
+        wait_for(pidfile, proc)  # both trials are running
+    tree = descendants(proc.pid)
+    assert {read_pid(pidfile) for pidfile in pidfiles} <= tree
+
+    second = run_edgekit("tune", config, "--out", out, "--trials", "2", "--resume", timeout=300)
+    assert second.returncode == 2
+    assert second.stderr.strip().splitlines() == [
+        f"edgekit: error: {out}: another `edgekit tune` (pid {proc.pid}) is running this study; wait for it to "
+        "end (or stop it) and run again, or choose another --out"]
+
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert not wait_gone(tree, timeout=5), "a process of the killed study still runs"
+    cut_off = {pidfile.parent: files(pidfile.parent) for pidfile in pidfiles}
+
+    resumed = run_edgekit("tune", config, "--out", out, "--trials", "2", "--workers", "2", "--resume", timeout=900)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "trial(s) 0, 1 were cut off" in resumed.stderr
+    document = study(out)
+    assert document["trials_done"] == 2 and document["trials_failed"] == 0
+    assert [t["stale"] for t in document["trials"]] == [True, True, False, False]
+    assert (out / "model.tflite").exists()
+    # nothing of the killed run wrote into its trials' folders after it died
+    assert {folder: files(folder) for folder in cut_off} == cut_off
+
+
+def files(folder):
+    """Every file below ``folder`` with its size and modification time."""
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
