@@ -54,5 +54,7 @@ def parse_json(data: bytes, name: str | os.PathLike) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{name}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno})") from None
-    except (RecursionError, ValueError) as exc:  # nested too deeply; a number beyond int()'s digit limit
-        raise ConfigError(f"{name}: not valid JSON: {first_line(exc)}") from None
+    except RecursionError:
+        raise ConfigError(f"{name}: not valid JSON: arrays or objects nested too deeply") from None
+    except ValueError as exc:  # a number beyond int()'s digit limit
+        raise ConfigError(f"{name}: not valid JSON: a value Python cannot hold ({first_line(exc)[:60]})") from None

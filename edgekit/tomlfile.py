@@ -70,8 +70,10 @@ def parse_toml(text: str, path: Path) -> TomlFile:
             raise ConfigError(f"{path}:{at.group(1)}: not valid TOML: {message[:at.start()]} "
                               f"(column {at.group(2)})") from None
         raise ConfigError(f"{path}: not valid TOML: {first_line(exc)}") from None
-    except (RecursionError, ValueError) as exc:  # nested too deeply; an integer beyond int()'s digit limit
-        raise ConfigError(f"{path}: not valid TOML: {first_line(exc)}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
+    except ValueError as exc:  # an integer beyond int()'s digit limit
+        raise ConfigError(f"{path}: not valid TOML: a value Python cannot hold ({first_line(exc)[:60]})") from None
 
 
 class Table:
@@ -80,8 +82,9 @@ class Table:
     def __init__(self, file: TomlFile, name: str | None, data: Any, index: int = 0, prefix: str | None = None):
         self.file, self.name, self.index = file, name, index
         self.prefix = prefix if prefix is not None else f"[{name}] " if name else ""
-        if not isinstance(data, dict):
-            raise file.error(f"{name} must be a table: write [{name}]", name, None, index)
+        if not isinstance(data, dict):  # a value where the table should be: its key's line in the parent
+            parent, _, key = (name or "").rpartition(".")
+            raise file.error(f"{name} must be a table: write [{name}]", parent or None, key, index)
         self.data = data
 
     def fail(self, key: str | None, message: str) -> ConfigError:

@@ -11,6 +11,7 @@ become :attr:`BuildConfig.devices`, and the parsed file stays on the config
 from __future__ import annotations
 
 import dataclasses
+import os
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,11 +177,7 @@ class BuildConfig:
 
     def resolve(self, spec: str) -> str:
         """A data/model path as given, made absolute relative to edgekit.toml's folder."""
-        path = Path(spec)
-        try:
-            path = path.expanduser()
-        except RuntimeError:  # ~name of no user: left as written, so "not found" names it
-            pass
+        path = Path(os.path.expanduser(spec))  # ~name of no user stays as written (Path's raises)
         return str(path if path.is_absolute() else (self.root / path))
 
     def optimize_steps(self) -> tuple[OptimizeStep, ...]:

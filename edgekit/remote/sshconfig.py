@@ -98,8 +98,8 @@ def resolve(spec: str, *, config_path: str | Path | None = None, identity: str |
     login = user or options.get("user") or _local_user()
     tokens = {"%%": "%", "%d": str(Path.home()), "%u": _local_user(), "%h": hostname, "%p": str(resolved_port),
               "%r": login, "%n": host}
-    identities = [Path(identity).expanduser()] if identity else []
-    identities += [Path(p).expanduser() for p in options.get("identityfile", [])]
+    identities = [_home(identity)] if identity else []
+    identities += [_home(p) for p in options.get("identityfile", [])]
     jump = options.get("proxyjump")
     return HostSpec(alias=spec, hostname=hostname, port=resolved_port, user=login, identity_files=tuple(identities),
                     proxy_jump=None if not jump or jump.lower() == "none" else jump,
@@ -149,7 +149,7 @@ def _paths(value: str | None, tokens: dict[str, str]) -> tuple[Path, ...]:
     if not value or value.lower() == "none":
         return ()
     expand = lambda word: re.sub(r"%.", lambda m: tokens.get(m.group(0), m.group(0)), word)  # noqa: E731
-    return tuple(Path(expand(word)).expanduser() for word in value.split())
+    return tuple(_home(expand(word)) for word in value.split())
 
 
 def _expanded_lines(path: Path, depth: int) -> list[str]:
@@ -196,6 +196,12 @@ def next_jump(host: HostSpec, via: tuple[HostSpec, ...], config_path: str | Path
 
 
 _MAX_SECONDS = 24 * 3600 * 365   # a timeout or interval socket calls accept
+
+
+def _home(path: str | Path) -> Path:
+    """``path`` with ``~`` expanded; ``~name`` of no user stays as written (then not found), as
+    ``os.path.expanduser`` leaves it, where ``Path.expanduser`` raises RuntimeError."""
+    return Path(os.path.expanduser(path))
 
 
 def _local_user() -> str:

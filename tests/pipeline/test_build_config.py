@@ -173,3 +173,34 @@ def test_a_distill_student_file_is_found_next_to_the_config(tmp_path):
     assert resolved.student == str(tmp_path / "models" / "student.keras") and resolved.alpha == 0.5
     with pytest.raises(ConfigError, match="stages 'ternary' and 'cluster' cannot be combined"):
         load_config(write(tmp_path, GOOD + steps + '\n[[optimize]]\nstep = "cluster"\n'))
+
+
+def test_devices_are_read_with_the_file_and_written_back_by_tune(tmp_path):
+    from edgekit.remote import resolve_device
+    from edgekit.tune.emit import build_toml
+
+    devices = ('\n[devices.kitchen-pi]\nhost = "pi@127.0.0.1:2222"\ntarget = "rpi4"\ngroups = ["lab"]\n'
+               'keep_models = 3\n\n[devices."shelf pi"]\nhost = "shelf"\nremote_python = "/opt/py/bin/python3"\n')
+    path = write(tmp_path, GOOD + devices)
+    config = load_config(path)
+    assert [(d.name, d.host, d.groups, d.keep_models) for d in config.devices] == [
+        ("kitchen-pi", "pi@127.0.0.1:2222", ("lab",), 3), ("shelf pi", "shelf", (), None)]
+    path.unlink()  # the build's device comes from the loaded config, not from reading the file again
+    assert resolve_device("kitchen-pi", target="rpi4", devices=config.devices) == config.devices[0]
+    again = load_config(write(tmp_path, build_toml(config, [], {}, "emitted")))
+    assert again.devices == config.devices
+
+
+@pytest.mark.parametrize("table, at, message", [
+    ('[devices.pi]\nhost = ""\n', 'host = ""', "[devices.pi] host: expected a non-empty string, got string ''"),
+    ('[devices.pi]\nhost = "h"\nkeep_models = 0\n', "keep_models = 0", "[devices.pi] keep_models: expected an integer >= 1"),
+    ('[devices.pi]\ntarget = "rpi4"\n', "[devices.pi]", "missing key 'host' in [devices.pi]"),
+    ('[devices]\npi = 3\n', "pi = 3", "devices.pi must be a table"),
+])
+def test_a_bad_device_table_names_its_line(tmp_path, table, at, message):
+    text = GOOD + "\n" + table
+    line = text.split("\n").index(at) + 1
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path}:{line}: ") and message in str(info.value), str(info.value)

@@ -11,6 +11,7 @@ import time
 import pytest
 from faultproxy import FaultProxy
 
+from edgekit.errors import UsageError
 from edgekit.remote import ConnectOptions, Connection
 
 pytestmark = pytest.mark.ssh  # a real sshd on 127.0.0.1
@@ -179,3 +180,23 @@ def test_next_jump_and_a_real_cycle(tmp_path):
     assert (hop.alias, hop.proxy_jump) == ("j", "j")
     with pytest.raises(ConfigError, match=r"ProxyJump loop: self -> j -> j"):
         next_jump(hop, (loop,), config)  # ... but j's own config jumps through j for ever
+
+
+@pytest.mark.parametrize("text, message", [
+    (b"Host dev\n  HostName caf\xe9\n", "not UTF-8 text (byte 0xe9 at line 2, column 15)"),
+    (b"Host dev\n  Port 99999\n", "port for host 'dev' is '99999', expected a whole number from 1 to 65535"),
+    ("Host dev\n  Port \u0663\n".encode(), "port for host 'dev' is '\u0663', expected a whole number"),
+    (b"Host dev\n  ConnectTimeout 1e9\n", "connecttimeout for host 'dev' is '1e9', expected a whole number"),
+    (b"Host dev\n  HostName x\0\n", "a NUL byte at line 2, column 13"),
+])
+def test_a_bad_ssh_config_is_one_config_error(tmp_path, text, message):
+    from edgekit.errors import ConfigError
+    from edgekit.remote.sshconfig import resolve
+
+    config = tmp_path / "ssh_config"
+    config.write_bytes(text)
+    with pytest.raises(ConfigError) as info:
+        resolve("dev", config_path=config)
+    assert str(info.value).startswith(f"{config}: ") and message in str(info.value), str(info.value)
+    with pytest.raises(UsageError, match="port '\u0663' is not a number"):
+        resolve("dev:\u0663", config_path=config)
