@@ -9,13 +9,13 @@ from __future__ import annotations
 import select
 import socket
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import paramiko
 
 from edgekit import interrupts
-from edgekit.errors import AuthenticationError, ConfigError, HostKeyError, Interrupted, RemoteError, UsageError
+from edgekit.errors import AuthenticationError, HostKeyError, Interrupted, RemoteError, UsageError
 from edgekit.remote import hostkeys
 from edgekit.remote.sshconfig import HostSpec, next_jump, resolve
 

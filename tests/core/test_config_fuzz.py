@@ -179,11 +179,11 @@ def check_result(result, allowed: set[int], what: str) -> str | None:
     return None
 
 
-def fuzz(kind: str, original: bytes, path: Path, library: Callable[[], object], command: list[str],
-         allowed: set[int], cli, connects: Callable[[], bool] = lambda: True) -> dict:
+def fuzz(kind: str, original: bytes, path: Path, library: Callable[[], object], command: list[str] | None = None,
+         allowed: set[int] = frozenset(), cli=None, connects: Callable[[], bool] = lambda: True) -> dict:
     """Run every mutation of ``original`` (written to ``path``) through ``library``, a sample through
-    ``command``; ``connects()`` says whether the command may run on this mutation (it would only reach
-    127.0.0.1). Returns counts; fails the test with every wrong outcome."""
+    ``command`` (if any); ``connects()`` says whether the command may run on this mutation (it would only
+    reach 127.0.0.1). Returns counts; fails the test with every wrong outcome."""
     rng = random.Random(f"edgekit-{kind}")
     problems, counts = [], {"ok": 0, "error": 0, "cli": 0, "subprocess": 0}
     subprocess_at = set(range(CLI_EVERY // 2, MUTATIONS, MUTATIONS // SUBPROCESSES))
@@ -201,6 +201,8 @@ def fuzz(kind: str, original: bytes, path: Path, library: Callable[[], object], 
                 problems.append(f"{what}: a message of several lines: {err}")
         except BaseException as exc:  # noqa: BLE001 - anything else is the traceback a user would see
             problems.append(f"{what}: {type(exc).__name__}: {exc}")
+            continue
+        if command is None:
             continue
         if number % CLI_EVERY == 0 and connects():
             counts["cli"] += 1
@@ -221,6 +223,8 @@ def fuzz(kind: str, original: bytes, path: Path, library: Callable[[], object], 
             if problem:
                 problems.append(problem)
     assert not problems, f"{len(problems)} of {MUTATIONS} went wrong:\n\n" + "\n\n".join(problems[:5])
+    if command is not None:  # the commands did run (most mutations reach only 127.0.0.1 or do not load)
+        assert counts["cli"] >= MUTATIONS // CLI_EVERY // 2 and counts["subprocess"] >= 1, counts
     return counts
 
 
@@ -324,3 +328,21 @@ def test_edgekit_toml(tmp_path, home, cli):
     tuned = fuzz("edgekit.toml-tune", EDGEKIT_TOML, path, lambda: None,
                  ["tune", str(path), "--out", str(out), "--resume"], {2}, cli)
     assert tuned["cli"] == MUTATIONS // CLI_EVERY
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".npy"])
+def test_data_files(tmp_path, suffix):
+    """Data SPEC files are binary, but as hand-made: a damaged one is one InputFileError, whatever the damage."""
+    import numpy as np
+
+    from edgekit.data import load_dataset
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / f"data{suffix}"
+    x = rng.random((20, 4, 4, 1), dtype=np.float32)
+    if suffix == ".npz":
+        np.savez_compressed(path, x=x, y=np.arange(20) % 3)
+    else:
+        np.save(path, x)
+    counts = fuzz(f"data{suffix}", path.read_bytes(), path, lambda: load_dataset(path, input_shapes=[(4, 4, 1)]))
+    assert counts["error"] > 100, counts
