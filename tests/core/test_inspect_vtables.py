@@ -9,9 +9,8 @@ import pytest
 
 from edgekit.errors import ModelFormatError
 from edgekit.inspect import read_tflite
+from edgekit.inspect import schema as S
 from edgekit.inspect.flatbuffer import Buffer
-
-MODEL_BUFFERS = 4  # Model.buffers' field id in the TFLite schema
 
 
 def with_empty_vtables(data: bytes, size: int = 0) -> tuple[bytes, int]:
@@ -20,14 +19,16 @@ def with_empty_vtables(data: bytes, size: int = 0) -> tuple[bytes, int]:
     Every table that shares that vtable has no fields either way, so the model means the same;
     returns the new bytes and how many tables use the rewritten vtable.
     """
-    buffers = Buffer(data).root(b"TFL3").tables(MODEL_BUFFERS)
-    empty = {t.pos - struct.unpack_from("<i", data, t.pos)[0] for t in buffers if not t.has(0) and not t.has(1)}
+    buffers = Buffer(data).root(b"TFL3").tables(S.Model.BUFFERS)
+    vtable_of = {t.pos: t.pos - struct.unpack_from("<i", data, t.pos)[0] for t in buffers}
+    fields = (S.Buffer.DATA, S.Buffer.OFFSET, S.Buffer.SIZE)
+    empty = {vtable_of[t.pos] for t in buffers if not any(t.has(f) for f in fields)}
     assert empty, "the model has no empty buffer table"
     out = bytearray(data)
     for vtable in empty:
-        assert struct.unpack_from("<H", data, vtable)[0] == 4
+        assert struct.unpack_from("<H", data, vtable)[0] == 4  # just the two sizes: no field
         struct.pack_into("<H", out, vtable, size)
-    users = sum(1 for t in buffers if t.pos - struct.unpack_from("<i", data, t.pos)[0] in empty)
+    users = sum(1 for vtable in vtable_of.values() if vtable in empty)
     return bytes(out), users
 
 
