@@ -2,15 +2,17 @@
 
 ``keras.models.load_model(compile=False)`` (how edgekit loads models) drops the compile
 config, and a report should not need TensorFlow to name layers, so both read the zip
-directly. Any layer of edgekit may use this: it imports nothing of edgekit.
+directly. Any layer of edgekit may use this: it imports only edgekit's text reader.
 """
 
 from __future__ import annotations
 
-import json
 import zipfile
 from pathlib import Path
 from typing import Any
+
+from edgekit.errors import ConfigError
+from edgekit.textfile import parse_json
 
 
 def saved_config(path: str | Path) -> dict | None:
@@ -20,8 +22,12 @@ def saved_config(path: str | Path) -> dict | None:
         return None
     try:
         with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read("config.json"))
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+            data = archive.read("config.json")
+    except Exception:  # noqa: BLE001 - a damaged zip raises many kinds (BadZipFile, zlib.error, EOFError, ...)
+        return None
+    try:
+        config = parse_json(data, f"{path}:config.json")
+    except ConfigError:
         return None
     return config if isinstance(config, dict) else None
 

@@ -13,21 +13,16 @@ from __future__ import annotations
 
 import os
 import platform
-import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
 from edgekit.agent.edgekit_agent import DEFAULT_RUNTIMES
 from edgekit.convert import IO_TYPES, QUANTIZE_MODES
-from edgekit.errors import ConfigError, UsageError
+from edgekit.errors import UsageError
 from edgekit.resources import targets_dir
+from edgekit.tomlfile import Table, load_toml
 from edgekit.vocab import STORAGE_CAPABILITIES
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 HOST_ARCH = "host"  # a profile's arch that means "whatever this machine is" (the local target)
 TARGETS_ENV = "EDGEKIT_TARGETS"
@@ -129,9 +124,8 @@ def list_targets(extra_dirs: Sequence[str | Path] = ()) -> list[Target]:
     """Every profile of every layer, sorted by name; a higher layer's replaces a lower one's."""
     found: dict[str, Target] = {}
     for layer in profile_dirs(extra_dirs):
-        for path in sorted(layer.path.glob("*.toml")):
-            target = replace(_load_file(path), origin=layer.origin, overrides=found.get(path.stem))
-            found[path.stem] = target
+        for path in _profiles(layer):
+            found[path.stem] = replace(_load_file(path), origin=layer.origin, overrides=found.get(path.stem))
     return [found[name] for name in sorted(found)]
 
 
@@ -141,95 +135,49 @@ def load_target(name: str, extra_dirs: Sequence[str | Path] = ()) -> Target:
     target = None
     for layer in layers:
         path = layer.path / f"{name}.toml"
-        if path.is_file():
+        if path in _profiles(layer):
             target = replace(_load_file(path), origin=layer.origin, overrides=target)
     if target is None:
-        known = ", ".join(sorted({p.stem for layer in layers for p in layer.path.glob("*.toml")}))
+        known = ", ".join(sorted({p.stem for layer in layers for p in _profiles(layer)}))
         raise UsageError(f"unknown target '{name}'; known targets: {known}")
     return target
 
 
+def _profiles(layer: ProfileDir) -> list[Path]:
+    """The layer's profiles: every ``*.toml`` entry, so a listing and a lookup by name see the same ones
+    (an entry that is not a readable file is an error naming it in both)."""
+    return sorted(layer.path.glob("*.toml"))
+
+
+_KEYS = ("name", "description", "arch", "cpu", "cores", "default_threads", "ram_mb", "runtimes", "quantizations",
+         "delegate", "storage", "keep_models")
+
+
 def _load_file(path: Path) -> Target:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
-                          "save it as UTF-8") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read a target profile: {exc.strerror or exc}; a profile is a "
-                          "<name>.toml file") from None
-    reader = _Fields(path, data)
+    profile = load_toml(path, "a target profile", "a profile is a <name>.toml file")
+    table = profile.table(None)
+    table.known(_KEYS)
+    text = lambda key: table.get(key, str, nonempty=True)  # noqa: E731
     target = Target(
-        name=reader.string("name"), description=reader.string("description"), arch=reader.string("arch"),
-        cpu=reader.string("cpu"), cores=reader.integer("cores"), default_threads=reader.integer("default_threads", 1),
-        ram_mb=reader.integer("ram_mb"), runtimes=reader.choices("runtimes", DEFAULT_RUNTIMES),
-        quantizations=reader.choices("quantizations", QUANTIZE_MODES), delegate=_delegate(path, data.get("delegate")),
-        storage=reader.choices("storage", STORAGE_CAPABILITIES, default=("int8",)),
-        keep_models=reader.integer("keep_models", None) if "keep_models" in data else None, path=path)
+        name=text("name"), description=text("description"), arch=text("arch"), cpu=text("cpu"),
+        cores=table.get("cores", int, minimum=0), default_threads=table.get("default_threads", int, 1, minimum=0),
+        ram_mb=table.get("ram_mb", int, minimum=0),
+        runtimes=tuple(table.get("runtimes", list[str], choices=DEFAULT_RUNTIMES, nonempty=True)),
+        quantizations=tuple(table.get("quantizations", list[str], choices=QUANTIZE_MODES, nonempty=True)),
+        delegate=_delegate(profile.table("delegate")) if "delegate" in profile.data else None,
+        storage=tuple(table.get("storage", list[str], ["int8"], choices=STORAGE_CAPABILITIES, nonempty=True)),
+        keep_models=table.get("keep_models", int, None, minimum=0), path=path)
     if target.keep_models == 0:
-        raise ConfigError(f"{path}: key 'keep_models' must be at least 1 (current and previous are always kept)")
+        raise table.fail("keep_models", "key 'keep_models' must be at least 1 (current and previous are always kept)")
     if target.name != path.stem:
-        raise ConfigError(f"{path}: key 'name' is '{target.name}' but the file is {path.name}; make them agree")
-    unknown = set(data) - {"name", "description", "arch", "cpu", "cores", "default_threads", "ram_mb", "runtimes",
-                           "quantizations", "delegate", "storage", "keep_models"}
-    if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
+        raise table.fail("name", f"key 'name' is '{target.name}' but the file is {path.name}; make them agree")
     return target
 
 
-def _delegate(path: Path, data: Any) -> Delegate | None:
-    if data is None:
-        return None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: key 'delegate' must be a table ([delegate])")
-    reader = _Fields(path, data, prefix="delegate.")
-    return Delegate(library=reader.string("library"), requires_full_int8=reader.boolean("requires_full_int8", False),
-                    io_types=reader.choices("io_types", IO_TYPES, default=IO_TYPES),
-                    compiled_op=reader.optional_string("compiled_op"), compiler=reader.optional_string("compiler"))
-
-
-class _Fields:
-    """Typed access to a profile's keys; every error names the file and the key."""
-
-    def __init__(self, path: Path, data: dict, prefix: str = "") -> None:
-        self.path, self.data, self.prefix = path, data, prefix
-
-    def _get(self, key: str, default: Any) -> Any:
-        if key in self.data:
-            return self.data[key]
-        if default is not None:
-            return default
-        raise ConfigError(f"{self.path}: missing key '{self.prefix}{key}'")
-
-    def _fail(self, key: str, wanted: str) -> ConfigError:
-        return ConfigError(f"{self.path}: key '{self.prefix}{key}' must be {wanted}, "
-                           f"found {self.data.get(key)!r}")
-
-    def string(self, key: str) -> str:
-        value = self._get(key, None)
-        if not isinstance(value, str) or not value:
-            raise self._fail(key, "a non-empty string")
-        return value
-
-    def optional_string(self, key: str) -> str | None:
-        return None if self._get(key, None) is None else self.string(key)
-
-    def integer(self, key: str, default: int | None = None) -> int:
-        value = self._get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise self._fail(key, "an integer >= 0")
-        return value
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self._get(key, default)
-        if not isinstance(value, bool):
-            raise self._fail(key, "true or false")
-        return value
-
-    def choices(self, key: str, allowed: tuple[str, ...], default: tuple[str, ...] | None = None) -> tuple[str, ...]:
-        value = self._get(key, default)
-        if not isinstance(value, (list, tuple)) or not value or any(v not in allowed for v in value):
-            raise self._fail(key, f"a non-empty list of {', '.join(allowed)}")
-        return tuple(value)
+def _delegate(table: Table) -> Delegate:
+    table.known(("library", "requires_full_int8", "io_types", "compiled_op", "compiler"))
+    return Delegate(library=table.get("library", str, nonempty=True),
+                    requires_full_int8=table.get("requires_full_int8", bool, False),
+                    io_types=tuple(table.get("io_types", list[str], list(IO_TYPES), choices=IO_TYPES, nonempty=True)),
+                    compiled_op=table.get("compiled_op", str, None, nonempty=True),
+                    compiler=table.get("compiler", str, None, nonempty=True))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from edgekit.errors import DataError, InputFileError
+from edgekit.errors import DataError, InputFileError, first_line
 
 ARRAY_SUFFIXES = (".npz", ".npy")
 _LABEL_KEY = re.compile(r"y|y\d+|y_.+")
@@ -26,15 +25,16 @@ def read_array_file(path: Path, input_names: list[str] | None = None,
 
 
 def _load(path: Path):
+    """The file's array (.npy) or arrays by name (.npz), read in full here so that a damaged file fails here."""
     try:
         loaded = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise InputFileError(f"{path}: cannot read as {path.suffix} ({exc}); "
+        if isinstance(loaded, np.ndarray):
+            return loaded
+        with loaded:
+            return {name: loaded[name] for name in loaded.files}
+    except Exception as exc:  # noqa: BLE001 - a damaged file fails in zipfile, zlib, numpy's header parser, ...
+        raise InputFileError(f"{path}: cannot read as {path.suffix} ({first_line(exc)}); "
                              "expected a numpy file written by numpy.save/savez") from None
-    if isinstance(loaded, np.ndarray):
-        return loaded
-    with loaded:
-        return {name: loaded[name] for name in loaded.files}
 
 
 def _pick_inputs(path: Path, arrays: dict[str, np.ndarray], input_names: list[str] | None) -> list[np.ndarray]:

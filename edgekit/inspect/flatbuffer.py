@@ -7,7 +7,9 @@ or an endless loop. Field ids are the schema's declaration order (0, 1, 2, ...).
 
 Wire format, in short: a table starts with an ``int32`` pointing (backwards) to its
 vtable; the vtable holds ``uint16`` vtable size, table size, then one ``uint16`` offset
-per field (0 = absent, the default applies). Reference fields hold a ``uint32`` offset
+per field (0 = absent, the default applies). A field past the vtable's end is absent too,
+so a vtable of size 0 or 2 (no table size, no fields) is legal: FlatBuffers' verifier, and
+so every TFLite runtime, only asks for an even size inside the buffer. Reference fields hold a ``uint32`` offset
 relative to the field's own position; vectors and strings are a ``uint32`` length then
 the elements. All little-endian.
 """
@@ -68,7 +70,7 @@ class Table:
         self.pos = pos
         self._vtable = pos - buf.scalar("int32", pos)
         self._vtable_size = buf.scalar("uint16", self._vtable)
-        if self._vtable_size < 4 or self._vtable_size % 2:
+        if self._vtable_size % 2:
             raise FlatbufferError(f"table at byte {pos} has a bad vtable size {self._vtable_size}")
         buf.check(self._vtable, self._vtable_size, "vtable")
 

@@ -304,7 +304,7 @@ class _Build:
             if spec.device:  # SSH (paramiko) only when there is a device to reach
                 from edgekit.remote import resolve_device
 
-                device = resolve_device(spec.device, target=target.name, inventory=self.config.path)
+                device = resolve_device(spec.device, target=target.name, devices=self.config.devices)
             measure = functools.partial(steps.measure_latency, target=target, threads=spec.threads, runs=spec.runs,
                                         warmup=spec.warmup, note=self._indented)
             result, measured_on = measure(final.path, device=device, store=ResultStore())  # history: the build's model

@@ -2,29 +2,27 @@
 
 Every table is a dataclass below; its fields are the keys the table accepts and their
 annotations the types. A key that is not a field, or a value of the wrong type, is a
-:class:`~edgekit.errors.ConfigError` naming the file, the line, the table and the key.
-``tomllib`` reports no line numbers for values, so :func:`find_line` finds them by
-scanning the source text for the key inside its table.
+:class:`~edgekit.errors.ConfigError` naming the file, the line, the table and the key
+(read through :mod:`edgekit.tomlfile`). The file is parsed once: ``[devices.NAME]`` tables
+become :attr:`BuildConfig.devices`, and the parsed file stays on the config
+(:attr:`BuildConfig.file`) for the owners of other tables (``[tune]``: edgekit.tune.settings).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
-import sys
-import types
+import os
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from edgekit.errors import ConfigError, InputFileError, UsageError
-from edgekit.vocab import IO_TYPES, QUANTIZE_MODES, SIZE_OBJECTIVES, TUNE_SAMPLERS
+from edgekit.errors import ConfigError, UsageError
+from edgekit.tomlfile import TomlFile, describe, load_toml
+from edgekit.vocab import IO_TYPES, QUANTIZE_MODES
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+if TYPE_CHECKING:
+    from edgekit.remote.inventory import Device
 
 BUILTIN_PREFIX = "builtin:"
 BUILTIN_MODELS = ("digits_cnn",)
@@ -65,7 +63,7 @@ class FinetuneSection:
     epochs: int = 2
     batch_size: int = 32
     learning_rate: float = 1e-4
-    loss: str | list | None = None
+    loss: str | list[str] | None = None
 
     def finetune(self, seed: int = 0):
         """The optimize engine's :class:`~edgekit.optimize.trainer.Finetune` for these settings."""
@@ -156,22 +154,6 @@ class ExportSection:
 
 
 @dataclass(frozen=True)
-class TuneSection:
-    """``edgekit tune``'s settings (``edgekit build`` ignores them); ``space``: parameters fixed or narrowed,
-    e.g. ``"prune.sparsity" = [0.5, 0.9]``, ``ternary = false`` (checked by edgekit.tune.space)."""
-
-    trials: int = 40
-    workers: int = 1
-    sampler: str = "nsga2"
-    size: str = "gzip"               # the size objective: gzip or raw .tflite bytes
-    latency: bool = False            # p50 latency as a third objective (always with a latency budget)
-    seed: int | None = None          # the sampler's seed; default [train] seed
-    trial_timeout: float | None = None
-    seed_recipes: bool = True        # try the known-good recipes first (edgekit.tune.seeds)
-    space: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class BuildConfig:
     """A validated edgekit.toml. Paths in [data] and [model] are resolved against ``root``."""
 
@@ -186,7 +168,8 @@ class BuildConfig:
     target: TargetSection
     budgets: BudgetsSection
     export: ExportSection
-    tune: TuneSection = TuneSection()
+    devices: tuple[Device, ...] = ()   # its [devices.NAME] tables (edgekit.remote.inventory)
+    file: TomlFile | None = field(default=None, compare=False, repr=False)  # for owners of other tables
 
     @property
     def is_builtin(self) -> bool:
@@ -194,7 +177,7 @@ class BuildConfig:
 
     def resolve(self, spec: str) -> str:
         """A data/model path as given, made absolute relative to edgekit.toml's folder."""
-        path = Path(spec).expanduser()
+        path = Path(os.path.expanduser(spec))  # ~name of no user stays as written (Path's raises)
         return str(path if path.is_absolute() else (self.root / path))
 
     def optimize_steps(self) -> tuple[OptimizeStep, ...]:
@@ -226,45 +209,41 @@ def with_storage(config: BuildConfig, storage: str) -> BuildConfig:
 
 
 def load_config(path: str | Path) -> BuildConfig:
-    """Read and validate an edgekit.toml."""
+    """Read and validate an edgekit.toml (a folder: its edgekit.toml)."""
     path = Path(path)
     if path.is_dir():
         path = path / "edgekit.toml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputFileError(f"{path}: cannot read the build file ({exc.strerror or exc}); "
-                             "create one with `edgekit init`") from exc
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return _Validator(path, text).build(raw)
+    return _Validator(load_toml(path, "the build file", "create one with `edgekit init`")).build()
+
+
+# tables other parts of edgekit own: [devices] (read with the file, for the build's device) and [tune]
+OTHER_TABLES = ("devices", "tune")
 
 
 class _Validator:
-    """Turns the raw TOML dict into sections, with file:line in every message."""
+    """Turns the parsed file into sections, with file:line in every message."""
 
-    def __init__(self, path: Path, text: str):
-        self.path, self.text = path, text
+    def __init__(self, file: TomlFile):
+        self.file, self.path = file, file.path
 
     def fail(self, table: str, key: str | None, message: str, index: int = 0) -> ConfigError:
-        line = find_line(self.text, table, key, index)
-        where = f"{self.path}:{line}" if line else str(self.path)
-        return ConfigError(f"{where}: {message}")
+        return self.file.error(message, table, key, index)
 
-    def build(self, raw: dict) -> BuildConfig:
-        known = set(_TABLES) | {"optimize", "devices", "tune"}  # [devices.NAME]: edgekit.remote's inventory
+    def build(self) -> BuildConfig:
+        from edgekit.remote.inventory import devices_of
+
+        raw = self.file.data
+        known = [*_TABLES, "optimize", *OTHER_TABLES]
         for key in raw:
             if key not in known:
                 raise self.fail(key, None, f"unknown table [{key}] (known: {', '.join(sorted(known))})")
-        sections = {name: self.section(cls, name, raw.get(name, {})) for name, cls in _TABLES.items()}
+        sections = {name: self.file.table(name).section(cls) for name, cls in _TABLES.items()}
         steps = raw.get("optimize", [])
         if not isinstance(steps, list):
             raise self.fail("optimize", None, "optimize must be a list of [[optimize]] tables")
         config = BuildConfig(path=self.path, root=self.path.resolve().parent,
                              optimize=tuple(self.step(s, i) for i, s in enumerate(steps)),
-                             tune=self.section(TuneSection, "tune", raw.get("tune", {})), **sections)
+                             devices=tuple(devices_of(self.file)), file=self.file, **sections)
         self.check_order(config.optimize)
         self.check_values(config)
         self.check_files(config)
@@ -281,39 +260,21 @@ class _Validator:
                     raise self.fail("optimize", key, f"[[optimize]] #{index + 1} ({step.step}): {written} not found "
                                     f"(paths are relative to {self.path.name}'s folder)", index)
 
-    def section(self, cls: type, name: str, table: Any):
-        if not isinstance(table, dict):
-            raise self.fail(name, None, f"{name} must be a table: write [{name}]")
-        hints = typing.get_type_hints(cls)
-        for key, value in table.items():
-            if key not in hints:
-                raise self.fail(name, key, f"unknown key '{key}' in [{name}] (known: {', '.join(hints)})")
-            expected = _type_error(value, hints[key])
-            if expected:
-                raise self.fail(name, key, f"[{name}] {key} must be {expected}, got {_describe(value)}")
-        return cls(**table)
-
     def step(self, table: Any, index: int) -> OptimizeStep:
-        if not isinstance(table, dict):
-            raise self.fail("optimize", None, "each [[optimize]] entry must be a table", index)
         from edgekit.optimize.stages import get_stage, stage_names
 
-        table = dict(table)
-        kind = table.pop("step", None)
+        if not isinstance(table, dict):
+            raise self.fail("optimize", None, "each [[optimize]] entry must be a table", index)
+        kind = table.get("step")
         if kind not in stage_names():
             raise self.fail("optimize", "step" if kind is not None else None,
                             f"[[optimize]] #{index + 1}: step must be one of {', '.join(stage_names())}, "
-                            f"got {_describe(kind) if kind is not None else 'nothing'}", index)
+                            f"got {describe(kind) if kind is not None else 'nothing'}", index)
+        params = {key: value for key, value in table.items() if key != "step"}
+        fields = self.file.table("optimize", params, index, prefix=f"[[optimize]] {kind}.")
         hints = typing.get_type_hints(get_stage(kind).config)
-        for key, value in table.items():
-            if key not in hints:
-                raise self.fail("optimize", key, f"unknown key '{key}' in [[optimize]] step '{kind}' "
-                                f"(known: {', '.join(hints)})", index)
-            expected = _type_error(value, hints[key])
-            if expected:
-                raise self.fail("optimize", key, f"[[optimize]] {kind}.{key} must be {expected}, "
-                                f"got {_describe(value)}", index)
-        step = OptimizeStep(kind, table)
+        fields.known(hints, f"[[optimize]] step '{kind}'")
+        step = OptimizeStep(kind, {key: fields.get(key, hints[key]) for key in params})
         try:
             step.settings()  # value checks (ranges, combinations) now, not after training the model
         except UsageError as exc:
@@ -365,67 +326,6 @@ class _Validator:
                 task_for_loss(loss)
             except UsageError as exc:
                 raise self.fail("finetune", "loss", f"[finetune] loss: {exc}") from None
-        tune = config.tune
-        for key, value, allowed in (("sampler", tune.sampler, TUNE_SAMPLERS), ("size", tune.size, SIZE_OBJECTIVES)):
-            if value not in allowed:
-                raise self.fail("tune", key, f"[tune] {key} must be one of {', '.join(allowed)}, got '{value}'")
-        for key in ("trials", "workers"):
-            if getattr(tune, key) < 1:
-                raise self.fail("tune", key, f"[tune] {key} must be at least 1, got {getattr(tune, key)}")
-        if tune.trial_timeout is not None and tune.trial_timeout <= 0:
-            raise self.fail("tune", "trial_timeout", f"[tune] trial_timeout must be > 0 seconds, got {tune.trial_timeout}")
         for key, value in dataclasses.asdict(config.budgets).items():
             if value is not None and value < 0:
                 raise self.fail("budgets", key, f"[budgets] {key} must not be negative, got {value}")
-
-
-def find_line(text: str, table: str, key: str | None, index: int = 0) -> int | None:
-    """1-based line of ``key`` in ``[table]`` (the ``index``-th ``[[table]]``), or of the header."""
-    header = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-    key_rx = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=") if key else None
-    current, seen, header_line = None, -1, None
-    for number, line in enumerate(text.splitlines(), 1):
-        match = header.match(line)
-        if match:
-            current = match.group(1)
-            if current == table:
-                seen += 1
-                if seen == index:
-                    header_line = number
-            continue
-        if key_rx and current == table and seen == index and key_rx.match(line):
-            return number
-    return header_line
-
-
-def _type_error(value: Any, annotation: Any) -> str | None:
-    """What ``value`` should have been, or None when it fits ``annotation``."""
-    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)  # not dict[str, int]'s arguments
-    options = [a for a in typing.get_args(annotation) if a is not type(None)] if union else [annotation]
-    for option in options:
-        origin = typing.get_origin(option) or option
-        if origin is bool and isinstance(value, bool):
-            return None
-        if origin is int and isinstance(value, int) and not isinstance(value, bool):
-            return None
-        if origin is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return None
-        if origin is str and isinstance(value, str):
-            return None
-        if origin in (tuple, list) and isinstance(value, list):
-            return None
-        if origin is dict and isinstance(value, dict):
-            return None
-        if option is Any:
-            return None
-    return " or ".join(_TYPE_NAMES.get(typing.get_origin(o) or o, str(o)) for o in options)
-
-
-_TYPE_NAMES = {bool: "true/false", int: "an integer", float: "a number", str: "a string",
-               tuple: "a list", list: "a list", dict: "a table"}
-
-
-def _describe(value: Any) -> str:
-    kind = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list",
-            dict: "table"}.get(type(value), type(value).__name__)
-    return f"{kind} {value!r}" if not isinstance(value, (list, dict)) else kind

@@ -9,15 +9,15 @@ from __future__ import annotations
 import select
 import socket
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import paramiko
 
 from edgekit import interrupts
-from edgekit.errors import AuthenticationError, ConfigError, HostKeyError, Interrupted, RemoteError, UsageError
+from edgekit.errors import AuthenticationError, HostKeyError, Interrupted, RemoteError, UsageError
 from edgekit.remote import hostkeys
-from edgekit.remote.sshconfig import HostSpec, resolve
+from edgekit.remote.sshconfig import HostSpec, next_jump, resolve
 
 # Our receive window and packet size. Uploads are bounded by the server's window, but a
 # large window of our own keeps SFTP acknowledgements and agent output flowing.
@@ -47,7 +47,6 @@ class CommandResult:
 
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
-MAX_JUMPS = 8
 
 
 class CommandTimeout(RemoteError):
@@ -58,7 +57,7 @@ class Connection:
     """An open SSH session to ``host``; use as a context manager."""
 
     def __init__(self, host: HostSpec, options: ConnectOptions, label: str | None = None,
-                 via: tuple[str, ...] = ()) -> None:
+                 via: tuple[HostSpec, ...] = ()) -> None:
         self.host, self.options, self._via = host, options, via
         self.name = host.alias if label in (None, host.alias) else f"{label} ({host.alias})"
         self.connect_timeout = options.connect_timeout or host.connect_timeout or DEFAULT_CONNECT_TIMEOUT
@@ -143,22 +142,15 @@ class Connection:
 
     def _jump_channel(self) -> paramiko.Channel:
         """A direct-tcpip channel to the target through the ProxyJump host (which may jump again)."""
-        first, _, rest = self.host.proxy_jump.partition(",")
-        chain = (*self._via, self.host.alias)
-        if first in chain or len(chain) > MAX_JUMPS:
-            where = self.host.config_file or "the ssh config"
-            raise ConfigError(f"{where}: ProxyJump loop: {' -> '.join((*chain, first))}; fix the ProxyJump lines")
-        jump_host = resolve(first, config_path=self.options.ssh_config)
-        if rest:
-            jump_host = replace(jump_host, proxy_jump=rest)
-        self._jump = Connection(jump_host, self.options, via=chain)
+        jump_host = next_jump(self.host, self._via, self.options.ssh_config)
+        self._jump = Connection(jump_host, self.options, via=(*self._via, self.host))
         try:
             return self._jump._client.get_transport().open_channel(
                 "direct-tcpip", (self.host.hostname, self.host.port), ("127.0.0.1", 0),
                 timeout=self.connect_timeout)
         except (paramiko.SSHException, OSError) as exc:
             self._jump.close()
-            raise RemoteError(f"{self.name}: jump host {first} could not reach "
+            raise RemoteError(f"{self.name}: jump host {jump_host.alias} could not reach "
                               f"{self.host.hostname}:{self.host.port}: {exc}") from None
 
     # -- using ------------------------------------------------------------------------------

@@ -15,20 +15,15 @@ from ``$XDG_CONFIG_HOME/edgekit/inventory.toml`` (``~/.config``)::
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from edgekit.errors import ConfigError, UsageError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from edgekit.errors import UsageError
+from edgekit.tomlfile import TomlFile, load_toml
 
 DEFAULT_PYTHON = "python3"
 DEFAULT_REMOTE_DIR = "~/.edgekit"
-_KEYS = {"host", "target", "groups", "remote_python", "remote_dir", "keep_models"}
 
 
 @dataclass(frozen=True)
@@ -49,11 +44,18 @@ class Device:
         return replace(self, target=target or self.target, remote_python=remote_python or self.remote_python,
                        remote_dir=remote_dir or self.remote_dir)
 
+    def to_table(self) -> dict[str, Any]:
+        """The ``[devices.NAME]`` table that reads back as this device (keys at their default left out)."""
+        table = {"host": self.host, "target": self.target, "groups": list(self.groups) or None,
+                 "remote_python": self.remote_python, "remote_dir": self.remote_dir, "keep_models": self.keep_models}
+        defaults = {"remote_python": DEFAULT_PYTHON, "remote_dir": DEFAULT_REMOTE_DIR}
+        return {key: value for key, value in table.items() if value is not None and defaults.get(key) != value}
+
 
 def inventory_path(project_dir: Path | None = None) -> Path | None:
     """``./edgekit.toml`` if it has devices, else the user's inventory.toml if it exists."""
     project = (project_dir or Path.cwd()) / "edgekit.toml"
-    if project.is_file() and "devices" in _read(project):
+    if project.is_file() and "devices" in _read(project).data:
         return project
     config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     user = config_home / "edgekit" / "inventory.toml"
@@ -63,12 +65,13 @@ def inventory_path(project_dir: Path | None = None) -> Path | None:
 def load_inventory(path: Path | None = None) -> list[Device]:
     """The devices of ``path`` (default: :func:`inventory_path`); [] when there is none."""
     path = path or inventory_path()
-    if path is None:
-        return []
-    tables = _read(path).get("devices", {})
-    if not isinstance(tables, dict):
-        raise ConfigError(f"{path}: 'devices' must be a table of [devices.NAME] tables")
-    return [_device(path, name, table) for name, table in tables.items()]
+    return [] if path is None else devices_of(_read(path))
+
+
+def devices_of(file: TomlFile) -> list[Device]:
+    """The ``[devices.NAME]`` tables of a parsed inventory or edgekit.toml."""
+    tables = file.table("devices")
+    return [_device(file, name, table) for name, table in tables.data.items()]
 
 
 def select_devices(devices: list[Device], *, names: tuple[str, ...] = (), groups: tuple[str, ...] = (),
@@ -94,36 +97,16 @@ def select_devices(devices: list[Device], *, names: tuple[str, ...] = (), groups
     return list(chosen.values())
 
 
-def _read(path: Path) -> dict:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
-                          "save it as UTF-8") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+def _read(path: Path) -> TomlFile:
+    return load_toml(path, "the inventory")
 
 
-def _device(path: Path, name: str, table: object) -> Device:
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: devices.{name} must be a table")
-    unknown = set(table) - _KEYS
-    if unknown:
-        raise ConfigError(f"{path}: devices.{name}: unknown key(s) {', '.join(sorted(unknown))}; "
-                          f"known: {', '.join(sorted(_KEYS))}")
-    for key in ("host", "target", "remote_python", "remote_dir"):
-        if key in table and (not isinstance(table[key], str) or not table[key]):
-            raise ConfigError(f"{path}: devices.{name}.{key} must be a non-empty string")
-    if "host" not in table:
-        raise ConfigError(f"{path}: devices.{name}: missing key 'host'")
-    groups = table.get("groups", [])
-    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-        raise ConfigError(f"{path}: devices.{name}.groups must be a list of strings")
-    keep = table.get("keep_models")
-    if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 1):
-        raise ConfigError(f"{path}: devices.{name}.keep_models must be a whole number of at least 1")
-    return Device(name=name, host=table["host"], target=table.get("target"), groups=tuple(groups),
-                  remote_python=table.get("remote_python", DEFAULT_PYTHON),
-                  remote_dir=table.get("remote_dir", DEFAULT_REMOTE_DIR), keep_models=keep)
+def _device(file: TomlFile, name: str, data: object) -> Device:
+    table = file.table(f"devices.{name}", data)
+    table.known(("host", "target", "groups", "remote_python", "remote_dir", "keep_models"))
+    return Device(name=name, host=table.get("host", str, nonempty=True),
+                  target=table.get("target", str, None, nonempty=True),
+                  groups=tuple(table.get("groups", list[str], [])),
+                  remote_python=table.get("remote_python", str, DEFAULT_PYTHON, nonempty=True),
+                  remote_dir=table.get("remote_dir", str, DEFAULT_REMOTE_DIR, nonempty=True),
+                  keep_models=table.get("keep_models", int, None, minimum=1))

@@ -34,13 +34,15 @@ def resolve_devices(*, hosts: Sequence[str] = (), names: Sequence[str] = (), gro
     return [d.with_overrides(target=target, remote_python=remote_python, remote_dir=remote_dir) for d in chosen]
 
 
-def resolve_device(spec: str, *, target: str | None = None, inventory: Path | None = None) -> Device:
-    """``spec`` as a device name of ``inventory`` (e.g. the build's edgekit.toml), then of the default
-    inventory; otherwise an address ``[user@]host[:port]`` or ssh_config alias for a ``target`` device.
+def resolve_device(spec: str, *, target: str | None = None, inventory: Path | None = None,
+                   devices: Sequence[Device] = ()) -> Device:
+    """``spec`` as the name of one of ``devices`` (e.g. the build's edgekit.toml's), of ``inventory``, then
+    of the default inventory; otherwise an address ``[user@]host[:port]`` or ssh_config alias for a
+    ``target`` device.
 
     A name wins over an address so one edgekit.toml can say ``device = "kitchen-pi"``.
     """
-    for device in [*load_inventory(inventory), *load_inventory()]:
+    for device in [*devices, *(load_inventory(inventory) if inventory else ()), *load_inventory()]:
         if device.name == spec:
             return device
     return Device(name=spec, host=spec, target=target)

@@ -15,13 +15,15 @@ import getpass
 import glob
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from edgekit.errors import ConfigError, UsageError
+from edgekit.errors import ConfigError, UsageError, first_line
+from edgekit.textfile import read_text
 
 DEFAULT_SSH_CONFIG = Path("~/.ssh/config")
 MAX_INCLUDE_DEPTH = 16          # OpenSSH's READCONF_MAX_DEPTH
+MAX_JUMPS = 8                   # hops through jump hosts to one destination
 STRICT_VALUES = {"yes": "yes", "ask": "yes", "accept-new": "accept-new", "no": "no", "off": "no"}
 _INCLUDE = re.compile(r"^\s*include(?:\s*=\s*|\s+)(.+)$", re.I)
 _BLOCK = re.compile(r"^\s*(host|match)(\s*=\s*|\s+)", re.I)
@@ -67,7 +69,7 @@ def split_host(spec: str) -> tuple[str | None, str, int | None]:
     else:
         host, port_text = rest, ""
     if port_text:
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        if not re.fullmatch(r"[0-9]{1,5}", port_text) or not 0 < int(port_text) < 65536:
             raise UsageError(f"host '{spec}': port '{port_text}' is not a number between 1 and 65535")
         port = int(port_text)
     if not host:
@@ -89,15 +91,15 @@ def resolve(spec: str, *, config_path: str | Path | None = None, identity: str |
         try:
             options = paramiko.SSHConfig.from_text(text).lookup(host)
         except Exception as exc:  # paramiko raises several kinds for a malformed file
-            raise ConfigError(f"{path}: cannot parse ssh config: {exc}") from None
+            raise ConfigError(f"{path}: cannot parse ssh config: {first_line(exc)}") from None
     fields = _Fields(path, host, options)
-    resolved_port = port or fields.integer("port", 22)
+    resolved_port = port or fields.integer("port", 22, 1, 65535)
     hostname = options.get("hostname", host)
     login = user or options.get("user") or _local_user()
     tokens = {"%%": "%", "%d": str(Path.home()), "%u": _local_user(), "%h": hostname, "%p": str(resolved_port),
               "%r": login, "%n": host}
-    identities = [Path(identity).expanduser()] if identity else []
-    identities += [Path(p).expanduser() for p in options.get("identityfile", [])]
+    identities = [_home(identity)] if identity else []
+    identities += [_home(p) for p in options.get("identityfile", [])]
     jump = options.get("proxyjump")
     return HostSpec(alias=spec, hostname=hostname, port=resolved_port, user=login, identity_files=tuple(identities),
                     proxy_jump=None if not jump or jump.lower() == "none" else jump,
@@ -105,8 +107,8 @@ def resolve(spec: str, *, config_path: str | Path | None = None, identity: str |
                     global_known_hosts_files=_paths(options.get("globalknownhostsfile"), tokens),
                     strict_host_key_checking=fields.choice("stricthostkeychecking", STRICT_VALUES),
                     hash_known_hosts=fields.yes_no("hashknownhosts"),
-                    connect_timeout=fields.integer("connecttimeout", None),
-                    server_alive_interval=fields.integer("serveraliveinterval", None),
+                    connect_timeout=fields.integer("connecttimeout", None, 0, _MAX_SECONDS),
+                    server_alive_interval=fields.integer("serveraliveinterval", None, 0, _MAX_SECONDS),
                     identities_only=fields.yes_no("identitiesonly"), config_file=path if options else None)
 
 
@@ -119,13 +121,13 @@ class _Fields:
     def _fail(self, key: str, wanted: str) -> ConfigError:
         return ConfigError(f"{self.path}: {key} for host '{self.host}' is '{self.options[key]}', expected {wanted}")
 
-    def integer(self, key: str, default):
+    def integer(self, key: str, default, low: int, high: int):
         if key not in self.options:
             return default
-        try:
-            return int(self.options[key])
-        except ValueError:
-            raise self._fail(key, "a number") from None
+        text = str(self.options[key])
+        if not re.fullmatch(r"[0-9]{1,10}", text) or not low <= int(text) <= high:
+            raise self._fail(key, f"a whole number from {low} to {high}")
+        return int(text)
 
     def yes_no(self, key: str) -> bool:
         value = str(self.options.get(key, "no")).lower()
@@ -147,19 +149,14 @@ def _paths(value: str | None, tokens: dict[str, str]) -> tuple[Path, ...]:
     if not value or value.lower() == "none":
         return ()
     expand = lambda word: re.sub(r"%.", lambda m: tokens.get(m.group(0), m.group(0)), word)  # noqa: E731
-    return tuple(Path(expand(word)).expanduser() for word in value.split())
+    return tuple(_home(expand(word)) for word in value.split())
 
 
 def _expanded_lines(path: Path, depth: int) -> list[str]:
     """The config's lines with every Include replaced by the files it names (recursively)."""
     if depth > MAX_INCLUDE_DEPTH:
         raise ConfigError(f"{path}: Include nested more than {MAX_INCLUDE_DEPTH} deep (does a file include itself?)")
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ssh config: {exc.strerror or exc}") from None
+    lines = read_text(path, "the ssh config").split("\n")
     out, block = [], None
     for line in lines:
         if _BLOCK.match(line):
@@ -176,6 +173,35 @@ def _expanded_lines(path: Path, depth: int) -> list[str]:
                 out += _expanded_lines(Path(name), depth + 1)
         out.append(block or "Host *")  # what follows still belongs to the including block
     return out
+
+
+def next_jump(host: HostSpec, via: tuple[HostSpec, ...], config_path: str | Path | None = None) -> HostSpec:
+    """The jump host ``host`` is reached through, as OpenSSH picks it: for ``ProxyJump a,b`` it is b,
+    reached in turn through a (which may jump again by its own config).
+
+    ``via``: the hosts this connection is already being made for (outermost first). Going through
+    the same host twice (``ProxyJump j,j``) is fine; needing a host, with the same jumps, while
+    connecting to it is a loop that would never end: ConfigError naming the chain.
+    """
+    *before, last = [hop.strip() for hop in host.proxy_jump.split(",")]
+    jump = resolve(last, config_path=config_path)
+    if before:  # the hops before it are its jumps, whatever its own config says (ssh -J)
+        jump = replace(jump, proxy_jump=",".join(before))
+    chain = (*via, host)
+    if any((h.alias, h.proxy_jump) == (jump.alias, jump.proxy_jump) for h in chain) or len(chain) > MAX_JUMPS:
+        where = host.config_file or "the ssh config"
+        raise ConfigError(f"{where}: ProxyJump loop: {' -> '.join(h.alias for h in (*chain, jump))}; "
+                          "fix the ProxyJump lines")
+    return jump
+
+
+_MAX_SECONDS = 24 * 3600 * 365   # a timeout or interval socket calls accept
+
+
+def _home(path: str | Path) -> Path:
+    """``path`` with ``~`` expanded; ``~name`` of no user stays as written (then not found), as
+    ``os.path.expanduser`` leaves it, where ``Path.expanduser`` raises RuntimeError."""
+    return Path(os.path.expanduser(path))
 
 
 def _local_user() -> str:

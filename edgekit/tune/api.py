@@ -15,9 +15,10 @@ from typing import Any, Callable
 
 from edgekit.errors import UsageError
 from edgekit.fileio import atomic_write_text
-from edgekit.pipeline.config import BuildConfig, find_line, load_config
+from edgekit.pipeline.config import BuildConfig, load_config
 from edgekit.tune.executors import ExecutorSpec
 from edgekit.tune.objectives import Objectives
+from edgekit.tune.settings import tune_settings
 from edgekit.tune.space import full_space, narrow
 
 if sys.version_info >= (3, 11):
@@ -66,14 +67,14 @@ def request_for(config: BuildConfig, out: Path, given: Overrides):
     """The :class:`~edgekit.tune.study.TuneRequest` for ``config`` and the command line (checked)."""
     from edgekit.tune.study import TuneRequest
 
-    settings = config.tune
+    settings = tune_settings(config)
     pick = lambda name: getattr(given, name) if getattr(given, name) is not None else getattr(settings, name)  # noqa: E731
     for name, value in given.budgets.items():
         if value is not None and value < 0:
             raise UsageError(f"--{name.replace('_', '-')} must not be negative, got {value:g}")
     budgets = dataclasses.replace(config.budgets, **{k: v for k, v in given.budgets.items() if v is not None})
     config = dataclasses.replace(config, budgets=budgets)
-    space = narrow(full_space(), settings.space, lambda name: _where(config.path, name))
+    space = narrow(full_space(), settings.space, lambda name: _where(config, name))
     space = narrow(space, parse_space(given.space), lambda name: f"--space {name}: ")
     trials = pick("trials")
     if trials < 1:
@@ -88,13 +89,9 @@ def request_for(config: BuildConfig, out: Path, given: Overrides):
                        resume=given.resume)
 
 
-def _where(path: Path, name: str) -> str:
+def _where(config: BuildConfig, name: str) -> str:
     """``edgekit.toml:12: [tune.space] `` for a parameter of the file's [tune.space]."""
-    try:
-        line = find_line(Path(path).read_text(encoding="utf-8"), "tune.space", name)
-    except OSError:
-        line = None
-    return f"{path}:{line}: [tune.space] " if line else f"{path}: [tune.space] "
+    return f"{config.file.where('tune.space', name) if config.file else config.path}: [tune.space] "
 
 
 def tune(request, progress: Callable[[str], None], prepare: Callable[[], None] = lambda: None) -> dict[str, Any]:

@@ -11,15 +11,9 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from typing import Any
 
 from edgekit.pipeline.config import BuildConfig
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 SECTIONS = ("model", "train", "data", "finetune", "convert", "target", "budgets", "export")
 
@@ -39,19 +33,9 @@ def build_toml(config: BuildConfig, steps: list[dict[str, Any]], convert: dict[s
         lines += ["", f"[{name}]", *_pairs(tables[name])]
     for step in steps:
         lines += ["", "[[optimize]]", *_pairs(step)]
-    for name, device in _devices(config).items():
-        lines += ["", f"[devices.{_key(name)}]", *_pairs(device)]
+    for device in config.devices:  # [target] device may name one
+        lines += ["", f"[devices.{_key(device.name)}]", *_pairs(device.to_table())]
     return "\n".join(lines) + "\n"
-
-
-def _devices(config: BuildConfig) -> dict[str, dict]:
-    """The ``[devices.NAME]`` tables of the base file ([target] device may name one)."""
-    try:
-        raw = tomllib.loads(config.path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return {}
-    devices = raw.get("devices", {})
-    return devices if isinstance(devices, dict) else {}
 
 
 def _pairs(table: dict[str, Any]) -> list[str]:

@@ -76,3 +76,52 @@ def test_history_finds_a_model_without_its_extension_and_names_hosts_one_way(cli
     assert [(r["model_name"], r["host"], r["target"]) for r in runs] == [("digits_int8.tflite", "local", "local")]
     assert json.loads(cli("history", "--model", "digits_int8.tflite", "--json").stdout) == runs
     assert json.loads(cli("history", "--model", "digits", "--json").stdout) == []
+
+
+@pytest.mark.parametrize("command", ["build", "tune"])
+def test_a_build_file_that_is_not_utf8_is_one_line_naming_where(cli, tmp_path, command):
+    config = tmp_path / "edgekit.toml"
+    config.write_bytes(b'[model]\nsource = "builtin:digits_cnn"\n\n[data]\ntrain = "tr\xe4in.npz"\n')
+    result = cli(command, config, "--out", tmp_path / "out")
+    assert result.exit_code == 2
+    assert one_error_line(result) == f"{config}: not UTF-8 text (byte 0xe4 at line 5, column 12); save it as UTF-8"
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[train]\nepochs = [[[[" + "[" * 3000 + "\n", "not valid TOML: arrays or tables nested too deeply"),
+    ("[train]\nepochs = " + "9" * 5000 + "\n", "not valid TOML: a value Python cannot hold"),
+    ("[train]\nepochs = 3\n\0\n", "a NUL byte at line 3, column 1: not a text file"),
+    ("[train]\nepochs = 3\n[train]\n", ":3: not valid TOML: Cannot declare ('train',) twice (column 7)"),
+    ("[train]\nepochs = 1e999\n", ":2: [train] epochs: expected an integer, got number inf"),
+    ("[model]\nsource = 'm.keras'\n[data]\nval = 'v.npz'\n[tune]\ntrials = nan\n",
+     ":6: [tune] trials: expected an integer, got number nan"),
+])
+def test_any_bytes_of_a_build_file_are_one_line(cli, tmp_path, text, message):
+    config = tmp_path / "edgekit.toml"
+    config.write_text(text)
+    result = cli("tune", config, "--out", tmp_path / "out")
+    assert result.exit_code == 2 and message in one_error_line(result)
+    assert one_error_line(result).startswith(str(config))
+
+
+def test_a_damaged_keras_config_reads_as_no_config(tmp_path):
+    import zipfile
+
+    from edgekit.keras_file import layer_names, saved_compile_config
+
+    for name, config in [("utf8", b'{"config": {"name": "m\xff"}}'), ("deep", b"[" * 100000),
+                         ("huge", b'{"config": ' + b"9" * 5000 + b"}"), ("list", b"[1, 2]")]:
+        path = tmp_path / f"{name}.keras"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("config.json", config)
+        assert layer_names(path) == [] and saved_compile_config(path) is None, name
+    good = tmp_path / "good.keras"
+    with zipfile.ZipFile(good, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", '{"config": {"name": "m", "layers": [{"config": {"name": "dense"}}]}}')
+    assert layer_names(good) == ["m", "dense"]
+    damaged = good.read_bytes()
+    start = damaged.index(b"config.json") + len(b"config.json")  # the compressed bytes after the local header
+    (tmp_path / "bad.keras").write_bytes(damaged[:start] + bytes(b ^ 0x5A for b in damaged[start:start + 20]) +
+                                         damaged[start + 20:])
+    assert layer_names(tmp_path / "bad.keras") == []

@@ -78,7 +78,7 @@ def test_missing_named_folder_and_bad_user_profile_are_one_clear_error(tmp_path,
     monkeypatch.delenv("EDGEKIT_TARGETS")
     bad = profile(tmp_path / "config" / "edgekit" / "targets", "rpi4")
     bad.write_text(bad.read_text().replace("cores = 4", 'cores = "four"'))
-    with pytest.raises(ConfigError, match=f"{bad}: key 'cores' must be an integer"):
+    with pytest.raises(ConfigError, match=f"{bad}:5: cores: expected an integer"):
         list_targets()
 
 

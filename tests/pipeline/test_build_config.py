@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from edgekit.errors import ConfigError
-from edgekit.pipeline.config import find_line, load_config
+from edgekit.pipeline.config import load_config
+from edgekit.tomlfile import find_line
 
 GOOD = """\
 # a comment
@@ -55,14 +56,14 @@ def test_good_file_loads_with_types_and_defaults(tmp_path):
 
 @pytest.mark.parametrize("old, new, line, message", [
     ("max_size_kb = 200", "max_sise_kb = 200", 22, "unknown key 'max_sise_kb' in [budgets]"),
-    ("epochs = 3", 'epochs = "3"', 6, "[train] epochs must be an integer, got string '3'"),
-    ("epochs = 3", "epochs = 3.5", 6, "[train] epochs must be an integer, got number 3.5"),
-    ("c_array = true", 'c_array = "yes"', 26, "[export] c_array must be true/false, got string 'yes'"),
-    ("min_accuracy = 0.9", "min_accuracy = true", 23, "[budgets] min_accuracy must be a number, got boolean True"),
-    ("runs = 20", "runs = [20]", 19, "[target] runs must be an integer, got list"),
+    ("epochs = 3", 'epochs = "3"', 6, "[train] epochs: expected an integer, got string '3'"),
+    ("epochs = 3", "epochs = 3.5", 6, "[train] epochs: expected an integer, got number 3.5"),
+    ("c_array = true", 'c_array = "yes"', 26, "[export] c_array: expected true/false, got string 'yes'"),
+    ("min_accuracy = 0.9", "min_accuracy = true", 23, "[budgets] min_accuracy: expected a number, got boolean True"),
+    ("runs = 20", "runs = [20]", 19, "[target] runs: expected an integer, got list"),
     ('quantize = "int8"', 'quantize = "int4"', 14, "[convert] quantize must be one of none, float16"),
     ('io_type = "int8"', 'io_type = "int16"', 15, "[convert] io_type must be one of float32, int8, uint8"),
-    ('io_type = "int8"', 'io_type = "int8"\nper_tensor = 1', 16, "[convert] per_tensor must be true/false"),
+    ('io_type = "int8"', 'io_type = "int8"\nper_tensor = 1', 16, "[convert] per_tensor: expected true/false"),
     ('quantize = "int8"\nio_type = "int8"', 'quantize = "float16"\nio_type = "float32"\nper_tensor = true', 16,
      "[convert] per_tensor needs quantize = \"int8\" or \"int16x8\", got 'float16'"),
     ('source = "builtin:digits_cnn"', 'source = "builtin:resnet"', 3, "unknown builtin 'builtin:resnet'"),
@@ -115,7 +116,7 @@ def test_optimize_steps_are_checked_against_their_config(tmp_path):
     cases = [
         (base.replace('step = "prune"', 'step = "sharpen"'), 29, "step must be one of distill, filters, lowrank, prune,"),
         (base.replace("sparsity = 0.5", "sparsityy = 0.5"), 30, "unknown key 'sparsityy' in [[optimize]] step 'prune'"),
-        (base.replace("sparsity = 0.5", 'sparsity = "half"'), 30, "[[optimize]] prune.sparsity must be a number"),
+        (base.replace("sparsity = 0.5", 'sparsity = "half"'), 30, "[[optimize]] prune.sparsity: expected a number"),
         # value checks happen when the file is loaded, before any training: the step's header line
         (base.replace("sparsity = 0.5", "sparsity = 1.5"), 28, "[[optimize]] #1 (prune): prune sparsity must be"),
         (base + "run_cost = -1\n", 28, "prune run cost must be a number >= 0"),
@@ -172,3 +173,34 @@ def test_a_distill_student_file_is_found_next_to_the_config(tmp_path):
     assert resolved.student == str(tmp_path / "models" / "student.keras") and resolved.alpha == 0.5
     with pytest.raises(ConfigError, match="stages 'ternary' and 'cluster' cannot be combined"):
         load_config(write(tmp_path, GOOD + steps + '\n[[optimize]]\nstep = "cluster"\n'))
+
+
+def test_devices_are_read_with_the_file_and_written_back_by_tune(tmp_path):
+    from edgekit.remote import resolve_device
+    from edgekit.tune.emit import build_toml
+
+    devices = ('\n[devices.kitchen-pi]\nhost = "pi@127.0.0.1:2222"\ntarget = "rpi4"\ngroups = ["lab"]\n'
+               'keep_models = 3\n\n[devices."shelf pi"]\nhost = "shelf"\nremote_python = "/opt/py/bin/python3"\n')
+    path = write(tmp_path, GOOD + devices)
+    config = load_config(path)
+    assert [(d.name, d.host, d.groups, d.keep_models) for d in config.devices] == [
+        ("kitchen-pi", "pi@127.0.0.1:2222", ("lab",), 3), ("shelf pi", "shelf", (), None)]
+    path.unlink()  # the build's device comes from the loaded config, not from reading the file again
+    assert resolve_device("kitchen-pi", target="rpi4", devices=config.devices) == config.devices[0]
+    again = load_config(write(tmp_path, build_toml(config, [], {}, "emitted")))
+    assert again.devices == config.devices
+
+
+@pytest.mark.parametrize("table, at, message", [
+    ('[devices.pi]\nhost = ""\n', 'host = ""', "[devices.pi] host: expected a non-empty string, got string ''"),
+    ('[devices.pi]\nhost = "h"\nkeep_models = 0\n', "keep_models = 0", "[devices.pi] keep_models: expected an integer >= 1"),
+    ('[devices.pi]\ntarget = "rpi4"\n', "[devices.pi]", "missing key 'host' in [devices.pi]"),
+    ('[devices]\npi = 3\n', "pi = 3", "devices.pi must be a table"),
+])
+def test_a_bad_device_table_names_its_line(tmp_path, table, at, message):
+    text = GOOD + "\n" + table
+    line = text.split("\n").index(at) + 1
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value).startswith(f"{path}:{line}: ") and message in str(info.value), str(info.value)

@@ -11,6 +11,7 @@ import time
 import pytest
 from faultproxy import FaultProxy
 
+from edgekit.errors import UsageError
 from edgekit.remote import ConnectOptions, Connection
 
 pytestmark = pytest.mark.ssh  # a real sshd on 127.0.0.1
@@ -135,3 +136,67 @@ def test_server_alive_interval_sends_keepalives(sshd, user_key, known_hosts, tmp
             idle_start = wire.upstream_bytes
             time.sleep(3.2)  # idle: only keepalives travel
             assert wire.upstream_bytes - idle_start > 0
+
+
+def test_proxy_jump_hops_in_order_and_may_pass_one_host_twice(cli, sshd_pool, device_args, known_hosts, user_key,
+                                                               tflite_models, tmp_path):
+    """``ProxyJump a,b``: a first, then b through it (OpenSSH's order); ``a,a`` is two hops, not a loop."""
+    first, second, device = sshd_pool
+    with FaultProxy(first.port) as wire_a, FaultProxy(second.port) as wire_b:
+        for server, wire in ((first, wire_a), (second, wire_b)):
+            known_hosts.write_text(known_hosts.read_text() +
+                                   server.known_hosts_line.replace(str(server.port), str(wire.port)))
+        hops = f"  UserKnownHostsFile {known_hosts}\n"
+        config = tmp_path / "ssh_config"
+        config.write_text(_host("a", wire_a, user_key, hops) + _host("b", wire_b, user_key, hops) +
+                          _host("behind", device, user_key, hops + "  ProxyJump a,b\n") +
+                          _host("twice", device, user_key, hops + "  ProxyJump a,a\n"))
+        for alias in ("behind", "twice"):
+            assert _openssh(config, alias).returncode == 0, alias  # the referee takes both
+        before_a, before_b = wire_a.upstream_bytes, wire_b.upstream_bytes
+        result = cli("deploy", tflite_models["a"], "--host", "behind", "--ssh-config", config,
+                     *_args(device_args, device), "--no-bench")
+        assert result.exit_code == 0, result.output
+        through_a, through_b = wire_a.upstream_bytes - before_a, wire_b.upstream_bytes - before_b
+        # a is the outer hop: it carries b's session, which carries the device's (and the model)
+        assert through_a > through_b > tflite_models["a"].stat().st_size
+        twice = cli("deploy", tflite_models["a"], "--host", "twice", "--ssh-config", config,
+                    *_args(device_args, device), "--no-bench")
+        assert twice.exit_code == 0, twice.output
+
+
+def test_next_jump_and_a_real_cycle(tmp_path):
+    from edgekit.errors import ConfigError
+    from edgekit.remote.sshconfig import next_jump, resolve
+
+    config = tmp_path / "ssh_config"
+    config.write_text("Host t\n  ProxyJump a,b\nHost j\n  ProxyJump j\nHost self\n  ProxyJump j,j\n")
+    target = resolve("t", config_path=config)
+    jump = next_jump(target, (), config)
+    assert (jump.alias, jump.proxy_jump) == ("b", "a")  # b is reached through a
+    assert next_jump(jump, (target,), config).alias == "a"
+    loop = resolve("self", config_path=config)
+    hop = next_jump(loop, (), config)  # j through j: explicit hops are fine ...
+    assert (hop.alias, hop.proxy_jump) == ("j", "j")
+    with pytest.raises(ConfigError, match=r"ProxyJump loop: self -> j -> j"):
+        next_jump(hop, (loop,), config)  # ... but j's own config jumps through j for ever
+
+
+@pytest.mark.parametrize("text, message", [
+    (b"Host dev\n  HostName caf\xe9\n", "not UTF-8 text (byte 0xe9 at line 2, column 15)"),
+    (b"Host dev\n  Port 99999\n", "port for host 'dev' is '99999', expected a whole number from 1 to 65535"),
+    ("Host dev\n  Port \u0663\n".encode(), "port for host 'dev' is '\u0663', expected a whole number"),
+    (b"Host dev\n  ConnectTimeout 1e9\n", "connecttimeout for host 'dev' is '1e9', expected a whole number"),
+    (b"Host dev\n  HostName x\0\n", "a NUL byte at line 2, column 13"),
+])
+def test_a_bad_ssh_config_is_one_config_error(tmp_path, text, message):
+    from edgekit.errors import ConfigError
+    from edgekit.remote.sshconfig import resolve
+
+    config = tmp_path / "ssh_config"
+    config.write_bytes(text)
+    with pytest.raises(ConfigError) as info:
+        resolve("dev", config_path=config)
+    assert str(info.value).startswith(f"{config}: ") and message in str(info.value), str(info.value)
+    with pytest.raises(UsageError, match="port '\u0663' is not a number"):
+        resolve("dev:\u0663", config_path=config)

@@ -23,23 +23,40 @@ def test_bundled_profiles_load():
     assert targets["jetson-nano"].delegate is None
 
 
-@pytest.mark.parametrize("text, message", [
-    ('name = "x"\n', "missing key 'description'"),
+@pytest.mark.parametrize("text, line, message", [
+    ('name = "x"\n', None, "missing key 'description'"),
     ('name = "x"\ndescription = "d"\narch = "aarch64"\ncpu = "c"\ncores = "four"\nram_mb = 1\n'
-     'runtimes = ["ai_edge_litert"]\nquantizations = ["int8"]\n', "key 'cores' must be an integer"),
+     'runtimes = ["ai_edge_litert"]\nquantizations = ["int8"]\n', 5, "cores: expected an integer, got string 'four'"),
     ('name = "x"\ndescription = "d"\narch = "aarch64"\ncpu = "c"\ncores = 4\nram_mb = 1\n'
-     'runtimes = ["onnx"]\nquantizations = ["int8"]\n', "key 'runtimes' must be a non-empty list"),
+     'runtimes = ["onnx"]\nquantizations = ["int8"]\n', 7, "runtimes: expected a list of tflite_runtime, ai_edge_litert, tensorflow.lite, got list ['onnx']"),
     ('name = "x"\ndescription = "d"\narch = "aarch64"\ncpu = "c"\ncores = 4\nram_mb = 1\n'
-     'runtimes = ["ai_edge_litert"]\nquantizations = ["int8"]\n[delegate]\nio_types = ["int8"]\n',
-     "missing key 'delegate.library'"),
+     'runtimes = ["ai_edge_litert"]\nquantizations = ["int8"]\n[delegate]\nio_types = ["int8"]\n', 9,
+     "missing key 'library' in [delegate]"),
+    ('name = "x"\ndescription = "d"\narch = "aarch64"\ncpu = "c"\ncores = 4\nram_mb = 1\n'
+     'runtimes = ["ai_edge_litert"]\nquantizations = ["int8"]\n[delegate]\nlibrary = "l.so"\nlibary = "x"\n', 11,
+     "unknown key 'libary' in [delegate]"),
+    ('name = "x"\ndescription = "d"\narch = "aarch64"\ncpu = "c"\ncores = -1\nram_mb = 1\n'
+     'runtimes = ["ai_edge_litert"]\nquantizations = ["int8"]\n', 5, "cores: expected an integer >= 0, got integer -1"),
     ('name = "y"\ndescription = "d"\narch = "aarch64"\ncpu = "c"\ncores = 4\nram_mb = 1\n'
-     'runtimes = ["ai_edge_litert"]\nquantizations = ["int8"]\n', "key 'name' is 'y'"),
+     'runtimes = ["ai_edge_litert"]\nquantizations = ["int8"]\n', 1, "key 'name' is 'y'"),
+    ('name = "x"\ndescription = "caf\xe9"\n', None, "not UTF-8 text (byte 0xe9 at line 2, column 19)"),
+    ('name = "x\ndescription = "d"\n', 1, "not valid TOML: "),
 ])
-def test_bad_profile_names_file_and_key(tmp_path, text, message):
-    (tmp_path / "x.toml").write_text(text)
+def test_bad_profile_names_file_line_and_key(tmp_path, text, line, message):
+    (tmp_path / "x.toml").write_bytes(text.encode("latin-1"))
     with pytest.raises(ConfigError) as info:
         load_target("x", extra_dirs=[tmp_path])
-    assert str(tmp_path / "x.toml") in str(info.value) and message in str(info.value)
+    where = f"{tmp_path / 'x.toml'}:{line}: " if line else f"{tmp_path / 'x.toml'}: "
+    assert str(info.value).startswith(where) and message in str(info.value), str(info.value)
+
+
+def test_a_directory_named_like_a_profile_is_the_same_error_listed_or_named(tmp_path):
+    (tmp_path / "x.toml").mkdir()
+    for load in (lambda: list_targets([tmp_path]), lambda: load_target("x", [tmp_path])):
+        with pytest.raises(ConfigError, match=r"x.toml: cannot read a target profile: Is a directory"):
+            load()
+    with pytest.raises(UsageError, match="unknown target '../x'"):
+        load_target("../x", [tmp_path / "x.toml"])
 
 
 def test_unknown_target_lists_known_ones():

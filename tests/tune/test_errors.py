@@ -69,7 +69,8 @@ def test_model_form_needs_data_and_an_accuracy_budget(cli, tmp_path, digits_trai
 
 def test_build_ignores_the_tune_table(config):
     from edgekit.pipeline.config import load_config
+    from edgekit.tune.settings import tune_settings
 
     loaded = load_config(config)
-    assert loaded.tune.trials == 3 and loaded.tune.space["prune"] is True
+    assert tune_settings(loaded).trials == 3 and tune_settings(loaded).space["prune"] is True
     assert "tune" not in loaded.to_dict()  # the build's manifest and cache keys do not see it
