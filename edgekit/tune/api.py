@@ -57,7 +57,7 @@ def parse_space(items: tuple[str, ...]) -> dict[str, Any]:
             if not sep or not name.strip():
                 raise ValueError
             values[name.strip()] = tomllib.loads(f"v = {text.strip()}")["v"]
-        except (ValueError, tomllib.TOMLDecodeError):
+        except (ValueError, RecursionError, tomllib.TOMLDecodeError):  # a value nested too deeply recurses
             raise UsageError(f"--space {item!r}: expected NAME=VALUE with a TOML value, e.g. prune.sparsity=0.8, "
                              "'prune.sparsity=[0.5, 0.9]', ternary=false, 'prune.structure=\"runs\"'") from None
     return values

@@ -23,6 +23,7 @@ def one_line_error(result, *needles):
 @pytest.mark.parametrize("args, needles", [
     (["--space", "prune.sparsity=[0.2, 0.9]"], ["--space prune.sparsity: ", "leaves its range"]),
     (["--space", "prune.sparsity"], ["expected NAME=VALUE"]),
+    (["--space", "prune.sparsity=" + "[" * 5000 + "]" * 5000], ["expected NAME=VALUE"]),
     (["--space", "quantum=true"], ["unknown tune parameter 'quantum'"]),
     (["--workers", "0"], ["--workers must be at least 1"]),
     (["--trials", "0"], ["--trials must be at least 1"]),
