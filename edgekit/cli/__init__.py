@@ -19,6 +19,8 @@ from edgekit import __version__
 from edgekit.errors import EdgekitError
 from edgekit.interrupts import finished, terminate_as_interrupt
 
+_NO_LIMIT = 1_000  # characters of a command's summary in ``edgekit --help``: its whole first sentence
+
 # name -> "module:attribute"; the order here is the order of ``edgekit --help``.
 COMMANDS: dict[str, str] = {
     "demo": "edgekit.cli.demo:demo",
@@ -53,6 +55,14 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         return self._load(name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Every command with its whole first sentence: click cuts a summary to the width left on the
+        line and ends it with "...", which hid what half the commands do."""
+        rows = [(name, self.get_command(ctx, name).get_short_help_str(limit=_NO_LIMIT))
+                for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
         name = args[0] if args else ""

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.errors import ConfigError, InputFileError, UsageError
+from edgekit.optimize.finetune import FINETUNE, Finetune
 from edgekit.vocab import IO_TYPES, QUANTIZE_MODES, SIZE_OBJECTIVES, TUNE_SAMPLERS
 
 if sys.version_info >= (3, 11):
@@ -62,15 +63,13 @@ class FinetuneSection:
     """Fine-tuning settings shared by the [[optimize]] steps; ``loss``: for a model saved without one
     (a name, or a list with one per output), else the model's own compiled loss is used."""
 
-    epochs: int = 2
-    batch_size: int = 32
-    learning_rate: float = 1e-4
+    epochs: int = FINETUNE.epochs
+    batch_size: int = FINETUNE.batch_size
+    learning_rate: float = FINETUNE.learning_rate
     loss: str | list | None = None
 
-    def finetune(self, seed: int = 0):
-        """The optimize engine's :class:`~edgekit.optimize.trainer.Finetune` for these settings."""
-        from edgekit.optimize.trainer import Finetune
-
+    def finetune(self, seed: int = FINETUNE.seed) -> Finetune:
+        """The optimize engine's :class:`~edgekit.optimize.finetune.Finetune` for these settings."""
         loss = () if self.loss is None else (self.loss,) if isinstance(self.loss, str) else tuple(self.loss)
         return Finetune(self.epochs, self.batch_size, self.learning_rate, loss, seed)
 

@@ -77,7 +77,7 @@ def test_levels_per_channel_through_save_load_and_int8(cli, digits_model, digits
 def test_pruned_zeros_stay_through_ternary(trained, digits):
     from edgekit.data import Dataset
     from edgekit.optimize.engine import Recipe, optimize
-    from edgekit.optimize.lowbit.config import TernaryConfig
+    from edgekit.optimize.ternary.config import TernaryConfig
     from edgekit.optimize.pruning.config import PruneConfig
     from edgekit.optimize.stages import Step
     from edgekit.optimize.trainer import Finetune
