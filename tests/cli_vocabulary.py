@@ -258,7 +258,8 @@ def _stage_table() -> list[str]:
             shown = "" if option.field is None or default in (dataclasses.MISSING, None) else f"`{default}`"
             key = f"`{option.field}`" if option.field else f"(`step = \"{stage.name}\"`)"
             lines.append(f"| {number} | {stage.name} | `{flag}` | {key} | {_cell(value)} | {_cell(shown)} |")
-    lines += ["", "| stage | cannot share a recipe with | must be last | what `edgekit tune` varies |", "|---|---|---|---|"]
+    lines += ["", "| stage | cannot share a recipe with | must be last | what `edgekit tune` varies |",
+              "|---|---|---|---|"]
     for stage in stages():
         tunables = ", ".join(f"`{p.name}`" for p in stage.tunables)
         lines.append(f"| {stage.name} | {', '.join(stage.excludes)} | {'yes' if stage.last else ''} | {tunables} |")

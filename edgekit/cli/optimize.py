@@ -19,12 +19,13 @@ from edgekit.vocab import LOSSES, QUANTIZE_MODES
 
 _SPEC = "a .npz (x, y) or .npy file, a directory of them, or of images in one sub-directory per class"
 _ORDER = ", ".join(stage_names())
+_HELP = f"""Compress MODEL (a Keras model) with the given stages, fine-tune it and save it as a plain .keras file.
+
+Stages run in the order {_ORDER} (an edgekit.toml [[optimize]] list runs in the order written).
+"""
 
 
-@click.command(cls=Command, renamed=renamed_flags(), help=f"""Compress MODEL (a Keras model) with the given stages, fine-tune it and save it as a plain .keras file.
-
-    Stages run in the order {_ORDER} (an edgekit.toml [[optimize]] list runs in the order written).
-    """)
+@click.command(cls=Command, renamed=renamed_flags(), help=_HELP)
 @click.argument("model", type=click.Path(dir_okay=True))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The optimized .keras file.")
 @click.option("--train-data", required=True, metavar="SPEC",
