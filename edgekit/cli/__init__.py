@@ -103,7 +103,7 @@ class LazyGroup(click.Group):
         try:
             code = super().main(args, prog_name, complete_var, False, **extra)
         except click.UsageError as err:
-            click.echo(f"edgekit: error: {_one_line(err)}{_help_hint(err.ctx)}", err=True)
+            click.echo(f"edgekit: error: {_one_line(err)}{_out_hint(err)}{_help_hint(err.ctx)}", err=True)
             code = err.exit_code
         except click.ClickException as err:
             click.echo(f"edgekit: error: {_one_line(err)}", err=True)
@@ -118,6 +118,14 @@ def _one_line(err: click.ClickException) -> str:
     """Click's message on one line, in edgekit's lower-case style."""
     text = "; ".join(line.strip() for line in err.format_message().splitlines() if line.strip()).rstrip(".")
     return text[:1].lower() + text[1:]
+
+
+def _out_hint(err: click.UsageError) -> str:
+    """``-o`` names one file on every command; one that writes a directory says which option it takes."""
+    if isinstance(err, click.NoSuchOption) and err.option_name == "-o" and err.ctx is not None \
+            and any("--out" in param.opts for param in err.ctx.command.params):
+        return "; this command writes a directory: give --out DIR (-o is one output file)"
+    return ""
 
 
 def _help_hint(ctx: click.Context | None) -> str:

@@ -109,6 +109,17 @@ def test_a_deprecated_spelling_then_the_error_on_its_value(cli, tmp_path):
     assert result.exit_code != 0 and not (tmp_path / "src").exists()
 
 
+@pytest.mark.parametrize("name", ["build", "tune", "demo"])
+def test_dash_o_on_a_command_that_writes_a_directory_names_out(name, capsys):
+    from edgekit.cli import cli
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main([name, "-o", "somewhere"], prog_name="edgekit")
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == ("edgekit: error: no such option '-o'; this command writes a directory: give "
+                                       f"--out DIR (-o is one output file) (see 'edgekit {name} --help')\n")
+
+
 def test_edgekit_help_shows_every_summary_whole(cli):
     text = "".join(cli("--help").output.split("Commands:")[1].split())  # wrapped lines may break at a hyphen
     assert "..." not in text and "…" not in text
