@@ -120,7 +120,8 @@ def test_distill_prune_ternary_in_one_recipe(cli, digits_model, digits_train, tm
     """distill -> prune -> ternary as flags: a 4x smaller, 80% sparse, ternary student."""
     out = tmp_path / "tiny.keras"
     result = cli("optimize", digits_model, "-o", out, "--train-data", digits_train, "--epochs", 1,
-                 "--distill-width", 0.5, "--prune", 0.8, "--prune-schedule", "constant", "--ternary", "--json")
+                 "--distill-width-multiplier", 0.5, "--prune", 0.8, "--prune-schedule", "constant", "--ternary",
+                 "--json")
     assert result.exit_code == 0, result.output
     assert [s["stage"] for s in json.loads(result.stdout)["stages"]] == ["distill", "prune", "ternary"]
     import keras

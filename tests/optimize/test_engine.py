@@ -137,7 +137,7 @@ def test_regression_model_keeps_its_compiled_loss(cli, tmp_path):
     source, out, tflite = tmp_path / "reg.keras", tmp_path / "reg_opt.keras", tmp_path / "reg.tflite"
     model.save(source)
     result = cli("optimize", source, "-o", out, "--train-data", data, "--val-data", data, "--epochs", 3,
-                 "--prune", 0.5, "--cluster", 16, "--preserve-sparsity", "--tflite", tflite, "--json")
+                 "--prune", 0.5, "--cluster", 16, "--cluster-preserve-sparsity", "--tflite", tflite, "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["tasks"] == ["regression"] and summary["accuracy_after"] is None
@@ -183,7 +183,8 @@ def test_two_headed_model_trains_each_head_with_its_loss(cli, tmp_path):
     source, tflite = tmp_path / "two.keras", tmp_path / "two.tflite"
     model.save(source)
     result = cli("optimize", source, "-o", tmp_path / "two_opt.keras", "--train-data", data, "--val-data", data,
-                 "--epochs", 2, "--prune", 0.5, "--cluster", 16, "--preserve-sparsity", "--tflite", tflite, "--json")
+                 "--epochs", 2, "--prune", 0.5, "--cluster", 16, "--cluster-preserve-sparsity", "--tflite", tflite,
+                 "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["tasks"] == ["classification", "regression"]

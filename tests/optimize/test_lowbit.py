@@ -101,7 +101,7 @@ def test_pruned_zeros_stay_through_ternary(trained, digits):
     (["--ternary", "--qat"], "stages 'ternary' and 'qat' cannot be combined"),
     (["--ternary", "--ternary-threshold", "0"], "ternary threshold must be in (0, 2]"),
     (["--ternary-threshold", "0.5"], "--ternary-threshold needs --ternary"),
-    (["--binary-ends"], "--binary-ends needs --binary"),
+    (["--binary-include-ends"], "--binary-include-ends needs --binary"),
 ])
 def test_bad_settings(cli, digits_model, digits_train, tmp_path, flags, message):
     out = tmp_path / "never.keras"
