@@ -29,15 +29,16 @@ class Finetune:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        from edgekit.tasks import task_for_loss
-
         if self.epochs < 1 or self.batch_size < 1:
             raise UsageError(f"epochs and batch size must be >= 1, got {self.epochs} and {self.batch_size}")
         if not self.learning_rate > 0:
             raise UsageError(f"learning rate must be > 0, got {self.learning_rate}")
         self.loss = (self.loss,) if isinstance(self.loss, str) else tuple(self.loss)
-        for name in self.loss:
-            task_for_loss(name)  # unknown names fail before any training
+        if self.loss:  # edgekit.tasks loads NumPy: not for the defaults --help shows
+            from edgekit.tasks import task_for_loss
+
+            for name in self.loss:
+                task_for_loss(name)  # unknown names fail before any training
 
 
 FINETUNE = Finetune()  # the defaults, as the command line shows them

@@ -145,6 +145,19 @@ def test_no_hand_kept_stage_order_outside_the_registry():
     assert len(files) > 50 and copies == []
 
 
+def test_the_fine_tuning_flags_load_no_numpy():
+    """--help of the commands that fine-tune shows the shared defaults without loading NumPy or TensorFlow."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from click.testing import CliRunner; from edgekit.cli import cli\n"
+            "for name in ('optimize', 'distill', 'build', 'tune'):\n"
+            "    assert CliRunner().invoke(cli, [name, '--help']).exit_code == 0\n"
+            "print(sorted(m for m in ('numpy', 'tensorflow', 'keras') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 def test_fine_tuning_defaults_are_one_object():
     from edgekit.optimize.finetune import FINETUNE, Finetune
     from edgekit.pipeline.config import FinetuneSection
