@@ -81,7 +81,7 @@ def main() -> None:
     for name, config in (("gzip_recipe", recipe), ("gzip_recipe_int4_grid", _int4_grid(recipe))):
         keras.utils.set_random_seed(0)
         models[name] = optimize(base, config, train, val, progress=lambda line: print(line, file=sys.stderr)).model
-    from edgekit.optimize.lowbit.config import TernaryConfig
+    from edgekit.optimize.ternary.config import TernaryConfig
 
     keras.utils.set_random_seed(0)
     models["ternary"] = optimize(base, Recipe([Step("ternary", TernaryConfig(include_ends=True))], recipe.finetune),

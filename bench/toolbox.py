@@ -26,7 +26,8 @@ from digits_common import measure, named_int8_kernels, train_base
 from edgekit.convert import convert_model
 from edgekit.optimize.distill.config import DistillConfig
 from edgekit.optimize.engine import Recipe, optimize
-from edgekit.optimize.lowbit.config import BinaryConfig, TernaryConfig
+from edgekit.optimize.binary.config import BinaryConfig
+from edgekit.optimize.ternary.config import TernaryConfig
 from edgekit.optimize.lowrank.config import LowRankConfig
 from edgekit.optimize.pruning.config import PruneConfig
 from edgekit.optimize.stages import Step

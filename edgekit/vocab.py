@@ -1,5 +1,8 @@
 """The words edgekit's options accept, in one place that both the CLI and the library read.
 
+A stage's own words (cluster inits, prune schedules, ...) live in its ``config.py`` beside
+the setting they are for; the stage registry hands them to the CLI and the docs.
+
 Standard library only (no NumPy, TensorFlow or Keras), so a command module can build its
 ``click.Choice`` lists at import time without loading the code that acts on them, and a
 new mode is added once rather than in a CLI copy and a library copy that can drift apart.
@@ -10,11 +13,6 @@ from __future__ import annotations
 QUANTIZE_MODES = ("none", "float16", "dynamic", "int8", "int16x8")
 CALIBRATED_MODES = ("int8", "int16x8")        # the modes that need representative inputs
 IO_TYPES = ("float32", "int8", "uint8")      # inputs/outputs; int8/uint8 only with full-int8
-CLUSTER_INITS = ("kmeans++", "linear", "density")
-FILTER_CRITERIA = ("l1", "l2", "bn")          # filter ranking: L1/L2 norm, BatchNorm |gamma|
-PRUNE_SCHEDULES = ("polynomial", "constant")
-# how a k x k Conv2D kernel is factorized: 1x1 -> kxk -> 1x1 (Tucker-2), or a kx1 + 1xk pair
-LOW_RANK_CONV = ("tucker", "spatial")
 # fine-tuning losses a user may name (--loss, [finetune] loss); edgekit.tasks maps each to its task
 LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary_crossentropy", "mse", "mae")
 
@@ -27,5 +25,5 @@ SIZE_OBJECTIVES = ("gzip", "raw")
 STORAGE_CAPABILITIES = ("int8", "int4", "int4-fc-per-channel", "sparse", "sparse-per-channel", "lut",
                         "lut-per-tensor-on-per-channel")
 
-__all__ = ["CALIBRATED_MODES", "CLUSTER_INITS", "FILTER_CRITERIA", "IO_TYPES", "LOSSES", "LOW_RANK_CONV",
-           "PRUNE_SCHEDULES", "QUANTIZE_MODES", "SIZE_OBJECTIVES", "STORAGE_CAPABILITIES", "TUNE_SAMPLERS"]
+__all__ = ["CALIBRATED_MODES", "IO_TYPES", "LOSSES", "QUANTIZE_MODES", "SIZE_OBJECTIVES", "STORAGE_CAPABILITIES",
+           "TUNE_SAMPLERS"]

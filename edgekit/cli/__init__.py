@@ -19,6 +19,8 @@ from edgekit import __version__
 from edgekit.errors import EdgekitError
 from edgekit.interrupts import finished, terminate_as_interrupt
 
+_NO_LIMIT = 1_000  # characters of a command's summary in ``edgekit --help``: its whole first sentence
+
 # name -> "module:attribute"; the order here is the order of ``edgekit --help``.
 COMMANDS: dict[str, str] = {
     "demo": "edgekit.cli.demo:demo",
@@ -53,6 +55,14 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         return self._load(name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Every command with its whole first sentence: click cuts a summary to the width left on the
+        line and ends it with "...", which hid what half the commands do."""
+        rows = [(name, self.get_command(ctx, name).get_short_help_str(limit=_NO_LIMIT))
+                for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
         name = args[0] if args else ""
@@ -93,7 +103,7 @@ class LazyGroup(click.Group):
         try:
             code = super().main(args, prog_name, complete_var, False, **extra)
         except click.UsageError as err:
-            click.echo(f"edgekit: error: {_one_line(err)}{_help_hint(err.ctx)}", err=True)
+            click.echo(f"edgekit: error: {_one_line(err)}{_out_hint(err)}{_help_hint(err.ctx)}", err=True)
             code = err.exit_code
         except click.ClickException as err:
             click.echo(f"edgekit: error: {_one_line(err)}", err=True)
@@ -108,6 +118,14 @@ def _one_line(err: click.ClickException) -> str:
     """Click's message on one line, in edgekit's lower-case style."""
     text = "; ".join(line.strip() for line in err.format_message().splitlines() if line.strip()).rstrip(".")
     return text[:1].lower() + text[1:]
+
+
+def _out_hint(err: click.UsageError) -> str:
+    """``-o`` names one file on every command; one that writes a directory says which option it takes."""
+    if isinstance(err, click.NoSuchOption) and err.option_name == "-o" and err.ctx is not None \
+            and any("--out" in param.opts for param in err.ctx.command.params):
+        return "; this command writes a directory: give --out DIR (-o is one output file)"
+    return ""
 
 
 def _help_hint(ctx: click.Context | None) -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 from pathlib import Path
 
 import click
 
+from edgekit.cli.finetune_options import seed_option
 from edgekit.cli.model_options import user_code_options
 from edgekit.cli.output import emit_json, info, json_option
 
@@ -30,9 +32,10 @@ def init(path: Path, force: bool) -> None:
               help="Output directory (artifacts, manifest.json, report.html, .cache/).")
 @click.option("--storage", default=None, metavar="FORM",
               help="Override [convert] storage: int8, int4 or sparse for the final variant (verified against int8).")
+@seed_option(None, help="Override [train] seed, the seed of every random step of the build.")
 @user_code_options
 @json_option
-def build(config: Path, out_dir: Path, storage: str | None, as_json: bool) -> None:
+def build(config: Path, out_dir: Path, storage: str | None, seed: int | None, as_json: bool) -> None:
     """Build, measure and check a model as CONFIG (edgekit.toml) describes; fail on violated budgets."""
     from edgekit.extras import require_tensorflow
 
@@ -44,6 +47,8 @@ def build(config: Path, out_dir: Path, storage: str | None, as_json: bool) -> No
     config_ = load_config(config)
     if storage is not None:
         config_ = with_storage(config_, storage)
+    if seed is not None:
+        config_ = dataclasses.replace(config_, train=dataclasses.replace(config_.train, seed=seed))
     with contextlib.redirect_stdout(sys.stderr):  # TensorFlow prints to stdout; keep it for --json
         result = run_build(config_, out_dir)
     for verdict in result.verdicts:

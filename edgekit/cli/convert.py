@@ -28,8 +28,8 @@ from edgekit.vocab import IO_TYPES as _IO_TYPES, QUANTIZE_MODES as _QUANTIZE  # 
                    "N shared codes and compress far better; may cost accuracy on unclustered models.")
 @click.option("--storage", default="int8", show_default=True, metavar="FORM",
               help="How the int8 file stores its weights: int8; int4 (kernels on the int4 grid, e.g. clustered "
-                   "with --int4-grid); sparse (1x16 zero blocks). A compact form is run against the int8 file on "
-                   "the calibration samples and refused if their outputs disagree.")
+                   "with --cluster-int4-grid); sparse (1x16 zero blocks). A compact form is run against the int8 "
+                   "file on the calibration samples and refused if their outputs disagree.")
 @user_code_options
 @preprocess_options
 @mixed_precision_options

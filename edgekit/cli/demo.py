@@ -12,7 +12,9 @@ from pathlib import Path
 
 import click
 
+from edgekit.cli.finetune_options import seed_option
 from edgekit.cli.output import emit_json, info, json_option
+from edgekit.optimize.finetune import FINETUNE
 
 _VARIANTS = (("float32", "none"), ("int8", "int8"))
 
@@ -20,12 +22,14 @@ _VARIANTS = (("float32", "none"), ("int8", "int8"))
 @click.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="edgekit-demo", show_default=True,
               help="Directory for the trained model, the .tflite files and report.json.")
-@click.option("--epochs", type=click.IntRange(min=1), default=8, show_default=True, help="Training epochs.")
+@click.option("--epochs", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Training epochs of the CNN (from scratch, not a fine-tune).")
+@seed_option(FINETUNE.seed)
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True, help="Benchmark threads.")
 @click.option("--runs", type=click.IntRange(min=1), default=200, show_default=True, help="Timed benchmark runs.")
 @click.option("--warmup", type=click.IntRange(min=0), default=5, show_default=True, help="Benchmark warmup runs.")
 @json_option
-def demo(out_dir: str, epochs: int, threads: int, runs: int, warmup: int, as_json: bool) -> None:
+def demo(out_dir: str, epochs: int, seed: int, threads: int, runs: int, warmup: int, as_json: bool) -> None:
     """Train, convert (float32, int8), evaluate and benchmark a digits CNN; compare them."""
     from edgekit.extras import require_tensorflow
 
@@ -38,7 +42,7 @@ def demo(out_dir: str, epochs: int, threads: int, runs: int, warmup: int, as_jso
     from edgekit.results import LOCAL_HOST, ResultStore
 
     out = Path(out_dir)
-    keras_path = _train(out, epochs)
+    keras_path = _train(out, epochs, seed)
     store, rows = ResultStore(), []
     for name, quantize in _VARIANTS:
         tflite = out / f"digits_{name}.tflite"
@@ -62,8 +66,8 @@ def demo(out_dir: str, epochs: int, threads: int, runs: int, warmup: int, as_jso
                + ", ".join(Path(r["path"]).name for r in rows) + ", report.json")
 
 
-def _train(out: Path, epochs: int) -> Path:
-    """The digits CNN trained with a fixed seed, saved (atomically) as ``digits.keras``."""
+def _train(out: Path, epochs: int, seed: int) -> Path:
+    """The digits CNN trained from ``seed``, saved (atomically) as ``digits.keras``."""
     from edgekit.quiet import quiet_output
     from edgekit.fileio import atomic_path
     from edgekit.resources import digits_path
@@ -76,7 +80,7 @@ def _train(out: Path, epochs: int) -> Path:
 
         from edgekit.models import compile_classifier, digits_cnn
 
-        keras.utils.set_random_seed(0)
+        keras.utils.set_random_seed(seed)
         data = np.load(digits_path("train"))
         model = compile_classifier(digits_cnn())
         model.fit(data["x"], data["y"], epochs=epochs, batch_size=32, verbose=0)

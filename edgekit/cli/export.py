@@ -6,14 +6,15 @@ import click
 
 from edgekit.cli.dataopts import SPEC_HELP
 from edgekit.cli.output import emit_json, info, json_option
+from edgekit.cli.renamed import Command
 
 
-@click.command("export")
+@click.command("export", cls=Command, renamed={"-o": "--out"})  # -o is a file everywhere else
 @click.argument("model", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--format", "fmt", type=click.Choice(["c-array"], case_sensitive=False), default="c-array",
               show_default=True,
               help="c-array: <name>.h/.cc with an aligned const byte array (TFLite Micro's convention).")
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=str), default=".",
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=str), default=".",
               show_default=True, help="Directory to write the files into.")
 @click.option("--name", default="model_data", show_default=True, help="File stem of the .h/.cc pair.")
 @click.option("--symbol", default="g_model", show_default=True,

@@ -8,28 +8,34 @@ from __future__ import annotations
 
 import click
 
+from edgekit.cli.finetune_options import finetune_options
 from edgekit.cli.model_options import user_code_options
 from edgekit.cli.output import emit_json, info, json_option
+from edgekit.cli.renamed import Command
 from edgekit.cli.stage_options import given_flags, stage_options
 from edgekit.errors import UsageError
+from edgekit.optimize.stages import renamed_flags, stage_names, stages, steps_from_flags
 from edgekit.vocab import LOSSES, QUANTIZE_MODES
 
 _SPEC = "a .npz (x, y) or .npy file, a directory of them, or of images in one sub-directory per class"
+_ORDER = ", ".join(stage_names())
+_HELP = f"""Compress MODEL (a Keras model) with the given stages, fine-tune it and save it as a plain .keras file.
+
+Stages run in the order {_ORDER} (an edgekit.toml [[optimize]] list runs in the order written).
+"""
 
 
-@click.command()
+@click.command(cls=Command, renamed=renamed_flags(), help=_HELP)
 @click.argument("model", type=click.Path(dir_okay=True))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The optimized .keras file.")
 @click.option("--train-data", required=True, metavar="SPEC",
               help=f"Labelled fine-tuning data: {_SPEC}; several outputs: y_<output name> arrays.")
 @click.option("--val-data", metavar="SPEC", default=None, help="Labelled data for the metrics before/after.")
-@click.option("--epochs", type=int, default=10, show_default=True, help="Fine-tuning epochs per stage.")
-@click.option("--batch-size", type=int, default=32, show_default=True)
-@click.option("--learning-rate", type=float, default=1e-4, show_default=True, help="Adam's learning rate.")
+@finetune_options
 @click.option("--loss", "losses", multiple=True, type=click.Choice(LOSSES, case_sensitive=False),
               help="Fine-tuning loss when MODEL was saved without one (once for all outputs, or once per output "
                    "in output order); default: the model's own compiled loss, else inferred from the labels.")
-@stage_options
+@stage_options()
 @click.option("--tflite", type=click.Path(dir_okay=False), default=None, help="Also convert to this .tflite file.")
 @click.option("--quantize", type=click.Choice(QUANTIZE_MODES, case_sensitive=False), default="int8", show_default=True,
               help="Quantization of the --tflite file.")
@@ -39,27 +45,19 @@ _SPEC = "a .npz (x, y) or .npy file, a directory of them, or of images in one su
               help="Representative inputs for --quantize int8/int16x8 and QAT (default: the training data).")
 @user_code_options
 @json_option
-def optimize(model, output, train_data, val_data, epochs, batch_size, learning_rate, losses, tflite, quantize,
+def optimize(model, output, train_data, val_data, epochs, batch_size, learning_rate, seed, losses, tflite, quantize,
              per_tensor, calibration, as_json, **stage_flags):
-    """Compress MODEL (a Keras model) with the given stages, fine-tune it and save it as a plain .keras file.
-
-    Stages run in the order distill, filters, lowrank, prune, cluster, ternary, binary, qat (an edgekit.toml
-    [[optimize]] list runs in the order written).
-    """
     from edgekit.extras import require_tensorflow
 
     require_tensorflow("edgekit optimize")
-    from edgekit.optimize.stages import stage_names, steps_from_flags
-
     steps = steps_from_flags(given_flags(stage_flags))  # checks every value before TensorFlow is imported
     if not steps:
-        raise UsageError("nothing to do: give at least one stage's flags (stages: " + ", ".join(stage_names())
-                         + "; e.g. --prune SPARSITY, --structured N:M, --cluster N, --prune-filters RATIO, "
-                           "--low-rank RATIO, --qat)")
+        raise UsageError(f"nothing to do: give at least one stage's flags (stages, in the order they run: {_ORDER}; "
+                         f"e.g. {', '.join(_enabling_examples())})")
     from edgekit.optimize.engine import Recipe
-    from edgekit.optimize.trainer import Finetune
+    from edgekit.optimize.finetune import Finetune
 
-    recipe = Recipe(steps, Finetune(epochs, batch_size, learning_rate, losses))
+    recipe = Recipe(steps, Finetune(epochs, batch_size, learning_rate, losses, seed))
     if per_tensor and not tflite:
         raise UsageError("--per-tensor applies to the --tflite file; add --tflite OUT.tflite")
     if tflite:
@@ -82,6 +80,16 @@ def optimize(model, output, train_data, val_data, epochs, batch_size, learning_r
         emit_json(summary)
     else:
         click.echo(render(summary))
+
+
+def _enabling_examples() -> list[str]:
+    """One enabling flag per stage, with its value's name: ``--prune SPARSITY``."""
+    examples = []
+    for stage in stages():
+        flag = stage.enabling_flags()[0]
+        metavar = stage.flags()[flag].metavar
+        examples.append(f"{flag} {metavar}" if metavar else flag)
+    return examples
 
 
 def render(summary: dict) -> str:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import click
 
+from edgekit.cli.finetune_options import seed_option
 from edgekit.cli.output import emit_json, info, json_option
+from edgekit.optimize.finetune import FINETUNE
 from edgekit.vocab import SIZE_OBJECTIVES, TUNE_SAMPLERS
 
 
@@ -22,7 +24,7 @@ from edgekit.vocab import SIZE_OBJECTIVES, TUNE_SAMPLERS
 @click.option("--ray", "ray_address", default=None, metavar="ADDRESS",
               help="Run trials as tasks on the Ray cluster at ADDRESS instead of local workers.")
 @click.option("--resume", is_flag=True, help="Continue the study in --out (cut-off trials are run again).")
-@click.option("--seed", type=int, default=None, help="The sampler's seed (default: [train] seed).")
+@seed_option(None, help="The sampler's seed (default: [train] seed).")
 @click.option("--sampler", type=click.Choice(TUNE_SAMPLERS, case_sensitive=False), default=None,
               help="Optuna sampler: nsga2 (default) or tpe.")
 @click.option("--size", type=click.Choice(SIZE_OBJECTIVES, case_sensitive=False), default=None,
@@ -37,7 +39,8 @@ from edgekit.vocab import SIZE_OBJECTIVES, TUNE_SAMPLERS
 @click.option("--train-data", default=None, metavar="SPEC", help="MODEL form: training data.")
 @click.option("--val-data", default=None, metavar="SPEC", help="MODEL form: validation data (accuracy).")
 @click.option("--calibration", default=None, metavar="SPEC", help="MODEL form: int8 calibration (default: train).")
-@click.option("--epochs", type=int, default=None, help="MODEL form: fine-tuning epochs per stage (default 2).")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help=f"MODEL form: fine-tuning epochs per stage (default {FINETUNE.epochs}, as in [finetune]).")
 @click.option("--target", default="local", show_default=True, help="MODEL form: target profile.")
 @click.option("--device", default=None, metavar="HOST", help="MODEL form: measure latency on this device over SSH.")
 @click.option("--min-accuracy", type=float, default=None, metavar="A", help="Budget: accuracy at least A (0..1).")

@@ -26,8 +26,8 @@ BUILTIN_STAGES = (
     "edgekit.optimize.lowrank.stage",
     "edgekit.optimize.pruning.stage",
     "edgekit.optimize.clustering.stage",
-    "edgekit.optimize.lowbit.ternary",
-    "edgekit.optimize.lowbit.binary",
+    "edgekit.optimize.ternary.stage",
+    "edgekit.optimize.binary.stage",
     "edgekit.optimize.qat.stage",
 )
 
@@ -36,12 +36,16 @@ BUILTIN_STAGES = (
 class Option:
     """One command-line flag of a stage, bound to a field of the stage's config.
 
-    ``field=None``: a switch that only turns the stage on (``--qat``). ``parse`` turns the
-    flag's text into the field's value (``2:4`` -> ``(2, 4)``); ``enables``: giving the
-    flag runs the stage; other flags of the stage need one of the enabling flags.
+    The flag is not written here: it is ``--STAGE-FIELD`` (``--cluster-init`` sets the
+    cluster stage's ``init``), or ``--STAGE`` for the stage's ``main`` option and for a
+    switch (``field=None``, ``--qat``) that only turns the stage on, so flag, TOML key and
+    config argument are one name. ``parse`` turns the flag's text into the field's value
+    (``2:4`` -> ``(2, 4)``); ``enables``: giving the flag runs the stage; other flags of
+    the stage need one of the enabling flags. ``needs`` and ``excludes`` name fields of
+    the same stage. ``renamed_from``: the flag's spellings before it had its stage's name;
+    they still work, with a deprecation line, for one release.
     """
 
-    flag: str
     field: str | None
     help: str
     type: type = float
@@ -50,8 +54,10 @@ class Option:
     multiple: bool = False
     parse: Callable[[Any], Any] | None = None
     enables: bool = False
+    main: bool = False
     excludes: tuple[str, ...] = ()
-    needs: tuple[str, ...] = ()    # default: one of the stage's enabling flags
+    needs: tuple[str, ...] = ()    # default: one of the stage's enabling options
+    renamed_from: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,8 +103,22 @@ class Stage:
         """The keys an ``[[optimize]]`` table of this stage accepts."""
         return tuple(f.name for f in fields(self.config))
 
+    def flag(self, option: Option) -> str:
+        """``option``'s command-line flag, made from the stage's name and the option's field."""
+        if option.main or option.field is None:
+            return f"--{self.name}"
+        return f"--{self.name}-{option.field.replace('_', '-')}"
+
+    def flags(self) -> dict[str, Option]:
+        """Flag -> option, in declaration order."""
+        return {self.flag(option): option for option in self.options}
+
+    def flag_of(self, field: str | None) -> str:
+        """The flag of the option that sets ``field``."""
+        return next(flag for flag, option in self.flags().items() if option.field == field)
+
     def enabling_flags(self) -> tuple[str, ...]:
-        return tuple(option.flag for option in self.options if option.enables)
+        return tuple(flag for flag, option in self.flags().items() if option.enables)
 
 
 @dataclass(frozen=True)
@@ -165,26 +185,39 @@ def steps_from_flags(given: dict[str, Any]) -> list[Step]:
     given = {flag: value for flag, value in given.items() if not (value is None or value is False or value == ())}
     steps = []
     for stage in stages():
-        mine = [o for o in stage.options if o.flag in given]
+        mine = {flag: option for flag, option in stage.flags().items() if flag in given}
         if not mine:
             continue
-        for option in mine:
-            needs = option.needs or (() if option.enables else stage.enabling_flags())
-            if needs and not any(flag in given for flag in needs):
-                raise UsageError(f"{option.flag} needs {' or '.join(_with_metavar(stage, f) for f in needs)}")
-            clash = next((f for f in option.excludes if f in given), None)
+        for flag, option in mine.items():
+            needs = tuple(map(stage.flag_of, option.needs)) or (() if option.enables else stage.enabling_flags())
+            if needs and not any(need in given for need in needs):
+                raise UsageError(f"{flag} needs {' or '.join(_with_metavar(stage, need) for need in needs)}")
+            clash = next((other for other in map(stage.flag_of, option.excludes) if other in given), None)
             if clash:
-                raise UsageError(f"{option.flag} and {clash} exclude each other; give one of them")
+                raise UsageError(f"{flag} and {clash} exclude each other; give one of them")
         values = {}
-        for option in mine:
+        for flag, option in mine.items():
             if option.field is not None:
-                value = given[option.flag]
-                values[option.field] = option.parse(value) if option.parse else value
+                values[option.field] = _parsed(flag, option, given[flag])
         steps.append(Step(stage.name, stage.config(**values)))
     return steps
 
 
-def per_layer(flag: str, cast: Callable[[str], Any], form: str, example: str) -> Callable[[tuple[str, ...]], dict]:
+def renamed_flags() -> dict[str, str]:
+    """Old spelling -> flag, for every stage flag that had another name before."""
+    return {old: stage.flag(option) for stage in stages() for option in stage.options for old in option.renamed_from}
+
+
+def _parsed(flag: str, option: Option, value: Any) -> Any:
+    if option.parse is None:
+        return value
+    try:
+        return option.parse(value)
+    except UsageError as exc:
+        raise UsageError(f"{flag} {exc}") from None
+
+
+def per_layer(cast: Callable[[str], Any], form: str, example: str) -> Callable[[tuple[str, ...]], dict]:
     """An ``Option.parse`` for a repeatable per-layer flag: ``("conv2=0.5", ...)`` -> ``{"conv2": 0.5}``.
 
     ``form`` and ``example`` (``NAME=RATIO``, ``conv2=0.5``) make the one-line error.
@@ -199,12 +232,12 @@ def per_layer(flag: str, cast: Callable[[str], Any], form: str, example: str) ->
                     raise ValueError
                 values[name] = cast(value)
             except ValueError:
-                raise UsageError(f"{flag} {item!r}: expected {form}, e.g. {example}") from None
+                raise UsageError(f"{item!r}: expected {form}, e.g. {example}") from None
         return values
 
     return parse
 
 
 def _with_metavar(stage: Stage, flag: str) -> str:
-    option = next(o for o in stage.options if o.flag == flag)
+    option = stage.flags()[flag]
     return f"{flag} {option.metavar}" if option.metavar and option.type is not bool else flag

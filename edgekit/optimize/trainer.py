@@ -10,7 +10,6 @@ output. A stage with its own objective (distillation) passes ``loss=`` to :meth:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import keras
@@ -19,29 +18,10 @@ import numpy as np
 from edgekit.convert.keras_loader import output_names
 from edgekit.errors import DataError, UsageError
 from edgekit.evaluate.losses import loss_name, per_output
+from edgekit.optimize.finetune import Finetune
 from edgekit.optimize.stages import Step
 from edgekit.evaluate.evaluation import output_metrics, output_tasks
-from edgekit.tasks import Task, task_for_loss
-
-
-@dataclass
-class Finetune:
-    """How every stage fine-tunes: Adam at ``learning_rate`` for ``epochs``; ``loss`` as described above."""
-
-    epochs: int = 10
-    batch_size: int = 32
-    learning_rate: float = 1e-4
-    loss: tuple[str, ...] = ()
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1:
-            raise UsageError(f"epochs and batch size must be >= 1, got {self.epochs} and {self.batch_size}")
-        if not self.learning_rate > 0:
-            raise UsageError(f"learning rate must be > 0, got {self.learning_rate}")
-        self.loss = (self.loss,) if isinstance(self.loss, str) else tuple(self.loss)
-        for name in self.loss:
-            task_for_loss(name)  # unknown names fail before any training
+from edgekit.tasks import Task
 
 
 class Trainer:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgekit.errors import ConfigError, UsageError
+from edgekit.optimize.finetune import FINETUNE, Finetune
 from edgekit.tomlfile import TomlFile, describe, load_toml
 from edgekit.vocab import IO_TYPES, QUANTIZE_MODES
 
@@ -60,15 +61,13 @@ class FinetuneSection:
     """Fine-tuning settings shared by the [[optimize]] steps; ``loss``: for a model saved without one
     (a name, or a list with one per output), else the model's own compiled loss is used."""
 
-    epochs: int = 2
-    batch_size: int = 32
-    learning_rate: float = 1e-4
+    epochs: int = FINETUNE.epochs
+    batch_size: int = FINETUNE.batch_size
+    learning_rate: float = FINETUNE.learning_rate
     loss: str | list[str] | None = None
 
-    def finetune(self, seed: int = 0):
-        """The optimize engine's :class:`~edgekit.optimize.trainer.Finetune` for these settings."""
-        from edgekit.optimize.trainer import Finetune
-
+    def finetune(self, seed: int = FINETUNE.seed) -> Finetune:
+        """The optimize engine's :class:`~edgekit.optimize.finetune.Finetune` for these settings."""
         loss = () if self.loss is None else (self.loss,) if isinstance(self.loss, str) else tuple(self.loss)
         return Finetune(self.epochs, self.batch_size, self.learning_rate, loss, seed)
 

@@ -34,9 +34,9 @@ calibration_limit = 200
 
 # Optimization steps, applied in the order written here (qat, if used, comes last).
 {optimize}
-# [finetune]             # fine-tuning shared by the steps above
-# epochs = 2
-# learning_rate = 0.0001
+# [finetune]             # fine-tuning shared by the steps above (the defaults shown)
+# epochs = {epochs}
+# learning_rate = {learning_rate}
 # loss = "mse"           # only for a model saved without a loss (default: the model's own)
 
 [convert]
@@ -70,13 +70,18 @@ STARTER_DATA = {"data/train.npz": "train", "data/val.npz": "val"}
 
 def starter() -> str:
     """The template, with one commented [[optimize]] example per registered stage."""
+    from edgekit.optimize.finetune import FINETUNE
     from edgekit.optimize.stages import stages
 
     blocks = []
     for stage in stages():
         body = "\n".join(f"# {line}" for line in stage.example.splitlines())
         blocks.append(f"# [[optimize]]           # {stage.name}: {stage.summary}\n{body}\n#")
-    return STARTER.replace("{optimize}", "\n".join(blocks))
+    filled = {"optimize": "\n".join(blocks), "epochs": FINETUNE.epochs, "learning_rate": FINETUNE.learning_rate}
+    text = STARTER
+    for key, value in filled.items():
+        text = text.replace("{" + key + "}", str(value))
+    return text
 
 
 def write_starter(path: str | Path, *, force: bool = False) -> list[Path]:

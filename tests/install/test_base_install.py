@@ -78,7 +78,7 @@ def test_tflite_commands_work_and_tensorflow_commands_say_what_to_install(base_v
     assert bench["runtime"]["name"] == "ai_edge_litert" and bench["timing_ms"]["runs"] == 5
     history = json.loads(edgekit("history", "--json").stdout)
     assert [run_["model_sha256"] for run_ in history] == [bench["model"]["sha256"]]
-    exported = json.loads(edgekit("export", models["tflite"], "-o", tmp_path / "c", "--json").stdout)
+    exported = json.loads(edgekit("export", models["tflite"], "--out", tmp_path / "c", "--json").stdout)
     assert exported["arena"]["method"] == "planner" and (tmp_path / "c" / "model_data.cc").is_file()
 
     agent = run(bin_dir / "edgekit-agent", "bench", models["tflite"], "--runs", "3", env=env, cwd=tmp_path)

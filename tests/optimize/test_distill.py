@@ -53,8 +53,8 @@ def test_loss_matches_a_hand_computation_on_two_samples(teacher_softmax):
 
 def test_width_multiplier_student_is_smaller_and_trains(cli, digits_model, digits_train, digits_val, tmp_path):
     out = tmp_path / "student.keras"
-    result = cli("distill", digits_model, "--width-multiplier", 0.5, "-o", out, "--train-data", digits_train,
-                 "--val-data", digits_val, "--epochs", 2, "--json")
+    result = cli("distill", digits_model, "--distill-width-multiplier", 0.5, "-o", out, "--train-data", digits_train,
+                 "--val-data", digits_val, "--epochs", 2, "--learning-rate", 1e-3, "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     import keras
@@ -76,11 +76,12 @@ def test_student_file_and_unlabelled_data(cli, digits_model, digits_train, digit
     student.save(tmp_path / "small.keras")
     x = tmp_path / "x.npy"
     np.save(x, np.load(digits_train)["x"])
-    refused = cli("distill", digits_model, "--student", tmp_path / "small.keras", "-o", tmp_path / "o.keras",
+    refused = cli("distill", digits_model, "--distill-student", tmp_path / "small.keras", "-o", tmp_path / "o.keras",
                   "--train-data", x, "--epochs", 1)
-    assert refused.exit_code == 2 and "no labels" in refused.output and "--alpha 1" in refused.output
-    result = cli("distill", digits_model, "--student", tmp_path / "small.keras", "-o", tmp_path / "o.keras",
-                 "--train-data", x, "--val-data", digits_val, "--epochs", 3, "--alpha", 1, "--json")
+    assert refused.exit_code == 2 and "no labels" in refused.output and "--distill-alpha 1" in refused.output
+    result = cli("distill", digits_model, "--distill-student", tmp_path / "small.keras", "-o", tmp_path / "o.keras",
+                 "--train-data", x, "--val-data", digits_val, "--epochs", 3, "--distill-alpha", 1,
+                 "--learning-rate", 1e-3, "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     # a softmax student learns a logits teacher from the teacher alone
@@ -89,12 +90,13 @@ def test_student_file_and_unlabelled_data(cli, digits_model, digits_train, digit
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--width-multiplier", 0.5, "--alpha", 1.5], "alpha must be in [0, 1]"),
-    (["--width-multiplier", 0.5, "--alpha", -0.1], "alpha must be in [0, 1]"),
-    (["--width-multiplier", 0.5, "--temperature", 0], "temperature must be > 0"),
-    (["--width-multiplier", 0], "width multiplier must be in (0, 1]"),
-    ([], "--student S.keras or --width-multiplier W"),
-    (["--width-multiplier", 0.5, "--student", "s.keras"], "--student S.keras or --width-multiplier W"),
+    (["--distill-width-multiplier", 0.5, "--distill-alpha", 1.5], "alpha must be in [0, 1]"),
+    (["--distill-width-multiplier", 0.5, "--distill-alpha", -0.1], "alpha must be in [0, 1]"),
+    (["--distill-width-multiplier", 0.5, "--distill-temperature", 0], "temperature must be > 0"),
+    (["--distill-width-multiplier", 0], "width multiplier must be in (0, 1]"),
+    ([], "--distill-student S.keras or --distill-width-multiplier W"),
+    (["--distill-width-multiplier", 0.5, "--distill-student", "s.keras"],
+     "--distill-student and --distill-width-multiplier exclude each other"),
 ])
 def test_bad_settings(cli, digits_model, digits_train, tmp_path, flags, message):
     out = tmp_path / "never.keras"
@@ -109,7 +111,7 @@ def test_student_with_other_outputs_is_refused(cli, digits_model, digits_train, 
 
     wrong = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(5)])
     wrong.save(tmp_path / "wrong.keras")
-    result = cli("distill", digits_model, "--student", tmp_path / "wrong.keras", "-o", tmp_path / "o.keras",
+    result = cli("distill", digits_model, "--distill-student", tmp_path / "wrong.keras", "-o", tmp_path / "o.keras",
                  "--train-data", digits_train, "--epochs", 1)
     assert result.exit_code == 2 and "output shapes [(5,)] differ from the teacher's [(10,)]" in result.output
 
@@ -118,7 +120,8 @@ def test_distill_prune_ternary_in_one_recipe(cli, digits_model, digits_train, tm
     """distill -> prune -> ternary as flags: a 4x smaller, 80% sparse, ternary student."""
     out = tmp_path / "tiny.keras"
     result = cli("optimize", digits_model, "-o", out, "--train-data", digits_train, "--epochs", 1,
-                 "--distill-width", 0.5, "--prune", 0.8, "--prune-schedule", "constant", "--ternary", "--json")
+                 "--distill-width-multiplier", 0.5, "--prune", 0.8, "--prune-schedule", "constant", "--ternary",
+                 "--json")
     assert result.exit_code == 0, result.output
     assert [s["stage"] for s in json.loads(result.stdout)["stages"]] == ["distill", "prune", "ternary"]
     import keras

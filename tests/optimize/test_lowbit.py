@@ -77,7 +77,7 @@ def test_levels_per_channel_through_save_load_and_int8(cli, digits_model, digits
 def test_pruned_zeros_stay_through_ternary(trained, digits):
     from edgekit.data import Dataset
     from edgekit.optimize.engine import Recipe, optimize
-    from edgekit.optimize.lowbit.config import TernaryConfig
+    from edgekit.optimize.ternary.config import TernaryConfig
     from edgekit.optimize.pruning.config import PruneConfig
     from edgekit.optimize.stages import Step
     from edgekit.optimize.trainer import Finetune
@@ -101,7 +101,7 @@ def test_pruned_zeros_stay_through_ternary(trained, digits):
     (["--ternary", "--qat"], "stages 'ternary' and 'qat' cannot be combined"),
     (["--ternary", "--ternary-threshold", "0"], "ternary threshold must be in (0, 2]"),
     (["--ternary-threshold", "0.5"], "--ternary-threshold needs --ternary"),
-    (["--binary-ends"], "--binary-ends needs --binary"),
+    (["--binary-include-ends"], "--binary-include-ends needs --binary"),
 ])
 def test_bad_settings(cli, digits_model, digits_train, tmp_path, flags, message):
     out = tmp_path / "never.keras"

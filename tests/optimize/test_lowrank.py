@@ -52,7 +52,7 @@ def test_ranks_and_parameter_counts_by_hand():
 
     named = _plans(model, layer_ranks={"fc1": 16})  # ranks alone: only the named layers
     assert named["fc1"].ranks == (16,) and named["fc1"].params_after == 16 * (1024 + 128) + 128
-    assert named["conv2"].method is None and "not named in --low-rank-layer" in named["conv2"].reason
+    assert named["conv2"].method is None and "not named in --lowrank-layer-ranks" in named["conv2"].reason
 
     result = factorize(model, LowRankConfig(ratio=0.5))
     assert result.params_after == model.count_params() - sum(p.params_before - p.params_after
@@ -187,15 +187,15 @@ def test_layers_that_cannot_or_need_not_be_factorized_are_kept_and_reported():
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--low-rank", "1.5"], "--low-rank: ratio 1.5 is out of range; use 0 < ratio <= 1"),
-    (["--low-rank", "0"], "--low-rank: ratio 0.0 is out of range"),
-    (["--low-rank-energy", "0"], "--low-rank-energy: energy 0.0 is out of range; use 0 < energy <= 1"),
-    (["--low-rank", "0.5", "--low-rank-energy", "0.9"], "--low-rank and --low-rank-energy exclude each other"),
-    (["--low-rank-layer", "fc1"], "--low-rank-layer 'fc1': expected NAME=RANK"),
-    (["--low-rank-layer", "fc1=-3"], "--low-rank-layer fc1: rank -3 must be a whole number >= 0"),
-    (["--low-rank-layer", "nope=4"], "--low-rank-layer: model 'digits_cnn' has no layer 'nope'"),
-    (["--low-rank-layer", "pool=4"], "--low-rank-layer: layer 'pool' cannot be factorized: it has no kernel"),
-    (["--low-rank-conv", "spatial"], "--low-rank-conv needs --low-rank RATIO or --low-rank-energy E or"),
+    (["--lowrank", "1.5"], "--lowrank: ratio 1.5 is out of range; use 0 < ratio <= 1"),
+    (["--lowrank", "0"], "--lowrank: ratio 0.0 is out of range"),
+    (["--lowrank-energy", "0"], "--lowrank-energy: energy 0.0 is out of range; use 0 < energy <= 1"),
+    (["--lowrank", "0.5", "--lowrank-energy", "0.9"], "--lowrank and --lowrank-energy exclude each other"),
+    (["--lowrank-layer-ranks", "fc1"], "--lowrank-layer-ranks 'fc1': expected NAME=RANK"),
+    (["--lowrank-layer-ranks", "fc1=-3"], "--lowrank-layer-ranks fc1: rank -3 must be a whole number >= 0"),
+    (["--lowrank-layer-ranks", "nope=4"], "--lowrank-layer-ranks: model 'digits_cnn' has no layer 'nope'"),
+    (["--lowrank-layer-ranks", "pool=4"], "--lowrank-layer-ranks: layer 'pool' cannot be factorized: it has no kernel"),
+    (["--lowrank-conv", "spatial"], "--lowrank-conv needs --lowrank RATIO or --lowrank-energy E or"),
 ])
 def test_bad_parameters_are_one_line_errors(cli, digits_model, digits_train, tmp_path, flags, message):
     out = tmp_path / "never.keras"
@@ -213,10 +213,10 @@ def test_a_bad_ratio_in_a_real_process_is_one_line(digits_model, digits_train, t
     from support import run_edgekit
 
     proc = run_edgekit("optimize", digits_model, "-o", tmp_path / "o.keras", "--train-data", digits_train,
-                       "--low-rank", "1.5")
+                       "--lowrank", "1.5")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == (
-        "edgekit: error: --low-rank: ratio 1.5 is out of range; use 0 < ratio <= 1 "
+        "edgekit: error: --lowrank: ratio 1.5 is out of range; use 0 < ratio <= 1 "
         "(the fraction of each factorized layer's kernel parameters to keep)")
 
 
@@ -227,7 +227,7 @@ def test_factorized_model_saves_loads_and_converts_to_full_int8(cli, digits_mode
 
     out, tflite = tmp_path / "lowrank.keras", tmp_path / "lowrank.tflite"
     result = cli("optimize", digits_model, "-o", out, "--train-data", digits_train, "--val-data", digits_val,
-                 "--epochs", 1, "--low-rank", 0.5, "--low-rank-conv", "spatial", "--tflite", tflite, "--json")
+                 "--epochs", 1, "--lowrank", 0.5, "--lowrank-conv", "spatial", "--tflite", tflite, "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     report = summary["stages"][0]["report"]

@@ -15,8 +15,8 @@ def test_prune_cluster_and_convert_in_one_call(cli, digits_model, digits_train, 
     out, tflite = tmp_path / "small.keras", tmp_path / "small.tflite"
     result = cli("optimize", digits_model, "-o", out, "--train-data", digits_train, "--val-data", digits_val,
                  "--epochs", 1, "--prune", 0.6, "--prune-schedule", "constant", "--prune-run-cost", 0.3,
-                 "--cluster", 8, "--cluster-init", "linear", "--preserve-sparsity", "--cluster-entropy", 0.25,
-                 "--tflite", tflite, "--quantize", "int8", "--json")
+                 "--cluster", 8, "--cluster-init", "linear", "--cluster-preserve-sparsity",
+                 "--cluster-entropy-cost", 0.25, "--tflite", tflite, "--quantize", "int8", "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert [row["layer"] for row in summary["layers"]] == ["conv1", "conv2", "fc1", "logits"]
@@ -29,7 +29,7 @@ def test_prune_cluster_and_convert_in_one_call(cli, digits_model, digits_train, 
 
 def test_human_summary(cli, digits_model, digits_train, tmp_path):
     result = cli("optimize", digits_model, "-o", tmp_path / "s.keras", "--train-data", digits_train,
-                 "--epochs", 1, "--structured", "2:4")
+                 "--epochs", 1, "--prune-structured", "2:4")
     assert result.exit_code == 0, result.output
     assert "fc1" in result.stdout and "50.0%" in result.stdout and "wrote" in result.stdout
 
@@ -38,19 +38,19 @@ def test_human_summary(cli, digits_model, digits_train, tmp_path):
     (["--prune", "1.0"], "sparsity must be in [0, 1)"),
     (["--prune", "-0.2"], "sparsity must be in [0, 1)"),
     (["--cluster", "1"], "clusters must be an integer >= 2"),
-    (["--preserve-sparsity", "--prune", "0.5"], "--preserve-sparsity needs --cluster"),
+    (["--cluster-preserve-sparsity", "--prune", "0.5"], "--cluster-preserve-sparsity needs --cluster"),
     (["--cluster-init", "linear"], "--cluster-init needs --cluster"),
     (["--prune-schedule", "constant", "--cluster", "4"], "--prune-schedule needs --prune"),
-    (["--prune", "0.5", "--structured", "2:4"], "exclude each other"),
-    (["--structured", "4:2"], "0 < N < M"),
+    (["--prune", "0.5", "--prune-structured", "2:4"], "exclude each other"),
+    (["--prune-structured", "4:2"], "0 < N < M"),
     ([], "nothing to do"),
-    (["--prune-block", "4", "--cluster", "4"], "--prune-block needs --prune"),
-    (["--prune", "0.5", "--prune-block", "0"], "block size must be an integer >= 1"),
+    (["--prune-block-size", "4", "--cluster", "4"], "--prune-block-size needs --prune"),
+    (["--prune", "0.5", "--prune-block-size", "0"], "block size must be an integer >= 1"),
     (["--prune-run-cost", "0.3", "--cluster", "4"], "--prune-run-cost needs --prune"),
     (["--prune", "0.5", "--prune-run-cost", "-1"], "prune run cost must be a number >= 0"),
-    (["--prune", "0.5", "--prune-run-cost", "0.3", "--prune-block", "2"], "exclude each other"),
-    (["--prune", "0.5", "--cluster-entropy", "0.2"], "--cluster-entropy needs --cluster"),
-    (["--cluster", "4", "--cluster-entropy", "-0.5"], "cluster entropy cost must be a number >= 0"),
+    (["--prune", "0.5", "--prune-run-cost", "0.3", "--prune-block-size", "2"], "exclude each other"),
+    (["--prune", "0.5", "--cluster-entropy-cost", "0.2"], "--cluster-entropy-cost needs --cluster"),
+    (["--cluster", "4", "--cluster-entropy-cost", "-0.5"], "cluster entropy cost must be a number >= 0"),
     (["--prune", "0.5", "--per-tensor"], "--per-tensor applies to the --tflite file"),
     (["--prune", "0.5", "--tflite", "x.tflite", "--quantize", "float16", "--per-tensor"], "needs --quantize int8"),
 ])

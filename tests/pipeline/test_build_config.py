@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edgekit.errors import ConfigError
+from edgekit.optimize.stages import stage_names
 from edgekit.pipeline.config import load_config
 from edgekit.tomlfile import find_line
 
@@ -114,7 +115,8 @@ def test_optimize_steps_are_checked_against_their_config(tmp_path):
     config = load_config(write(tmp_path, base))
     assert [(s.step, s.params) for s in config.optimize] == [("prune", {"sparsity": 0.5})]
     cases = [
-        (base.replace('step = "prune"', 'step = "sharpen"'), 29, "step must be one of distill, filters, lowrank, prune,"),
+        (base.replace('step = "prune"', 'step = "sharpen"'), 29,
+         f"step must be one of {', '.join(stage_names())},"),
         (base.replace("sparsity = 0.5", "sparsityy = 0.5"), 30, "unknown key 'sparsityy' in [[optimize]] step 'prune'"),
         (base.replace("sparsity = 0.5", 'sparsity = "half"'), 30, "[[optimize]] prune.sparsity: expected a number"),
         # value checks happen when the file is loaded, before any training: the step's header line

@@ -122,13 +122,13 @@ def test_impossible_settings_fail_clearly(trained_cnn, config, message):
 def test_flags_build_filter_and_qat_steps():
     from edgekit.optimize.stages import steps_from_flags
 
-    filters, qat = steps_from_flags({"--prune-filters-layer": ("conv2=0.5",), "--filter-criterion": "bn",
+    filters, qat = steps_from_flags({"--filters-layer-ratios": ("conv2=0.5",), "--filters-criterion": "bn",
                                      "--qat": True})
     assert filters.stage == "filters" and qat.stage == "qat"
     assert filters.config.ratio == 0.0 and filters.config.layer_ratios == {"conv2": 0.5}
     assert filters.config.criterion == "bn"
-    assert steps_from_flags({"--prune-filters-layer": (), "--qat": False}) == []
+    assert steps_from_flags({"--filters-layer-ratios": (), "--qat": False}) == []
     with pytest.raises(UsageError, match="expected NAME=RATIO"):
-        steps_from_flags({"--prune-filters": 0.5, "--prune-filters-layer": ("conv2:0.5",)})
+        steps_from_flags({"--filters": 0.5, "--filters-layer-ratios": ("conv2:0.5",)})
     with pytest.raises(UsageError, match="out of range"):
-        steps_from_flags({"--prune-filters": 1.5})
+        steps_from_flags({"--filters": 1.5})

@@ -1,4 +1,4 @@
-"""``edgekit optimize --prune-filters ... --qat``: smaller model, on the int8 grid, converts to int8."""
+"""``edgekit optimize --filters ... --qat``: smaller model, on the int8 grid, converts to int8."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ def test_optimize_prune_filters_then_qat(digits_model, digits_train, digits_val,
 
     out, tflite = tmp_path / "small.keras", tmp_path / "small.tflite"
     result = run_edgekit("optimize", digits_model, "-o", out, "--train-data", digits_train, "--val-data", digits_val,
-                         "--epochs", "2", "--learning-rate", "1e-3", "--prune-filters", "0.5",
-                         "--prune-filters-layer", "fc1=0.75", "--qat", "--tflite", tflite, "--json")
+                         "--epochs", "2", "--learning-rate", "1e-3", "--filters", "0.5",
+                         "--filters-layer-ratios", "fc1=0.75", "--qat", "--tflite", tflite, "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert [s["stage"] for s in summary["stages"]] == ["filters", "qat"]
@@ -29,9 +29,9 @@ def test_optimize_prune_filters_then_qat(digits_model, digits_train, digits_val,
 
 
 def test_optimize_rejects_bad_filter_settings(digits_model, digits_train, tmp_path):
-    for args, message in [(["--prune-filters", "1"], "out of range"),
-                          (["--prune-filters-layer", "fc1"], "expected NAME=RATIO"),
-                          (["--prune-filters", "0.5", "--prune-filters-layer", "nope=0.5"], "has no layer 'nope'")]:
+    for args, message in [(["--filters", "1"], "out of range"),
+                          (["--filters-layer-ratios", "fc1"], "expected NAME=RATIO"),
+                          (["--filters", "0.5", "--filters-layer-ratios", "nope=0.5"], "has no layer 'nope'")]:
         result = run_edgekit("optimize", digits_model, "-o", tmp_path / "x.keras", "--train-data", digits_train,
                              *args)
         assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr, args

@@ -38,7 +38,7 @@ def test_int4_refuses_weights_off_the_grid_and_writes_nothing(storage_models, di
                        digits_train, "--storage", "int4")
     assert done.returncode == 5
     assert done.stderr.strip().splitlines()[-1].startswith("edgekit: error: ")
-    assert "no int8 kernel fits the int4 grid" in done.stderr and "--int4-grid" in done.stderr
+    assert "no int8 kernel fits the int4 grid" in done.stderr and "--cluster-int4-grid" in done.stderr
     assert not out.exists() and not list(tmp_path.glob("*.tflite*"))
 
 

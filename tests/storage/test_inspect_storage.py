@@ -54,7 +54,7 @@ def test_inspect_reads_lut_metadata(storage_models, tmp_path):
 def test_optimize_int4_grid_makes_int4_storage_exact(storage_models, digits_train, tmp_path):
     optimized = tmp_path / "clustered.keras"
     done = run_edgekit("optimize", storage_models["dense"], "-o", optimized, "--train-data", digits_train,
-                       "--cluster", "16", "--int4-grid", "--epochs", "1")
+                       "--cluster", "16", "--cluster-int4-grid", "--epochs", "1")
     assert done.returncode == 0, done.stderr
     import keras
 

@@ -23,7 +23,7 @@ def val_inputs(digits_val):
 @pytest.mark.parametrize("model, bits, ratio", [("grid_int8", 4, 0.60), ("ternary_int8", 2, 0.40)])
 def test_lut_export_is_smaller_identical_on_tflm_and_reports_the_arena(storage_models, digits_val, tmp_path, model,
                                                                        bits, ratio):
-    done = run_edgekit("export", storage_models[model], "-o", tmp_path, "--storage", "lut", "--data", digits_val,
+    done = run_edgekit("export", storage_models[model], "--out", tmp_path, "--storage", "lut", "--data", digits_val,
                        "--json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
@@ -46,7 +46,7 @@ def test_per_tensor_lut_on_per_channel_weights_is_refused(storage_models, val_in
     assert "lut-per-tensor-on-per-channel" in storage_forms(read_tflite(wrong))
     path = tmp_path / "wrong.tflite"
     path.write_bytes(wrong)
-    done = run_edgekit("export", path, "-o", tmp_path / "out")
+    done = run_edgekit("export", path, "--out", tmp_path / "out")
     assert done.returncode == 5 and "stored as lut-per-tensor-on-per-channel" in done.stderr
     assert "TFLite Micro does not run" in done.stderr and not (tmp_path / "out").exists()
 
@@ -77,7 +77,7 @@ def test_sparse_per_channel_is_silently_wrong_on_tflm_and_refused(sparse_files, 
     verify(int8, sparse, val_inputs, runtime="litert", tolerance=tolerance, where="sparse", what="sparse")
     with pytest.raises(OutputMismatchError, match="on tflm"):
         verify(int8, sparse, val_inputs, runtime="tflm", tolerance=tolerance, where="sparse", what="sparse")
-    done = run_edgekit("export", sparse_files["per_channel"], "-o", tmp_path / "out")
+    done = run_edgekit("export", sparse_files["per_channel"], "--out", tmp_path / "out")
     assert done.returncode == 5 and "stored as sparse-per-channel" in done.stderr and not (tmp_path / "out").exists()
 
 
@@ -122,7 +122,7 @@ def test_int4_per_channel_fully_connected_cannot_run_on_tflm_and_is_refused(stor
         run_model("tflm", wrong, val_inputs, "wrong.tflite")
     path = tmp_path / "wrong.tflite"
     path.write_bytes(wrong)
-    done = run_edgekit("export", path, "-o", tmp_path / "out")
+    done = run_edgekit("export", path, "--out", tmp_path / "out")
     assert done.returncode == 5 and "stored as int4-fc-per-channel" in done.stderr
     assert not (tmp_path / "out").exists()
     with pytest.raises(StorageError, match="int4-fc-per-channel, which target rpi4 does not run correctly"):

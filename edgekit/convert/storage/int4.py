@@ -123,7 +123,8 @@ def rewrite_kernels(model, where: str) -> list[dict]:
     if not any(r["int4"] for r in records):
         worst = min((r["max_error_steps"] for r in records), default=None)
         raise StorageError(f"{where}: no int8 kernel fits the int4 grid (best off by {worst} int8 steps); cluster "
-                           "with 16 clusters and int4_grid = true (edgekit optimize --cluster 16 --int4-grid) first")
+                           "with 16 clusters and int4_grid = true (edgekit optimize --cluster 16 "
+                           "--cluster-int4-grid) first")
     return records
 
 

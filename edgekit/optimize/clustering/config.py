@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from edgekit.errors import UsageError
 from edgekit.optimize.checks import check_non_negative
 from edgekit.optimize.selector import Selector
-from edgekit.vocab import CLUSTER_INITS
+
+CLUSTER_INITS = ("kmeans++", "linear", "density")  # how the centroids start
 
 
 def check_clusters(number_of_clusters: int) -> int:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from edgekit.optimize.clustering.config import ClusterConfig
+from edgekit.optimize.clustering.config import CLUSTER_INITS, ClusterConfig
 from edgekit.optimize.stages import Option, Param, Stage
-from edgekit.vocab import CLUSTER_INITS
 
 
 def apply(model, config: ClusterConfig, trainer):
@@ -58,16 +57,16 @@ def int4_grid_projection(wrapped):
 
 
 _OPTIONS = (
-    Option("--cluster", "clusters", "Cluster kernels to N shared values (N >= 2).", type=int, metavar="N",
-           enables=True),
-    Option("--cluster-init", "init", "Initial centroids.", type=str, choices=CLUSTER_INITS),
-    Option("--preserve-sparsity", "preserve_sparsity", "Clustering keeps zeros at zero (after pruning).",
-           type=bool),
-    Option("--int4-grid", "int4_grid", "Centroids end on one int4 grid per kernel, so edgekit convert --storage int4 "
-           "stores the kernels exactly in half the bytes (at most 16 clusters).", type=bool),
-    Option("--cluster-entropy", "entropy_cost", "Entropy-constrained clustering: weights near a border join the "
-           "more frequent cluster, so the values gzip smaller (0 = nearest centroid; default 0.5 with kmeans++ init, "
-           "0 with linear/density).", metavar="W"),
+    Option("clusters", "Cluster kernels to N shared values (N >= 2).", type=int, metavar="N", enables=True,
+           main=True),
+    Option("init", "Initial centroids.", type=str, choices=CLUSTER_INITS),
+    Option("preserve_sparsity", "Clustering keeps zeros at zero (after pruning).", type=bool,
+           renamed_from=("--preserve-sparsity",)),
+    Option("int4_grid", "Centroids end on one int4 grid per kernel, so edgekit convert --storage int4 stores the "
+           "kernels exactly in half the bytes (at most 16 clusters).", type=bool, renamed_from=("--int4-grid",)),
+    Option("entropy_cost", "Entropy-constrained clustering: weights near a border join the more frequent cluster, "
+           "so the values gzip smaller (0 = nearest centroid; default 0.5 with kmeans++ init, 0 with "
+           "linear/density).", metavar="W", renamed_from=("--cluster-entropy",)),
 )
 
 STAGE = Stage(name="cluster", config=ClusterConfig, apply=apply,

@@ -17,7 +17,7 @@ from edgekit.errors import UsageError
 from edgekit.optimize.distill.config import DistillConfig
 from edgekit.optimize.engine import Recipe
 from edgekit.optimize.stages import Step
-from edgekit.optimize.trainer import Finetune
+from edgekit.optimize.finetune import Finetune
 
 
 def distill_file(teacher_path: str | Path, output: str | Path, config: DistillConfig, finetune: Finetune, *,
@@ -33,7 +33,7 @@ def distill_file(teacher_path: str | Path, output: str | Path, config: DistillCo
     if not data.labels:
         if config.alpha != 1:
             raise UsageError(f"{train}: no labels; to learn from the teacher alone on unlabelled data give "
-                             f"--alpha 1, or add labels 'y' to the data")
+                             f"--distill-alpha 1, or add labels 'y' to the data")
         progress(f"{train}: no labels: the student learns the teacher's predictions (alpha 1)")
         data = Dataset(data.x, pseudo_labels(teacher, data.x, saved_kinds(teacher_path, output_names(teacher))),
                        data.source)

@@ -23,13 +23,14 @@ def apply(model, config: DistillConfig, trainer):
 
 
 _OPTIONS = (
-    Option("--distill-student", "student", "Distill into this student .keras file (same inputs and outputs as "
-           "MODEL, the teacher).", type=str, metavar="FILE", enables=True, excludes=("--distill-width",)),
-    Option("--distill-width", "width_multiplier", "Distill into the teacher with every layer's filters/units "
-           "scaled by W (0 < W <= 1).", metavar="W", enables=True),
-    Option("--distill-alpha", "alpha", "The teacher's share of the loss (0 = labels only, 1 = teacher only).",
-           metavar="A"),
-    Option("--distill-temperature", "temperature", "Softmax temperature of the soft targets (> 0).", metavar="T"),
+    Option("student", "Distill into this student .keras file (same inputs and outputs as the teacher).",
+           type=str, metavar="FILE", enables=True, excludes=("width_multiplier",)),
+    Option("width_multiplier", "Distill into the teacher with every layer's filters/units scaled by W "
+           "(0 < W <= 1), started from the teacher's strongest channels.", metavar="W", enables=True,
+           renamed_from=("--distill-width",)),
+    Option("alpha", "The teacher's share of the loss: (1 - A) * loss(labels) + A * T^2 * KL(teacher || student) "
+           "(0 = labels only, 1 = teacher only).", metavar="A"),
+    Option("temperature", "Softmax temperature T of the soft targets (> 0).", metavar="T"),
 )
 
 STAGE = Stage(name="distill", config=DistillConfig, apply=apply,

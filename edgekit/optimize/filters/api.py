@@ -57,12 +57,12 @@ def _check_overrides(model, plan, config: FilterPruneConfig) -> None:
     fixed_roots = plan.fixed_roots()
     for name, ratio in config.layer_ratios.items():
         if name not in names:
-            raise UsageError(f"--prune-filters-layer: model '{model.name}' has no layer '{name}'")
+            raise UsageError(f"--filters-layer-ratios: model '{model.name}' has no layer '{name}'")
         if name not in plan.producer_ids:
-            raise UsageError(f"--prune-filters-layer: layer '{name}' has no filters or units to prune "
+            raise UsageError(f"--filters-layer-ratios: layer '{name}' has no filters or units to prune "
                              "(only Conv, SeparableConv and Dense layers do)")
         if ratio > 0 and any(plan.find(int(i)) in fixed_roots for i in plan.producer_ids[name]):
-            raise UsageError(f"--prune-filters-layer: layer '{name}' feeds the model's output "
+            raise UsageError(f"--filters-layer-ratios: layer '{name}' feeds the model's output "
                              "(or a layer edgekit cannot slice); its channels cannot be pruned")
 
 

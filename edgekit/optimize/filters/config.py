@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from edgekit.errors import UsageError
-from edgekit.vocab import FILTER_CRITERIA
+
+FILTER_CRITERIA = ("l1", "l2", "bn")  # filter ranking: L1/L2 norm, BatchNorm |gamma|
 
 
 @dataclass
@@ -17,8 +18,8 @@ class FilterPruneConfig:
     criterion: str = "l1"          # l1 | l2 | bn (BatchNorm |gamma|)
 
     def __post_init__(self) -> None:
-        for name, value in [("--prune-filters", self.ratio)] + [
-                (f"--prune-filters-layer {layer}", r) for layer, r in self.layer_ratios.items()]:
+        for name, value in [("--filters", self.ratio)] + [
+                (f"--filters-layer-ratios {layer}", r) for layer, r in self.layer_ratios.items()]:
             if not 0.0 <= value < 1.0:
                 raise UsageError(f"{name}: ratio {value} is out of range; use 0 <= ratio < 1")
         if self.criterion not in FILTER_CRITERIA:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from edgekit.optimize.filters.config import FilterPruneConfig
+from edgekit.optimize.filters.config import FILTER_CRITERIA, FilterPruneConfig
 from edgekit.optimize.stages import Option, Param, Stage, per_layer
-from edgekit.vocab import FILTER_CRITERIA
 
 
 def apply(model, config: FilterPruneConfig, trainer):
@@ -20,14 +19,14 @@ def apply(model, config: FilterPruneConfig, trainer):
 
 
 _OPTIONS = (
-    Option("--prune-filters", "ratio", "Remove this fraction of every Conv's filters and Dense's units "
-           "(0 <= RATIO < 1) and rebuild a smaller model; the classifier outputs are never pruned.",
-           metavar="RATIO", enables=True),
-    Option("--prune-filters-layer", "layer_ratios", "Per-layer override of --prune-filters (repeatable); alone, "
-           "only the named layers are pruned.", type=str, metavar="NAME=RATIO", multiple=True,
-           parse=per_layer("--prune-filters-layer", float, "NAME=RATIO", "conv2=0.5"), enables=True),
-    Option("--filter-criterion", "criterion", "Rank filters by L1 or L2 norm, or by the following BatchNorm's "
-           "|gamma|.", type=str, choices=FILTER_CRITERIA),
+    Option("ratio", "Remove this fraction of every Conv's filters and Dense's units (0 <= RATIO < 1) and rebuild "
+           "a smaller model; the classifier outputs are never pruned.", metavar="RATIO", enables=True, main=True,
+           renamed_from=("--prune-filters",)),
+    Option("layer_ratios", "Per-layer override of --filters (repeatable); alone, only the named layers are "
+           "pruned.", type=str, metavar="NAME=RATIO", multiple=True, parse=per_layer(float, "NAME=RATIO", "conv2=0.5"),
+           enables=True, renamed_from=("--prune-filters-layer",)),
+    Option("criterion", "Rank filters by L1 or L2 norm, or by the following BatchNorm's |gamma|.", type=str,
+           choices=FILTER_CRITERIA, renamed_from=("--filter-criterion",)),
 )
 
 STAGE = Stage(name="filters", config=FilterPruneConfig, apply=apply,

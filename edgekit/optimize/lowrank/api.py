@@ -134,11 +134,11 @@ def _plan(layer, config: LowRankConfig, output: str | None) -> LayerPlan:
     reason = _unsupported(layer)
     rank = config.layer_ranks.get(layer.name)
     if not reason and rank == 0:
-        reason = "kept whole by --low-rank-layer NAME=0"
+        reason = "kept whole by --lowrank-layer-ranks NAME=0"
     if not reason and rank is None and config.ratio is None and config.energy is None:
-        reason = "not named in --low-rank-layer (only the named layers are factorized)"
+        reason = "not named in --lowrank-layer-ranks (only the named layers are factorized)"
     if not reason and output and rank is None:
-        reason = f"feeds the model output '{output}' (factorize it with --low-rank-layer {layer.name}=RANK)"
+        reason = f"feeds the model output '{output}' (factorize it with --lowrank-layer-ranks {layer.name}=RANK)"
     if reason:
         return LayerPlan(layer.name, kind, shape, None, (), params, params, reason)
     method = method_for(layer, config.conv)
@@ -175,10 +175,10 @@ def _check_overrides(model, layers, config: LowRankConfig) -> None:
     kernels = {layer.name: layer for layer in layers}
     for name, rank in config.layer_ranks.items():
         if name not in names:
-            raise UsageError(f"--low-rank-layer: model '{model.name}' has no layer '{name}'")
+            raise UsageError(f"--lowrank-layer-ranks: model '{model.name}' has no layer '{name}'")
         reason = _unsupported(kernels[name]) if name in kernels else "it has no kernel"
         if rank and reason:
-            raise UsageError(f"--low-rank-layer: layer '{name}' cannot be factorized: {reason}")
+            raise UsageError(f"--lowrank-layer-ranks: layer '{name}' cannot be factorized: {reason}")
 
 
 def _factors(kernel: np.ndarray, method: str, ranks: tuple[int, ...]) -> list[np.ndarray]:

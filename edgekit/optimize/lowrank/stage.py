@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from edgekit.optimize.lowrank.config import LowRankConfig
+from edgekit.optimize.lowrank.config import LOW_RANK_CONV, LowRankConfig
 from edgekit.optimize.stages import Option, Param, Stage, per_layer
-from edgekit.vocab import LOW_RANK_CONV
 
 
 def _target(config: LowRankConfig) -> str:
@@ -38,16 +37,16 @@ def apply(model, config: LowRankConfig, trainer):
 
 
 _OPTIONS = (
-    Option("--low-rank", "ratio", "Factorize Dense/Conv2D kernels (truncated SVD, Tucker-2) so each keeps at most "
-           "this fraction of its weights (0 < RATIO <= 1); layers that would not shrink and the classifier "
-           "outputs are kept whole.", metavar="RATIO", enables=True, excludes=("--low-rank-energy",)),
-    Option("--low-rank-energy", "energy", "Factorize with the smallest rank per layer that keeps this fraction of "
-           "the kernel's squared singular values (0 < E <= 1).", metavar="E", enables=True),
-    Option("--low-rank-layer", "layer_ranks", "Rank for one layer (repeatable; 0 keeps it whole; also factorizes "
-           "an output layer); alone, only the named layers are factorized.", type=str, metavar="NAME=RANK",
-           multiple=True, parse=per_layer("--low-rank-layer", int, "NAME=RANK", "fc1=32"), enables=True),
-    Option("--low-rank-conv", "conv", "How k x k Conv2D kernels are split: tucker (1x1 -> kxk -> 1x1) or "
-           "spatial (kx1 -> 1xk).", type=str, choices=LOW_RANK_CONV),
+    Option("ratio", "Factorize Dense/Conv2D kernels (truncated SVD, Tucker-2) so each keeps at most this fraction "
+           "of its weights (0 < RATIO <= 1); layers that would not shrink and the classifier outputs are kept "
+           "whole.", metavar="RATIO", enables=True, main=True, excludes=("energy",), renamed_from=("--low-rank",)),
+    Option("energy", "Factorize with the smallest rank per layer that keeps this fraction of the kernel's squared "
+           "singular values (0 < E <= 1).", metavar="E", enables=True, renamed_from=("--low-rank-energy",)),
+    Option("layer_ranks", "Rank for one layer (repeatable; 0 keeps it whole; also factorizes an output layer); "
+           "alone, only the named layers are factorized.", type=str, metavar="NAME=RANK", multiple=True,
+           parse=per_layer(int, "NAME=RANK", "fc1=32"), enables=True, renamed_from=("--low-rank-layer",)),
+    Option("conv", "How k x k Conv2D kernels are split: tucker (1x1 -> kxk -> 1x1) or spatial (kx1 -> 1xk).",
+           type=str, choices=LOW_RANK_CONV, renamed_from=("--low-rank-conv",)),
 )
 
 STAGE = Stage(name="lowrank", config=LowRankConfig, apply=apply,

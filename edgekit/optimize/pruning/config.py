@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from edgekit.errors import UsageError
 from edgekit.optimize.checks import check_non_negative
 from edgekit.optimize.selector import Selector
-from edgekit.vocab import PRUNE_SCHEDULES
+
+PRUNE_SCHEDULES = ("polynomial", "constant")  # sparsity ramps up from 0, or holds from the first step
 
 
 def check_sparsity(value: float, name: str = "sparsity") -> float:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from edgekit.optimize.pruning.config import PruneConfig
+from edgekit.optimize.pruning.config import PRUNE_SCHEDULES, PruneConfig
 from edgekit.optimize.stages import Option, Param, Stage
-from edgekit.vocab import PRUNE_SCHEDULES
 
 # PolynomialDecay reaches the final sparsity after this fraction of the fine-tuning steps,
 # leaving the rest for the network to recover at the final sparsity.
@@ -17,7 +16,7 @@ def _n_of_m(value: str) -> tuple[int, int]:
     try:
         n, m = (int(part) for part in str(value).split(":"))
     except ValueError:
-        raise UsageError(f"--structured: expected N:M such as 2:4, got {value!r}") from None
+        raise UsageError(f"{value!r}: expected N:M such as 2:4") from None
     return n, m
 
 
@@ -47,18 +46,18 @@ def apply(model, config: PruneConfig, trainer):
 
 
 _OPTIONS = (
-    Option("--prune", "sparsity", "Magnitude-prune kernels to this fraction of zeros, in [0, 1).",
-           metavar="SPARSITY", enables=True),
-    Option("--prune-schedule", "schedule", "polynomial: sparsity ramps up from 0; constant: from the first step.",
-           type=str, choices=PRUNE_SCHEDULES, needs=("--prune",)),
-    Option("--prune-block", "block_size", "Prune whole runs of K consecutive input channels (TFLite's innermost "
-           "axis) instead of single weights: zero runs compress better, at some accuracy cost.",
-           type=int, metavar="K", needs=("--prune",)),
-    Option("--prune-run-cost", "run_cost", "Prefer long runs of zeros, which gzip codes in a few bits: each "
-           "switch between kept and pruned weights along a kernel row costs C pruning thresholds (0.3 is a good "
-           "start).", metavar="C", needs=("--prune",)),
-    Option("--structured", "structured", "Structured N:M pruning along input channels instead of --prune, "
-           "e.g. 2:4.", type=str, metavar="N:M", parse=_n_of_m, enables=True, excludes=("--prune",)),
+    Option("sparsity", "Magnitude-prune kernels to this fraction of zeros, in [0, 1).", metavar="SPARSITY",
+           enables=True, main=True),
+    Option("schedule", "polynomial: sparsity ramps up from 0; constant: from the first step.", type=str,
+           choices=PRUNE_SCHEDULES, needs=("sparsity",)),
+    Option("block_size", "Prune whole runs of K consecutive input channels (TFLite's innermost axis) instead of "
+           "single weights: zero runs compress better, at some accuracy cost.", type=int, metavar="K",
+           needs=("sparsity",), renamed_from=("--prune-block",)),
+    Option("run_cost", "Prefer long runs of zeros, which gzip codes in a few bits: each switch between kept and "
+           "pruned weights along a kernel row costs C pruning thresholds (0.3 is a good start).", metavar="C",
+           needs=("sparsity",)),
+    Option("structured", "Structured N:M pruning along input channels instead of --prune, e.g. 2:4.", type=str,
+           metavar="N:M", parse=_n_of_m, enables=True, excludes=("sparsity",), renamed_from=("--structured",)),
 )
 
 # How the zeros are laid out: a search picks one kind of structure at a time (they exclude each other).

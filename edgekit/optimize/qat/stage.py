@@ -21,7 +21,7 @@ def apply(model, config: QATConfig, trainer):
     return finish_qat(wrapped, config.representative(trainer.train.x)).model
 
 
-_OPTIONS = (Option("--qat", None, "Finish with quantization-aware training for full-int8 (convert the result "
+_OPTIONS = (Option(None, "Finish with quantization-aware training for full-int8 (convert the result "
                     "with --quantize int8).", type=bool, enables=True),)
 
 STAGE = Stage(name="qat", config=QATConfig, apply=apply,

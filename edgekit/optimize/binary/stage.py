@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edgekit.optimize.lowbit.config import BinaryConfig
+from edgekit.optimize.binary.config import BinaryConfig
 from edgekit.optimize.stages import Option, Stage
 
 
@@ -13,10 +13,10 @@ def apply(model, config: BinaryConfig, trainer):
 
 
 _OPTIONS = (
-    Option("--binary", None, "Train kernels to two values {-a, +a} per output channel (first and last layers "
+    Option(None, "Train kernels to two values {-a, +a} per output channel (first and last layers "
            "kept at int8; int8 export holds <= 2 values per channel).", type=bool, enables=True),
-    Option("--binary-ends", "include_ends", "Also make the first and last layers binary.", type=bool,
-           needs=("--binary",)),
+    Option("include_ends", "Also make the first and last layers binary.", type=bool,
+           renamed_from=("--binary-ends",)),
 )
 
 # Pruned zeros would be a third value: binary weights have none, so pruning first is refused.

@@ -1,4 +1,4 @@
-"""Settings of the ternary and binary stages (no TensorFlow: edgekit.toml and --help read them)."""
+"""Settings of the ternary stage (no TensorFlow: edgekit.toml and --help read them)."""
 
 from __future__ import annotations
 
@@ -30,10 +30,3 @@ class TernaryConfig:
                              f"e.g. {DEFAULT_THRESHOLD}), got {self.threshold!r}")
         self.threshold = value
 
-
-@dataclass
-class BinaryConfig:
-    """Kernels to {-a, +a} per output channel; ``include_ends`` also binarizes the first and last layers."""
-
-    include_ends: bool = False
-    select: Selector = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edgekit.optimize.lowbit.config import TernaryConfig
+from edgekit.optimize.ternary.config import TernaryConfig
 from edgekit.optimize.stages import Option, Param, Stage
 
 
@@ -13,12 +13,11 @@ def apply(model, config: TernaryConfig, trainer):
 
 
 _OPTIONS = (
-    Option("--ternary", None, "Train kernels to three values {-a, 0, +a} per output channel (first and last "
+    Option(None, "Train kernels to three values {-a, 0, +a} per output channel (first and last "
            "layers kept at int8; int8 export holds <= 3 values per channel).", type=bool, enables=True),
-    Option("--ternary-threshold", "threshold", "Weights below T x their channel's mean |w| become 0.",
-           metavar="T", needs=("--ternary",)),
-    Option("--ternary-ends", "include_ends", "Also make the first and last layers ternary.", type=bool,
-           needs=("--ternary",)),
+    Option("threshold", "Weights below T x their channel's mean |w| become 0.", metavar="T"),
+    Option("include_ends", "Also make the first and last layers ternary.", type=bool,
+           renamed_from=("--ternary-ends",)),
 )
 
 STAGE = Stage(name="ternary", config=TernaryConfig, apply=apply,

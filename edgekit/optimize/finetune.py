@@ -1,0 +1,44 @@
+"""How every command fine-tunes: one set of defaults for optimize, distill, build and tune.
+
+Standard library only (no Keras), so the command line can show these defaults in
+``--help`` and edgekit.toml's ``[finetune]`` can take them without loading TensorFlow;
+``edgekit optimize``, ``edgekit distill``, ``[finetune]`` (``edgekit build``) and the
+trials of ``edgekit tune`` all read them from here, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edgekit.errors import UsageError
+
+
+@dataclass
+class Finetune:
+    """Adam at ``learning_rate`` for ``epochs`` per stage; ``loss``: names for a model saved without one.
+
+    2 epochs: enough for a pruning ramp to reach its final sparsity and recover, short
+    enough that a tuning study's many trials stay affordable; 1e-4: a fine-tune starts
+    from trained weights and must not undo them (a fresh student may want 1e-3).
+    """
+
+    epochs: int = 2
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    loss: tuple[str, ...] = ()
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1:
+            raise UsageError(f"epochs and batch size must be >= 1, got {self.epochs} and {self.batch_size}")
+        if not self.learning_rate > 0:
+            raise UsageError(f"learning rate must be > 0, got {self.learning_rate}")
+        self.loss = (self.loss,) if isinstance(self.loss, str) else tuple(self.loss)
+        if self.loss:  # edgekit.tasks loads NumPy: not for the defaults --help shows
+            from edgekit.tasks import task_for_loss
+
+            for name in self.loss:
+                task_for_loss(name)  # unknown names fail before any training
+
+
+FINETUNE = Finetune()  # the defaults, as the command line shows them
