@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from edgekit.cli.model_options import user_code_options
-from edgekit.cli.output import emit_json, info, json_option
+from edgekit.cli.output import emit_json, info, json_option, warn
 
 
 @click.command("init")
@@ -50,8 +50,11 @@ def build(config: Path, out_dir: Path, storage: str | None, as_json: bool) -> No
         info(verdict.line())
     final = result.final
     metric, value = final.quality
+    warn(result.manifest["model"]["not_verified"])
+    warn(result.manifest["warning"])
     info(f"built {out_dir / 'model.tflite'}: {final.name}, {final.size_bytes / 1024:.1f} KB, "
          f"{metric} {value:.4f}; report {out_dir / 'report.html'}")
+    info(result.manifest["drop"]["line"] + f" ({result.baseline.name} → {final.name})")
     if as_json:
         emit_json(result.manifest)
     enforce(result.verdicts)

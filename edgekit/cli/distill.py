@@ -41,12 +41,13 @@ def distill(teacher, student, width_multiplier, output, train_data, val_data, ep
         raise UsageError("give the student: --student S.keras or --width-multiplier W (one of them)")
     config = DistillConfig(student=student, width_multiplier=width_multiplier, alpha=alpha, temperature=temperature)
     from edgekit.cli.optimize import render
-    from edgekit.cli.output import info
+    from edgekit.cli.output import info, warn
     from edgekit.optimize.distill.file import distill_file
     from edgekit.optimize.trainer import Finetune
 
     finetune = Finetune(epochs, batch_size, learning_rate, losses, seed)
     summary = distill_file(teacher, output, config, finetune, train=train_data, val=val_data, progress=info)
+    warn(summary["warning"])
     if as_json:
         emit_json(summary)
     else:
