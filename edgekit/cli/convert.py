@@ -61,10 +61,12 @@ def convert(model, output, quantize, calibration, calibration_samples, io_type, 
                                      auto_mixed=auto_mixed, calibration=calibration, eval_data=eval_data,
                                      calibration_samples=calibration_samples, preprocess=preprocess,
                                      per_tensor=per_tensor)
+        warn(summary["warning"])
         if as_json:
             emit_json(summary)
         else:
             click.echo(render_mixed(summary))
+            click.echo(summary["drop"]["line"])
         return
     if calibration and quantize not in CALIBRATED_MODES:
         info(f"note: --calibration is not used by --quantize {quantize}")

@@ -18,6 +18,9 @@ from edgekit.quality_drop import Drop, drop_fields, measure
 from edgekit.vocab import CALIBRATED_MODES
 
 DEFAULT_CALIBRATION_SAMPLES = 200
+# The likely fixes of an accuracy drop caused by quantization (edgekit.quality_drop's warning).
+CONVERSION_FIXES = ("--keep-float LAYER or --auto-mixed MAX_DROP", "per-channel weights (no --per-tensor)",
+                    "quantization-aware training (edgekit optimize --qat)")
 
 
 @dataclass
@@ -108,8 +111,7 @@ def conversion_drop(model_path: str | Path, tflite_path: str | Path, data: Datas
                     given: bool) -> Drop:
     """The float model's metrics vs the .tflite file's on ``data`` (None: not measured). Labels of the
     calibration data (not ``given`` for this) that do not fit the model's outputs leave it unmeasured."""
-    fixes = ("--keep-float LAYER or --auto-mixed MAX_DROP", "per-channel weights (no --per-tensor)",
-             "quantization-aware training (edgekit optimize --qat)")
+    fixes = CONVERSION_FIXES
     missing = "no labelled data (give --eval-data SPEC)"
     if data is None:
         return measure(None, None, fixes, missing=missing)
