@@ -93,8 +93,8 @@ def convert_file(model_path: str | Path, out_path: str | Path, *, quantize: str 
         checks = [a for a in (guard, stored.agreement) if a is not None]
         checked = {"storage": storage, "tensors": stored.tensors,
                    "int8_size_bytes": stored.int8_bytes if storage != "int8" else None,
-                   "agreement": [a.to_dict() for a in checks], "verified": all(a.ok for a in checks),
-                   "not_verified": not_verified(str(out_path), checks)}
+                   "agreement": [a.to_dict() for a in checks], "not_verified": not_verified(str(out_path), checks),
+                   "verified": all(a.ok for a in checks) if checks else None}
     with atomic_path(out_path) as written:   # measured before it is renamed: a bad label file leaves nothing
         written.write_bytes(flatbuffer)
         checked.update(drop_fields(conversion_drop(model_path, written, labelled, output_names(model),
