@@ -87,3 +87,11 @@ def test_a_broken_int8_file_is_refused_and_written_only_with_no_verify(cli, digi
     warnings = [line for line in written.stderr.splitlines() if line.startswith("edgekit: warning: ")]
     assert any("not verified" in line and str(out) in line for line in warnings), written.stderr
     assert out.read_bytes() and result["sha256"]
+
+
+def test_a_class_within_one_step_of_the_best_agrees_and_one_further_does_not():
+    from edgekit.convert.agreement import top1_agreement
+
+    reference = np.array([[0.0, 4.0, 3.0], [0.0, 4.0, 2.9], [0.0, 4.0, 4.0]])
+    picks_class_2 = np.array([[0.0, 0.0, 1.0]] * 3)
+    assert top1_agreement(reference, picks_class_2, step=1.0).tolist() == [True, False, True]
