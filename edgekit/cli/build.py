@@ -11,7 +11,7 @@ import click
 
 from edgekit.cli.finetune_options import seed_option
 from edgekit.cli.model_options import user_code_options
-from edgekit.cli.output import emit_json, info, json_option
+from edgekit.cli.output import emit_json, info, json_option, warn
 
 
 @click.command("init")
@@ -55,8 +55,11 @@ def build(config: Path, out_dir: Path, storage: str | None, seed: int | None, as
         info(verdict.line())
     final = result.final
     metric, value = final.quality
+    warn(result.manifest["model"]["not_verified"])
+    warn(result.manifest["warning"])
     info(f"built {out_dir / 'model.tflite'}: {final.name}, {final.size_bytes / 1024:.1f} KB, "
          f"{metric} {value:.4f}; report {out_dir / 'report.html'}")
+    info(result.manifest["drop"]["line"] + f" ({result.baseline.name} → {final.name})")
     if as_json:
         emit_json(result.manifest)
     enforce(result.verdicts)

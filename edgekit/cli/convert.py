@@ -7,7 +7,7 @@ import click
 from edgekit.cli.convert_mixed import mixed_precision_options, render_mixed
 from edgekit.cli.dataopts import SPEC_HELP, preprocess_from, preprocess_options
 from edgekit.cli.model_options import user_code_options
-from edgekit.cli.output import emit_json, info, json_option
+from edgekit.cli.output import emit_json, info, json_option, warn
 from edgekit.vocab import CALIBRATED_MODES
 from edgekit.vocab import IO_TYPES as _IO_TYPES, QUANTIZE_MODES as _QUANTIZE  # names tests compare
 
@@ -30,12 +30,15 @@ from edgekit.vocab import IO_TYPES as _IO_TYPES, QUANTIZE_MODES as _QUANTIZE  # 
               help="How the int8 file stores its weights: int8; int4 (kernels on the int4 grid, e.g. clustered "
                    "with --cluster-int4-grid); sparse (1x16 zero blocks). A compact form is run against the int8 "
                    "file on the calibration samples and refused if their outputs disagree.")
+@click.option("--no-verify", "no_verify", is_flag=True,
+              help="Write the file even if its outputs disagree with the float model's (or a storage form's with "
+                   "the int8 file's): a warning and \"verified\": false in --json instead of exit 5.")
 @user_code_options
 @preprocess_options
 @mixed_precision_options
 @json_option
-def convert(model, output, quantize, calibration, calibration_samples, io_type, per_tensor, storage, scale, mean,
-            std, keep_float, auto_mixed, eval_data, as_json):
+def convert(model, output, quantize, calibration, calibration_samples, io_type, per_tensor, storage, no_verify, scale,
+            mean, std, keep_float, auto_mixed, eval_data, as_json):
     """Convert MODEL (.keras, legacy .h5 or a SavedModel directory) to TFLite."""
     from edgekit.extras import require_tensorflow
 
@@ -58,17 +61,21 @@ def convert(model, output, quantize, calibration, calibration_samples, io_type, 
                                      auto_mixed=auto_mixed, calibration=calibration, eval_data=eval_data,
                                      calibration_samples=calibration_samples, preprocess=preprocess,
                                      per_tensor=per_tensor)
+        warn(summary["warning"])
         if as_json:
             emit_json(summary)
         else:
             click.echo(render_mixed(summary))
+            click.echo(summary["drop"]["line"])
         return
     if calibration and quantize not in CALIBRATED_MODES:
         info(f"note: --calibration is not used by --quantize {quantize}")
     info(f"converting {model} ({quantize}) ...")
     result = convert_file(model, output, quantize=quantize, calibration=calibration, io_type=io_type,
                           calibration_samples=calibration_samples, preprocess=preprocess, per_tensor=per_tensor,
-                          storage=storage)
+                          storage=storage, verify=not no_verify, eval_data=eval_data)
+    warn(result.not_verified)
+    warn(result.warning)
     if as_json:
         emit_json(result.to_dict())
         return
@@ -80,5 +87,7 @@ def convert(model, output, quantize, calibration, calibration_samples, io_type, 
                    f"({result.int8_size_bytes:,} bytes)")
     for agreement in result.agreement:
         top1 = "" if agreement["top1"] is None else f", top-1 agreement {agreement['top1']:.2%}"
-        click.echo(f"  verified on {agreement['runtime']} against the {agreement['reference']} model: max "
+        checked = "verified" if agreement["ok"] else "NOT verified (--no-verify)"
+        click.echo(f"  {checked} on {agreement['runtime']} against the {agreement['reference']} model: max "
                    f"{agreement['max_steps']:g} output steps{top1} ({agreement['samples']} samples)")
+    click.echo(result.drop["line"])

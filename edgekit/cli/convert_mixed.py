@@ -23,7 +23,8 @@ def mixed_precision_options(command: Callable) -> Callable:
                      help="With --quantize int8: keep the most sensitive layers float until the accuracy "
                           "drop is at most MAX_DROP points."),
         click.option("--eval-data", "eval_data", default=None, metavar="SPEC",
-                     help="Labelled data --auto-mixed measures accuracy on (default: the calibration data)."),
+                     help="Labelled data the accuracy before/after (and --auto-mixed) is measured on (default: the "
+                          "calibration data, when it has labels)."),
     ]
     for option in reversed(options):
         command = option(command)

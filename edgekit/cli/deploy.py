@@ -208,7 +208,7 @@ def _checks(checks: dict) -> str:
         agreement = ev["agreement"]
         name, device = _headline(ev["device"])
         _, host = _headline(ev["host"])
-        top1 = "" if agreement["top1"] is None else f", identical top-1 {100 * agreement['top1']:.2f}%"
+        top1 = "" if agreement["top1"] is None else f", top-1 agreement {100 * agreement['top1']:.2f}%"
         parts.append(f"{name} on the device {device} vs host {host} (LiteRT){top1}, max {agreement['max_steps']:g} "
                      f"output step(s) apart, {ev['samples']} samples of {ev['data']}")
     return "".join(f"\n     {part}" for part in parts)

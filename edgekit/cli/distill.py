@@ -42,12 +42,13 @@ def distill(teacher, output, train_data, val_data, epochs, batch_size, learning_
     if not steps:
         raise UsageError("give the student: --distill-student S.keras or --distill-width-multiplier W (one of them)")
     from edgekit.cli.optimize import render
-    from edgekit.cli.output import info
+    from edgekit.cli.output import info, warn
     from edgekit.optimize.distill.file import distill_file
     from edgekit.optimize.finetune import Finetune
 
     finetune = Finetune(epochs, batch_size, learning_rate, losses, seed)
     summary = distill_file(teacher, output, steps[0].config, finetune, train=train_data, val=val_data, progress=info)
+    warn(summary["warning"])
     if as_json:
         emit_json(summary)
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from edgekit.cli.dataopts import SPEC_HELP
-from edgekit.cli.output import emit_json, info, json_option
+from edgekit.cli.output import emit_json, info, json_option, warn
 from edgekit.cli.renamed import Command
 
 
@@ -25,13 +25,18 @@ from edgekit.cli.renamed import Command
                    "unless the outputs are identical.")
 @click.option("--data", metavar="SPEC", default=None,
               help=f"Inputs for that check: {SPEC_HELP}. Default: seeded random inputs over the input's range.")
+@click.option("--no-verify", "no_verify", is_flag=True,
+              help="Write the files even if the storage form's outputs differ from the input file's: a warning "
+                   "and \"verified\": false in --json instead of exit 5.")
 @json_option
 def export(model: str, fmt: str, out_dir: str, name: str, symbol: str, storage: str, data: str | None,
-           as_json: bool) -> None:
+           no_verify: bool, as_json: bool) -> None:
     """Export MODEL.tflite for a microcontroller build and report the tensor arena it needs."""
     from edgekit.export.compact import export_model
 
-    result = export_model(model, out_dir, storage=storage, data=data, name=name, symbol=symbol)
+    result = export_model(model, out_dir, storage=storage, data=data, name=name, symbol=symbol,
+                          verify=not no_verify)
+    warn(result.not_verified)
     if as_json:
         emit_json({"format": fmt, **result.to_dict()})
         return
@@ -40,8 +45,10 @@ def export(model: str, fmt: str, out_dir: str, name: str, symbol: str, storage: 
     info(f"  {written.symbol}[{written.length}] ({written.symbol}_len), sha256 {written.sha256}")
     if result.int8_arena is not None:
         agreement = result.stored.agreement
+        checked = (f"TFLM outputs identical on {agreement.samples} samples" if agreement.ok else
+                   f"NOT verified (--no-verify): {agreement.describe()}")
         info(f"  storage {storage}: {written.length:,} bytes, {written.length / result.stored.int8_bytes:.1%} of the "
-             f"input's {result.stored.int8_bytes:,}; TFLM outputs identical on {agreement.samples} samples")
+             f"input's {result.stored.int8_bytes:,}; {checked}")
         info(f"  tensor arena: {result.arena.describe()} (input file: {result.int8_arena.bytes} bytes; decoded "
              "kernels live in the arena)")
     else:

@@ -10,7 +10,7 @@ import click
 
 from edgekit.cli.finetune_options import finetune_options
 from edgekit.cli.model_options import user_code_options
-from edgekit.cli.output import emit_json, info, json_option
+from edgekit.cli.output import emit_json, info, json_option, warn
 from edgekit.cli.renamed import Command
 from edgekit.cli.stage_options import given_flags, stage_options
 from edgekit.errors import UsageError
@@ -76,6 +76,7 @@ def optimize(model, output, train_data, val_data, epochs, batch_size, learning_r
                               per_tensor=per_tensor)
         summary["tflite"] = {"output": result.output, "quantize": result.quantize, "per_tensor": per_tensor,
                              "size_bytes": result.size_bytes, "sha256": result.sha256}
+    warn(summary["warning"])
     if as_json:
         emit_json(summary)
     else:
@@ -107,6 +108,7 @@ def render(summary: dict) -> str:
     if "tflite" in summary:
         t = summary["tflite"]
         lines.append(f"wrote {t['output']}: {t['size_bytes']:,} bytes, quantize {t['quantize']}")
+    lines.append(summary["drop"]["line"])
     return "\n".join(lines)
 
 

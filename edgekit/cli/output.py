@@ -18,6 +18,12 @@ def emit_json(obj: Any) -> None:
     click.echo(json.dumps(obj, indent=2, sort_keys=False, default=_jsonable))
 
 
+def warn(message: str | None) -> None:
+    """``edgekit: warning: MESSAGE`` on stderr, one line (nothing for None): a result written but worth a look."""
+    if message:
+        info(f"edgekit: warning: {message}")
+
+
 def _jsonable(value: Any) -> Any:
     """Make numpy scalars/arrays and paths serialisable."""
     if hasattr(value, "tolist"):
@@ -31,4 +37,4 @@ def stderr_is_tty() -> bool:
     return sys.stderr.isatty()
 
 
-__all__ = ["emit_json", "info", "json_option", "stderr_is_tty"]
+__all__ = ["emit_json", "info", "json_option", "stderr_is_tty", "warn"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from edgekit.cli.finetune_options import seed_option
-from edgekit.cli.output import emit_json, info, json_option
+from edgekit.cli.output import emit_json, info, json_option, warn
 from edgekit.optimize.finetune import FINETUNE
 from edgekit.vocab import SIZE_OBJECTIVES, TUNE_SAMPLERS
 
@@ -91,6 +91,9 @@ def tune(source: Path, out_dir: Path, trials, workers, ray_address, resume, seed
         if not built["feasible"]:
             info("note: built again with TensorFlow's default threads, the chosen recipe misses a budget: "
                  + "; ".join(v["line"] for v in built["verdicts"] if not v["ok"] and not v["off_target"]))
+        if document.get("drop"):
+            warn(document["warning"])
+            info(f"chosen model: {document['drop']['line']} (float32 → trial {chosen['number']})")
     if as_json:
         emit_json(document)
     from edgekit.errors import EdgekitError, NoModelMeetsBudgets

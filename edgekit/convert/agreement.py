@@ -5,7 +5,8 @@ wrong (per-tensor LUT tables on per-channel weights under TFLite Micro, per-chan
 sparse int8 under tflite-runtime 2.14), so edgekit runs what it writes. Two measures,
 per output: the largest difference in output quantization steps (the step of the
 reference's int8 output, else 1/255 of the reference's range) and, for classifier outputs
-(one row of scores per sample), how often both pick the same class (top-1 agreement).
+(one row of scores per sample), how often the file picks a class the reference ranks best
+(top-1 agreement, tie-aware: see :func:`top1_agreement`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,12 @@ class Agreement:
         return (f"{self.runtime}: max {self.max_steps:g} / mean {self.mean_steps:.3f} output steps vs the "
                 f"{self.reference} reference over {self.samples} samples{top1}")
 
+    @classmethod
+    def from_dict(cls, record: dict) -> "Agreement":
+        """The Agreement a ``to_dict()`` record describes (a build caches its checks as JSON)."""
+        return cls(record["runtime"], record["reference"], record["samples"], record["max_steps"],
+                   record["mean_steps"], record["top1"], Tolerance(**record["tolerance"]))
+
     def to_dict(self) -> dict:
         return {"runtime": self.runtime, "reference": self.reference, "samples": self.samples,
                 "max_steps": round(self.max_steps, 4), "mean_steps": round(self.mean_steps, 4),
@@ -94,16 +101,34 @@ def compare(reference: list[np.ndarray], outputs: list[np.ndarray], steps: list[
     diffs = [np.abs(o.astype(np.float64).reshape(r.shape) - r) / s for r, o, s in zip(reference, outputs, steps)]
     worst = max(float(d.max()) for d in diffs)
     mean = float(np.mean([d.mean() for d in diffs]))
-    classifiers = [(r, o) for r, o in zip(reference, outputs) if classifier and r.ndim == 2 and r.shape[1] > 1]
+    classifiers = [(r, o, s) for r, o, s in zip(reference, outputs, steps)
+                   if classifier and r.ndim == 2 and r.shape[1] > 1]
     top1 = None
     if classifiers:
-        top1 = float(np.mean([np.mean(r.argmax(1) == o.reshape(r.shape).argmax(1)) for r, o in classifiers]))
+        top1 = float(np.mean([np.mean(top1_agreement(r, o.reshape(r.shape), s)) for r, o, s in classifiers]))
     return Agreement(runtime, reference_kind, len(reference[0]), round(worst, 3), mean, top1, tolerance)
 
 
-def check(agreement: Agreement, where: str, what: str) -> Agreement:
-    """``agreement`` if within its tolerance; else OutputMismatchError naming the file and the figures."""
-    if not agreement.ok:
+def top1_agreement(reference: np.ndarray, outputs: np.ndarray, step: float) -> np.ndarray:
+    """Per sample (rows of class scores), whether the file's top-1 class is one the reference ranks best.
+
+    Sample i agrees when ``reference[i, argmax(outputs[i])] >= max(reference[i]) - step``: the
+    reference's score for the file's class is within one output quantization step of its best.
+    ``step`` is the reference's output step (an int8 reference), else the file's (a float
+    reference has none): classes the reference separates by less than one step are tied, since
+    an int8 output cannot tell them apart, and picking either is no disagreement. A wrong file
+    still fails: its class then scores well below the reference's best.
+    """
+    chosen = reference[np.arange(len(reference)), outputs.argmax(1)]
+    return chosen >= reference.max(1) - step * (1 + 1e-6)
+
+
+def check(agreement: Agreement, where: str, what: str, *, refuse: bool = True) -> Agreement:
+    """``agreement`` if within its tolerance; else OutputMismatchError naming the file and the figures.
+
+    ``refuse=False`` (``--no-verify``): the agreement either way; the caller writes the file and
+    reports it as not verified (:func:`not_verified`)."""
+    if refuse and not agreement.ok:
         raise OutputMismatchError(f"{where}: {what} refused, its outputs disagree with the {agreement.reference} "
                                   f"reference on {agreement.runtime} ({agreement.describe().split(': ', 1)[1]}; "
                                   f"allowed: {agreement.tolerance.describe()}); nothing was written")
@@ -111,12 +136,22 @@ def check(agreement: Agreement, where: str, what: str) -> Agreement:
 
 
 def verify(reference: bytes, candidate: bytes, inputs: list[np.ndarray], *, runtime: str, tolerance: Tolerance,
-           where: str, what: str) -> Agreement:
-    """Run both files on ``inputs`` with ``runtime``; the Agreement, or OutputMismatchError."""
+           where: str, what: str, refuse: bool = True) -> Agreement:
+    """Run both files on ``inputs`` with ``runtime``; the Agreement, or OutputMismatchError (see :func:`check`)."""
     from edgekit.convert.runners import run_model
 
     expected = run_model(runtime, reference, inputs, f"{where} (int8 reference)")
     actual = run_model(runtime, candidate, inputs, where)
     agreement = compare(expected, actual, output_steps(reference, expected), runtime=runtime,
                         reference_kind="int8", tolerance=tolerance)
-    return check(agreement, where, what)
+    return check(agreement, where, what, refuse=refuse)
+
+
+def not_verified(where: str, agreements: list[Agreement | None]) -> str | None:
+    """The warning for a file written although its outputs failed a check (``--no-verify``); None if none failed."""
+    failed = [a for a in agreements if a is not None and not a.ok]
+    if not failed:
+        return None
+    return (f"{where} written but not verified: its outputs disagree with the " + "; and with the ".join(
+        f"{a.reference} reference ({a.describe()}; allowed: {a.tolerance.describe()})" for a in failed)
+        + "; it may compute wrong")

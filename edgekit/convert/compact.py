@@ -35,22 +35,24 @@ class Stored:
 
 
 def store(storage: str, command: str, int8: bytes, inputs: list[np.ndarray], *, where: str,
-          reconvert: Callable[..., bytes] | None = None) -> Stored:
-    """``int8`` in form ``storage`` (offered by ``command``), verified against ``int8`` on ``inputs``."""
+          reconvert: Callable[..., bytes] | None = None, refuse: bool = True) -> Stored:
+    """``int8`` in form ``storage`` (offered by ``command``), verified against ``int8`` on ``inputs``
+    (``refuse=False``: kept even if they disagree; ``Stored.agreement`` says so)."""
     form = get_form(storage, command)
     if storage == "int8":
         return Stored(storage, int8, len(int8))
     flatbuffer, tensors = form.build(StorageJob(int8, where, reconvert))
     agreement = verify(int8, flatbuffer, inputs, runtime=form.runtime, tolerance=form.tolerance, where=where,
-                       what=f"--storage {storage}")
+                       what=f"--storage {storage}", refuse=refuse)
     return Stored(storage, flatbuffer, len(int8), tensors, agreement)
 
 
 def check_int8(model, flatbuffer: bytes, inputs: list[np.ndarray], where: str,
-               classifier: bool = True) -> Agreement | None:
+               classifier: bool = True, refuse: bool = True) -> Agreement | None:
     """The int8 file against the float Keras model on ``inputs`` (LiteRT); OutputMismatchError if they
-    disagree beyond :data:`INT8_VS_FLOAT`. None for multi-output models (their output order in the
-    file is the converter's, not Keras's). ``classifier=False``: no top-1 agreement (regression)."""
+    disagree beyond :data:`INT8_VS_FLOAT` (unless ``refuse=False``). None for multi-output models (their
+    output order in the file is the converter's, not Keras's). ``classifier=False``: no top-1 agreement
+    (regression)."""
     from edgekit.convert.runners import run_model
 
     if len(model.outputs) != 1:
@@ -60,7 +62,7 @@ def check_int8(model, flatbuffer: bytes, inputs: list[np.ndarray], where: str,
     actual = run_model("litert", flatbuffer, inputs, where)
     agreement = compare([expected], actual, output_steps(flatbuffer, [expected]), runtime="litert",
                         reference_kind="float", tolerance=INT8_VS_FLOAT, classifier=classifier)
-    return check(agreement, where, "the int8 file")
+    return check(agreement, where, "the int8 file", refuse=refuse)
 
 
 def saved_as_classifier(model_path) -> bool:

@@ -41,6 +41,8 @@ def convert_mixed_file(model_path: str | Path, out_path: str | Path, *, quantize
     from edgekit.data import load_dataset
     from edgekit.fileio import atomic_write_bytes
     from edgekit.convert import sensitivity
+    from edgekit.convert.file import CONVERSION_FIXES
+    from edgekit.quality_drop import Drop, drop_fields
 
     check_mixed(quantize, io_type, keep_float, auto_mixed)
     if calibration is None:
@@ -55,6 +57,7 @@ def convert_mixed_file(model_path: str | Path, out_path: str | Path, *, quantize
     if keep_float:
         tflite = sensitivity.keep_float(model, list(keep_float), cal.x, int8_io=int8_io, per_tensor=per_tensor)
         summary["kept_float"] = list(keep_float)
+        drop = Drop(None, fixes=CONVERSION_FIXES, missing="--keep-float measures none (--auto-mixed MAX_DROP does)")
     else:
         data = cal if eval_data is None else load_dataset(eval_data, input_shapes=shapes, input_names=names,
                                                           require_labels=True, preprocess=preprocess)
@@ -67,8 +70,10 @@ def convert_mixed_file(model_path: str | Path, out_path: str | Path, *, quantize
                        full_int8_accuracy=result.full_int8_accuracy, accuracy=result.accuracy,
                        drop_points=round(result.drop, 3), max_drop=auto_mixed,
                        within_bound=result.drop <= auto_mixed, eval_data=data.source)
+        drop = Drop("accuracy", result.float_accuracy, result.accuracy, CONVERSION_FIXES,
+                    on=f"{data.source} ({len(data)} samples)")
     atomic_write_bytes(out_path, tflite)
-    summary.update(measure(out_path))
+    summary.update(measure(out_path), **drop_fields(drop))
     return summary
 
 

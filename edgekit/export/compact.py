@@ -29,14 +29,28 @@ class CompactExport:
     arena: object            # ArenaEstimate of the written form
     int8_arena: object | None  # ArenaEstimate of the input file (None when storage is int8)
 
+    @property
+    def verified(self) -> bool | None:
+        """Whether the form's outputs matched the input file's; None for int8 (nothing to check)."""
+        return None if self.stored.agreement is None else self.stored.agreement.ok
+
+    @property
+    def not_verified(self) -> str | None:
+        """The warning for a form written although its check failed (``verify=False``)."""
+        from edgekit.convert.agreement import not_verified
+
+        return not_verified(self.c_array.source, [self.stored.agreement])
+
     def to_dict(self) -> dict:
         return {**self.c_array.to_dict(), **self.stored.to_dict(), "arena": self.arena.to_dict(),
-                "int8_arena": None if self.int8_arena is None else self.int8_arena.to_dict()}
+                "int8_arena": None if self.int8_arena is None else self.int8_arena.to_dict(),
+                "verified": self.verified, "not_verified": self.not_verified}
 
 
 def export_model(model_path: str | Path, out_dir: str | Path, *, storage: str = "int8", data=None,
-                 name: str = "model_data", symbol: str = "g_model") -> CompactExport:
-    """Check, convert to ``storage``, verify on TFLM and write the C array of ``model_path``."""
+                 name: str = "model_data", symbol: str = "g_model", verify: bool = True) -> CompactExport:
+    """Check, convert to ``storage``, verify on TFLM and write the C array of ``model_path``
+    (``verify=False``: written even if its outputs differ; ``verified``/``not_verified`` say so)."""
     from edgekit.convert.compact import store
     from edgekit.convert.storage import get_form
     from edgekit.export.arena import estimate_arena
@@ -54,7 +68,7 @@ def export_model(model_path: str | Path, out_dir: str | Path, *, storage: str = 
     model = read_tflite(path)
     check_storage(model, TFLM_STORAGE, str(path), "TFLite Micro")
     inputs = _inputs(model, path, data) if storage != "int8" else []
-    stored = store(storage, "export", flatbuffer, inputs, where=str(path))
+    stored = store(storage, "export", flatbuffer, inputs, where=str(path), refuse=verify)
     written = write_c_array(stored.flatbuffer, path.name, out_dir, name=name, symbol=symbol)
     arena = estimate_arena(stored.flatbuffer)
     return CompactExport(written, stored, arena, None if storage == "int8" else estimate_arena(flatbuffer))

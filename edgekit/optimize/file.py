@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from edgekit.errors import UsageError
 from edgekit.optimize.engine import Recipe, optimize
+from edgekit.quality_drop import compression_fixes, drop_fields, measure
 
 
 def optimize_file(model_path: str | Path, output: str | Path, recipe: Recipe, *, train, val=None,
-                  calibration=None, progress: Callable[[str], None] = lambda message: None) -> dict:
+                  calibration=None, progress: Callable[[str], None] = lambda message: None,
+                  fixes: Sequence[str] | None = None) -> dict:
     """Optimize ``model_path`` with ``recipe`` into ``output`` (.keras); returns the summary.
 
     ``train``/``val``: data SPECs or Datasets with labels; ``calibration``: a SPEC or
-    Dataset of the inputs the int8 converter will get (default: ``train``).
+    Dataset of the inputs the int8 converter will get (default: ``train``). The summary's
+    ``drop``/``warning`` (:mod:`edgekit.quality_drop`) name ``fixes`` past the threshold
+    (default: more epochs, another learning rate, a lower strength of the recipe's stages).
     """
     from edgekit.convert import load_keras_model
     from edgekit.keras_file import saved_compile_config
@@ -43,7 +47,17 @@ def optimize_file(model_path: str | Path, output: str | Path, recipe: Recipe, *,
             progress(f"warning: {warning.message}")
     with atomic_path(output) as tmp:
         result.model.save(tmp)
-    return {"model": str(model_path), "output": str(output), **result.summary}
+    drop = measure(result.summary["metrics_before"], result.summary["metrics_after"],
+                   fixes if fixes is not None else stage_fixes(recipe), missing="no --val-data given")
+    return {"model": str(model_path), "output": str(output), **result.summary, **drop_fields(drop)}
+
+
+def stage_fixes(recipe: Recipe) -> tuple[str, ...]:
+    """The likely fixes of a drop: train longer or at another rate, or a lower strength of the recipe's stages."""
+    from edgekit.optimize.stages import get_stage
+
+    flags = [flag for step in recipe.steps for flag in get_stage(step.stage).enabling_flags()[:1]]
+    return compression_fixes(" / ".join(flags) or "compression")
 
 
 def labelled(model, data):

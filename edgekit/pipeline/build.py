@@ -38,6 +38,7 @@ from edgekit.pipeline.cache import StageCache, file_sha256, stage_key
 from edgekit.pipeline.config import BuildConfig
 from edgekit.pipeline.history import record_build
 from edgekit.pipeline.progress import StageLog
+from edgekit.quality_drop import Drop, compression_fixes, measure
 from edgekit.vocab import CALIBRATED_MODES
 
 FINAL_FILE = "model.tflite"
@@ -55,6 +56,7 @@ class Variant:
     gzip_bytes: int
     metrics: dict | None = None     # EvalResult.metrics on [data] val
     timing_ms: dict | None = None   # the agent's latency percentiles where the build measured it
+    agreement: dict | None = None   # a storage form's check against its int8 file (Agreement.to_dict())
 
     @property
     def quality(self) -> tuple[str, float]:
@@ -72,7 +74,14 @@ class Variant:
     def to_dict(self) -> dict:
         return {"name": self.name, "file": f"variants/{self.path.name}", "sha256": self.sha256,
                 "size_bytes": self.size_bytes, "gzip_bytes": self.gzip_bytes, "accuracy": self.accuracy,
-                "metrics": self.metrics}
+                "metrics": self.metrics, "agreement": self.agreement}
+
+    @property
+    def not_verified(self) -> str | None:
+        """The warning for a storage form kept although its check failed ([convert] verify = false)."""
+        from edgekit.convert.agreement import Agreement, not_verified
+
+        return None if self.agreement is None else not_verified(self.name, [Agreement.from_dict(self.agreement)])
 
 
 @dataclass
@@ -104,6 +113,12 @@ class BuildResult:
     @property
     def baseline(self) -> Variant:
         return self.variants[0]
+
+    @property
+    def drop(self) -> Drop:
+        """The final model against the float32 baseline on [data] val (:mod:`edgekit.quality_drop`)."""
+        return measure(self.baseline.metrics, self.final.metrics, compression_fixes(
+            "strength in [[optimize]]", epochs="[finetune] epochs", learning_rate="[finetune] learning_rate"))
 
 
 def run_build(config: BuildConfig, out_dir: str | Path, log: StageLog | None = None, *,
@@ -228,18 +243,22 @@ class _Build:
         storage = storage if quantize == "int8" else "int8"
         key = stage_key("convert", model=model_key, quantize=quantize, io_type=io_type, static=static_batch,
                         calibration=calibration, limit=cfg.data.calibration_limit, per_tensor=per_tensor,
-                        storage=storage, versions=self.versions)
+                        storage=storage, versions=self.versions, **({} if cfg.convert.verify else {"verify": False}))
+        checks: list[dict] = []
         with self.log.stage("convert", name) as state:
             hit = self._cached("convert", key, state)
             if hit is None:
                 data = steps.convert_variant(
                     model_path, quantize=quantize, io_type=io_type, per_tensor=per_tensor, static_batch=static_batch,
                     calibration_spec=cfg.resolve(cfg.data.calibration or cfg.data.train) if calibration else None,
-                    calibration_limit=cfg.data.calibration_limit, storage=storage)
-                hit = self._store("convert", key, "model.tflite", lambda path: path.write_bytes(data))
+                    calibration_limit=cfg.data.calibration_limit, storage=storage, verify=cfg.convert.verify,
+                    checked=checks.append)
+                hit = self._store("convert", key, "model.tflite", lambda path: path.write_bytes(data),
+                                  {"agreement": checks[0] if checks else None})
         path = hit[0] / "model.tflite"
         data = path.read_bytes()
-        return Variant(name, path, file_sha256(path), len(data), len(gzip.compress(data, 9, mtime=0)))
+        return Variant(name, path, file_sha256(path), len(data), len(gzip.compress(data, 9, mtime=0)),
+                       agreement=hit[1].get("agreement"))
 
     def _evaluate_stage(self, variant: Variant, inputs: dict) -> dict:
         cfg = self.config

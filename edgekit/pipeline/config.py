@@ -116,6 +116,7 @@ class ConvertSection:
     io_type: str = "float32"
     per_tensor: bool = False
     storage: str = "int8"        # int8 | int4 | sparse (edgekit.convert.storage), verified against int8
+    verify: bool = True          # false: keep a storage form whose outputs disagree (manifest: "verified": false)
 
 
 @dataclass(frozen=True)

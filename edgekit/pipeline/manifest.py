@@ -14,6 +14,7 @@ from pathlib import Path
 from edgekit.fileio import atomic_write_text
 from edgekit.pipeline.budgets import TIMING_BUDGETS, passed
 from edgekit.pipeline.cache import file_sha256
+from edgekit.quality_drop import drop_fields
 
 SCHEMA = 1
 
@@ -39,7 +40,10 @@ def manifest_dict(result) -> dict:
                               if final.accuracy is not None and baseline.accuracy is not None else None),
             "arena": result.arena,
             "layers": result.layers,
+            "verified": final.agreement["ok"] if final.agreement is not None else None,
+            "not_verified": final.not_verified,
         },
+        **drop_fields(result.drop),
         "variants": [v.to_dict() for v in result.variants],
         "optimize": _without_seconds(result.optimize_summary),
         "edgetpu": result.edgetpu,

@@ -98,13 +98,15 @@ def optimize_step(model_path: str | Path, steps: Sequence["OptimizeStep"], finet
 
 def convert_variant(model_path: str | Path, *, quantize: str, io_type: str = "float32", per_tensor: bool = False,
                     calibration_spec: str | Path | None = None, calibration_limit: int = 200,
-                    static_batch: bool = False, storage: str = "int8") -> bytes:
+                    static_batch: bool = False, storage: str = "int8", verify: bool = True,
+                    checked: Callable[[dict], None] = lambda agreement: None) -> bytes:
     """The ``.tflite`` bytes of the Keras model at ``model_path`` (deterministic: same inputs, same bytes).
 
     ``calibration_spec`` is read only for the calibrated modes (int8, int16x8), limited to
     ``calibration_limit`` samples. ``static_batch`` fixes the batch size to 1, which the
     Edge TPU compiler needs. ``storage`` other than int8 stores the weights compactly and
-    runs the result against the int8 file on the calibration samples (OutputMismatchError).
+    runs the result against the int8 file on the calibration samples (OutputMismatchError,
+    unless ``verify=False``); ``checked`` gets that check's figures (``Agreement.to_dict()``).
     """
     from edgekit.convert import convert_model, input_signature, load_keras_model
     from edgekit.convert.compact import store, verification_inputs
@@ -127,8 +129,10 @@ def convert_variant(model_path: str | Path, *, quantize: str, io_type: str = "fl
     flatbuffer = reconvert()
     if storage == "int8" or representative is None:
         return flatbuffer
-    return store(storage, "convert", flatbuffer, verification_inputs(representative), where=str(model_path),
-                 reconvert=reconvert).flatbuffer
+    stored = store(storage, "convert", flatbuffer, verification_inputs(representative), where=str(model_path),
+                   reconvert=reconvert, refuse=verify)
+    checked(stored.agreement.to_dict())
+    return stored.flatbuffer
 
 
 def evaluate_variant(tflite_path: str | Path, val_spec: str | Path, loss=None) -> dict:

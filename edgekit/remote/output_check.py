@@ -5,7 +5,8 @@ by :func:`run` (after the push, before the switch):
 
 - ``--eval DATA``: the labelled data goes with the model; the device's outputs are scored
   like ``edgekit eval`` scores the host's (LiteRT here), and compared with them: device
-  accuracy beside host accuracy, and the share of identical top-1 predictions. A device
+  accuracy beside host accuracy, and their top-1 agreement (tie-aware, as every check:
+  :func:`edgekit.convert.agreement.top1_agreement`). A device
   that computes something else than the host (beyond :data:`DEVICE_VS_HOST`) is refused.
 - a compact file (int4, sparse: :func:`edgekit.inspect.storage.storage_forms`) runs beside
   its int8 reference on the same inputs (``--eval`` data, else seeded random inputs over

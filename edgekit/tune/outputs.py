@@ -79,6 +79,7 @@ def write_outputs(result: StudyResult, progress: Callable[[str], None] = lambda 
             progress(f"building the chosen recipe (trial {record.number}) with TensorFlow's default threads")
             built = build_chosen(request, config_path, steps, convert)
         document["build"] = built
+        document.update(drop=built.get("drop"), warning=built.get("warning"))   # the chosen model's, as build says
         if built.get("error") is None:
             for source, name in ((built["tflite"], "model.tflite"), (built["keras"], "model.keras")):
                 with atomic_path(out / name) as tmp:

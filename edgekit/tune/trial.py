@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterator
 
+from edgekit.quality_drop import drop_fields
+
 FUNCTION = "edgekit.tune.trial:run_trial"
 
 
@@ -60,6 +62,7 @@ def run_trial(job: dict[str, Any]) -> dict[str, Any]:
         "keras": str(result.keras_path), "tflite": str(out / "model.tflite"),
         "verdicts": [{"name": v.name, "limit": v.limit, "value": v.value, "ok": v.ok, "off_target": v.off_target,
                       "line": v.line()} for v in result.verdicts],
+        **drop_fields(result.drop),
     }
 
 

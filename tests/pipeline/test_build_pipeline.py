@@ -62,6 +62,10 @@ def test_build_writes_artifacts_and_passes_budgets(first_build):
     assert (latency["max_latency_ms"]["value"], latency["max_p90_ms"]["value"]) == (timing["p50"], timing["p90"])
     assert not any(v["off_target"] for v in latency.values())  # target local, measured on local
     assert manifest["versions"]["tensorflow"] and manifest["config"]["optimize"] == []
+    drop, variants = manifest["drop"], manifest["variants"]
+    assert (drop["before"], drop["after"]) == (variants[0]["accuracy"], final["accuracy"]) and final["verified"] is None
+    assert proc.stderr.strip().splitlines()[-1] == f"{drop['line']} (float32 → int8)"
+    assert manifest["warning"] is None and drop["points"] < 5
     assert final["sha256"] in (out / "model_data.h").read_text()
     from edgekit.results import ResultStore
 

@@ -58,7 +58,7 @@ def test_deploy_eval_reports_device_accuracy_beside_host(cli, sshd, device_args,
     text = cli("deploy", digits_files["int8"], *device_args(sshd, device_dir), "--eval", digits_val)
     assert text.exit_code == 0, text.output
     pct = f"{100 * host['accuracy']:.2f}%"
-    assert f"accuracy on the device {pct} vs host {pct} (LiteRT), identical top-1 100.00%" in text.stdout
+    assert f"accuracy on the device {pct} vs host {pct} (LiteRT), top-1 agreement 100.00%" in text.stdout
     assert "XNNPACK took 6/6 ops" in text.stdout
 
 

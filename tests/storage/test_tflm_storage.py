@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from edgekit.convert.agreement import LOSSLESS, verify
+from edgekit.convert.agreement import LOSSLESS, not_verified, verify
 from edgekit.convert.storage import FORMS, lut
 from edgekit.errors import OutputMismatchError, StorageError
 from edgekit.inspect import read_tflite
@@ -43,6 +43,11 @@ def test_per_tensor_lut_on_per_channel_weights_is_refused(storage_models, val_in
     wrong = lut.compress(int8, records, "test")
     with pytest.raises(OutputMismatchError, match="disagree with the int8 reference on tflm"):
         verify(int8, wrong, val_inputs, runtime="tflm", tolerance=LOSSLESS, where="wrong.tflite", what="lut")
+    kept = verify(int8, wrong, val_inputs, runtime="tflm", tolerance=LOSSLESS, where="wrong.tflite", what="lut",
+                  refuse=False)   # --no-verify: the figures, for the warning and "verified": false
+    assert not kept.ok and kept.max_steps > 0
+    assert not_verified("wrong.tflite", [kept]).startswith("wrong.tflite written but not verified: its outputs "
+                                                           "disagree with the int8 reference (tflm: max ")
     assert "lut-per-tensor-on-per-channel" in storage_forms(read_tflite(wrong))
     path = tmp_path / "wrong.tflite"
     path.write_bytes(wrong)

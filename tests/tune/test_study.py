@@ -53,6 +53,8 @@ def test_study_writes_trials_pareto_set_and_the_chosen_model(study_a):
     # one worker trains like `edgekit build`: the chosen trial's file is the final one
     assert sha256(out / "model.tflite") == chosen["result"]["sha256"] == document["build"]["sha256"]
     assert (out / "model.keras").stat().st_size > 0
+    assert document["drop"] == document["build"]["drop"] and document["drop"]["after"] == chosen["result"]["accuracy"]
+    assert stderr.strip().splitlines()[-1].startswith(f"chosen model: {document['drop']['line']}")
     lines = [line for line in stderr.splitlines() if line.startswith("trial ")]
     assert [line.split()[1] for line in lines] == ["1/2", "2/2"]
     assert all("-> acc " in line and "gzip" in line and "(best so far: " in line for line in lines)

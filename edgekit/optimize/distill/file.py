@@ -18,6 +18,7 @@ from edgekit.optimize.distill.config import DistillConfig
 from edgekit.optimize.engine import Recipe
 from edgekit.optimize.stages import Step
 from edgekit.optimize.finetune import Finetune
+from edgekit.quality_drop import compression_fixes
 
 
 def distill_file(teacher_path: str | Path, output: str | Path, config: DistillConfig, finetune: Finetune, *,
@@ -38,7 +39,8 @@ def distill_file(teacher_path: str | Path, output: str | Path, config: DistillCo
         data = Dataset(data.x, pseudo_labels(teacher, data.x, saved_kinds(teacher_path, output_names(teacher))),
                        data.source)
     recipe = Recipe([Step("distill", config)], finetune)
-    return optimize_file(teacher_path, output, recipe, train=data, val=val, progress=progress)
+    fixes = compression_fixes("compression: a larger student (--width-multiplier)")
+    return optimize_file(teacher_path, output, recipe, train=data, val=val, progress=progress, fixes=fixes)
 
 
 def saved_kinds(path: str | Path, names: list[str]) -> list[str | None]:
