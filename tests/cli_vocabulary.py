@@ -69,7 +69,7 @@ WORDS: dict[str, Word] = {
     "--storage": Word("text", "how the int8 weights are stored (int8, int4, sparse, lut)"),
     "--keep-float": Word("text", "leave this layer float in an int8 model"),
     "--auto-mixed": Word("float", "keep the fewest layers float so accuracy drops at most this many points"),
-    "--no-verify": Word("flag", "skip running the written file against the source model", planned=("convert",)),
+    "--no-verify": Word("flag", "write the file even if it disagrees with its reference (a warning, \"verified\": false)"),
     # inspection
     "--nm": Word("text", "print the tensors whose name matches"),
     "--tensors/--no-tensors": Word("flag", "list every tensor"),
