@@ -142,6 +142,15 @@ class Upload:
     replaced: str | None = None   # sha256 of a corrupted stored copy that was replaced
 
 
+@dataclass(frozen=True)
+class _Stored:
+    """What the device found in a stored copy: its sha256 and which links point at it."""
+
+    sha256: str
+    current: bool
+    previous: bool   # a corrupted copy's previous link was dropped
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -205,15 +214,6 @@ def push_file(conn: Connection, python: str, local: Path, sha256: str, remote: s
                             f"({result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.status}); "
                             f"{stays}; deploy again")
     return Upload(remote, sent, seconds, stored.sha256 if stored else None)
-
-
-@dataclass(frozen=True)
-class _Stored:
-    """What the device found in a stored copy: its sha256 and which links point at it."""
-
-    sha256: str
-    current: bool
-    previous: bool   # a corrupted copy's previous link was dropped
 
 
 def _check_stored(conn: Connection, python: str, remote: str, sha256: str) -> _Stored:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from faultproxy import FaultProxy
-from remote_support import agent_pids, file_sha256
+from remote_support import agent_pids, file_sha256, flip_two_bytes
 
 from edgekit.results import ResultStore
 
@@ -200,20 +200,13 @@ def test_build_stops_on_sigterm_without_half_written_files(tmp_path):
     assert not out.exists() or not [p for p in out.rglob("*") if ".tmp" in p.name or p.name == "manifest.json"]
 
 
-def _flip_two_bytes(path: Path) -> None:
-    data = bytearray(path.read_bytes())
-    for offset in (len(data) // 3, 2 * len(data) // 3):
-        data[offset] ^= 0xFF
-    path.write_bytes(bytes(data))
-
-
 def test_rollback_to_a_corrupted_previous_is_refused_and_current_stays(cli, sshd, device_args, tflite_models,
                                                                         tmp_path):
     device_dir = tmp_path / "device"
     old, new = tflite_models["a"], tflite_models["b"]
     for model in (old, new):
         assert cli("deploy", model, *device_args(sshd, device_dir), "--no-bench").exit_code == 0
-    _flip_two_bytes(device_dir / _model_link(old))
+    flip_two_bytes(device_dir / _model_link(old))
 
     rollback = cli("rollback", *device_args(sshd, device_dir)[:-4])
     assert rollback.exit_code == 3, rollback.output
@@ -231,7 +224,7 @@ def test_interrupted_reupload_of_the_current_models_corrupted_copy_leaves_curren
     big = tflite_models["big"]
     assert cli("deploy", big, *device_args(sshd, device_dir), "--no-bench").exit_code == 0
     stored = device_dir / _model_link(big)
-    _flip_two_bytes(stored)
+    flip_two_bytes(stored)
     corrupt = file_sha256(stored)
     with FaultProxy(sshd.port, rate=2_500_000) as slow:
         _trust(known_hosts, sshd, slow)
@@ -314,3 +307,26 @@ def test_interrupt_during_the_benchmark_is_counted_as_after_activating(sshd, dev
            "0 not started" in out, out
     assert _link(device_dir, "current") == _model_link(tflite_models["a"])
     _wait_for(lambda: not agent_pids(str(device_dir), "100000000"), 10, "the agent to be gone")
+
+
+def test_a_device_without_a_record_starts_one_from_its_files(cli, sshd, user_key, known_hosts, tflite_models,
+                                                             tmp_path):
+    """A device deployed before the record existed: what it stores ranks by modification time, once."""
+    device_dir = tmp_path / "device"
+    (tmp_path / "edgekit.toml").write_text(
+        f'[devices.pi]\nhost = "{sshd.spec}"\ntarget = "local"\nremote_python = "{sys.executable}"\n'
+        f'remote_dir = "{device_dir}"\nkeep_models = 3\n')
+    flags = ["--device", "pi", "-i", user_key, "--known-hosts", known_hosts, "--no-bench"]
+    for model in "abc":
+        assert cli("deploy", tflite_models[model], *flags).exit_code == 0
+    (device_dir / "record.json").unlink()
+    # the older file is the one a ranking by name would keep: only the times can make it go
+    older, newer = sorted("ab", key=lambda m: file_sha256(tflite_models[m]))
+    now = time.time()
+    for age, model in ((300, older), (200, newer)):
+        os.utime(device_dir / _model_link(tflite_models[model]), (now - age, now - age))
+    assert cli("deploy", tflite_models["d"], *flags).exit_code == 0
+    assert sorted(p.name for p in (device_dir / "models").iterdir()) == \
+        sorted(Path(_model_link(tflite_models[m])).name for m in (newer, "c", "d"))
+    assert sorted(json.loads((device_dir / "record.json").read_text())["models"]) == \
+        sorted(file_sha256(tflite_models[m]) for m in (newer, "c", "d"))
