@@ -76,12 +76,7 @@ def _finish(ctx: click.Context, outcomes, as_json: bool) -> None:
     summary = {"devices": len(outcomes), "ok": len(outcomes) - len(failed), "failed": len(failed),
                "interrupted": len(interrupted)}
     if as_json:
-        emit_json({"summary": summary, "devices": [
-            {"device": o.device.name, "ok": o.ok, "state": o.state, **(o.value.to_dict() if o.ok else
-                                                                        {"error": str(o.error),
-                                                                         "exit_code": o.error.exit_code,
-                                                                         "started": o.started})}
-            for o in outcomes]})
+        emit_json({"summary": summary, "devices": [_json_entry(o) for o in outcomes]})
     elif interrupted:
         shown = [s for s in _INTERRUPTED_STATES if states[s] or s in _ALWAYS_SHOWN]
         click.echo(f"interrupted: {states['ok']} of {len(outcomes)} device(s) done, "
@@ -90,6 +85,12 @@ def _finish(ctx: click.Context, outcomes, as_json: bool) -> None:
         click.echo(f"{summary['ok']} of {summary['devices']} device(s) ok, {summary['failed']} failed")
     if failed:
         ctx.exit(130 if interrupted else failed[0].error.exit_code)
+
+
+def _json_entry(outcome) -> dict:
+    details = outcome.value.to_dict() if outcome.ok else {
+        "error": str(outcome.error), "exit_code": outcome.error.exit_code, "started": outcome.started}
+    return {"device": outcome.device.name, "ok": outcome.ok, "state": outcome.state, **details}
 
 
 # The interrupted summary's parts, in order; the others appear only when some device is in that state.

@@ -20,22 +20,15 @@ import shlex
 
 from edgekit.errors import RemoteError, TransferError
 from edgekit.remote.connection import Connection
-from edgekit.remote.push import DEVICE_SHA256, Layout
+from edgekit.remote.push import DEVICE_HELPERS, Layout
 
 # Run by the device's Python: ``activate LINK KEEP``, ``rollback`` or ``refuse SHA256 REASON``.
 # Prints the links afterwards and the model files removed, as JSON.
-_SWITCH = DEVICE_SHA256 + """
+_SWITCH = DEVICE_HELPERS + """
 import time
 root, action = sys.argv[1:3]
 models = os.path.join(root, "models")
 record_path = os.path.join(root, "record.json")
-
-def fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 def link(name):
     path = os.path.join(root, name)
@@ -50,7 +43,7 @@ def point(name, target):
         os.unlink(tmp)
     os.symlink(target, tmp)
     os.rename(tmp, os.path.join(root, name))
-    fsync_dir(root)
+    fsync(root)
 
 def stored():
     return sorted(n[:-len(".tflite")] for n in os.listdir(models) if n.endswith(".tflite"))
@@ -74,7 +67,7 @@ def save_record():
         f.flush()
         os.fsync(f.fileno())
     os.rename(tmp, record_path)
-    fsync_dir(root)
+    fsync(root)
 
 def activated(target):
     record["serial"] = record.get("serial", 0) + 1

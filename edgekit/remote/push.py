@@ -43,8 +43,9 @@ from edgekit.remote.connection import Connection
 # on loopback (paramiko re-slices them), see bench/deploy_throughput.py.
 UPLOAD_CHUNK = 32 * 1024
 
-# The device-side scripts start with this: the sha256 of a file, read in 1 MiB blocks.
-DEVICE_SHA256 = """
+# The device-side scripts start with this: the sha256 of a file, read in 1 MiB blocks, and an
+# fsync of a file or directory (what a rename needs to survive a power cut).
+DEVICE_HELPERS = """
 import hashlib, json, os, sys
 def sha256(path):
     h = hashlib.sha256()
@@ -52,30 +53,32 @@ def sha256(path):
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+def fsync(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 """
 
 # Run by the device's Python: verify a temp file's sha256, then rename it into place -- over a
 # corrupted copy too, atomically, so whatever points at ``dst`` always finds a whole file.
-_VERIFY_AND_RENAME = DEVICE_SHA256 + """
+_VERIFY_AND_RENAME = DEVICE_HELPERS + """
 src, dst, want = sys.argv[1:4]
 found = sha256(src)
 if found != want:
     os.unlink(src)
     sys.exit("sha256 mismatch: expected %s, the device computed %s" % (want, found))
 os.chmod(src, 0o644)
-fd = os.open(src, os.O_RDONLY)
-os.fsync(fd)
-os.close(fd)
+fsync(src)
 os.rename(src, dst)
-fd = os.open(os.path.dirname(dst), os.O_RDONLY)
-os.fsync(fd)
-os.close(fd)
+fsync(os.path.dirname(dst))
 """
 
 # Run by the device's Python: create the layout, remove the `.part` files and scratch files of
 # an interrupted deploy (the caller holds the deploy lock, so none is in flight), and check the
 # stored agent like a stored model (below). One round trip for the three.
-_PREPARE = DEVICE_SHA256 + """
+_PREPARE = DEVICE_HELPERS + """
 root, agent, want = sys.argv[1:4]
 for name in ("agent", "models", "tmp", "scratch"):
     os.makedirs(os.path.join(root, name), exist_ok=True)
@@ -95,7 +98,7 @@ print(json.dumps({"stray": stray, "agent": intact}))
 # Run by the device's Python: is a stored file still what its name says? A corrupted one is
 # left in place (the replacement is renamed over it); if `previous` points at it, that link is
 # dropped (a rollback would refuse it anyway). Prints what it found as JSON.
-_CHECK_STORED = DEVICE_SHA256 + """
+_CHECK_STORED = DEVICE_HELPERS + """
 root, path, want = sys.argv[1:4]
 found = sha256(path)
 pointing = [name for name in ("current", "previous") if os.path.islink(os.path.join(root, name))
@@ -148,7 +151,7 @@ class _Stored:
 
     sha256: str
     current: bool
-    previous: bool   # a corrupted copy's previous link was dropped
+    previous: bool   # previous pointed at it (the link is dropped if the copy is corrupted)
 
 
 def sha256_file(path: Path) -> str:

@@ -3,7 +3,8 @@
 
 Each round starts ``edgekit deploy`` (or ``rollback``) as a real process against a real sshd behind a
 slow link (FaultProxy), waits for the progress line of the phase picked for that round (upload,
-verify, switch, benchmark, rollback, or the re-upload of a stored copy the test corrupted first),
+verify, switch, benchmark, rollback, or the re-upload of a stored copy the test corrupted first; each
+phase in turn, in a random order each turn),
 sleeps a random part of that phase and sends SIGKILL or SIGINT. Then ``current`` and ``previous`` must
 resolve to files whose sha256 is that of a deployed model, the device's record must read, and a full
 deploy must succeed. Seeded (EDGEKIT_DESTRUCTIVE_SEED) and bounded: ROUNDS rounds, TIME_LIMIT seconds.
@@ -35,7 +36,7 @@ TIME_LIMIT = 900.0
 SEED = int(os.environ.get("EDGEKIT_DESTRUCTIVE_SEED", "15"))
 # phase -> (the progress line that starts it, the longest random delay after it, in seconds)
 PHASES = {"upload": ("pushing", 0.6), "verify": ("checking that the device runs", 0.8),
-          "switch": ("activating", 0.15), "benchmark": ("benchmarking", 1.0), "rollback": ("rolling back", 1.0),
+          "switch": ("victim: activating", 0.15), "benchmark": ("benchmarking", 1.0), "rollback": ("rolling back", 1.0),
           "reupload": ("is corrupted", 0.8)}
 
 
@@ -116,11 +117,12 @@ def test_fifty_rounds_of_killed_deploys_and_rollbacks(sshd, device_args, known_h
         options = ConnectOptions(known_hosts=known_hosts, identity=user_key, connect_timeout=10)
         deploy(pool[0], device, bench=False, options=options)
         deploy(pool[1], device, bench=False, options=options)
-        for round_no in range(ROUNDS):
+        # every phase in turn, in a random order each turn: each gets ROUNDS / len(PHASES) rounds or one more
+        phases = [phase for _ in range(-(-ROUNDS // len(PHASES))) for phase in rng.sample(list(PHASES), len(PHASES))]
+        for round_no, phase in enumerate(phases[:ROUNDS]):
             assert time.monotonic() - started < TIME_LIMIT, f"over {TIME_LIMIT:g}s after {round_no} rounds"
             before = _state(device_dir, deployed)
             signum = rng.choice([signal.SIGKILL, signal.SIGINT])
-            phase = rng.choice(list(PHASES))
             marker, longest = PHASES[phase]
             delay = rng.uniform(0, longest)
             allowed = {before["current"], before["previous"]}
