@@ -81,6 +81,10 @@ class Interrupted(EdgekitError):
     exit_code = 130
 
 
+class InterruptedAfterSwitch(Interrupted):
+    """Stopped after a deploy switched the device to the new model (during its benchmark): it is active."""
+
+
 class RemoteError(EdgekitError):
     """Something between edgekit and a device failed (SSH, SFTP, pre-flight)."""
 

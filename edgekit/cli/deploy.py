@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -66,26 +67,35 @@ def _devices(kw: dict):
 
 
 def _finish(ctx: click.Context, outcomes, as_json: bool) -> None:
-    """Summary line / JSON, and a non-zero exit if any device failed: 130 if interrupted, else the first failure's."""
+    """Summary line / JSON, and a non-zero exit if any device failed: 130 if interrupted, else the first failure's.
+
+    The summary counts each device's state, the one its own line reported."""
     failed = [o for o in outcomes if not o.ok]
     interrupted = [o for o in failed if o.interrupted]
+    states = Counter(o.state for o in outcomes)
     summary = {"devices": len(outcomes), "ok": len(outcomes) - len(failed), "failed": len(failed),
                "interrupted": len(interrupted)}
     if as_json:
-        emit_json({"summary": summary, "devices": [
-            {"device": o.device.name, "ok": o.ok, **(o.value.to_dict() if o.ok else
-                                                     {"error": str(o.error), "exit_code": o.error.exit_code,
-                                                      "started": o.started})}
-            for o in outcomes]})
+        emit_json({"summary": summary, "devices": [_json_entry(o) for o in outcomes]})
     elif interrupted:
-        not_started = sum(not o.started for o in interrupted)
-        click.echo(f"interrupted: {summary['ok']} of {summary['devices']} device(s) done, "
-                   f"{len(interrupted) - not_started} stopped before activating, {not_started} not started"
-                   + (f", {len(failed) - len(interrupted)} failed" if len(failed) > len(interrupted) else ""))
+        shown = [s for s in _INTERRUPTED_STATES if states[s] or s in _ALWAYS_SHOWN]
+        click.echo(f"interrupted: {states['ok']} of {len(outcomes)} device(s) done, "
+                   + ", ".join(f"{states[s]} {s}" for s in shown))
     elif len(outcomes) > 1:
         click.echo(f"{summary['ok']} of {summary['devices']} device(s) ok, {summary['failed']} failed")
     if failed:
         ctx.exit(130 if interrupted else failed[0].error.exit_code)
+
+
+def _json_entry(outcome) -> dict:
+    details = outcome.value.to_dict() if outcome.ok else {
+        "error": str(outcome.error), "exit_code": outcome.error.exit_code, "started": outcome.started}
+    return {"device": outcome.device.name, "ok": outcome.ok, "state": outcome.state, **details}
+
+
+# The interrupted summary's parts, in order; the others appear only when some device is in that state.
+_INTERRUPTED_STATES = ("stopped after activating", "stopped before activating", "not started", "failed")
+_ALWAYS_SHOWN = ("stopped before activating", "not started")
 
 
 @click.command()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 
 from edgekit.agent.runner import bench_args, parse_agent_output, run_args
-from edgekit.errors import AgentError, Interrupted, RemoteError
+from edgekit.errors import AgentError, Interrupted, InterruptedAfterSwitch, RemoteError
 from edgekit.remote.connection import CommandTimeout, Connection
 from edgekit.targets import Target
 
@@ -50,8 +50,9 @@ def _run_agent(conn: Connection, python: str, agent: str, args: list[str], *, ti
         result = conn.run(command, timeout=timeout, on_stderr_line=pids.append, interruptible=True)
     except Interrupted:
         _kill(conn, pids)
-        raise Interrupted(f"{conn.name}: interrupted while the agent ran the model; the agent was killed; "
-                          + ("the new model is active" if active else "nothing was activated")) from None
+        raise (InterruptedAfterSwitch if active else Interrupted)(
+            f"{conn.name}: interrupted while the agent ran the model; the agent was killed; "
+            + ("the new model is active" if active else "nothing was activated")) from None
     except CommandTimeout:
         _kill(conn, pids)
         raise AgentError(f"{conn.name}: the agent did not finish within {timeout:g}s (--bench-timeout); "

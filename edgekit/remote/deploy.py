@@ -15,9 +15,9 @@ from typing import Any, Callable
 
 from edgekit.agent.runner import AGENT_PATH
 from edgekit import interrupts
-from edgekit.errors import OutputMismatchError, RemoteError, TransferError, UsageError
+from edgekit.errors import AgentError, OutputMismatchError, RemoteError, TransferError, UsageError, first_line
 from edgekit.inspect.reader import check_tflite_file
-from edgekit.remote import agent_run, output_check, preflight, push
+from edgekit.remote import activation, agent_run, output_check, preflight, push
 from edgekit.remote.compat import check_custom_ops, check_model_for_target
 from edgekit.remote.connection import ConnectOptions, Connection
 from edgekit.remote.inventory import Device
@@ -98,18 +98,20 @@ def deploy(model_path: str | Path, device: Device, *, target: Target | str | Non
     """Pre-flight, push (content-addressed, verified), check on the device, activate, benchmark.
 
     Under the device's deploy lock: the model file is sha256-checked on the device (a
-    corrupted cached copy is uploaded again), the agent then loads it from its final path
-    and runs one inference, and only a model that ran becomes ``current``; the benchmark
-    runs after the switch (its failure leaves the checked model active). ``store`` (an
-    :class:`edgekit.results.ResultStore`) records the benchmark with the sha256 the agent
-    measured. Raises a RemoteError/AgentError subclass naming the device on failure,
-    Interrupted on SIGINT/SIGTERM (at a safe point); every failure before the switch
-    leaves the device's previous model active.
+    corrupted cached copy is uploaded again beside it and renamed over it), the agent then
+    loads it from its final path and runs one inference, and only a model that ran becomes
+    ``current`` (the device re-checks its sha256 right before the switch); a refused file is
+    recorded as such on the device and removed. The benchmark runs after the switch (its
+    failure leaves the checked model active). ``store`` (an :class:`edgekit.results.ResultStore`)
+    records the benchmark with the sha256 the agent measured. Raises a RemoteError/AgentError
+    subclass naming the device on failure, Interrupted on SIGINT/SIGTERM (at a safe point;
+    InterruptedAfterSwitch during the benchmark); every failure before the switch leaves the
+    device's previous model active.
 
     ``evaluation`` (:func:`edgekit.remote.output_check.prepare_eval`): the labelled data is
     run on the device before activation and scored beside the host's figures; a compact file
     (int4, sparse) always runs beside its int8 reference (``reference``, else re-made on the
-    host) there. Outputs beyond tolerance: OutputMismatchError, the uploaded file removed.
+    host) there. Outputs beyond tolerance: OutputMismatchError, the file refused and removed.
     """
     model = Path(model_path)
     check_model_file(model)
@@ -142,36 +144,25 @@ def _deploy(model: Path, device: Device, profile: Target, *, threads: int | None
             check_custom_ops(model, profile, probe.get("runtime"), where=device.name)
             interrupts.check(device.name)
             say(f"{device.name}: pushing {model.name} ({size} bytes)")
-            upload = push.push_file(conn, device.remote_python, model, sha256, layout.model(sha256))
+            upload = push.push_file(conn, device.remote_python, model, sha256, layout.model(sha256), say=say)
             _say_upload(say, device.name, sha256, upload)
             interrupts.check(device.name)
-            report = None
-            if checks is None:
-                say(f"{device.name}: checking that the device runs {sha256[:12]} before activating it")
-                checked = agent_run.run_bench(conn, device.remote_python, agent.remote_path, layout.model(sha256),
-                                              profile, threads=1, runs=1, warmup=0, timeout=options.bench_timeout)
-                measured = checked["model"]["sha256"]
-            else:  # the output check loads and runs the file from its final path too: no separate run
-                say(f"{device.name}: checking {sha256[:12]} on {len(checks.inputs[0])} sample(s) through the device's "
-                    "runtime" + (" beside its int8 reference" if checks.reference else "") + " before activating it")
-                session = output_check.Session(conn, device.remote_python, agent.remote_path, layout, profile,
-                                               options.bench_timeout)
-                try:
-                    report = output_check.run(session, checks, layout.model(sha256), where=device.name,
-                                              name=model.name)
-                except OutputMismatchError:
-                    if upload.bytes_sent:
-                        _discard(conn, layout, sha256)
-                    raise
-                measured = report["sha256"]
+            try:
+                measured, report = _check(conn, device, profile, agent.remote_path, layout, model, sha256,
+                                          checks=checks, timeout=options.bench_timeout, say=say)
+            except (AgentError, OutputMismatchError) as err:  # the device's verdict: refused
+                _refuse(conn, device, layout, sha256, err, say)
+                raise
             if measured != sha256:
-                raise TransferError(f"{device.name}: the agent read sha256 {measured[:12]} from "
-                                    f"{layout.model(sha256)}, expected {sha256[:12]}; nothing was activated; "
-                                    "deploy again")
+                misread = TransferError(f"{device.name}: the agent read sha256 {measured[:12]} from "
+                                        f"{layout.model(sha256)}, expected {sha256[:12]}; nothing was activated; "
+                                        "deploy again")
+                _refuse(conn, device, layout, sha256, misread, say)
+                raise misread
             interrupts.check(device.name)  # the last point where stopping leaves the device as it was
             say(f"{device.name}: activating {sha256[:12]}")
             keep = device.keep_models or profile.keep_models or DEFAULT_KEEP_MODELS
-            links = push.switch(conn, device.remote_python, layout, "activate", layout.model_link(sha256), keep)
+            links = activation.activate(conn, device.remote_python, layout, sha256, keep)
             removed = links["removed"]
             if removed:
                 say(f"{device.name}: removed {len(removed)} old model(s) (keep_models = {keep})")
@@ -197,24 +188,41 @@ def _deploy(model: Path, device: Device, profile: Target, *, threads: int | None
     return outcome
 
 
-def _discard(conn: Connection, layout: push.Layout, sha256: str) -> None:
-    """Remove a refused model this deploy uploaded, unless ``current`` or ``previous`` points at it."""
-    for link in ("current", "previous"):
-        try:
-            if conn.sftp.readlink(layout.path(link)) == layout.model_link(sha256):
-                return
-        except (OSError, EOFError):
-            pass
+def _check(conn: Connection, device: Device, profile: Target, agent: str, layout: push.Layout, model: Path,
+           sha256: str, *, checks: output_check.Plan | None, timeout: float,
+           say: Callable[[str], None]) -> tuple[str, dict | None]:
+    """The agent loads and runs the file from its final path: (the sha256 it read, the output check's report).
+
+    AgentError or OutputMismatchError when the device refuses it.
+    """
+    report = None
+    if checks is None:
+        say(f"{device.name}: checking that the device runs {sha256[:12]} before activating it")
+        checked = agent_run.run_bench(conn, device.remote_python, agent, layout.model(sha256), profile, threads=1,
+                                      runs=1, warmup=0, timeout=timeout)
+        measured = checked["model"]["sha256"]
+    else:  # the output check loads and runs the file from its final path too: no separate run
+        say(f"{device.name}: checking {sha256[:12]} on {len(checks.inputs[0])} sample(s) through the device's "
+            "runtime" + (" beside its int8 reference" if checks.reference else "") + " before activating it")
+        session = output_check.Session(conn, device.remote_python, agent, layout, profile, timeout)
+        report = output_check.run(session, checks, layout.model(sha256), where=device.name, name=model.name)
+        measured = report["sha256"]
+    return measured, report
+
+
+def _refuse(conn: Connection, device: Device, layout: push.Layout, sha256: str, err: Exception,
+            say: Callable[[str], None]) -> None:
+    """Record the refusal on the device, which removes the file unless a link points at it (best effort:
+    a model never activated is the first one retention removes anyway)."""
     try:
-        conn.sftp.remove(layout.model(sha256))
-    except (OSError, EOFError, RemoteError):
-        pass  # left for retention to remove
+        removed = activation.refuse(conn, device.remote_python, layout, sha256, first_line(err))
+    except RemoteError:
+        return
+    if removed:
+        say(f"{device.name}: removed {len(removed)} refused model file(s)")
 
 
 def _say_upload(say: Callable[[str], None], name: str, sha256: str, upload: push.Upload) -> None:
-    if upload.replaced:
-        say(f"{name}: the device's copy of {sha256[:12]} was corrupted (sha256 {upload.replaced[:12]}); "
-            "replaced it")
     if not upload.bytes_sent:
         say(f"{name}: model {sha256[:12]} already on the device (sha256 checked there), 0 model bytes sent")
     else:
@@ -223,10 +231,14 @@ def _say_upload(say: Callable[[str], None], name: str, sha256: str, upload: push
 
 
 def rollback(device: Device, *, options: ConnectOptions = ConnectOptions()) -> RollbackResult:
-    """Make the device's previous model current again (and the current one previous)."""
+    """Make the device's previous model current again (and the current one previous).
+
+    The device verifies the previous model's sha256 first: a corrupted one is refused
+    (RemoteError) and ``current`` stays.
+    """
     with interrupts.deferred(), Connection.open(device.host, options, label=device.name) as conn:
         layout = push.resolve_root(conn, device.remote_dir)
         with device_lock(conn, device.remote_python, layout.root):
-            links = push.switch(conn, device.remote_python, layout, "rollback")
+            links = activation.rollback(conn, device.remote_python, layout)
         return RollbackResult(device=device.name, host=str(conn.host), current=links["current"],
                               previous=links["previous"])

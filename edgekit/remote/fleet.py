@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable, Generic, TypeVar
 
 from edgekit import interrupts
-from edgekit.errors import EdgekitError, Interrupted
+from edgekit.errors import EdgekitError, Interrupted, InterruptedAfterSwitch
 from edgekit.remote.inventory import Device
 
 T = TypeVar("T")
@@ -33,6 +33,18 @@ class Outcome(Generic[T]):
     @property
     def interrupted(self) -> bool:
         return isinstance(self.error, Interrupted)
+
+    @property
+    def state(self) -> str:
+        """What the device's own line reports: ok, failed, not started, stopped before/after activating."""
+        if self.ok:
+            return "ok"
+        if not self.interrupted:
+            return "failed"
+        if not self.started:
+            return "not started"
+        return "stopped after activating" if isinstance(self.error, InterruptedAfterSwitch) else \
+            "stopped before activating"
 
 
 def run_fleet(devices: list[Device], action: Callable[[Device], T], *, parallel: int = 4,

@@ -3,9 +3,10 @@
 Device layout (per user, under the remote dir, default ``~/.edgekit``)::
 
     agent/edgekit_agent-<sha8>.py     the agent, content-addressed
-    models/<sha256>.tflite            every model ever deployed, content-addressed
+    models/<sha256>.tflite            the models kept on the device, content-addressed
     current -> models/<sha256>.tflite the active model   (symlinks, switched by rename(2))
     previous -> models/<sha256>.tflite
+    record.json                       what was activated when, what was refused (edgekit.remote.activation)
     tmp/*.part                        uploads in flight; stray ones are removed on the next deploy
     scratch/                          inputs, outputs and reference models of one deploy's output check
                                       (removed after it; leftovers of a killed deploy by the next one)
@@ -13,9 +14,10 @@ Device layout (per user, under the remote dir, default ``~/.edgekit``)::
 
 A file is uploaded to ``tmp/`` under a temporary name, its sha256 is checked ON THE
 DEVICE, and only then renamed into place; a file already there is checked the same way
-before it is used (a corrupted one is replaced). Symlinks are switched by creating a new
-link in ``tmp/`` and renaming it over the old one. Each step is atomic, so an interrupted
-deploy leaves the previous model active and intact.
+before it is used. A corrupted stored copy is never deleted first: its replacement is
+uploaded beside it and renamed over it, so a link that points at it never dangles (a
+``previous`` link to it is dropped at once: it is no rollback target). Each step is
+atomic, so an interrupted deploy leaves the previous model active and intact.
 """
 
 from __future__ import annotations
@@ -41,8 +43,9 @@ from edgekit.remote.connection import Connection
 # on loopback (paramiko re-slices them), see bench/deploy_throughput.py.
 UPLOAD_CHUNK = 32 * 1024
 
-# The device-side scripts below start with this: the sha256 of a file, read in 1 MiB blocks.
-_SHA256 = """
+# The device-side scripts start with this: the sha256 of a file, read in 1 MiB blocks, and an
+# fsync of a file or directory (what a rename needs to survive a power cut).
+DEVICE_HELPERS = """
 import hashlib, json, os, sys
 def sha256(path):
     h = hashlib.sha256()
@@ -50,23 +53,32 @@ def sha256(path):
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+def fsync(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 """
 
-# Run by the device's Python: verify a temp file's sha256, then rename it into place.
-_VERIFY_AND_RENAME = _SHA256 + """
+# Run by the device's Python: verify a temp file's sha256, then rename it into place -- over a
+# corrupted copy too, atomically, so whatever points at ``dst`` always finds a whole file.
+_VERIFY_AND_RENAME = DEVICE_HELPERS + """
 src, dst, want = sys.argv[1:4]
 found = sha256(src)
 if found != want:
     os.unlink(src)
     sys.exit("sha256 mismatch: expected %s, the device computed %s" % (want, found))
 os.chmod(src, 0o644)
+fsync(src)
 os.rename(src, dst)
+fsync(os.path.dirname(dst))
 """
 
 # Run by the device's Python: create the layout, remove the `.part` files and scratch files of
 # an interrupted deploy (the caller holds the deploy lock, so none is in flight), and check the
 # stored agent like a stored model (below). One round trip for the three.
-_PREPARE = _SHA256 + """
+_PREPARE = DEVICE_HELPERS + """
 root, agent, want = sys.argv[1:4]
 for name in ("agent", "models", "tmp", "scratch"):
     os.makedirs(os.path.join(root, name), exist_ok=True)
@@ -83,67 +95,21 @@ if os.path.isfile(agent):
 print(json.dumps({"stray": stray, "agent": intact}))
 """
 
-# Run by the device's Python: is a stored file still what its name says? Removes it if not
-# (the caller uploads it again) and touches it if so (retention keeps recently used models).
-_CHECK_STORED = _SHA256 + """
-path, want = sys.argv[1:3]
+# Run by the device's Python: is a stored file still what its name says? A corrupted one is
+# left in place (the replacement is renamed over it); if `previous` points at it, that link is
+# dropped (a rollback would refuse it anyway). Prints what it found as JSON.
+_CHECK_STORED = DEVICE_HELPERS + """
+root, path, want = sys.argv[1:4]
 found = sha256(path)
-if found != want:
-    os.unlink(path)
-    print("mismatch " + found)
-else:
-    os.utime(path)
-    print("ok")
+pointing = [name for name in ("current", "previous") if os.path.islink(os.path.join(root, name))
+            and os.path.realpath(os.path.join(root, name)) == os.path.realpath(path)]
+if found != want and "previous" in pointing:
+    os.unlink(os.path.join(root, "previous"))
+print(json.dumps({"sha256": found, "current": "current" in pointing, "previous": "previous" in pointing}))
 """
 
-# Run by the device's Python: point `current` at a model (keeping the old one as
-# `previous`), or swap them back (rollback). After an activation, delete the least
-# recently deployed models beyond `keep` (never the targets of `current`/`previous`).
-# Prints the new links and the removed models as JSON.
-_SWITCH = """
-import json, os, sys
-root, action = sys.argv[1:3]
-removed = []
-def link(name):
-    path = os.path.join(root, name)
-    return os.readlink(path) if os.path.islink(path) else None
-def point(name, target):
-    tmp = os.path.join(root, "tmp", name + ".link")
-    if os.path.lexists(tmp):
-        os.unlink(tmp)
-    os.symlink(target, tmp)
-    os.rename(tmp, os.path.join(root, name))
-current, previous = link("current"), link("previous")
-if action == "activate":
-    new = sys.argv[3]
-    if current != new:
-        if current:
-            point("previous", current)
-        point("current", new)
-    keep = int(sys.argv[4])
-    models = os.path.join(root, "models")
-    pinned = {os.path.basename(link(n)) for n in ("current", "previous") if link(n)}
-    names = sorted((n for n in os.listdir(models) if n.endswith(".tflite")),
-                   key=lambda n: os.stat(os.path.join(models, n)).st_mtime, reverse=True)
-    kept = len(pinned)
-    for name in names:
-        if name in pinned:
-            continue
-        if kept < keep:
-            kept += 1
-            continue
-        os.unlink(os.path.join(models, name))
-        removed.append(name)
-elif action == "rollback":
-    if not previous:
-        sys.exit("no previous model to roll back to")
-    if not os.path.isfile(os.path.join(root, previous)):
-        sys.exit("the previous model %s is missing" % previous)
-    point("current", previous)
-    if current:
-        point("previous", current)
-print(json.dumps({"current": link("current"), "previous": link("previous"), "removed": removed}))
-"""
+# What a failed upload leaves active (unless current points at the corrupted copy being replaced).
+_STAYS = "the previous model stays active"
 
 
 @dataclass(frozen=True)
@@ -179,6 +145,15 @@ class Upload:
     replaced: str | None = None   # sha256 of a corrupted stored copy that was replaced
 
 
+@dataclass(frozen=True)
+class _Stored:
+    """What the device found in a stored copy: its sha256 and which links point at it."""
+
+    sha256: str
+    current: bool
+    previous: bool   # previous pointed at it (the link is dropped if the copy is corrupted)
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -212,37 +187,47 @@ def prepare(conn: Connection, python: str, layout: Layout, agent_sha256: str) ->
 
 
 def push_file(conn: Connection, python: str, local: Path, sha256: str, remote: str,
-              progress: Callable[[int, int], None] | None = None) -> Upload:
-    """Upload ``local`` to ``remote`` unless the device already has it intact (sha256 checked there)."""
-    replaced = None
-    if _exists(conn, remote):
-        replaced = _check_stored(conn, python, remote, sha256)
-        if replaced is None:
-            return Upload(remote, 0, 0.0)
+              progress: Callable[[int, int], None] | None = None,
+              say: Callable[[str], None] | None = None) -> Upload:
+    """Upload ``local`` to ``remote`` unless the device already has it intact (sha256 checked there).
+
+    A corrupted stored copy is replaced by renaming the verified upload over it (``say`` hears
+    of it before the upload starts); until then whatever points at it still finds a file.
+    """
+    stored = _check_stored(conn, python, remote, sha256) if _exists(conn, remote) else None
+    if stored is not None and stored.sha256 == sha256:
+        return Upload(remote, 0, 0.0)
+    stays = _STAYS
+    if stored is not None:
+        stays = f"current still points at the device's corrupted copy of {sha256[:12]}" if stored.current else stays
+        if say:
+            say(f"{conn.name}: the device's copy of {sha256[:12]} is corrupted (sha256 {stored.sha256[:12]}); "
+                "uploading it again beside it" + ("; previous pointed at it and was dropped" if stored.previous else ""))
     tmp = posixpath.join(posixpath.dirname(posixpath.dirname(remote)), "tmp",
                          f"{posixpath.basename(remote)}.{secrets.token_hex(4)}.part")
     start = time.monotonic()
     try:
-        sent = _upload(conn, local, tmp, progress)
+        sent = _upload(conn, local, tmp, progress, stays)
     except (TransferError, Interrupted) as err:
-        raise _after_failed_upload(conn, python, tmp, local, err) from None
+        raise _after_failed_upload(conn, python, tmp, local, err, stays) from None
     seconds = time.monotonic() - start
     result = conn.run(" ".join(shlex.quote(a) for a in (python, "-c", _VERIFY_AND_RENAME, tmp, remote, sha256)))
     if result.status != 0:
         raise TransferError(f"{conn.name}: {local.name} did not arrive intact "
                             f"({result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.status}); "
-                            "the previous model stays active; deploy again")
-    return Upload(remote, sent, seconds, replaced)
+                            f"{stays}; deploy again")
+    return Upload(remote, sent, seconds, stored.sha256 if stored else None)
 
 
-def _check_stored(conn: Connection, python: str, remote: str, sha256: str) -> str | None:
-    """None if the device's copy has the right sha256; else the sha it has (the copy is removed)."""
-    answer = conn.check(" ".join(shlex.quote(a) for a in (python, "-c", _CHECK_STORED, remote, sha256)),
-                        what=f"checking {remote}").strip()
-    return answer.split()[1] if answer.startswith("mismatch ") else None
+def _check_stored(conn: Connection, python: str, remote: str, sha256: str) -> _Stored:
+    root = posixpath.dirname(posixpath.dirname(remote))
+    answer = conn.check(" ".join(shlex.quote(a) for a in (python, "-c", _CHECK_STORED, root, remote, sha256)),
+                        what=f"checking {remote}")
+    return _Stored(**json.loads(answer.strip().splitlines()[-1]))
 
 
-def _after_failed_upload(conn: Connection, python: str, tmp: str, local: Path, err: Exception) -> Exception:
+def _after_failed_upload(conn: Connection, python: str, tmp: str, local: Path, err: Exception,
+                         stays: str) -> Exception:
     """Remove the partial upload (best effort) and say why it failed: a full disk by name."""
     try:
         conn.sftp.remove(tmp)
@@ -250,13 +235,13 @@ def _after_failed_upload(conn: Connection, python: str, tmp: str, local: Path, e
         return err  # the connection is gone: the next deploy removes the stray .part
     if isinstance(err, Interrupted):
         return Interrupted(f"{conn.name}: interrupted during the upload of {local.name}; the partial upload was "
-                           "removed and the previous model stays active")
+                           f"removed and {stays}")
     free = _free_bytes(conn, python, posixpath.dirname(tmp))
     if free is not None and free < local.stat().st_size:
         return TransferError(f"{conn.name}: the device's disk is full ({free / 1e6:.1f} MB free in "
                              f"{posixpath.dirname(posixpath.dirname(tmp))}, {local.name} needs "
-                             f"{local.stat().st_size / 1e6:.1f} MB); the partial upload was removed and the previous "
-                             "model stays active; free some space or pass --remote-dir on a larger filesystem")
+                             f"{local.stat().st_size / 1e6:.1f} MB); the partial upload was removed and {stays}; "
+                             "free some space or pass --remote-dir on a larger filesystem")
     return err
 
 
@@ -269,20 +254,6 @@ def _free_bytes(conn: Connection, python: str, directory: str) -> int | None:
         return None
 
 
-def switch(conn: Connection, python: str, layout: Layout, action: str, model_link: str | None = None,
-           keep: int | None = None) -> dict:
-    """``activate`` ``model_link`` (then keep ``keep`` models) or ``rollback``.
-
-    Returns {"current": ..., "previous": ..., "removed": [model file names deleted]}.
-    """
-    args = [python, "-c", _SWITCH, layout.root, action] + ([model_link, str(keep)] if model_link else [])
-    result = conn.run(" ".join(shlex.quote(a) for a in args))
-    if result.status != 0:
-        detail = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"exit {result.status}"
-        raise RemoteError(f"{conn.name}: {action} in {layout.root} failed: {detail}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def _exists(conn: Connection, remote: str) -> bool:
     try:
         conn.sftp.stat(remote)
@@ -293,7 +264,8 @@ def _exists(conn: Connection, remote: str) -> bool:
         raise RemoteError(f"{conn.name}: cannot stat {remote}: {exc}") from None
 
 
-def _upload(conn: Connection, local: Path, remote: str, progress: Callable[[int, int], None] | None) -> int:
+def _upload(conn: Connection, local: Path, remote: str, progress: Callable[[int, int], None] | None,
+            stays: str) -> int:
     """Pipelined SFTP upload; any failure is a TransferError (the temp file is left for cleanup)."""
     total, sent = local.stat().st_size, 0
     try:
@@ -307,5 +279,5 @@ def _upload(conn: Connection, local: Path, remote: str, progress: Callable[[int,
                     progress(sent, total)
     except (OSError, EOFError, paramiko.SSHException) as exc:
         raise TransferError(f"{conn.name}: upload of {local.name} interrupted after {sent} of {total} bytes "
-                            f"({str(exc) or type(exc).__name__}); the previous model stays active; deploy again") from None
+                            f"({str(exc) or type(exc).__name__}); {stays}; deploy again") from None
     return sent

@@ -95,6 +95,14 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def flip_two_bytes(path: Path) -> None:
+    """Corrupt a file on the "device" the way a bad SD card does: same size, two bytes changed."""
+    data = bytearray(path.read_bytes())
+    for offset in (len(data) // 3, 2 * len(data) // 3):
+        data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
 def agent_pids(marker: str, *more: str) -> list[int]:
     """Pids of agent ``bench`` processes whose command line contains ``marker`` (a test's own remote dir)
     and every one of ``more`` (e.g. the --runs of the benchmark, not those of the load check)."""

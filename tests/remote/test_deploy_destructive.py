@@ -1,11 +1,14 @@
-"""Deploy and rollback killed at random points, round after round (OSTree-style): the device always runs
-the old or the new model, intact, and the next deploy succeeds.
+"""Deploys, rollbacks and re-uploads of a corrupted stored copy killed at random points, round after round
+(OSTree-style): the device always runs the old or the new model, intact, and the next deploy succeeds.
 
 Each round starts ``edgekit deploy`` (or ``rollback``) as a real process against a real sshd behind a
 slow link (FaultProxy), waits for the progress line of the phase picked for that round (upload,
-verify, switch, benchmark), sleeps a random part of that phase and sends SIGKILL or SIGINT. Then the
-device's links and files are checked, and a full deploy must succeed. Seeded (EDGEKIT_DESTRUCTIVE_SEED)
-and bounded: ROUNDS rounds, TIME_LIMIT seconds.
+verify, switch, benchmark, rollback, or the re-upload of a stored copy the test corrupted first; each
+phase in turn, in a random order each turn),
+sleeps a random part of that phase and sends SIGKILL or SIGINT. Then ``current`` and ``previous`` must
+resolve to files whose sha256 is that of a deployed model, the device's record must read, and a full
+deploy must succeed. Seeded (EDGEKIT_DESTRUCTIVE_SEED) and bounded: ROUNDS rounds, TIME_LIMIT seconds.
+Prints a round-by-phase table (run with -s to see it).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 
 import pytest
 from faultproxy import FaultProxy
-from remote_support import file_sha256
+from remote_support import file_sha256, flip_two_bytes
 
 from edgekit.remote import ConnectOptions, Device, deploy
 
@@ -33,7 +36,8 @@ TIME_LIMIT = 900.0
 SEED = int(os.environ.get("EDGEKIT_DESTRUCTIVE_SEED", "15"))
 # phase -> (the progress line that starts it, the longest random delay after it, in seconds)
 PHASES = {"upload": ("pushing", 0.6), "verify": ("checking that the device runs", 0.8),
-          "switch": ("activating", 0.15), "benchmark": ("benchmarking", 1.0)}
+          "switch": ("victim: activating", 0.15), "benchmark": ("benchmarking", 1.0), "rollback": ("rolling back", 1.0),
+          "reupload": ("is corrupted", 0.8)}
 
 
 class Run:
@@ -64,8 +68,9 @@ class Run:
         return code
 
 
-def _state(device_dir: Path) -> dict[str, str | None]:
-    """current/previous as sha256s, after checking each points at an intact file of that sha."""
+def _state(device_dir: Path, deployed: set[str]) -> dict[str, str | None]:
+    """current/previous as sha256s, after checking each resolves to a file whose sha256 is its name's and
+    that of a deployed model; the device's record must read as JSON."""
     state = {}
     for name in ("current", "previous"):
         link = device_dir / name
@@ -76,8 +81,18 @@ def _state(device_dir: Path) -> dict[str, str | None]:
         sha = Path(target).name.removesuffix(".tflite")
         assert (device_dir / target).is_file(), f"{name} -> {target}: the file is missing"
         assert file_sha256(device_dir / name) == sha, f"{name} -> {target}: the file is corrupted"
+        assert sha in deployed, f"{name} -> {target}: not a deployed model"
         state[name] = sha
+    assert state["current"], "current is unset"
+    json.loads((device_dir / "record.json").read_text())
     return state
+
+
+def _table(rows: dict[str, dict[str, int]]) -> str:
+    columns = ["rounds", "SIGKILL", "SIGINT", "finished_first", "current_old", "current_new", "previous_unset"]
+    lines = [f"{'phase':<10}" + "".join(f"{c:>16}" for c in columns)]
+    lines += [f"{phase:<10}" + "".join(f"{row[c]:>16}" for c in columns) for phase, row in rows.items()]
+    return "\n".join(lines)
 
 
 def test_fifty_rounds_of_killed_deploys_and_rollbacks(sshd, device_args, known_hosts, user_key, tflite_models,
@@ -86,10 +101,10 @@ def test_fifty_rounds_of_killed_deploys_and_rollbacks(sshd, device_args, known_h
     device_dir = tmp_path / "device"
     pool = [tflite_models[name] for name in ("a", "b", "big")]
     sha = {path: file_sha256(path) for path in pool}
+    deployed = set(sha.values())
     started = time.monotonic()
-    kills: dict[str, dict[str, int]] = {phase: {"SIGKILL": 0, "SIGINT": 0, "finished_first": 0}
-                                        for phase in [*PHASES, "rollback"]}
-    after = {"old": 0, "new": 0}
+    rows = {phase: dict.fromkeys(["rounds", "SIGKILL", "SIGINT", "finished_first", "current_old", "current_new",
+                                  "previous_unset"], 0) for phase in PHASES}
     with FaultProxy(sshd.port, rate=20_000_000) as link:
         known_hosts.write_text(known_hosts.read_text() + sshd.known_hosts_line.replace(str(sshd.port), str(link.port)))
         host = device_args(sshd, device_dir, port=link.port)[1]
@@ -102,18 +117,22 @@ def test_fifty_rounds_of_killed_deploys_and_rollbacks(sshd, device_args, known_h
         options = ConnectOptions(known_hosts=known_hosts, identity=user_key, connect_timeout=10)
         deploy(pool[0], device, bench=False, options=options)
         deploy(pool[1], device, bench=False, options=options)
-        for round_no in range(ROUNDS):
+        # every phase in turn, in a random order each turn: each gets ROUNDS / len(PHASES) rounds or one more
+        phases = [phase for _ in range(-(-ROUNDS // len(PHASES))) for phase in rng.sample(list(PHASES), len(PHASES))]
+        for round_no, phase in enumerate(phases[:ROUNDS]):
             assert time.monotonic() - started < TIME_LIMIT, f"over {TIME_LIMIT:g}s after {round_no} rounds"
-            before = _state(device_dir)
+            before = _state(device_dir, deployed)
             signum = rng.choice([signal.SIGKILL, signal.SIGINT])
-            if rng.random() < 0.15 and before["previous"]:
-                phase, marker, delay = "rollback", "rolling back", rng.uniform(0, 1.0)
+            marker, longest = PHASES[phase]
+            delay = rng.uniform(0, longest)
+            allowed = {before["current"], before["previous"]}
+            if phase == "rollback":
                 run = Run(["rollback", *args])
-                allowed = {before["current"], before["previous"]}
+            elif phase == "reupload":  # the stored copy previous points at is corrupted, then deployed again
+                model = next(p for p in pool if sha[p] == before["previous"])
+                flip_two_bytes(device_dir / "models" / f"{sha[model]}.tflite")
+                run = Run(["deploy", model, *args, "--runs", "200", "--warmup", "0"])
             else:
-                phase = rng.choice(list(PHASES))
-                marker, longest = PHASES[phase]
-                delay = rng.uniform(0, longest)
                 # an upload needs a model the device lacks (keep_models = 2 leaves only current and previous)
                 candidates = [p for p in pool if sha[p] != before["current"]]
                 model = next((p for p in candidates if sha[p] not in before.values()), None) \
@@ -121,25 +140,28 @@ def test_fifty_rounds_of_killed_deploys_and_rollbacks(sshd, device_args, known_h
                 model = model or rng.choice(candidates)
                 run = Run(["deploy", model, *args, "--runs", "200", "--warmup", "0"])
                 allowed = {before["current"], sha[model]}
+            rows[phase]["rounds"] += 1
             reached = run.wait_for(marker, 60)
             time.sleep(delay)
             if reached and run.proc.poll() is None:
                 run.proc.send_signal(signum)
-                kills[phase][signal.Signals(signum).name] += 1
+                rows[phase][signal.Signals(signum).name] += 1
             else:
-                kills[phase]["finished_first"] += 1
+                rows[phase]["finished_first"] += 1
             code = run.finish(60)
             text = "".join(run.lines)
             assert "Traceback" not in text and "Aborted" not in text, text
             if signum == signal.SIGINT:
                 assert code in (0, 130), f"round {round_no} ({phase}): exit {code}: {text}"
-            state = _state(device_dir)
+            state = _state(device_dir, deployed)
             assert state["current"] in allowed, f"round {round_no} ({phase}): current {state['current']}"
-            after["old" if state["current"] == before["current"] else "new"] += 1
+            rows[phase]["current_old" if state["current"] == before["current"] else "current_new"] += 1
+            rows[phase]["previous_unset"] += state["previous"] is None
             nxt = rng.choice([p for p in pool if sha[p] != state["current"]])
             done = deploy(nxt, device, bench=False, options=options)  # the next deploy succeeds
-            assert done.sha256 == sha[nxt] and _state(device_dir)["current"] == sha[nxt]
+            assert done.sha256 == sha[nxt] and _state(device_dir, deployed)["current"] == sha[nxt]
             assert list((device_dir / "tmp").glob("*.part")) == []
-    figures = {"seed": SEED, "rounds": ROUNDS, "seconds": round(time.monotonic() - started, 1), "kills": kills,
-               "current_after_kill": after}
+    figures = {"seed": SEED, "rounds": ROUNDS, "seconds": round(time.monotonic() - started, 1), "phases": rows}
+    print(f"destructive deploy test (seed {SEED}, {ROUNDS} rounds, {figures['seconds']} s):\n{_table(rows)}")
     print("destructive deploy test:", json.dumps(figures))
+    assert all(row["SIGKILL"] + row["SIGINT"] for row in rows.values()), rows  # every phase was killed at least once

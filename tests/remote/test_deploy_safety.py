@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from faultproxy import FaultProxy
-from remote_support import agent_pids, file_sha256
+from remote_support import agent_pids, file_sha256, flip_two_bytes
 
 from edgekit.results import ResultStore
 
@@ -198,3 +198,135 @@ def test_build_stops_on_sigterm_without_half_written_files(tmp_path):
     assert err.strip().splitlines()[-1] == "edgekit: interrupted"
     assert "Traceback" not in err
     assert not out.exists() or not [p for p in out.rglob("*") if ".tmp" in p.name or p.name == "manifest.json"]
+
+
+def test_rollback_to_a_corrupted_previous_is_refused_and_current_stays(cli, sshd, device_args, tflite_models,
+                                                                        tmp_path):
+    device_dir = tmp_path / "device"
+    old, new = tflite_models["a"], tflite_models["b"]
+    for model in (old, new):
+        assert cli("deploy", model, *device_args(sshd, device_dir), "--no-bench").exit_code == 0
+    flip_two_bytes(device_dir / _model_link(old))
+
+    rollback = cli("rollback", *device_args(sshd, device_dir)[:-4])
+    assert rollback.exit_code == 3, rollback.output
+    errors = [line for line in rollback.stderr.splitlines() if line.startswith("edgekit: error:")]
+    assert len(errors) == 1 and "Traceback" not in rollback.stderr
+    assert f"{_model_link(old)} is corrupted" in errors[0] and f"current stays {_model_link(new)}" in errors[0]
+    assert "active again" not in rollback.stdout
+    assert _link(device_dir, "current") == _model_link(new) and file_sha256(device_dir / "current") == file_sha256(new)
+    assert _link(device_dir, "previous") == _model_link(old)  # left for a deploy of that model to repair
+
+
+def test_interrupted_reupload_of_the_current_models_corrupted_copy_leaves_current_on_a_file(
+        cli, sshd, device_args, known_hosts, tflite_models, tmp_path):
+    device_dir = tmp_path / "device"
+    big = tflite_models["big"]
+    assert cli("deploy", big, *device_args(sshd, device_dir), "--no-bench").exit_code == 0
+    stored = device_dir / _model_link(big)
+    flip_two_bytes(stored)
+    corrupt = file_sha256(stored)
+    with FaultProxy(sshd.port, rate=2_500_000) as slow:
+        _trust(known_hosts, sshd, slow)
+        again = _edgekit("deploy", big, *device_args(sshd, device_dir, port=slow.port), "--no-bench")
+        _wait_for(lambda: _part_bytes(device_dir) > 0.3 * big.stat().st_size, 60, "30% of the re-upload")
+        again.send_signal(signal.SIGINT)
+        out, err = again.communicate(timeout=60)
+    assert again.returncode == 130, err
+    assert f"copy of {file_sha256(big)[:12]} is corrupted" in err
+    assert "current still points at the device's corrupted copy" in err and "previous model stays active" not in err
+    assert _link(device_dir, "current") == _model_link(big)
+    assert (device_dir / "current").is_file() and file_sha256(device_dir / "current") == corrupt  # not dangling
+    assert _part_bytes(device_dir) == 0
+
+    repaired = cli("deploy", big, *device_args(sshd, device_dir), "--no-bench")
+    assert repaired.exit_code == 0, repaired.output
+    assert file_sha256(device_dir / "current") == file_sha256(big)
+
+
+def _unloadable(model: Path, version: int, out: Path) -> Path:
+    """``model`` with every op at ``version``: a TFLite file no runtime loads (each version its own sha256)."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    graph = flatbuffer_utils.convert_bytearray_to_object(bytearray(model.read_bytes()))
+    for code in graph.operatorCodes:
+        code.version = version
+    out.write_bytes(bytes(flatbuffer_utils.convert_object_to_bytearray(graph)))
+    return out
+
+
+def test_refused_deploys_never_cost_a_good_model(cli, sshd, user_key, known_hosts, tflite_models, tmp_path):
+    """keep_models 4: four good models with four refused ones in between all stay; a fifth good one
+    then costs exactly the least recently activated good one."""
+    device_dir = tmp_path / "device"
+    (tmp_path / "edgekit.toml").write_text(
+        f'[devices.pi]\nhost = "{sshd.spec}"\ntarget = "local"\nremote_python = "{sys.executable}"\n'
+        f'remote_dir = "{device_dir}"\nkeep_models = 4\n')
+    flags = ["--device", "pi", "-i", user_key, "--known-hosts", known_hosts, "--no-bench"]
+    good = [tflite_models[name] for name in ("a", "b", "c", "d")]
+    refused = [_unloadable(tflite_models["a"], 90 + i, tmp_path / f"refused{i}.tflite") for i in range(4)]
+    for model in (good[0], refused[0], good[1], refused[1], good[2], refused[2], refused[3], good[3]):
+        current = _link(device_dir, "current")
+        result = cli("deploy", model, *flags)
+        if model in refused:
+            assert result.exit_code == 4, result.output
+            assert "removed 1 refused model file(s)" in result.stderr
+            assert not (device_dir / _model_link(model)).exists()  # removed at once
+            assert _link(device_dir, "current") == current
+        else:
+            assert result.exit_code == 0, result.output
+            assert "old model(s)" not in result.stderr
+    assert sorted(p.name for p in (device_dir / "models").iterdir()) == sorted(Path(_model_link(m)).name for m in good)
+    record = json.loads((device_dir / "record.json").read_text())["models"]
+    assert sorted(record) == sorted(file_sha256(m) for m in good)
+    orders = [record[file_sha256(m)]["order"] for m in good]
+    assert orders == sorted(orders)  # the device's own order of activation
+
+    result = cli("deploy", tflite_models["big"], *flags)
+    assert result.exit_code == 0, result.output
+    assert "removed 1 old model(s) (keep_models = 4)" in result.stderr
+    assert sorted(p.name for p in (device_dir / "models").iterdir()) == \
+        sorted(Path(_model_link(m)).name for m in [*good[1:], tflite_models["big"]])
+
+
+def test_interrupt_during_the_benchmark_is_counted_as_after_activating(sshd, device_args, tflite_models, tmp_path):
+    device_dir = tmp_path / "device"
+    flags = [*device_args(sshd, device_dir)[:-4], "--runs", "100000000", "--warmup", "0"]
+    run = _edgekit("deploy", tflite_models["a"], *flags)
+    try:
+        _wait_for(lambda: agent_pids(str(device_dir), "100000000"), 60, "the benchmark to start")
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == 130, err
+    assert "the new model is active" in err
+    assert "interrupted: 0 of 1 device(s) done, 1 stopped after activating, 0 stopped before activating, " \
+           "0 not started" in out, out
+    assert _link(device_dir, "current") == _model_link(tflite_models["a"])
+    _wait_for(lambda: not agent_pids(str(device_dir), "100000000"), 10, "the agent to be gone")
+
+
+def test_a_device_without_a_record_starts_one_from_its_files(cli, sshd, user_key, known_hosts, tflite_models,
+                                                             tmp_path):
+    """A device deployed before the record existed: what it stores ranks by modification time, once."""
+    device_dir = tmp_path / "device"
+    (tmp_path / "edgekit.toml").write_text(
+        f'[devices.pi]\nhost = "{sshd.spec}"\ntarget = "local"\nremote_python = "{sys.executable}"\n'
+        f'remote_dir = "{device_dir}"\nkeep_models = 3\n')
+    flags = ["--device", "pi", "-i", user_key, "--known-hosts", known_hosts, "--no-bench"]
+    for model in "abc":
+        assert cli("deploy", tflite_models[model], *flags).exit_code == 0
+    (device_dir / "record.json").unlink()
+    # the older file is the one a ranking by name would keep: only the times can make it go
+    older, newer = sorted("ab", key=lambda m: file_sha256(tflite_models[m]))
+    now = time.time()
+    for age, model in ((300, older), (200, newer)):
+        os.utime(device_dir / _model_link(tflite_models[model]), (now - age, now - age))
+    assert cli("deploy", tflite_models["d"], *flags).exit_code == 0
+    assert sorted(p.name for p in (device_dir / "models").iterdir()) == \
+        sorted(Path(_model_link(tflite_models[m])).name for m in (newer, "c", "d"))
+    assert sorted(json.loads((device_dir / "record.json").read_text())["models"]) == \
+        sorted(file_sha256(tflite_models[m]) for m in (newer, "c", "d"))
