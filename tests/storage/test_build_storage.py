@@ -30,6 +30,9 @@ def test_storage_is_checked_at_load_and_against_the_target(tmp_path):
 
 
 def test_convert_variant_stores_int4_and_verifies_it(storage_models, digits_train):
+    checks: list[dict] = []
     data = steps.convert_variant(storage_models["grid"], quantize="int8", calibration_spec=digits_train,
-                                 storage="int4")
+                                 storage="int4", checked=checks.append)
     assert set(storage_forms(read_tflite(data))) == {"int4"}
+    (check,) = checks   # what the build's manifest records as the final model's "verified" and figures
+    assert check["ok"] and check["reference"] == "int8" and check["top1"] >= 0.99 and check["max_steps"] <= 8
