@@ -95,7 +95,8 @@ def quantize_tflite_file(model_path: str | Path, out_path: str | Path, options: 
     prepared = source.prepare(raw, where)
     if mode is None:
         recipe = recipes.load_recipe_file(options.recipe_file)
-        calibrated, name, summary, kind = recipes.needs_calibration(recipe), "recipe", str(options.recipe_file), None
+        calibrated, kind = recipes.needs_calibration(recipe), None
+        name, summary = f"recipe {Path(options.recipe_file).name}", f"as {options.recipe_file} says"
     else:
         recipe = recipes.build_recipe(mode, per_tensor=options.per_tensor, keep_float=options.keep_float,
                                       tensor_names=_tensor_names(prepared.flatbuffer))

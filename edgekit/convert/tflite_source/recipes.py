@@ -110,7 +110,8 @@ def build_recipe(mode: Mode, *, per_tensor: bool = False, keep_float: Sequence[s
             rm.add_quantization_config(TENSOR_SCOPE.format(re.escape(name)), "*",
                                        algorithm_key=AlgorithmName.NO_QUANTIZE)
         else:
-            close = difflib.get_close_matches(name, [*tensor_names, *ops], n=3)
+            close = ([t for t in tensor_names if name.lower() in t.lower()][:3]
+                     or difflib.get_close_matches(name, [*tensor_names, *ops], n=3))
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise UsageError(f"--keep-float {name}: neither a TFLite op (e.g. CONV_2D) nor a tensor of the model"
                              f"{hint}; edgekit inspect MODEL lists its tensors")
