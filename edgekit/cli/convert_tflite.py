@@ -43,11 +43,12 @@ def tflite_source_options(command: Callable) -> Callable:
 def convert_tflite(*, model, output, quantize, calibration, calibration_samples, io_type, per_tensor, storage,
                    scale, mean, std, keep_float, auto_mixed, eval_data, as_json, weights, recipe) -> None:
     from edgekit.cli.dataopts import preprocess_from
-    from edgekit.convert.tflite_source.file import TfliteOptions, quantize_tflite_file, refuse_keras_only
+    from edgekit.convert.tflite_source.file import TfliteOptions, check_request, quantize_tflite_file, refuse_keras_only
 
     refuse_keras_only(io_type, storage, auto_mixed)
     options = TfliteOptions(quantize=quantize, weights=weights, per_tensor=per_tensor, keep_float=tuple(keep_float),
                             recipe_file=recipe)
+    check_request(options)   # a missing extra and option errors before any progress line
     info(f"quantizing {model} with AI Edge Quantizer ...")
     result = quantize_tflite_file(model, output, options, calibration=calibration,
                                   calibration_samples=calibration_samples, preprocess=preprocess_from(scale, mean, std))

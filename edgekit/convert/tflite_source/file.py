@@ -79,14 +79,19 @@ def is_tflite(path: str | Path) -> bool:
     return Path(path).suffix.lower() == ".tflite"
 
 
+def check_request(options: TfliteOptions) -> recipes.Mode | None:
+    """MissingExtraError without AEQ, UsageError for options that mean nothing: before any work."""
+    engine.require_aeq("edgekit convert of a .tflite model")
+    return options.mode()
+
+
 def quantize_tflite_file(model_path: str | Path, out_path: str | Path, options: TfliteOptions, *,
                          calibration: str | Path | None = None,
                          calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES,
                          preprocess: "Preprocess | None" = None, target: "Target | None" = None,
                          classifier: bool | None = None) -> TfliteQuantization:
     """Quantize ``model_path`` with AEQ, verify it against the source, write ``out_path``."""
-    engine.require_aeq("edgekit convert of a .tflite model")
-    mode = options.mode()
+    mode = check_request(options)
     started = time.perf_counter()
     where = str(model_path)
     if Path(out_path).resolve() == existing_path(model_path).resolve():
