@@ -63,7 +63,8 @@ def render(result: dict) -> str:
     v = result["verification"]
     top1 = "" if v["top1"] is None else f", top-1 agreement {v['top1']:.2%}"
     lines = [f"wrote {result['output']}: {result['size_bytes']:,} bytes ({result['size_bytes'] / result['source_bytes']:.1%}"
-             f" of the source's {result['source_bytes']:,}), {result['mode']}: {result['summary']}; "
+             f" of the source's {result['source_bytes']:,}), {result['mode']}: {result['summary']}, "
+             f"I/O {'/'.join(dict.fromkeys(result['io_types']))}; "
              f"{result['quantized_tensors']} tensors quantized, sha256 {result['sha256'][:16]}",
              f"  verified on LiteRT against the float source: max {v['max_steps']:g} / median {v['median_steps']:g} "
              f"output steps (1/255 of each output's range){top1} over {v['samples']} inputs from "

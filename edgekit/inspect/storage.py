@@ -3,7 +3,10 @@
 A runtime may load a form and compute wrong with it, so a form that is correct under one
 scale layout is a different capability under another: per-channel int4 FULLY_CONNECTED
 fails on tflite-runtime 2.14 and TFLite Micro; per-channel sparse int8 and one LUT table
-per tensor on per-channel-scaled weights run silently wrong. Read from the flatbuffer
+per tensor on per-channel-scaled weights run silently wrong. AI Edge Quantizer writes two more:
+int4 weights that a DEQUANTIZE expands (weight-only int4; tflite-runtime 2.14's DEQUANTIZE
+has no int4 kernel) and per-channel int8 weights of a FULLY_CONNECTED with float input
+(dynamic; tflite-runtime 2.14 computes it wrong, LiteRT right). Read from the flatbuffer
 alone (numpy only), so deploy and build refuse before sending anything.
 """
 
@@ -70,9 +73,12 @@ def storage_forms(model) -> dict[str, list[str]]:
                 found.setdefault("sparse-per-channel" if per_channel else "sparse", []).append(tensor.name)
             elif tensor.dtype == "int4":
                 fc = per_channel and "FULLY_CONNECTED" in users
-                found.setdefault("int4-fc-per-channel" if fc else "int4", []).append(tensor.name)
+                form = "int4-dequantize" if users and users <= DEQUANTIZING_OPS else "int4"
+                found.setdefault("int4-fc-per-channel" if fc else form, []).append(tensor.name)
             elif tensor.dtype in ("int8", "uint8") and not users & DEQUANTIZING_OPS:
-                found.setdefault("int8", []).append(tensor.name)
+                hybrid = per_channel and any(op.opcode == "FULLY_CONNECTED" and graph.tensors[op.inputs[0]].dtype
+                                             == "float32" for op, _ in consumers.get(tensor.index, []))
+                found.setdefault("int8-fc-per-channel-hybrid" if hybrid else "int8", []).append(tensor.name)
     return {form: found[form] for form in STORAGE_CAPABILITIES if form in found}
 
 

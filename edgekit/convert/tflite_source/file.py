@@ -38,6 +38,7 @@ class TfliteQuantization:
     source_bytes: int
     sha256: str
     quantized_tensors: int
+    io_types: list[str]                 # dtypes of the written file's inputs, then its outputs
     calibration: str | None
     verification: dict
     prepared: list[str] = field(default_factory=list)   # what edgekit changed in the source for AEQ
@@ -128,10 +129,19 @@ def quantize_tflite_file(model_path: str | Path, out_path: str | Path, options: 
     return TfliteQuantization(
         model=where, output=str(out_path), mode=name, summary=summary, size_bytes=len(quantized),
         source_bytes=len(raw), sha256=hashlib.sha256(quantized).hexdigest(), quantized_tensors=count,
+        io_types=_io_types(quantized),
         calibration=note if calibrated else None, verification=verification.to_dict(), prepared=prepared.changes,
         kept_float=list(options.keep_float), recipe_file=None if options.recipe_file is None else str(options.recipe_file),
         per_tensor=options.per_tensor, target=None if target is None else target.name,
         seconds=round(time.perf_counter() - started, 3))
+
+
+def _io_types(flatbuffer: bytes) -> list[str]:
+    """AEQ's static modes give the file int8 (int16x8: int16) inputs and outputs, the others keep float32."""
+    from edgekit.inspect import read_tflite
+
+    main = read_tflite(flatbuffer).main
+    return [t.dtype for t in main.input_tensors() + main.output_tensors()]
 
 
 def _tensor_names(flatbuffer: bytes) -> list[str]:
@@ -143,8 +153,8 @@ def _tensor_names(flatbuffer: bytes) -> list[str]:
 def refuse_keras_only(io_type: str, storage: str, auto_mixed: float | None) -> None:
     """UsageError for ``edgekit convert`` options that mean something for Keras sources only (so far)."""
     if io_type != "float32":
-        raise UsageError(f"--io-type {io_type}: a quantized .tflite keeps the source's float32 inputs and outputs; "
-                         "drop --io-type")
+        raise UsageError(f"--io-type {io_type}: for a .tflite source the mode sets the inputs and outputs (float32, "
+                         "or int8/int16 with --quantize int8/int16x8); drop --io-type")
     if storage != "int8":
         raise UsageError(f"--storage {storage} applies to Keras sources; drop it for a .tflite source")
     if auto_mixed is not None:
