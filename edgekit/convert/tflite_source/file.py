@@ -120,7 +120,7 @@ def quantize_tflite_file(model_path: str | Path, out_path: str | Path, options: 
     quantized = engine.quantize(prepared.flatbuffer, recipe, cal.aeq_dataset(inputs, arrays) if calibrated else None,
                                 where)
     count = check.require_quantized(prepared.flatbuffer, quantized, where, what)
-    if target is not None and kind is not None:
+    if target is not None:
         check.check_target(quantized, kind, target, str(out_path))
     verification = check.verify_against_source(
         raw, quantized, [a[:VERIFY_SAMPLES] for a in arrays], inputs_note=note, where=str(out_path), what=what,
