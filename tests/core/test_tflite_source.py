@@ -89,7 +89,8 @@ def test_output_lines_say_size_mode_agreement_and_what_was_prepared(cli, corpus,
     assert result.exit_code == 0, result.output
     wrote, verified, prepared = result.stdout.splitlines()
     size = (tmp_path / "q.tflite").stat().st_size
-    assert wrote.startswith(f"wrote {tmp_path / 'q.tflite'}: {size:,} bytes (") and "dynamic: int8 weights" in wrote and ", I/O float32; " in wrote
+    assert wrote.startswith(f"wrote {tmp_path / 'q.tflite'}: {size:,} bytes (")
+    assert "dynamic: int8 weights" in wrote and ", I/O float32; " in wrote
     assert verified.startswith("  verified on LiteRT against the float source: max ") and "generated" in verified
     assert prepared.startswith("  prepared for AI Edge Quantizer: 6 operator code(s) named in builtin_code")
 
