@@ -23,7 +23,7 @@ SIZE_OBJECTIVES = ("gzip", "raw")
 # Weight storage forms as target profiles list them (``storage``): the forms a runtime runs
 # correctly. Scale layouts some runtimes get wrong are their own entries.
 STORAGE_CAPABILITIES = ("int8", "int4", "int4-fc-per-channel", "sparse", "sparse-per-channel", "lut",
-                        "lut-per-tensor-on-per-channel")
+                        "lut-per-tensor-on-per-channel", "int4-dequantize", "int8-fc-per-channel-hybrid")
 
 __all__ = ["CALIBRATED_MODES", "IO_TYPES", "LOSSES", "QUANTIZE_MODES", "SIZE_OBJECTIVES", "STORAGE_CAPABILITIES",
            "TUNE_SAMPLERS"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from edgekit.cli.convert_mixed import mixed_precision_options, render_mixed
+from edgekit.cli.convert_tflite import tflite_source_options
 from edgekit.cli.dataopts import SPEC_HELP, preprocess_from, preprocess_options
 from edgekit.cli.model_options import user_code_options
 from edgekit.cli.output import emit_json, info, json_option, warn
@@ -36,10 +37,12 @@ from edgekit.vocab import IO_TYPES as _IO_TYPES, QUANTIZE_MODES as _QUANTIZE  # 
 @user_code_options
 @preprocess_options
 @mixed_precision_options
+@tflite_source_options
 @json_option
 def convert(model, output, quantize, calibration, calibration_samples, io_type, per_tensor, storage, no_verify, scale,
             mean, std, keep_float, auto_mixed, eval_data, as_json):
-    """Convert MODEL (.keras, legacy .h5 or a SavedModel directory) to TFLite."""
+    """Convert MODEL (.keras, legacy .h5 or a SavedModel directory) to TFLite, or quantize a float MODEL.tflite
+    (AI Edge Quantizer, no TensorFlow)."""
     from edgekit.extras import require_tensorflow
 
     require_tensorflow("edgekit convert")

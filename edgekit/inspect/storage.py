@@ -3,7 +3,11 @@
 A runtime may load a form and compute wrong with it, so a form that is correct under one
 scale layout is a different capability under another: per-channel int4 FULLY_CONNECTED
 fails on tflite-runtime 2.14 and TFLite Micro; per-channel sparse int8 and one LUT table
-per tensor on per-channel-scaled weights run silently wrong. Read from the flatbuffer
+per tensor on per-channel-scaled weights run silently wrong. AI Edge Quantizer writes two more:
+int4 weights that a DEQUANTIZE expands (weight-only int4; tflite-runtime 2.14's DEQUANTIZE
+has no int4 kernel) and per-channel int8 weights of a FULLY_CONNECTED with float input
+under an op version that does not declare them (dynamic; tflite-runtime 2.14 computes it
+wrong, LiteRT right). Read from the flatbuffer
 alone (numpy only), so deploy and build refuse before sending anything.
 """
 
@@ -17,6 +21,10 @@ from edgekit.vocab import STORAGE_CAPABILITIES
 LUT_DECODE_OP = "TFLM_DECODE"
 LUT_PER_TENSOR_AXIS = 0xF
 DEQUANTIZING_OPS = {"DENSIFY", "DEQUANTIZE"}
+# FULLY_CONNECTED's op version for per-channel weights with float input (TensorFlow's converter
+# writes it; a runtime without it refuses to load). AEQ writes such ops as version 1, which
+# older runtimes run with one scale: silently wrong.
+FC_PER_CHANNEL_HYBRID = 12
 
 
 def lut_info(ancillary) -> dict | None:
@@ -70,9 +78,13 @@ def storage_forms(model) -> dict[str, list[str]]:
                 found.setdefault("sparse-per-channel" if per_channel else "sparse", []).append(tensor.name)
             elif tensor.dtype == "int4":
                 fc = per_channel and "FULLY_CONNECTED" in users
-                found.setdefault("int4-fc-per-channel" if fc else "int4", []).append(tensor.name)
+                form = "int4-dequantize" if users and users <= DEQUANTIZING_OPS else "int4"
+                found.setdefault("int4-fc-per-channel" if fc else form, []).append(tensor.name)
             elif tensor.dtype in ("int8", "uint8") and not users & DEQUANTIZING_OPS:
-                found.setdefault("int8", []).append(tensor.name)
+                hybrid = per_channel and any(op.opcode == "FULLY_CONNECTED" and op.version < FC_PER_CHANNEL_HYBRID
+                                             and graph.tensors[op.inputs[0]].dtype == "float32"
+                                             for op, _ in consumers.get(tensor.index, []))
+                found.setdefault("int8-fc-per-channel-hybrid" if hybrid else "int8", []).append(tensor.name)
     return {form: found[form] for form in STORAGE_CAPABILITIES if form in found}
 
 

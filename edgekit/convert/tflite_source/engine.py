@@ -1,0 +1,36 @@
+"""Running AI Edge Quantizer: one recipe, optional calibration data -> quantized bytes, quietly.
+
+AEQ prints progress bars and a size report and raises plain exceptions; edgekit keeps the
+first off the console and turns the second into one line naming the file.
+"""
+
+from __future__ import annotations
+
+from edgekit.errors import ConversionError, MissingExtraError, first_line
+
+CALIBRATION_THREADS = 2   # the machines edgekit runs on are small; min/max statistics do not depend on it
+
+
+def require_aeq(what: str) -> None:
+    """MissingExtraError unless ai_edge_quantizer imports."""
+    from importlib.util import find_spec
+
+    if find_spec("ai_edge_quantizer") is None:
+        raise MissingExtraError(f"{what} needs AI Edge Quantizer, which this install lacks: "
+                                "pip install 'edgekit[aeq]'")
+
+
+def quantize(flatbuffer: bytes, recipe: list[dict], calibration: dict | None, where: str) -> bytes:
+    """``flatbuffer`` quantized by ``recipe``; calibrated on ``calibration`` (AEQ's signature dataset) if given."""
+    from ai_edge_quantizer import quantizer
+
+    from edgekit.quiet import quiet_output
+
+    try:
+        with quiet_output():
+            engine = quantizer.Quantizer(bytearray(flatbuffer), recipe)
+            statistics = engine.calibrate(calibration, num_threads=CALIBRATION_THREADS) if calibration else None
+            result = engine.quantize(statistics, enable_progress_bar=False, enable_progress_report=False)
+    except Exception as exc:  # AEQ raises ValueError/RuntimeError/KeyError/NotImplementedError alike
+        raise ConversionError(f"{where}: AI Edge Quantizer failed: {type(exc).__name__}: {first_line(exc)}") from None
+    return bytes(result.quantized_model)
