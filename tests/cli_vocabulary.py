@@ -68,6 +68,8 @@ WORDS: dict[str, Word] = {
     "--per-tensor": Word("flag", "one int8 weight scale per tensor instead of per output channel"),
     "--storage": Word("text", "how the int8 weights are stored (int8, int4, sparse, lut)"),
     "--keep-float": Word("text", "leave this layer float in an int8 model"),
+    "--weights": Word("choice", "with a .tflite MODEL: weight bits (alone: weight-only quantization)"),
+    "--recipe": Word("file", "with a .tflite MODEL: an AI Edge Quantizer recipe file"),
     "--auto-mixed": Word("float", "keep the fewest layers float so accuracy drops at most this many points"),
     "--no-verify": Word("flag", "write the file even if it disagrees with its reference (a warning, \"verified\": false)"),
     # inspection
