@@ -554,6 +554,7 @@ def bench(args, output: Output) -> dict:
         "inputs": _tensor_summary(input_details),
         "outputs": _tensor_summary(interpreter.get_output_details()),
         "timing_ms": _rounded(timing, 4),
+        "samples_ms": [round(ms, 4) for ms in timed],   # the timed runs in order: the report's distribution
         "stopped_early": len(timed) < args.runs or len(warmup) < args.warmup,
         "memory_mb": _rounded({"baseline_rss": baseline["rss"], "init_rss": after_init["rss"],
                                "init_footprint": after_init["rss"] - baseline["rss"],
