@@ -536,6 +536,9 @@ def bench(args, output: Output) -> dict:
         raise AgentFailure("inference", "%s: inference failed: %s" % (args.model, _one_line(exc)))
     final = memory_mb()
     state_after = device_state()
+    loaded = load_note(os.getloadavg()[0], usable_cpus())
+    if loaded:
+        notes.append(loaded)
 
     timing = {"init": init_ms, "first_inference": first_ms,
               "warmup_mean": sum(warmup) / len(warmup) if warmup else None, "warmup_runs": len(warmup),
@@ -563,6 +566,15 @@ def bench(args, output: Output) -> dict:
         "device": {"before": state_before, "after": state_after,
                    "throttled": bool(reasons), "throttle_reasons": reasons},
     }
+
+
+def load_note(load: float, cpus: int):
+    """One line when the 1-minute load average exceeds the usable CPUs at the end of the timed runs:
+    other work then shared the cores and the latencies are slower than on an idle machine."""
+    if load <= cpus:
+        return None
+    return ("machine loaded: load average %.1f on %d usable CPU(s) during the measurement; latencies "
+            "are slower than on an idle machine, measure again when it is idle" % (load, cpus))
 
 
 def _load(api: RuntimeApi, args, delegates: list, default_delegates: bool):
