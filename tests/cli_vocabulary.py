@@ -81,6 +81,7 @@ WORDS: dict[str, Word] = {
     "--runs": Word("int", "timed runs"),
     "--warmup": Word("int", "untimed runs before the timed ones"),
     "--runtime": Word("text", "the TFLite runtime to run on"),
+    "--delegate": Word("text", "the delegate library to load (e.g. libedgetpu.so.1)"),
     "--timeout": Word("float", "seconds before the run is stopped"),
     "--bench-timeout": Word("float", "seconds before the benchmark on the device is stopped"),
     "--no-bench": Word("flag", "deploy without benchmarking"),

@@ -536,6 +536,9 @@ def bench(args, output: Output) -> dict:
         raise AgentFailure("inference", "%s: inference failed: %s" % (args.model, _one_line(exc)))
     final = memory_mb()
     state_after = device_state()
+    loaded = load_note(os.getloadavg()[0], usable_cpus())
+    if loaded:
+        notes.append(loaded)
 
     timing = {"init": init_ms, "first_inference": first_ms,
               "warmup_mean": sum(warmup) / len(warmup) if warmup else None, "warmup_runs": len(warmup),
@@ -554,6 +557,7 @@ def bench(args, output: Output) -> dict:
         "inputs": _tensor_summary(input_details),
         "outputs": _tensor_summary(interpreter.get_output_details()),
         "timing_ms": _rounded(timing, 4),
+        "samples_ms": [round(ms, 4) for ms in timed],   # the timed runs in order: the report's distribution
         "stopped_early": len(timed) < args.runs or len(warmup) < args.warmup,
         "memory_mb": _rounded({"baseline_rss": baseline["rss"], "init_rss": after_init["rss"],
                                "init_footprint": after_init["rss"] - baseline["rss"],
@@ -562,6 +566,15 @@ def bench(args, output: Output) -> dict:
         "device": {"before": state_before, "after": state_after,
                    "throttled": bool(reasons), "throttle_reasons": reasons},
     }
+
+
+def load_note(load: float, cpus: int):
+    """One line when the 1-minute load average exceeds the usable CPUs at the end of the timed runs:
+    other work then shared the cores and the latencies are slower than on an idle machine."""
+    if load <= cpus:
+        return None
+    return ("machine loaded: load average %.1f on %d usable CPU(s) during the measurement; latencies "
+            "are slower than on an idle machine, measure again when it is idle" % (load, cpus))
 
 
 def _load(api: RuntimeApi, args, delegates: list, default_delegates: bool):

@@ -15,10 +15,11 @@ from edgekit.cli.output import emit_json, info, json_option
               help="Untimed inferences after the first one.")
 @click.option("--runtime", "runtime", metavar="NAME[,NAME...]",
               help="TFLite runtimes to try, in order (tflite_runtime, ai_edge_litert, tensorflow.lite).")
+@click.option("--delegate", metavar="LIB", help="Delegate library to load, e.g. libedgetpu.so.1 (as on a device).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True,
               help="Seconds before the benchmark is stopped.")
 @json_option
-def bench(model: str, threads: int, runs: int, warmup: int, runtime: str | None, timeout: float,
+def bench(model: str, threads: int, runs: int, warmup: int, runtime: str | None, delegate: str | None, timeout: float,
           as_json: bool) -> None:
     """Benchmark MODEL (.tflite) locally the way TFLite's benchmark_model does; records the run."""
     from edgekit.agent.runner import run_local
@@ -28,7 +29,8 @@ def bench(model: str, threads: int, runs: int, warmup: int, runtime: str | None,
     check_tflite_file(model)
     runtimes = [name.strip() for name in runtime.split(",")] if runtime else None
     info(f"benchmarking {model} ({threads} thread(s), {warmup} warmup + {runs} runs)")
-    result = run_local(model, threads=threads, runs=runs, warmup=warmup, runtimes=runtimes, timeout=timeout)
+    result = run_local(model, threads=threads, runs=runs, warmup=warmup, runtimes=runtimes, delegate=delegate,
+                       timeout=timeout)
     run_id = ResultStore().record(result, target="local", host=LOCAL_HOST)
     if as_json:
         emit_json({"run_id": run_id, "target": "local", **result})

@@ -15,6 +15,7 @@ from edgekit.cli.output import emit_json, info, json_option
 @json_option
 def history(target: str | None, host: str | None, model: str | None, limit: int, as_json: bool) -> None:
     """List recorded benchmark runs, newest first."""
+    from edgekit.hints import hint
     from edgekit.results import ResultStore
     from edgekit.results.report import render_history
 
@@ -25,7 +26,7 @@ def history(target: str | None, host: str | None, model: str | None, limit: int,
     elif runs:
         click.echo(render_history(runs))
     else:
-        info(f"no recorded runs match in {store.path}; 'edgekit bench MODEL' records one")
+        info(f"no recorded runs match in {store.path}; '{hint('bench')}' records one")
 
 
 @click.command()

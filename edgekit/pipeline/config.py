@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgekit.errors import ConfigError, UsageError
+from edgekit.hints import hint
 from edgekit.optimize.finetune import FINETUNE, Finetune
 from edgekit.tomlfile import TomlFile, describe, load_toml
 from edgekit.vocab import IO_TYPES, QUANTIZE_MODES
@@ -213,7 +214,7 @@ def load_config(path: str | Path) -> BuildConfig:
     path = Path(path)
     if path.is_dir():
         path = path / "edgekit.toml"
-    return _Validator(load_toml(path, "the build file", "create one with `edgekit init`")).build()
+    return _Validator(load_toml(path, "the build file", f"create one with `{hint('init')}`")).build()
 
 
 # tables other parts of edgekit own: [devices] (read with the file, for the build's device) and [tune]

@@ -36,6 +36,8 @@ def record_build(result) -> list[dict]:
         "metric": metric,
         "value": value,
         "p50_ms": timing.get("p50"),
+        "p90_ms": timing.get("p90"),     # with runs: the noise of p50 (see edgekit.results.report)
+        "runs": timing.get("runs"),
         "measured_on": result.bench_where,
     }
     entries = (entries + [entry])[-KEEP:]

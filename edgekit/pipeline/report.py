@@ -14,6 +14,7 @@ from pathlib import Path
 
 from edgekit.fileio import atomic_write_text
 from edgekit.pipeline.budgets import BUDGETS, passed as budgets_passed
+from edgekit.results.report import timing_noise_ms
 
 PALETTE = ["#4c6ef5", "#12b886", "#f59f00", "#e64980", "#7950f2", "#15aabf"]
 OK, BAD, INK, MUTED, GRID = "#2b8a3e", "#c92a2a", "#212529", "#868e96", "#e9ecef"
@@ -32,7 +33,7 @@ h1{font-size:26px;margin:0 0 4px} h2{font-size:17px;margin:0 0 12px}
 .panel{padding:16px 18px} .wide{grid-column:1/3}
 table{border-collapse:collapse;width:100%} td,th{padding:6px 8px;border-bottom:1px solid #e9ecef;text-align:left;font-size:14px}
 th{color:#868e96;font-weight:600} td.num{text-align:right;font-variant-numeric:tabular-nums}
-.ok{color:#2b8a3e;font-weight:600} .bad{color:#c92a2a;font-weight:600} .off{color:#e67700;font-weight:600}
+.ok{color:#2b8a3e;font-weight:600} .muted{color:#868e96} .bad{color:#c92a2a;font-weight:600} .off{color:#e67700;font-weight:600}
 .note{color:#868e96;font-size:13px;margin-top:6px} code{font-size:13px}
 svg text{font-family:system-ui,sans-serif}
 """
@@ -147,17 +148,35 @@ def _trend(history: list[dict]) -> str:
             now = entry.get(key)
             text = "n/a" if now is None else (_quality_of(entry) if key == "value" else f"{now * scale:.4g}{unit}")
             before = None if previous is None else previous.get(key)
-            change = "" if now is None or before is None or now == before else (
-                f" <span class='{'ok' if (now - before) * better > 0 else 'bad'}'>"
-                f"{_signed((now - before) * scale * (100 if key == 'value' and entry.get('metric') != 'mae' else 1), '')}</span>")
+            change = "" if now is None or before is None or now == before else _change(
+                (now - before) * better, _signed((now - before) * scale * (100 if key == 'value' and entry.get('metric') != 'mae' else 1), ''),
+                _trend_noise(key, previous, entry))
             cells.append(f"<td class='num'>{text}{change}</td>")
         edited = previous is not None and previous.get("config_sha256") != entry.get("config_sha256")
         cells.append(f"<td class='note'>{'config changed' if edited else ''}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
         previous = entry
     return ("<table id='trend'><tr><th>built (UTC)</th><th>size</th><th>gzip -9</th><th>quality</th><th>p50</th><th></th></tr>"
-            + "".join(rows) + "</table><div class='note'>Changes against the build before; green is better. "
-            "Latency changes within the runs' noise are not meaningful (see <code>edgekit compare</code>).</div>")
+            + "".join(rows) + "</table><div class='note'>Changes against the build before; green is better, red worse. "
+            "A p50 change is coloured only beyond the two builds' noise (twice the standard error of the difference "
+            "of their medians, as <code>edgekit compare</code> judges it); grey: within the noise, or builds that "
+            "recorded no spread.</div>")
+
+
+def _trend_noise(key: str, before: dict, now: dict) -> float | None:
+    """The change of ``key`` that is noise: 0 for the exact figures, the runs' noise for p50, None if unknown."""
+    if key != "p50_ms":
+        return 0.0
+    timings = [{"p50": e.get("p50_ms"), "p90": e.get("p90_ms"), "runs": e.get("runs")} for e in (before, now)]
+    if any(t["p90"] is None or t["p50"] is None for t in timings):
+        return None
+    return timing_noise_ms(*timings)
+
+
+def _change(gain: float, text: str, noise: float | None) -> str:
+    """A change as a coloured span: green if ``gain`` > 0, red if < 0, grey when within ``noise`` or without one."""
+    css = "muted" if noise is None or abs(gain) <= noise else "ok" if gain > 0 else "bad"
+    return f" <span class='{css}'>{text}</span>"
 
 
 def _artifacts(result) -> str:
@@ -205,44 +224,35 @@ def _latency(bench: dict, where: str) -> str:
     if not timing:
         return "<div class='note'>Latency was not measured.</div>"
     samples = bench.get("samples_ms")
+    if not samples:
+        return (f"<div class='note'>Per-run samples were not recorded (an older agent on {_e(where)}): "
+                f"p50 {timing['p50']:.3g} ms, p90 {timing['p90']:.3g} ms, p99 {timing['p99']:.3g} ms.</div>")
     w, h, left, bottom, top, right = 500, 280, 56, 40, 16, 20
-    if samples:
-        lo, hi = min(samples), max(samples)
-        bins = 24
-        width = (hi - lo) / bins or 1e-6
-        counts = [0] * bins
-        for s in samples:
+    # Up to p99: the few slowest runs (a scheduler hiccup) would squeeze every other run into one bar.
+    lo, hi = min(samples), max(timing["p99"], min(samples))
+    bins = 24
+    width = (hi - lo) / bins or 1e-6
+    counts = [0] * bins
+    for s in samples:
+        if s <= hi:
             counts[min(int((s - lo) / width), bins - 1)] += 1
-        c_max = max(counts)
-        sx = lambda t: left + (w - left - right) * (t - lo) / (hi - lo or 1e-6)
-        sy = lambda c: top + (h - top - bottom) * (1 - c / c_max)
-        parts = _axes(w, h, left, bottom, top, right, [(sx(t), f"{t:.3g}") for t in _ticks(lo, hi)],
-                      [(sy(t), f"{t:.0f}") for t in _ticks(0, c_max)], "latency (ms)", "runs")
-        bar_w = (w - left - right) / bins
-        for i, c in enumerate(counts):
-            parts.append(f"<rect x='{left + i * bar_w + 1:.1f}' y='{sy(c):.1f}' width='{bar_w - 2:.1f}' "
-                         f"height='{h - bottom - sy(c):.1f}' rx='2' fill='{PALETTE[0]}'/>")
-        for name, color in (("p50", OK), ("p99", BAD)):
-            if name in timing:
-                x = sx(timing[name])
-                parts.append(f"<line x1='{x:.1f}' x2='{x:.1f}' y1='{top}' y2='{h - bottom}' stroke='{color}' "
-                             f"stroke-dasharray='4 3' stroke-width='2'/><text x='{x + 4:.1f}' y='{top + 12}' "
-                             f"font-size='12' fill='{color}'>{name} {timing[name]:.3g}</text>")
-        note = f"{len(samples)} timed runs on {_e(where)}."
-    else:
-        keys = [k for k in ("min", "p50", "mean", "p90", "p99", "max") if k in timing]
-        v_max = max(timing[k] for k in keys) * 1.15
-        sx = lambda t: left + (w - left - right) * t / v_max
-        row = (h - top - bottom) / len(keys)
-        parts = _axes(w, h, left, bottom, top, right, [(sx(t), f"{t:.3g}") for t in _ticks(0, v_max)], [],
-                      "latency (ms)", "")
-        for i, k in enumerate(keys):
-            y = top + i * row + row * 0.2
-            parts.append(f"<rect x='{left}' y='{y:.1f}' width='{sx(timing[k]) - left:.1f}' height='{row * 0.6:.1f}' "
-                         f"rx='3' fill='{PALETTE[i % len(PALETTE)]}'/><text x='{left - 6}' y='{y + row * 0.45:.1f}' "
-                         f"font-size='12' text-anchor='end' fill='{INK}'>{k}</text><text x='{sx(timing[k]) + 5:.1f}' "
-                         f"y='{y + row * 0.45:.1f}' font-size='12' fill='{INK}'>{timing[k]:.3f}</text>")
-        note = f"Percentiles of {timing.get('runs', '?')} timed runs on {_e(where)} (the agent reports no per-run samples)."
+    beyond = len(samples) - sum(counts)
+    c_max = max(counts)
+    sx = lambda t: left + (w - left - right) * (t - lo) / (hi - lo or 1e-6)
+    sy = lambda c: top + (h - top - bottom) * (1 - c / c_max)
+    parts = _axes(w, h, left, bottom, top, right, [(sx(t), f"{t:.3g}") for t in _ticks(lo, hi)],
+                  [(sy(t), f"{t:.0f}") for t in _ticks(0, c_max) if t == int(t)], "latency (ms)", "runs")
+    bar_w = (w - left - right) / bins
+    for i, c in enumerate(counts):
+        parts.append(f"<rect x='{left + i * bar_w + 1:.1f}' y='{sy(c):.1f}' width='{bar_w - 2:.1f}' "
+                     f"height='{h - bottom - sy(c):.1f}' rx='2' fill='{PALETTE[0]}'/>")
+    for name, color, anchor, dx, dy in (("p50", OK, "start", 4, 12), ("p99", BAD, "end", -4, 28)):
+        x = sx(timing[name])
+        parts.append(f"<line x1='{x:.1f}' x2='{x:.1f}' y1='{top}' y2='{h - bottom}' stroke='{color}' "
+                     f"stroke-dasharray='4 3' stroke-width='2'/><text x='{x + dx:.1f}' y='{top + dy}' "
+                     f"text-anchor='{anchor}' font-size='12' fill='{color}'>{name} {timing[name]:.3g}</text>")
+    note = (f"Histogram of the {len(samples)} timed runs on {_e(where)} ({bins} bins of {width:.3g} ms); "
+            f"dashed: p50 and p99; {beyond} run(s) slower than p99 (up to {max(samples):.3g} ms) are not drawn.")
     return _svg(w, h, parts) + f"<div class='note'>{note}</div>"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgekit.errors import PreflightError, UsageError
+from edgekit.hints import hint
 from edgekit.inspect import float_operators, is_full_integer, read_tflite
 from edgekit.inspect.storage import check_storage
 from edgekit.targets import Target
@@ -42,7 +43,8 @@ def check_model_for_target(path: Path, target: Target) -> None:
     quantization = quantization_of(model)
     if target.delegate is None and quantization not in target.quantizations:
         raise UsageError(f"{path}: a '{quantization}' model, but target {target.name} accepts "
-                         f"{', '.join(target.quantizations)}; convert with --quantize {target.quantizations[0]}")
+                         f"{', '.join(target.quantizations)}. Fix: "
+                         f"{hint('convert', path.name, quantize=target.quantizations[0])}")
     check_storage(model, target.storage, str(path), f"target {target.name}")
     if target.delegate is not None:
         _check_delegate(path, model, quantization, target)
@@ -51,27 +53,27 @@ def check_model_for_target(path: Path, target: Target) -> None:
 def _check_delegate(path: Path, model, quantization: str, target: Target) -> None:
     delegate = target.delegate
     compiled = delegate.compiled_op is not None and delegate.compiled_op in model.custom_ops
-    problems, flags = [], []
+    problems, quantize, io_type = [], None, "float32"   # quantize: the mode to re-convert in, if any
     if quantization not in target.quantizations and not compiled:
         problems.append(f"it is a '{quantization}' model (needs {', '.join(target.quantizations)})")
-        flags.append(f"--quantize {target.quantizations[0]} --calibration SPEC")
+        quantize = target.quantizations[0]
     elif delegate.requires_full_int8 and not compiled:
         floats = sorted({op.opcode for _, op in float_operators(model)})
         if floats:
             problems.append(f"these ops compute in float: {', '.join(floats)}")
-            flags.append("--quantize int8 --calibration SPEC (no --keep-float/--auto-mixed)")
+            quantize = "int8"
     io = model.main.input_tensors() + model.main.output_tensors()
     wrong = sorted({t.dtype for t in io if t.dtype not in delegate.io_types})
     if wrong:
         problems.append(f"its inputs/outputs are {', '.join(wrong)} (needs {'/'.join(delegate.io_types)})")
-        flags.append(f"--io-type {delegate.io_types[0]}")
+        io_type = delegate.io_types[0]
     if delegate.compiled_op is not None and not compiled:
         problems.append(f"it is not compiled for it (no {delegate.compiled_op} op)")
     if not problems:
         return
     fixes = []
-    if flags:
-        fixes.append(f"edgekit convert MODEL.keras -o {path.name} {' '.join(flags)}")
+    if quantize or io_type != "float32":
+        fixes.append(hint("convert", path.name, quantize=quantize or quantization, io_type=io_type))
     if delegate.compiled_op is not None and not compiled:
         fixes.append(f"{delegate.compiler or 'its compiler'} {path.name}, then deploy the file it writes")
     raise UsageError(f"{path}: target {target.name} runs models on {delegate.library}, and this one cannot run there: "

@@ -28,15 +28,18 @@ RESOLUTION_MS = 1e-4   # the agent reports milliseconds to 4 decimals
 
 
 def noise_ms(a: dict, b: dict) -> float:
-    """The latency change two runs cannot tell apart: twice the standard error of the difference of
-    their medians, at least the reported resolution.
+    """The latency change two runs (agent results) cannot tell apart: :func:`timing_noise_ms` of their timings."""
+    return timing_noise_ms(a["timing_ms"], b["timing_ms"])
 
-    Each run's spread is read robustly from its p90 - p50 (1.2816 standard deviations of a
-    normal distribution; a mean or std would let single outliers in) and the standard error
-    of a median of n runs is 1.2533 sigma / sqrt(n).
+
+def timing_noise_ms(a: dict, b: dict) -> float:
+    """Twice the standard error of the difference of two runs' medians, at least the reported resolution.
+
+    ``a`` and ``b`` hold ``p50``, ``p90`` and ``runs``. Each run's spread is read robustly from
+    its p90 - p50 (1.2816 standard deviations of a normal distribution; a mean or std would let
+    single outliers in) and the standard error of a median of n runs is 1.2533 sigma / sqrt(n).
     """
-    def standard_error(run: dict) -> float:
-        timing = run["timing_ms"]
+    def standard_error(timing: dict) -> float:
         sigma = max(timing["p90"] - timing["p50"], 0.0) / 1.2816
         return 1.2533 * sigma / math.sqrt(max(timing.get("runs") or 1, 1))
 
@@ -127,8 +130,10 @@ def render_history(runs: list[dict]) -> str:
 def compare_runs(a: dict, b: dict) -> list[dict]:
     """Per figure: A, B, B-A, % change and which run is better (lower wins), for --json and text.
 
-    Per-inference latencies (p50, p90, p99, mean) carry ``noise``, :func:`noise_ms` of the two
-    runs; a change within it is ``within_noise`` and neither run is better.
+    Only a figure with a noise estimate gets a verdict: per-inference latencies (p50, p90, p99,
+    mean) carry ``noise``, :func:`noise_ms` of the two runs, and a change within it is
+    ``within_noise``; the file size is exact (noise 0). Init, first inference and memory are
+    one measurement each: ``noise`` and ``better`` are null, whatever the change.
     """
     noise = noise_ms(a["result"], b["result"])
     metrics = []
@@ -136,9 +141,9 @@ def compare_runs(a: dict, b: dict) -> list[dict]:
         va, vb = get(a["result"]), get(b["result"])
         delta = None if va is None or vb is None else vb - va
         percent = None if delta is None or not va else 100.0 * delta / va
-        threshold = noise if name in PER_INFERENCE else None
+        threshold = noise if name in PER_INFERENCE else 0.0 if unit == "bytes" else None
         within = delta is not None and threshold is not None and abs(delta) <= threshold
-        better = None if not delta or within else ("b" if delta < 0 else "a")
+        better = None if threshold is None or not delta or within else ("b" if delta < 0 else "a")
         metrics.append({"name": name, "unit": unit, "a": va, "b": vb, "delta": delta, "percent": percent,
                         "better": better, "noise": threshold, "within_noise": within})
     return metrics
@@ -152,14 +157,15 @@ def render_compare(a: dict, b: dict, metrics: list[dict]) -> str:
         unit = m["unit"]
         delta = "-" if m["delta"] is None else ("+" if m["delta"] > 0 else "") + fmt_value(m["delta"], unit)
         percent = "-" if m["percent"] is None else f"{m['percent']:+.1f}%"
-        verdict = "≈ within noise" if m["within_noise"] else {"b": "↓ better", "a": "↑ worse",
-                                                                 None: "= same"}[m["better"]]
+        verdict = ("" if m["noise"] is None else "≈ within noise" if m["within_noise"] and m["delta"]
+                   else {"b": "↓ better", "a": "↑ worse", None: "= same"}[m["better"]])
         rows.append((f"{m['name']} ({unit})", fmt_value(m["a"], unit), fmt_value(m["b"], unit), delta, percent,
                      verdict))
-    noise = next(m["noise"] for m in metrics if m["noise"] is not None)
+    noise = next(m["noise"] for m in metrics if m["name"] in PER_INFERENCE)
     footer = (f"\nnoise threshold {fmt_ms(noise)} ms: twice the standard error of the difference of the runs' "
               "medians (from their p90 - p50 spread and run count); p50/p90/p99/mean changes within it are noise, "
-              "not better or worse")
+              "not better or worse. Init, first inference and memory are one measurement each, with no noise "
+              "estimate: no verdict")
     return "\n".join(lines + [format_table(("", "A", "B", "B - A", "%", ""), rows, align="lrrrrl", indent=0),
                               footer])
 

@@ -64,7 +64,7 @@ def test_compare_shows_deltas_and_verdicts(cli, recorded, results):
     assert (size["a"], size["b"], size["delta"]) == (a, b, b - a)
     assert size["percent"] == pytest.approx(100.0 * (b - a) / a) and size["better"] == "b"
     for metric in data["metrics"]:
-        if metric["delta"] and not metric["within_noise"]:
+        if metric["delta"] and metric["noise"] is not None and not metric["within_noise"]:
             assert metric["better"] == ("b" if metric["delta"] < 0 else "a")
 
     text = cli("compare", "1", "2").stdout

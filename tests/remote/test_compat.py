@@ -89,7 +89,9 @@ def test_coral_names_every_fix_in_one_message(quantized, tflite_models, tmp_path
         f"{float_model.name} --quantize int8 --calibration SPEC --io-type int8, then edgetpu_compiler "
         f"{float_model.name}, then deploy the file it writes")
     message = coral_refusal(quantized["int8_float_io"])
-    assert "its inputs/outputs are float32" in message and "--io-type int8" in message and "--quantize" not in message
+    assert "its inputs/outputs are float32" in message and (
+        f"Fix: edgekit convert MODEL.keras -o {quantized['int8_float_io'].name} --quantize int8 --calibration SPEC "
+        "--io-type int8, then") in message
     assert coral_refusal(quantized["int8"]) == (
         f"{quantized['int8']}: {head}it is not compiled for it (no edgetpu-custom-op op). "
         "Fix: edgetpu_compiler int8.tflite, then deploy the file it writes")
