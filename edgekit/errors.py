@@ -13,6 +13,7 @@ Exit codes (documented in README):
      or its outputs disagree with its int8/float reference); nothing was written
   10+ build budgets violated (10-20, see :mod:`edgekit.pipeline.budgets`)
   21 ``edgekit tune``: no trial met every budget (the study's outputs are written)
+  22 ``--max-drop``: no setting of an optimize stage met the accuracy budget (nothing written)
   130 interrupted (Ctrl-C / SIGTERM): stopped at a safe point
 """
 
@@ -127,3 +128,15 @@ class NoModelMeetsBudgets(EdgekitError):
     """A tune study ended without a trial that met every budget: exit 21."""
 
     exit_code = 21
+
+
+class BudgetNotMet(EdgekitError):
+    """An optimize stage could not meet ``--max-drop`` at any setting tried: exit 22, nothing written.
+
+    ``attempts``: every setting tried (stage, setting, epochs, metrics, drop), as in the summary."""
+
+    exit_code = 22
+
+    def __init__(self, message: str, attempts: list[dict] | None = None):
+        super().__init__(message)
+        self.attempts = list(attempts or [])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from edgekit.cli.budget_options import attempt_lines, budget, budget_options
 from edgekit.cli.model_options import user_code_options
 from edgekit.cli.output import emit_json, info, json_option
 from edgekit.cli.stage_options import given_flags, stage_options
@@ -25,10 +26,13 @@ _SPEC = "a .npz (x, y) or .npy file, a directory of them, or of images in one su
 @click.option("--val-data", metavar="SPEC", default=None, help="Labelled data for the metrics before/after.")
 @click.option("--epochs", type=int, default=10, show_default=True, help="Fine-tuning epochs per stage.")
 @click.option("--batch-size", type=int, default=32, show_default=True)
-@click.option("--learning-rate", type=float, default=1e-4, show_default=True, help="Adam's learning rate.")
+@click.option("--learning-rate", type=float, default=None,
+              help="Adam's learning rate (default: the model's saved Adam rate, else a range test's, else 1e-4 "
+                   "with warmup).")
 @click.option("--loss", "losses", multiple=True, type=click.Choice(LOSSES, case_sensitive=False),
               help="Fine-tuning loss when MODEL was saved without one (once for all outputs, or once per output "
                    "in output order); default: the model's own compiled loss, else inferred from the labels.")
+@budget_options
 @stage_options
 @click.option("--tflite", type=click.Path(dir_okay=False), default=None, help="Also convert to this .tflite file.")
 @click.option("--quantize", type=click.Choice(QUANTIZE_MODES, case_sensitive=False), default="int8", show_default=True,
@@ -39,8 +43,8 @@ _SPEC = "a .npz (x, y) or .npy file, a directory of them, or of images in one su
               help="Representative inputs for --quantize int8/int16x8 and QAT (default: the training data).")
 @user_code_options
 @json_option
-def optimize(model, output, train_data, val_data, epochs, batch_size, learning_rate, losses, tflite, quantize,
-             per_tensor, calibration, as_json, **stage_flags):
+def optimize(model, output, train_data, val_data, epochs, batch_size, learning_rate, losses, max_drop, max_epochs,
+             tflite, quantize, per_tensor, calibration, as_json, **stage_flags):
     """Compress MODEL (a Keras model) with the given stages, fine-tune it and save it as a plain .keras file.
 
     Stages run in the order distill, filters, lowrank, prune, cluster, ternary, binary, qat (an edgekit.toml
@@ -52,6 +56,7 @@ def optimize(model, output, train_data, val_data, epochs, batch_size, learning_r
     from edgekit.optimize.stages import stage_names, steps_from_flags
 
     steps = steps_from_flags(given_flags(stage_flags))  # checks every value before TensorFlow is imported
+    limits = budget(max_drop, max_epochs)
     if not steps:
         raise UsageError("nothing to do: give at least one stage's flags (stages: " + ", ".join(stage_names())
                          + "; e.g. --prune SPARSITY, --structured N:M, --cluster N, --prune-filters RATIO, "
@@ -69,7 +74,7 @@ def optimize(model, output, train_data, val_data, epochs, batch_size, learning_r
     from edgekit.optimize.file import optimize_file
 
     summary = optimize_file(model, output, recipe, train=train_data, val=val_data, calibration=calibration,
-                            progress=info)
+                            budget=limits, progress=info)
     if tflite:
         from edgekit.convert import convert_file
 
@@ -95,6 +100,7 @@ def render(summary: dict) -> str:
                  f"({1 - params['nonzero'] / max(params['total'], 1):.1%} zeros)")
     if summary["metrics_before"] is not None:
         lines += _metric_lines(summary["metrics_before"], summary["metrics_after"])
+    lines += attempt_lines(summary)
     lines.append(f"wrote {summary['output']} in {summary['seconds']:.1f} s")
     if "tflite" in summary:
         t = summary["tflite"]

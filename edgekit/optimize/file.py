@@ -12,15 +12,18 @@ from pathlib import Path
 from typing import Callable
 
 from edgekit.errors import UsageError
+from edgekit.optimize.budget import Budget
 from edgekit.optimize.engine import Recipe, optimize
 
 
 def optimize_file(model_path: str | Path, output: str | Path, recipe: Recipe, *, train, val=None,
-                  calibration=None, progress: Callable[[str], None] = lambda message: None) -> dict:
+                  calibration=None, budget: Budget | None = None,
+                  progress: Callable[[str], None] = lambda message: None) -> dict:
     """Optimize ``model_path`` with ``recipe`` into ``output`` (.keras); returns the summary.
 
     ``train``/``val``: data SPECs or Datasets with labels; ``calibration``: a SPEC or
-    Dataset of the inputs the int8 converter will get (default: ``train``).
+    Dataset of the inputs the int8 converter will get (default: ``train``); ``budget``: the
+    accuracy budget every stage must meet (see :func:`~edgekit.optimize.engine.optimize`).
     """
     from edgekit.convert import load_keras_model
     from edgekit.keras_file import saved_compile_config
@@ -36,7 +39,7 @@ def optimize_file(model_path: str | Path, output: str | Path, recipe: Recipe, *,
     progress(f"optimizing {model_path} on {len(train)} samples ...")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SkippedLayersWarning)
-        result = optimize(model, recipe, train, val, calibration=calibration, progress=progress,
+        result = optimize(model, recipe, train, val, calibration=calibration, budget=budget, progress=progress,
                           compile_config=saved_compile_config(model_path))
     for warning in caught:
         if issubclass(warning.category, SkippedLayersWarning):
