@@ -20,14 +20,9 @@ def budget_options(command: Callable) -> Callable:
 
 def budget(max_drop: float | None, max_epochs: int | None):
     """The engine's :class:`~edgekit.optimize.budget.Budget`, or None without --max-drop."""
-    from edgekit.errors import UsageError
-    from edgekit.optimize.budget import Budget
+    from edgekit.optimize.budget import make_budget
 
-    if max_drop is None:
-        if max_epochs is not None:
-            raise UsageError("--max-epochs applies to the accuracy budget; add --max-drop P")
-        return None
-    return Budget(max_drop, max_epochs)
+    return make_budget(max_drop, max_epochs)
 
 
 def attempt_lines(summary: dict) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from edgekit.cli.budget_options import budget, budget_options
 from edgekit.cli.model_options import user_code_options
 from edgekit.cli.output import emit_json, json_option
 from edgekit.errors import UsageError
@@ -30,23 +31,26 @@ from edgekit.vocab import LOSSES
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--loss", "losses", multiple=True, type=click.Choice(LOSSES),
               help="The labels' loss when TEACHER was saved without one (default: inferred from the labels).")
+@budget_options
 @user_code_options
 @json_option
 def distill(teacher, student, width_multiplier, output, train_data, val_data, epochs, alpha, temperature, batch_size,
-            learning_rate, seed, losses, as_json):
+            learning_rate, seed, losses, max_drop, max_epochs, as_json):
     """Train a student from TEACHER (a Keras model) and save it as OUTPUT (.keras)."""
     from edgekit.optimize.distill.config import DistillConfig
 
     if (student is None) == (width_multiplier is None):
         raise UsageError("give the student: --student S.keras or --width-multiplier W (one of them)")
     config = DistillConfig(student=student, width_multiplier=width_multiplier, alpha=alpha, temperature=temperature)
+    limits = budget(max_drop, max_epochs)
     from edgekit.cli.optimize import render
     from edgekit.cli.output import info
     from edgekit.optimize.distill.file import distill_file
     from edgekit.optimize.trainer import Finetune
 
     finetune = Finetune(epochs, batch_size, learning_rate, losses, seed)
-    summary = distill_file(teacher, output, config, finetune, train=train_data, val=val_data, progress=info)
+    summary = distill_file(teacher, output, config, finetune, train=train_data, val=val_data, budget=limits,
+                           progress=info)
     if as_json:
         emit_json(summary)
     else:

@@ -55,6 +55,16 @@ class Budget:
         return max(epochs, self.max_epochs if self.max_epochs is not None else EXTRA_EPOCHS_FACTOR * epochs)
 
 
+def make_budget(max_drop: float | None, max_epochs: int | None) -> Budget | None:
+    """The budget of a command's ``--max-drop``/``--max-epochs`` (or ``[finetune]`` keys), None without a drop."""
+    if max_drop is None:
+        if max_epochs is not None:
+            raise UsageError("--max-epochs (max_epochs) caps the fine-tuning of an accuracy budget; "
+                             "give --max-drop (max_drop) too")
+        return None
+    return Budget(max_drop, max_epochs)
+
+
 def metric_drop(before: dict, after: dict) -> float:
     """How much worse ``after`` is than ``before`` (metrics as the trainer reports them), the worst output:
     accuracy points for a classifier or multi-label output, percent of MAE increase for a regression."""

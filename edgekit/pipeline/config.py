@@ -60,12 +60,16 @@ class DataSection:
 @dataclass(frozen=True)
 class FinetuneSection:
     """Fine-tuning settings shared by the [[optimize]] steps; ``loss``: for a model saved without one
-    (a name, or a list with one per output), else the model's own compiled loss is used."""
+    (a name, or a list with one per output), else the model's own compiled loss is used;
+    ``max_drop``/``max_epochs``: the accuracy budget every step must meet on [data] val
+    (:mod:`edgekit.optimize.budget`; none by default)."""
 
     epochs: int = 2
     batch_size: int = 32
     learning_rate: float = 1e-4
     loss: str | list | None = None
+    max_drop: float | None = None
+    max_epochs: int | None = None
 
     def finetune(self, seed: int = 0):
         """The optimize engine's :class:`~edgekit.optimize.trainer.Finetune` for these settings."""
@@ -73,6 +77,12 @@ class FinetuneSection:
 
         loss = () if self.loss is None else (self.loss,) if isinstance(self.loss, str) else tuple(self.loss)
         return Finetune(self.epochs, self.batch_size, self.learning_rate, loss, seed)
+
+    def budget(self):
+        """The engine's :class:`~edgekit.optimize.budget.Budget`, or None without ``max_drop``."""
+        from edgekit.optimize.budget import make_budget
+
+        return make_budget(self.max_drop, self.max_epochs)
 
 
 @dataclass(frozen=True)
@@ -365,6 +375,11 @@ class _Validator:
                 task_for_loss(loss)
             except UsageError as exc:
                 raise self.fail("finetune", "loss", f"[finetune] loss: {exc}") from None
+        try:
+            config.finetune.budget()
+        except UsageError as exc:
+            key = "max_epochs" if str(exc).startswith("--max-epochs") else "max_drop"
+            raise self.fail("finetune", key, f"[finetune] {key}: {exc}") from None
         tune = config.tune
         for key, value, allowed in (("sampler", tune.sampler, TUNE_SAMPLERS), ("size", tune.size, SIZE_OBJECTIVES)):
             if value not in allowed:
