@@ -26,12 +26,12 @@ def budget(max_drop: float | None, max_epochs: int | None):
 
 
 def attempt_lines(summary: dict) -> list[str]:
-    """One line per setting the budget tried: ``attempt prune sparsity 0.8: 12 epochs, drop 1.39 pts: over``."""
+    """One line per setting the budget tried: ``attempt prune sparsity 0.8: 12 epoch(s), drop 1.39: over``."""
     if "attempts" not in summary:
         return []
     lines = [f"budget: max drop {summary['max_drop']:g} on {summary['validation']}"]
     for a in summary["attempts"]:
         setting = ", ".join(f"{key} {value:g}" for key, value in a["setting"].items()) or "as given"
-        lines.append(f"attempt {a['stage']} {setting}: {a['epochs']} epochs, drop {a['drop']:.2f}: "
+        lines.append(f"attempt {a['stage']} {setting}: {a['epochs']} epoch(s), drop {a['drop']:.2f}: "
                      f"{'met' if a['met'] else 'over'}")
     return lines

@@ -132,7 +132,8 @@ def run_step(model: "keras.Model", step: Step, trainer, budget: Budget, val, bef
     backoff = get_stage(step.stage).backoff
     strongest = backoff.start(step.config) if backoff is not None else None
     if strongest is None:
-        raise _not_met(step, budget, attempts, "it has no strength to back off")
+        raise _not_met(step, budget, attempts, backoff.fixed(step.config) if backoff is not None
+                       else "it declares no strength to back off")
     failing, best = strongest, None
     passing = backoff.none
     for _ in range(BACKOFF_STEPS):
@@ -179,7 +180,7 @@ def _describe(setting: dict) -> str:
 
 
 def _not_met(step: Step, budget: Budget, attempts: list[dict], why: str) -> BudgetNotMet:
-    tried = "; ".join(f"{_describe(a['setting'])}: drop {a['drop']:.2f} after {a['epochs']} epochs"
+    tried = "; ".join(f"{_describe(a['setting'])}: drop {a['drop']:.2f} after {a['epochs']} epoch(s)"
                       for a in attempts if a["stage"] == step.stage)
     return BudgetNotMet(f"stage '{step.stage}' cannot meet --max-drop {budget.max_drop:g}: {why} (tried {tried}); "
                         "nothing written: raise --max-drop or --max-epochs, or ask for a weaker setting",

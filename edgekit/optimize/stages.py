@@ -97,6 +97,12 @@ class Backoff:
             return None
         return value
 
+    def fixed(self, config: Any) -> str:
+        """Why ``config``'s strength cannot be backed off (when :meth:`start` is None)."""
+        if self.unless and getattr(config, self.unless):
+            return f"{self.unless} fixes its {self.field}"
+        return f"its {self.field} is {getattr(config, self.field)}, nothing to back off"
+
     def between(self, failing: float, passing: float, stage: "Stage") -> float | None:
         """The setting halfway between ``failing`` and ``passing``; None once no setting lies between."""
         param = next(p for p in stage.tunables if p.name == self.field)
