@@ -5,8 +5,8 @@ snapped to 16 values), but its few fine-tuning steps move the moving mean and va
 only a little (momentum 0.99: 90 steps leave 40% of the old statistics). At inference
 the layer then normalises with statistics of a model that no longer exists. Measured on
 a Conv-BN-ReLU digits CNN (80% pruned, 2 epochs): re-estimating the statistics on the
-training data gives +3.4 points at Adam 1e-4 and +1.4 at 1e-3; freezing them during the
-fine-tuning instead loses 11 points at 1e-4 and 4.5 at 1e-3 (the layers then normalise
+training data gives +3.3 points at Adam 1e-4 and +1.4 at 1e-3; freezing them during the
+fine-tuning instead loses 10.9 points at 1e-4 and 4.5 at 1e-3 (the layers then normalise
 with the unpruned model's statistics throughout).
 """
 

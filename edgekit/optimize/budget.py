@@ -19,9 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Callable
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -89,7 +87,7 @@ def hold_out(data, seed: int):
     from edgekit.data import Dataset
 
     count = len(data)
-    held = int(round(count * HELD_OUT_FRACTION))
+    held = round(count * HELD_OUT_FRACTION)
     if held < 1 or held >= count:
         raise UsageError(f"{data.source}: {count} samples are too few to hold out validation data for "
                          "--max-drop; give --val-data")
@@ -104,20 +102,20 @@ def hold_out(data, seed: int):
             part(order[:held], f"held-out {HELD_OUT_FRACTION:.0%} of {data.source} ({held} samples)"))
 
 
-def run_step(model: "keras.Model", step: Step, trainer, budget: Budget, val, before: dict,
-             attempts: list[dict]) -> tuple["keras.Model", Step]:
+def run_step(model: keras.Model, step: Step, trainer, budget: Budget, val, before: dict,
+             attempts: list[dict]) -> tuple[keras.Model, Step]:
     """``step`` applied to ``model`` within ``budget`` (see the module doc): the model and the step
     as it was finally run (weaker than asked if backed off). Appends every attempt to ``attempts``."""
     from edgekit.optimize.trainer import BestEpochs
 
-    measure = lambda candidate: metric_drop(before, _measured(candidate, trainer, val))  # noqa: E731
+    measure = lambda candidate: metric_drop(before, _measured(candidate, trainer, val))
     trainer.stopping = lambda epochs: BestEpochs(epochs, budget.cap(epochs), budget.max_drop, measure,
                                                  trainer.progress)
 
     def attempt(config) -> tuple[keras.Model, bool]:
         tried = dataclasses.replace(step, config=config)
         result = apply_step(model, tried, trainer)
-        metrics = _measured(result, trainer, val)
+        metrics = trainer.evaluate(result, val)
         drop = metric_drop(before, metrics)
         met = drop <= budget.max_drop
         attempts.append({"stage": step.stage, "setting": _setting(step.stage, config), "epochs": trainer.epochs_run,
@@ -152,7 +150,7 @@ def run_step(model: "keras.Model", step: Step, trainer, budget: Budget, val, bef
     return best[0], dataclasses.replace(step, config=best[1])
 
 
-def apply_step(model: "keras.Model", step: Step, trainer) -> "keras.Model":
+def apply_step(model: keras.Model, step: Step, trainer) -> keras.Model:
     """``step``'s stage applied to ``model``, with the BatchNorm statistics of the result re-estimated."""
     from edgekit.optimize.batchnorm import reestimate_batchnorm
 
@@ -161,7 +159,7 @@ def apply_step(model: "keras.Model", step: Step, trainer) -> "keras.Model":
     return result
 
 
-def _measured(model: "keras.Model", trainer, val) -> dict:
+def _measured(model: keras.Model, trainer, val) -> dict:
     """``model``'s metrics on ``val`` as inference will see them: BatchNorm statistics re-estimated."""
     from edgekit.optimize.batchnorm import reestimate_batchnorm
 

@@ -103,11 +103,11 @@ class Backoff:
             return f"{self.unless} fixes its {self.field}"
         return f"its {self.field} is {getattr(config, self.field)}, nothing to back off"
 
-    def between(self, failing: float, passing: float, stage: "Stage") -> float | None:
+    def between(self, failing: float, passing: float, stage: Stage) -> float | None:
         """The setting halfway between ``failing`` and ``passing``; None once no setting lies between."""
         param = next(p for p in stage.tunables if p.name == self.field)
         middle = math.sqrt(failing * passing) if param.log else (failing + passing) / 2
-        middle = int(round(middle)) if param.kind == "int" else round(middle, 4)
+        middle = round(middle) if param.kind == "int" else round(middle, 4)
         return None if middle in (failing, passing) else middle
 
 

@@ -40,7 +40,7 @@ def test_max_drop_1_ends_within_1_point_or_names_its_attempts(cli, user_cnn, dig
     summary = json.loads(result.stdout)
     assert summary["accuracy_after"] >= summary["accuracy_before"] - 0.01
     assert summary["validation"] == str(digits_val)
-    assert [a["stage"] for a in summary["attempts"]][0] == "prune" and summary["attempts"][-1]["met"]
+    assert summary["attempts"][0]["stage"] == "prune" and summary["attempts"][-1]["met"]
     model = keras.saving.load_model(out)
     chosen = [a for a in summary["attempts"] if a["stage"] == "prune" and a["met"]][-1]["setting"]["sparsity"]
     assert np.mean(model.get_layer("fc1").kernel.numpy() == 0) == pytest.approx(chosen, abs=0.01)
