@@ -13,6 +13,7 @@ Exit codes (documented in README):
      or its outputs disagree with its int8/float reference); nothing was written
   10+ build budgets violated (10-20, see :mod:`edgekit.pipeline.budgets`)
   21 ``edgekit tune``: no trial met every budget (the study's outputs are written)
+  22 ``--max-drop``: no setting of an optimize stage met the accuracy budget (nothing written)
   130 interrupted (Ctrl-C / SIGTERM): stopped at a safe point
 """
 
@@ -135,3 +136,15 @@ class NoModelMeetsBudgets(EdgekitError):
 
 class StudyInUseError(UsageError):
     """Another ``edgekit tune`` runs the study in this --out, or workers of an earlier run of it cannot be stopped."""
+
+
+class BudgetNotMet(EdgekitError):
+    """An optimize stage could not meet ``--max-drop`` at any setting tried: exit 22, nothing written.
+
+    ``attempts``: every setting tried (stage, setting, epochs, metrics, drop), as in the summary."""
+
+    exit_code = 22
+
+    def __init__(self, message: str, attempts: list[dict] | None = None):
+        super().__init__(message)
+        self.attempts = list(attempts or [])

@@ -54,3 +54,21 @@ def _collect(node: Any, names: list[str]) -> None:
         names.append(config["name"])
     for layer in config.get("layers") or ():
         _collect(layer, names)
+
+
+# The optimizers whose learning rate the fine-tuning (Adam) can take over as it is: the Adam family.
+_ADAM_FAMILY = ("adam", "adamw", "adamax", "nadam")
+
+
+def saved_learning_rate(compile_config: dict | None) -> tuple[str, float] | None:
+    """``(optimizer class, learning rate)`` of a compile config saved with an Adam-family optimizer
+    and a constant learning rate; None otherwise (no optimizer, SGD's rates do not carry over to
+    Adam, and a schedule's rate at the end of training is not in the file)."""
+    optimizer = (compile_config or {}).get("optimizer")
+    if isinstance(optimizer, str):
+        return None  # a bare name ("adam"): the file keeps no learning rate
+    name = str((optimizer or {}).get("class_name", ""))
+    rate = ((optimizer or {}).get("config") or {}).get("learning_rate")
+    if name.lower() not in _ADAM_FAMILY or isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0:
+        return None
+    return name, float(rate)

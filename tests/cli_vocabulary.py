@@ -20,15 +20,10 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 
 @dataclass(frozen=True)
 class Word:
-    """One option name: the kind of value it takes and what it means on every command that has it.
-
-    ``planned``: commands it is coming to (another change adds it); the table lists it
-    there already, and the option must match the word once it exists.
-    """
+    """One option name: the kind of value it takes and what it means on every command that has it."""
 
     kind: str          # file | dir | int | float | choice | flag | text (a SPEC, a name, a host ...)
     meaning: str
-    planned: tuple[str, ...] = ()
 
 
 WORDS: dict[str, Word] = {
@@ -55,10 +50,8 @@ WORDS: dict[str, Word] = {
     "--learning-rate": Word("float", "Adam's fine-tuning learning rate"),
     "--seed": Word("int", "the seed of every random step: same seed and data, same result"),
     "--loss": Word("choice", "the loss for a model saved without one"),
-    "--max-drop": Word("float", "the most the metric may drop before the stage backs off",
-                       planned=("optimize", "distill", "build")),
-    "--max-epochs": Word("int", "an upper bound on fine-tuning epochs when training stops early",
-                         planned=("optimize", "distill", "build")),
+    "--max-drop": Word("float", "the most the metric may drop before the stage backs off ([finetune] max_drop)"),
+    "--max-epochs": Word("int", "an upper bound on fine-tuning epochs while a stage is over its budget"),
     # the user's model code
     "--custom-objects": Word("file", "a Python file defining the model's custom Keras classes"),
     "--import": Word("text", "a module to import for the model's custom Keras classes"),
@@ -242,9 +235,7 @@ def _vocabulary_table(tree: dict[str, click.Command]) -> list[str]:
             users.setdefault(spelling(option), []).append(name)
     lines = ["| option | value | meaning | commands |", "|---|---|---|---|"]
     for word, entry in WORDS.items():
-        names = ", ".join(users[word]) or ""
-        if entry.planned:
-            names += ("; " if names else "") + "planned: " + ", ".join(entry.planned)
+        names = ", ".join(users[word])
         lines.append(f"| `{word}` | {entry.kind} | {_cell(entry.meaning)} | {names} |")
     return lines
 
@@ -286,8 +277,6 @@ def _command_tables(tree: dict[str, click.Command]) -> list[str]:
             value = option.metavar or ("" if option.is_flag else kind(option))
             lines.append(f"| `{spelling(option)}` | {_cell(value)} | {_cell(_default(option))} | "
                          f"{_cell(_first_sentence(option.help))} |")
-        planned = [word for word, entry in WORDS.items() if name in entry.planned]
-        lines += [f"| `{word}` (planned) | {WORDS[word].kind} | | {_cell(WORDS[word].meaning)} |" for word in planned]
         lines.append("")
     return lines
 
@@ -310,7 +299,8 @@ def markdown() -> str:
         "- A stage's flags are its name: `--STAGE` for its main setting or switch, `--STAGE-KEY` for the",
         "  others, where KEY is the stage's `[[optimize]]` TOML key and its config class's argument.",
         f"- Fine-tuning defaults are one set, `edgekit/optimize/finetune.py`: {FINETUNE.epochs} epochs per stage,",
-        f"  learning rate {FINETUNE.learning_rate:g}, batch size {FINETUNE.batch_size}, seed {FINETUNE.seed}, for "
+        f"  learning rate chosen for the model (its saved Adam rate, else a range test's, else 1e-4 with warmup),",
+        f"  batch size {FINETUNE.batch_size}, seed {FINETUNE.seed}, for "
         "`edgekit optimize`, `edgekit distill`,",
         "  `[finetune]` in edgekit.toml (`edgekit build`) and the trials of `edgekit tune`.",
         f"- Every command that trains ({', '.join(TRAINING)}) takes `--seed`.",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from edgekit.cli.budget_options import budget, budget_options
 from edgekit.cli.finetune_options import finetune_options
 from edgekit.cli.model_options import user_code_options
 from edgekit.cli.output import emit_json, json_option
@@ -31,23 +32,26 @@ _RENAMED = {"--student": "--distill-student", "--width-multiplier": "--distill-w
 @finetune_options
 @click.option("--loss", "losses", multiple=True, type=click.Choice(LOSSES, case_sensitive=False),
               help="The labels' loss when TEACHER was saved without one (default: inferred from the labels).")
+@budget_options
 @user_code_options
 @json_option
-def distill(teacher, output, train_data, val_data, epochs, batch_size, learning_rate, seed, losses, as_json,
-            **stage_flags):
+def distill(teacher, output, train_data, val_data, epochs, batch_size, learning_rate, seed, losses, max_drop,
+            max_epochs, as_json, **stage_flags):
     """Train a student from TEACHER (a Keras model) and save it as OUTPUT (.keras)."""
     from edgekit.optimize.stages import steps_from_flags
 
     steps = steps_from_flags(given_flags(stage_flags))
     if not steps:
         raise UsageError("give the student: --distill-student S.keras or --distill-width-multiplier W (one of them)")
+    limits = budget(max_drop, max_epochs)
     from edgekit.cli.optimize import render
     from edgekit.cli.output import info, warn
     from edgekit.optimize.distill.file import distill_file
     from edgekit.optimize.finetune import Finetune
 
     finetune = Finetune(epochs, batch_size, learning_rate, losses, seed)
-    summary = distill_file(teacher, output, steps[0].config, finetune, train=train_data, val=val_data, progress=info)
+    summary = distill_file(teacher, output, steps[0].config, finetune, train=train_data, val=val_data, budget=limits,
+                           progress=info)
     warn(summary["warning"])
     if as_json:
         emit_json(summary)

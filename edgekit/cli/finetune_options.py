@@ -21,8 +21,9 @@ def finetune_options(command: Callable) -> Callable:
         click.option("--epochs", type=click.IntRange(min=1), default=FINETUNE.epochs, show_default=True,
                      help="Fine-tuning epochs per stage."),
         click.option("--batch-size", type=click.IntRange(min=1), default=FINETUNE.batch_size, show_default=True),
-        click.option("--learning-rate", type=float, default=FINETUNE.learning_rate, show_default=True,
-                     help="Adam's learning rate."),
+        click.option("--learning-rate", type=float, default=FINETUNE.learning_rate,
+                     help="Adam's learning rate (default: the model's saved Adam rate, else a range test's, else "
+                          "1e-4 with warmup)."),
         seed_option(FINETUNE.seed),
     )):
         command = option(command)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from edgekit.cli.budget_options import attempt_lines, budget, budget_options
 from edgekit.cli.finetune_options import finetune_options
 from edgekit.cli.model_options import user_code_options
 from edgekit.cli.output import emit_json, info, json_option, warn
@@ -35,6 +36,7 @@ Stages run in the order {_ORDER} (an edgekit.toml [[optimize]] list runs in the 
 @click.option("--loss", "losses", multiple=True, type=click.Choice(LOSSES, case_sensitive=False),
               help="Fine-tuning loss when MODEL was saved without one (once for all outputs, or once per output "
                    "in output order); default: the model's own compiled loss, else inferred from the labels.")
+@budget_options
 @stage_options()
 @click.option("--tflite", type=click.Path(dir_okay=False), default=None, help="Also convert to this .tflite file.")
 @click.option("--quantize", type=click.Choice(QUANTIZE_MODES, case_sensitive=False), default="int8", show_default=True,
@@ -45,12 +47,13 @@ Stages run in the order {_ORDER} (an edgekit.toml [[optimize]] list runs in the 
               help="Representative inputs for --quantize int8/int16x8 and QAT (default: the training data).")
 @user_code_options
 @json_option
-def optimize(model, output, train_data, val_data, epochs, batch_size, learning_rate, seed, losses, tflite, quantize,
-             per_tensor, calibration, as_json, **stage_flags):
+def optimize(model, output, train_data, val_data, epochs, batch_size, learning_rate, seed, losses, max_drop, max_epochs,
+             tflite, quantize, per_tensor, calibration, as_json, **stage_flags):
     from edgekit.extras import require_tensorflow
 
     require_tensorflow("edgekit optimize")
     steps = steps_from_flags(given_flags(stage_flags))  # checks every value before TensorFlow is imported
+    limits = budget(max_drop, max_epochs)
     if not steps:
         raise UsageError(f"nothing to do: give at least one stage's flags (stages, in the order they run: {_ORDER}; "
                          f"e.g. {', '.join(_enabling_examples())})")
@@ -67,7 +70,7 @@ def optimize(model, output, train_data, val_data, epochs, batch_size, learning_r
     from edgekit.optimize.file import optimize_file
 
     summary = optimize_file(model, output, recipe, train=train_data, val=val_data, calibration=calibration,
-                            progress=info)
+                            budget=limits, progress=info)
     if tflite:
         from edgekit.convert import convert_file
 
@@ -104,6 +107,7 @@ def render(summary: dict) -> str:
                  f"({1 - params['nonzero'] / max(params['total'], 1):.1%} zeros)")
     if summary["metrics_before"] is not None:
         lines += _metric_lines(summary["metrics_before"], summary["metrics_after"])
+    lines += attempt_lines(summary)
     lines.append(f"wrote {summary['output']} in {summary['seconds']:.1f} s")
     if "tflite" in summary:
         t = summary["tflite"]

@@ -17,6 +17,7 @@ from typing import Callable
 import keras
 
 from edgekit.errors import UsageError
+from edgekit.optimize.budget import Budget, apply_step, hold_out, run_step
 from edgekit.optimize.stages import Step, check_order, get_stage
 from edgekit.optimize.summary import count_params, layer_stats
 from edgekit.optimize.trainer import Finetune, Trainer, check_labels
@@ -47,6 +48,7 @@ class OptimizeResult:
 
 
 def optimize(model: keras.Model, recipe: Recipe, train, val=None, *, calibration=None, compile_config=None,
+             budget: Budget | None = None,
              progress: Callable[[str], None] = lambda message: None) -> OptimizeResult:
     """Apply ``recipe`` to ``model``; ``train``/``val`` are labelled :class:`edgekit.data.Dataset`.
 
@@ -55,18 +57,30 @@ def optimize(model: keras.Model, recipe: Recipe, train, val=None, *, calibration
     with (see :class:`~edgekit.optimize.trainer.Trainer`). The summary has per-stage seconds,
     per-layer sparsity/unique values,
     parameter counts and the task's metrics before and after on ``val``.
+
+    ``budget``: every stage must stay within its ``max_drop`` of the starting model on
+    ``val`` (without ``val``: a held-out part of ``train``, named in the summary's
+    ``validation``), trained longer or backed off if it must (:mod:`edgekit.optimize.budget`);
+    the summary's ``attempts`` lists every setting tried. Raises BudgetNotMet if a stage
+    cannot meet it.
     """
     keras.utils.set_random_seed(recipe.finetune.seed)  # the same recipe on the same data gives the same model
+    if budget is not None and val is None:
+        train, val = hold_out(train, recipe.finetune.seed)
+        progress(f"validation: {val.source}, for the accuracy budget (give validation data to use your own)")
     trainer = Trainer(model, train, recipe.finetune, progress=progress, calibration=calibration,
                       compile_config=compile_config)
     if val is not None:
         check_labels(model, val, trainer.tasks, "validation")
     started = time.perf_counter()
     before = trainer.evaluate(model, val) if val is not None else None
-    timings = []
+    timings, attempts = [], []
     for step in recipe.steps:
         stage_started = time.perf_counter()
-        model = get_stage(step.stage).apply(model, step.config, trainer)
+        if budget is None:
+            model = apply_step(model, step, trainer)
+        else:
+            model, step = run_step(model, step, trainer, budget, val, before, attempts)
         trainer.done.append(step)
         timings.append({"stage": step.stage, "seconds": round(time.perf_counter() - stage_started, 2),
                         **({"report": trainer.reports[step.stage]} if step.stage in trainer.reports else {})})
@@ -76,6 +90,8 @@ def optimize(model: keras.Model, recipe: Recipe, train, val=None, *, calibration
                "metrics_before": before, "metrics_after": after,
                "accuracy_before": _accuracy(before), "accuracy_after": _accuracy(after),
                "seconds": round(time.perf_counter() - started, 2)}
+    if budget is not None:
+        summary.update(validation=val.source, max_drop=budget.max_drop, attempts=attempts)
     return OptimizeResult(model, summary)
 
 

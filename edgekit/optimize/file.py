@@ -12,19 +12,22 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from edgekit.errors import UsageError
+from edgekit.optimize.budget import Budget
 from edgekit.optimize.engine import Recipe, optimize
 from edgekit.quality_drop import compression_fixes, drop_fields, measure
 
 
 def optimize_file(model_path: str | Path, output: str | Path, recipe: Recipe, *, train, val=None,
-                  calibration=None, progress: Callable[[str], None] = lambda message: None,
+                  calibration=None, budget: Budget | None = None,
+                  progress: Callable[[str], None] = lambda message: None,
                   fixes: Sequence[str] | None = None) -> dict:
     """Optimize ``model_path`` with ``recipe`` into ``output`` (.keras); returns the summary.
 
     ``train``/``val``: data SPECs or Datasets with labels; ``calibration``: a SPEC or
-    Dataset of the inputs the int8 converter will get (default: ``train``). The summary's
-    ``drop``/``warning`` (:mod:`edgekit.quality_drop`) name ``fixes`` past the threshold
-    (default: more epochs, another learning rate, a lower strength of the recipe's stages).
+    Dataset of the inputs the int8 converter will get (default: ``train``); ``budget``: the
+    accuracy budget every stage must meet (see :func:`~edgekit.optimize.engine.optimize`).
+    The summary's ``drop``/``warning`` (:mod:`edgekit.quality_drop`) name ``fixes`` past the
+    threshold (default: more epochs, another learning rate, a lower strength of the recipe's stages).
     """
     from edgekit.convert import load_keras_model
     from edgekit.keras_file import saved_compile_config
@@ -40,7 +43,7 @@ def optimize_file(model_path: str | Path, output: str | Path, recipe: Recipe, *,
     progress(f"optimizing {model_path} on {len(train)} samples ...")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SkippedLayersWarning)
-        result = optimize(model, recipe, train, val, calibration=calibration, progress=progress,
+        result = optimize(model, recipe, train, val, calibration=calibration, budget=budget, progress=progress,
                           compile_config=saved_compile_config(model_path))
     for warning in caught:
         if issubclass(warning.category, SkippedLayersWarning):

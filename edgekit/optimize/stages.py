@@ -14,6 +14,7 @@ loading the registry (``edgekit optimize --help``, edgekit.toml checks) stays fa
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Sequence
 
@@ -84,6 +85,39 @@ class Param:
 
 
 @dataclass(frozen=True)
+class Backoff:
+    """How a stage is made weaker when it costs more accuracy than a budget allows
+    (:mod:`edgekit.optimize.budget`): its tunable ``field`` moves from the requested value
+    toward ``none``, the value at which the stage would change nothing, by binary search (on
+    the tunable's scale: log for cluster counts). ``unless``: a config field that, when set,
+    fixes the strength (N:M pruning ignores the sparsity; the int4 grid holds 16 values)."""
+
+    field: str
+    none: float
+    unless: str | None = None
+
+    def start(self, config: Any) -> float | None:
+        """The requested strength in ``config``, or None if it cannot be backed off."""
+        value = getattr(config, self.field)
+        if value is None or value == self.none or (self.unless and getattr(config, self.unless)):
+            return None
+        return value
+
+    def fixed(self, config: Any) -> str:
+        """Why ``config``'s strength cannot be backed off (when :meth:`start` is None)."""
+        if self.unless and getattr(config, self.unless):
+            return f"{self.unless} fixes its {self.field}"
+        return f"its {self.field} is {getattr(config, self.field)}, nothing to back off"
+
+    def between(self, failing: float, passing: float, stage: Stage) -> float | None:
+        """The setting halfway between ``failing`` and ``passing``; None once no setting lies between."""
+        param = next(p for p in stage.tunables if p.name == self.field)
+        middle = math.sqrt(failing * passing) if param.log else (failing + passing) / 2
+        middle = round(middle) if param.kind == "int" else round(middle, 4)
+        return None if middle in (failing, passing) else middle
+
+
+@dataclass(frozen=True)
 class Stage:
     """A compression stage: its name, settings, flags, ordering rule and implementation."""
 
@@ -98,6 +132,7 @@ class Stage:
     paths: tuple[str, ...] = ()    # config fields naming files: edgekit.toml resolves them against its folder
                                    # and the build's cache keys on their contents
     tunables: tuple[Param, ...] = ()  # what ``edgekit tune`` varies when the stage is in a recipe
+    backoff: Backoff | None = None    # how an accuracy budget weakens the stage (None: it cannot)
 
     def keys(self) -> tuple[str, ...]:
         """The keys an ``[[optimize]]`` table of this stage accepts."""

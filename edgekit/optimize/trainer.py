@@ -10,6 +10,7 @@ output. A stage with its own objective (distillation) passes ``loss=`` to :meth:
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Sequence
 
 import keras
@@ -19,9 +20,13 @@ from edgekit.convert.keras_loader import output_names
 from edgekit.errors import DataError, UsageError
 from edgekit.evaluate.losses import loss_name, per_output
 from edgekit.optimize.finetune import Finetune
+from edgekit.optimize.learning_rate import choose_learning_rate, range_test
 from edgekit.optimize.stages import Step
 from edgekit.evaluate.evaluation import output_metrics, output_tasks
 from edgekit.tasks import Task
+
+
+PATIENCE = 2  # scored epochs without improvement before BestEpochs stops the fine-tuning
 
 
 class Trainer:
@@ -44,6 +49,12 @@ class Trainer:
         if self._compiled is None:
             self._losses = [_LOSSES[task.loss](_on_logits(model, i, task)) for i, task in enumerate(self.tasks)]
         check_labels(model, train, self.tasks, "training")
+        self.learning_rate = choose_learning_rate(finetune.learning_rate, compile_config, lambda: range_test(
+            model, self._compile, train.x, _single(self.labels), finetune.batch_size, finetune.seed))
+        if finetune.learning_rate is None:
+            progress(f"fine-tuning at learning rate {self.learning_rate.value:.3g} ({self.learning_rate.source})")
+        self.stopping: Callable[[int], keras.callbacks.Callback] | None = None  # see fit()
+        self.epochs_run = 0                   # epochs the last fit() ran
 
     @property
     def epochs(self) -> int:
@@ -62,15 +73,26 @@ class Trainer:
         return next((step.config for step in self.done if step.stage == stage), None)
 
     def fit(self, model: keras.Model, *, callbacks: Sequence[keras.callbacks.Callback] = (), loss=None) -> None:
-        """Compile ``model`` with the run's objective (or ``loss``) and train it for the configured epochs."""
+        """Compile ``model`` with the run's objective (or ``loss``) and train it for the configured epochs.
+
+        With ``stopping`` set (an accuracy budget: :mod:`edgekit.optimize.budget`), the
+        callback it makes may train on past the configured epochs and restore the best ones.
+        """
+        self._compile(model, self.learning_rate.schedule(), loss)
+        stopping = self.stopping(self.epochs) if self.stopping is not None else None
+        report = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: self.progress(
+            f"  epoch {epoch + 1}/{self.epochs}: " + _format_logs(logs)) if epoch < self.epochs else None)
+        history = model.fit(self.train.x, _single(self.labels), batch_size=self.finetune.batch_size, verbose=0,
+                            epochs=getattr(stopping, "max_epochs", self.epochs),
+                            callbacks=[*callbacks, report, *([stopping] if stopping else [])])
+        self.epochs_run = len(history.epoch)
+
+    def _compile(self, model: keras.Model, learning_rate, loss=None) -> None:
+        """``model`` compiled for Adam at ``learning_rate`` with the run's objective (or ``loss``)."""
         losses, metrics, weights = self._objective()
-        model.compile(optimizer=keras.optimizers.Adam(self.finetune.learning_rate),
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                       loss=loss if loss is not None else _single(losses), metrics=_single(metrics),
                       loss_weights=weights)
-        report = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: self.progress(
-            f"  epoch {epoch + 1}/{self.epochs}: " + _format_logs(logs)))
-        model.fit(self.train.x, _single(self.labels), epochs=self.epochs, batch_size=self.finetune.batch_size,
-                  verbose=0, callbacks=[*callbacks, report])
 
     def hard_losses(self, model: keras.Model) -> list:
         """The run's loss per output, for a model other than the one the run started from (a student):
@@ -115,6 +137,41 @@ class Trainer:
 
     def _metrics(self) -> list[list[str]]:
         return [[task.metric] for task in self.tasks]  # Keras knows these names
+
+
+class BestEpochs(keras.callbacks.Callback):
+    """Early stopping with the best epoch restored, for fine-tuning past ``epochs`` while a score
+    (lower is better: an accuracy budget's drop) is above ``target``.
+
+    From the configured last epoch on, every epoch is scored; training stops once the score is
+    within ``target``, after ``PATIENCE`` epochs without improvement, or at ``max_epochs``, and
+    the best scored epoch's weights are restored. Earlier epochs do not count: they may come
+    before a schedule's end (a pruning ramp not yet at its sparsity).
+    """
+
+    def __init__(self, epochs: int, max_epochs: int, target: float, score: Callable[[keras.Model], float],
+                 progress: Callable[[str], None]):
+        super().__init__()
+        self.epochs, self.max_epochs, self.target, self.score, self.progress = (
+            epochs, max_epochs, target, score, progress)
+        self.best, self.best_weights, self.waited = math.inf, None, 0
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        if epoch + 1 < self.epochs:
+            return
+        score = self.score(self.model)
+        if epoch + 1 > self.epochs:
+            self.progress(f"  epoch {epoch + 1}/{self.max_epochs}: drop {score:.2f}, budget {self.target:g}")
+        if score < self.best:
+            self.best, self.best_weights, self.waited = score, self.model.get_weights(), 0
+        else:
+            self.waited += 1
+        if score <= self.target or self.waited >= PATIENCE:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None) -> None:
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
 
 
 _LOSSES: dict[str, Callable[[bool], Any]] = {

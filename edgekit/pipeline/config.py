@@ -60,17 +60,27 @@ class DataSection:
 @dataclass(frozen=True)
 class FinetuneSection:
     """Fine-tuning settings shared by the [[optimize]] steps; ``loss``: for a model saved without one
-    (a name, or a list with one per output), else the model's own compiled loss is used."""
+    (a name, or a list with one per output), else the model's own compiled loss is used;
+    ``max_drop``/``max_epochs``: the accuracy budget every step must meet on [data] val
+    (:mod:`edgekit.optimize.budget`; none by default)."""
 
     epochs: int = FINETUNE.epochs
     batch_size: int = FINETUNE.batch_size
-    learning_rate: float = FINETUNE.learning_rate
+    learning_rate: float | None = FINETUNE.learning_rate
     loss: str | list[str] | None = None
+    max_drop: float | None = None
+    max_epochs: int | None = None
 
     def finetune(self, seed: int = FINETUNE.seed) -> Finetune:
         """The optimize engine's :class:`~edgekit.optimize.finetune.Finetune` for these settings."""
         loss = () if self.loss is None else (self.loss,) if isinstance(self.loss, str) else tuple(self.loss)
         return Finetune(self.epochs, self.batch_size, self.learning_rate, loss, seed)
+
+    def budget(self):
+        """The engine's :class:`~edgekit.optimize.budget.Budget`, or None without ``max_drop``."""
+        from edgekit.optimize.budget import make_budget
+
+        return make_budget(self.max_drop, self.max_epochs)
 
 
 @dataclass(frozen=True)
@@ -327,6 +337,11 @@ class _Validator:
                 task_for_loss(loss)
             except UsageError as exc:
                 raise self.fail("finetune", "loss", f"[finetune] loss: {exc}") from None
+        try:
+            config.finetune.budget()
+        except UsageError as exc:
+            key = "max_epochs" if str(exc).startswith("--max-epochs") else "max_drop"
+            raise self.fail("finetune", key, f"[finetune] {key}: {exc}") from None
         for key, value in dataclasses.asdict(config.budgets).items():
             if value is not None and value < 0:
                 raise self.fail("budgets", key, f"[budgets] {key} must not be negative, got {value}")

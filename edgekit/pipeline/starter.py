@@ -36,7 +36,7 @@ calibration_limit = 200
 {optimize}
 # [finetune]             # fine-tuning shared by the steps above (the defaults shown)
 # epochs = {epochs}
-# learning_rate = {learning_rate}
+# learning_rate = 0.001  # default: the model's saved Adam rate, else a range test's
 # loss = "mse"           # only for a model saved without a loss (default: the model's own)
 
 [convert]
@@ -77,7 +77,7 @@ def starter() -> str:
     for stage in stages():
         body = "\n".join(f"# {line}" for line in stage.example.splitlines())
         blocks.append(f"# [[optimize]]           # {stage.name}: {stage.summary}\n{body}\n#")
-    filled = {"optimize": "\n".join(blocks), "epochs": FINETUNE.epochs, "learning_rate": FINETUNE.learning_rate}
+    filled = {"optimize": "\n".join(blocks), "epochs": FINETUNE.epochs}
     text = STARTER
     for key, value in filled.items():
         text = text.replace("{" + key + "}", str(value))

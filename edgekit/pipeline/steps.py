@@ -71,7 +71,7 @@ def optimize_model(model: "keras.Model", steps: Sequence["OptimizeStep"], finetu
 
     recipe = Recipe([step.as_step() for step in steps], finetune.finetune(seed))
     result = optimize(model, recipe, train, val, calibration=calibration, compile_config=compile_config,
-                      progress=progress)
+                      budget=finetune.budget(), progress=progress)
     return result.model, result.summary
 
 

@@ -48,13 +48,6 @@ def test_docs_cli_md_is_generated_from_the_tree_and_the_registry():
         "docs/cli.md is stale: run `python tests/cli_vocabulary.py`")
 
 
-def test_planned_options_are_listed_where_they_will_be():
-    text = cli_vocabulary.DOC.read_text(encoding="utf-8")
-    for word, command in (("--max-drop", "optimize"), ("--max-epochs", "build")):
-        section = text.split(f"### edgekit {command}\n", 1)[1].split("### ", 1)[0]
-        assert f"| `{word}` (planned) |" in section
-
-
 def _args_for(command: click.Command) -> list[str]:
     """The arguments and required options ``command`` cannot parse without, with placeholder values."""
     args = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edgekit.optimize.clustering.config import CLUSTER_INITS, ClusterConfig
-from edgekit.optimize.stages import Option, Param, Stage
+from edgekit.optimize.stages import Backoff, Option, Param, Stage
 
 
 def apply(model, config: ClusterConfig, trainer):
@@ -74,4 +74,5 @@ STAGE = Stage(name="cluster", config=ClusterConfig, apply=apply,
               example="step = \"cluster\"\nclusters = 16\npreserve_sparsity = true",
               options=_OPTIONS,
               tunables=(Param("clusters", "int", 4, 16, log=True), Param("init", "categorical", choices=CLUSTER_INITS),
-                        Param("preserve_sparsity", "bool"), Param("int4_grid", "bool")))
+                        Param("preserve_sparsity", "bool"), Param("int4_grid", "bool")),
+              backoff=Backoff("clusters", none=256, unless="int4_grid"))  # 256: every int8 value

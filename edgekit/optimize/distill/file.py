@@ -22,8 +22,9 @@ from edgekit.quality_drop import compression_fixes
 
 
 def distill_file(teacher_path: str | Path, output: str | Path, config: DistillConfig, finetune: Finetune, *,
-                 train, val=None, progress: Callable[[str], None] = lambda message: None) -> dict:
-    """Distill ``teacher_path`` into ``config``'s student, trained on ``train`` (a SPEC), saved as ``output``."""
+                 train, val=None, budget=None, progress: Callable[[str], None] = lambda message: None) -> dict:
+    """Distill ``teacher_path`` into ``config``'s student, trained on ``train`` (a SPEC), saved as ``output``;
+    ``budget``: the accuracy budget the student must meet (:mod:`edgekit.optimize.budget`)."""
     from edgekit.convert import input_signature, load_keras_model, output_names
     from edgekit.data import Dataset, load_dataset
     from edgekit.optimize.file import optimize_file
@@ -39,8 +40,9 @@ def distill_file(teacher_path: str | Path, output: str | Path, config: DistillCo
         data = Dataset(data.x, pseudo_labels(teacher, data.x, saved_kinds(teacher_path, output_names(teacher))),
                        data.source)
     recipe = Recipe([Step("distill", config)], finetune)
-    fixes = compression_fixes("compression: a larger student (--width-multiplier)")
-    return optimize_file(teacher_path, output, recipe, train=data, val=val, progress=progress, fixes=fixes)
+    fixes = compression_fixes("compression: a larger student (--distill-width-multiplier)")
+    return optimize_file(teacher_path, output, recipe, train=data, val=val, budget=budget, progress=progress,
+                         fixes=fixes)
 
 
 def saved_kinds(path: str | Path, names: list[str]) -> list[str | None]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edgekit.optimize.distill.config import DistillConfig
-from edgekit.optimize.stages import Option, Param, Stage
+from edgekit.optimize.stages import Backoff, Option, Param, Stage
 
 
 def apply(model, config: DistillConfig, trainer):
@@ -38,4 +38,5 @@ STAGE = Stage(name="distill", config=DistillConfig, apply=apply,
               example="step = \"distill\"\nwidth_multiplier = 0.5\nalpha = 0.5\ntemperature = 4.0",
               options=_OPTIONS, paths=("student",),
               tunables=(Param("width_multiplier", "float", 0.25, 1.0), Param("alpha", "float", 0.0, 1.0),
-                        Param("temperature", "float", 1.0, 8.0, log=True)))
+                        Param("temperature", "float", 1.0, 8.0, log=True)),
+              backoff=Backoff("width_multiplier", none=1.0))  # a student file has no width to back off

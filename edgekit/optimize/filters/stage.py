@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edgekit.optimize.filters.config import FILTER_CRITERIA, FilterPruneConfig
-from edgekit.optimize.stages import Option, Param, Stage, per_layer
+from edgekit.optimize.stages import Backoff, Option, Param, Stage, per_layer
 
 
 def apply(model, config: FilterPruneConfig, trainer):
@@ -32,4 +32,4 @@ _OPTIONS = (
 STAGE = Stage(name="filters", config=FilterPruneConfig, apply=apply,
               summary="remove a fraction of every layer's filters/units and rebuild a smaller model",
               example="step = \"filters\"\nratio = 0.25",
-              options=_OPTIONS, tunables=(Param("ratio", "float", 0.1, 0.75),))
+              options=_OPTIONS, tunables=(Param("ratio", "float", 0.1, 0.75),), backoff=Backoff("ratio", none=0.0))

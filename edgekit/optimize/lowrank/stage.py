@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edgekit.optimize.lowrank.config import LOW_RANK_CONV, LowRankConfig
-from edgekit.optimize.stages import Option, Param, Stage, per_layer
+from edgekit.optimize.stages import Backoff, Option, Param, Stage, per_layer
 
 
 def _target(config: LowRankConfig) -> str:
@@ -52,4 +52,4 @@ _OPTIONS = (
 STAGE = Stage(name="lowrank", config=LowRankConfig, apply=apply,
               summary="factorize Dense/Conv2D kernels into smaller layers (truncated SVD, Tucker-2) and fine-tune",
               example="step = \"lowrank\"\nratio = 0.5",
-              options=_OPTIONS, tunables=(Param("ratio", "float", 0.2, 0.9),))
+              options=_OPTIONS, tunables=(Param("ratio", "float", 0.2, 0.9),), backoff=Backoff("ratio", none=1.0))

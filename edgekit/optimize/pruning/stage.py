@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edgekit.optimize.pruning.config import PRUNE_SCHEDULES, PruneConfig
-from edgekit.optimize.stages import Option, Param, Stage
+from edgekit.optimize.stages import Backoff, Option, Param, Stage
 
 # PolynomialDecay reaches the final sparsity after this fraction of the fine-tuning steps,
 # leaving the rest for the network to recover at the final sparsity.
@@ -68,4 +68,5 @@ _STRUCTURE = Param("structure", "categorical", choices=("unstructured", "runs", 
 STAGE = Stage(name="prune", config=PruneConfig, apply=apply,
               summary="zero the smallest kernel weights (unstructured, N:M or blocks), fine-tuned on a schedule",
               example="step = \"prune\"\nsparsity = 0.5",
-              options=_OPTIONS, tunables=(Param("sparsity", "float", 0.5, 0.95), _STRUCTURE))
+              options=_OPTIONS, tunables=(Param("sparsity", "float", 0.5, 0.95), _STRUCTURE),
+              backoff=Backoff("sparsity", none=0.0, unless="structured"))
