@@ -14,7 +14,8 @@ from edgekit.agent.runner import run_local
 from edgekit.results import ResultStore, RunTag
 from edgekit.results.store import SCHEMA_VERSION
 
-# The schema as edgekit wrote it before runs had a kind and a label, verbatim.
+# The schema as edgekit wrote it before runs had a kind and a label, verbatim: a copy, not imported from the
+# store, so the test keeps the old database even if someone edits the store's first migration step.
 VERSION_1 = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
