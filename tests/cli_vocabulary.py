@@ -98,6 +98,7 @@ WORDS: dict[str, Word] = {
     "--reference": Word("file", "a reference model whose outputs the device's must match"),
     # results
     "--model": Word("text", "only runs of this model"),
+    "--all": Word("flag", "include the runs of tune trials (left out by default)"),
     # build files, export
     "--force": Word("flag", "overwrite an existing file"),
     "--format": Word("choice", "the export format"),

@@ -130,7 +130,7 @@ def deploy(ctx: click.Context, model: Path, threads: int | None, runs: int, warm
     """
     from edgekit.remote import deploy as deploy_one, run_fleet
     from edgekit.remote.deploy import check_model_file
-    from edgekit.results import ResultStore
+    from edgekit.results import ResultStore, RunTag
 
     check_model_file(model)
     evaluation = None
@@ -144,7 +144,7 @@ def deploy(ctx: click.Context, model: Path, threads: int | None, runs: int, warm
         evaluation = prepare_eval(model, eval_data, preprocess=preprocess_from(scale, mean, std), limit=eval_limit)
     devices = _devices(kw)
     options = _options(kw, bench_timeout)
-    store = None if no_bench else ResultStore()
+    store = None if no_bench else ResultStore().tagged(RunTag("deploy"))
     if not kw["as_json"]:
         info(f"deploying {model.name} to {len(devices)} device(s)")
 

@@ -12,21 +12,25 @@ from edgekit.cli.output import emit_json, info, json_option
 @click.option("--host", help="Only runs on this host.")
 @click.option("--model", help="Only runs of this model: file name or sha256 prefix.")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Newest N runs.")
+@click.option("--all", "trials", is_flag=True, help="Include the runs of tune trials (left out by default).")
 @json_option
-def history(target: str | None, host: str | None, model: str | None, limit: int, as_json: bool) -> None:
-    """List recorded benchmark runs, newest first."""
+def history(target: str | None, host: str | None, model: str | None, limit: int, trials: bool,
+            as_json: bool) -> None:
+    """List recorded benchmark runs, newest first; the runs of one build (one label) together."""
     from edgekit.hints import hint
-    from edgekit.results import ResultStore
+    from edgekit.results import ResultStore, list_history
     from edgekit.results.report import render_history
 
     store = ResultStore()
-    runs = store.runs(limit=limit, target=target, host=host, model=model)
+    found = list_history(store, limit=limit, target=target, host=host, model=model, trials=trials)
     if as_json:
-        emit_json(runs)
-    elif runs:
-        click.echo(render_history(runs))
+        emit_json(found.runs)
+    elif found.runs:
+        click.echo(render_history(found.runs))
     else:
         info(f"no recorded runs match in {store.path}; '{hint('bench')}' records one")
+    if found.hidden:
+        info(f"{found.hidden} trial run(s) not shown; --all lists them")
 
 
 @click.command()

@@ -36,7 +36,7 @@ from edgekit.pipeline import steps
 from edgekit.pipeline.budgets import TIMING_BUDGETS, Verdict, check_budgets, quality_measurements
 from edgekit.pipeline.cache import StageCache, file_sha256, stage_key
 from edgekit.pipeline.config import BuildConfig
-from edgekit.pipeline.history import record_build
+from edgekit.pipeline.history import record_build, run_tag
 from edgekit.pipeline.progress import StageLog
 from edgekit.quality_drop import Drop, compression_fixes, measure
 from edgekit.vocab import CALIBRATED_MODES
@@ -123,27 +123,30 @@ class BuildResult:
 
 def run_build(config: BuildConfig, out_dir: str | Path, log: StageLog | None = None, *,
               cache_dir: str | Path | None = None,
-              bench_guard: Callable[[], ContextManager] = contextlib.nullcontext) -> BuildResult:
+              bench_guard: Callable[[], ContextManager] = contextlib.nullcontext,
+              trial: str | None = None) -> BuildResult:
     """Run every stage, write the artifacts, and return the result (budgets are not enforced here).
 
     ``cache_dir`` (default ``OUT/.cache``) lets several builds share stage results (a search's
     trials train the base model once); ``bench_guard()`` is held around the benchmark, so
-    builds running side by side can take turns on one device.
+    builds running side by side can take turns on one device. ``trial`` names the tune trial
+    this build is: its benchmark is recorded as that trial's run, not as a build's.
     """
     from edgekit.pipeline.manifest import write_manifest
     from edgekit.pipeline.report import write_report
 
     out = Path(out_dir)
     return _Build(config, out, log or StageLog(), Path(cache_dir) if cache_dir else out / ".cache",
-                  bench_guard).run(write_manifest, write_report)
+                  bench_guard, trial).run(write_manifest, write_report)
 
 
 class _Build:
     def __init__(self, config: BuildConfig, out_dir: Path, log: StageLog, cache_dir: Path,
-                 bench_guard: Callable[[], ContextManager]):
+                 bench_guard: Callable[[], ContextManager], trial: str | None):
         self.config, self.out, self.log = config, out_dir, log
         self.cache = StageCache(cache_dir)
         self.bench_guard = bench_guard
+        self.trial = trial
         self.versions = _versions()
 
     # --- orchestration ------------------------------------------------------------------
@@ -326,7 +329,8 @@ class _Build:
                 device = resolve_device(spec.device, target=target.name, devices=self.config.devices)
             measure = functools.partial(steps.measure_latency, target=target, threads=spec.threads, runs=spec.runs,
                                         warmup=spec.warmup, note=self._indented)
-            result, measured_on = measure(final.path, device=device, store=ResultStore())  # history: the build's model
+            store = ResultStore().tagged(run_tag(self.config.path, final.name, self.trial))
+            result, measured_on = measure(final.path, device=device, store=store)  # history: the build's model
             final.timing_ms = result["timing_ms"]
             if measured_on is None:
                 for variant in variants[:-1]:

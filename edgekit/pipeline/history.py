@@ -1,4 +1,4 @@
-"""The headline figures of every build into one output directory, so the report can show a trend.
+"""What a build records: its headline figures per output directory, and the name its benchmark runs carry.
 
 ``history.jsonl`` beside ``manifest.json`` gets one line per build: when, which config
 (path and content hash), and the final model's size, gzip size, quality and latency. The
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from edgekit.fileio import atomic_write_text
 from edgekit.pipeline.cache import file_sha256
+from edgekit.results import RunTag
 
 HISTORY_FILE = "history.jsonl"
 KEEP = 50          # lines kept per output directory
@@ -43,6 +44,15 @@ def record_build(result) -> list[dict]:
     entries = (entries + [entry])[-KEEP:]
     atomic_write_text(path, "".join(json.dumps(e, sort_keys=True) + "\n" for e in entries))
     return [e for e in entries if e.get("config") == entry["config"]]
+
+
+def run_tag(config_path: Path, variant: str, trial: str | None = None) -> RunTag:
+    """How ``edgekit history`` names the build's benchmark: ``build:DIR/edgekit.toml#VARIANT`` (the folder
+    tells projects' edgekit.toml apart), or the tune trial's own name."""
+    if trial is not None:
+        return RunTag("trial", trial)
+    config = Path(config_path).resolve()
+    return RunTag("build", f"build:{config.parent.name}/{config.name}#{variant}")
 
 
 def _read(path: Path) -> list[dict]:

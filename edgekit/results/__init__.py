@@ -1,5 +1,6 @@
-"""The local history of every benchmark run (SQLite): :class:`ResultStore`."""
+"""The local history of every benchmark run (SQLite): :class:`ResultStore`, :func:`list_history`."""
 
-from edgekit.results.store import LOCAL_HOST, ResultStore, default_db_path
+from edgekit.results.history import History, list_history
+from edgekit.results.store import KINDS, LOCAL_HOST, ResultStore, RunTag, default_db_path
 
-__all__ = ["LOCAL_HOST", "ResultStore", "default_db_path"]
+__all__ = ["KINDS", "LOCAL_HOST", "History", "ResultStore", "RunTag", "default_db_path", "list_history"]

@@ -114,17 +114,17 @@ def _device_line(device: dict) -> str:
 
 
 def render_history(runs: list[dict]) -> str:
-    """One line per run, newest first."""
-    header = ("id", "when (UTC)", "target", "host", "model", "runtime", "thr", "p50 ms", "p90 ms",
+    """One line per run, in the order given (:func:`edgekit.results.history.list_history`'s)."""
+    header = ("id", "when (UTC)", "kind", "label", "target", "host", "model", "runtime", "thr", "p50 ms", "p90 ms",
               "mean ms", "peak MB", "")
     rows = [
-        (str(r["id"]), r["created"].replace("T", " ").rstrip("Z"), r["target"], r["host"],
+        (str(r["id"]), r["created"].replace("T", " ").rstrip("Z"), r["kind"], r["label"] or "-", r["target"], r["host"],
          f"{r['model_name']} ({(r['model_sha256'] or '')[:8]})", f"{r['runtime']} {r['runtime_version']}",
          str(r["threads"]), fmt_ms(r["p50_ms"]), fmt_ms(r["p90_ms"]), fmt_ms(r["mean_ms"]),
          fmt_value(r["peak_mb"], "MB"), "THROTTLED" if r["throttled"] else "")
         for r in runs
     ]
-    return format_table(header, rows, align="llllllrrrrrl", indent=0)
+    return format_table(header, rows, align="llllllllrrrrrl", indent=0)
 
 
 def compare_runs(a: dict, b: dict) -> list[dict]:

@@ -52,7 +52,9 @@ def run_trial(job: dict[str, Any]) -> dict[str, Any]:
     device = config.target.device or "local"
     with _log_to(out / "build.log") as emit:
         result = run_build(config, out, StageLog(emit), cache_dir=job["cache"],
-                           bench_guard=lambda: bench_lock(Path(job["locks"]), device))
+                           bench_guard=lambda: bench_lock(Path(job["locks"]), device),
+                           trial=f"tune:{out.resolve().parents[1].name}#trial-{int(out.name)}"  # STUDY/trials/NNNN
+                           if out.name.isdigit() else None)  # STUDY/build, the chosen recipe's: recorded as a build
     final = result.final
     timing = (result.bench or {}).get("timing_ms") or {}
     return {

@@ -25,8 +25,9 @@ def test_demo_json_and_artifacts(tmp_path):
         assert 0 < row["latency_ms"]["mean"] and 0 < row["latency_ms"]["p90"] and row["peak_rss_mb"] > 0
     assert int8_row["size_bytes"] <= 0.27 * float_row["size_bytes"]
     assert (out / "digits.keras").is_file()
-    history = run_edgekit("history", "--json", env=env)
-    assert {run["id"] for run in json.loads(history.stdout)} >= {float_row["run_id"], int8_row["run_id"]}
+    history = {run["id"]: run for run in json.loads(run_edgekit("history", "--json", env=env).stdout)}
+    assert [(history[row["run_id"]]["kind"], history[row["run_id"]]["label"]) for row in (float_row, int8_row)] == [
+        ("bench", "demo:float32"), ("bench", "demo:int8")]
 
 
 def test_demo_table(cli, tmp_path):
@@ -36,3 +37,18 @@ def test_demo_table(cli, tmp_path):
     assert header.split()[:3] == ["model", "size", "(bytes)"]
     assert float_line.startswith("float32") and int8_line.startswith("int8") and ratio_line.startswith("int8/float32")
     assert f"artifacts in {tmp_path / 'demo'}/" in result.stdout
+    assert result.stderr.splitlines()[0] == "[train] training the digits CNN on digits_train.npz (1 epochs) ..."
+
+
+def test_run_demo_is_the_use_case_progress_goes_to_its_callback(tmp_path, monkeypatch, capsys):
+    from edgekit.demo import run_demo
+
+    monkeypatch.setenv("EDGEKIT_RESULTS_DB", str(tmp_path / "results.db"))
+    lines: list[str] = []
+    result = run_demo(tmp_path / "demo", epochs=1, runs=5, warmup=1, progress=lines.append)
+    assert [line.split()[0] for line in lines] == ["[train]"] * 2 + ["[float32]"] * 3 + ["[int8]"] * 3
+    assert lines[-1] == "[int8] benchmarking digits_int8.tflite locally (1 thread(s), 1 warmup + 5 runs) ..."
+    assert "[train]" not in capsys.readouterr().err   # the library prints nothing itself
+    assert result.to_dict() == json.loads((tmp_path / "demo" / "report.json").read_text())
+    assert result.keras_model == tmp_path / "demo" / "digits.keras" and result.keras_model.is_file()
+    assert [row["name"] for row in result.models] == ["float32", "int8"]

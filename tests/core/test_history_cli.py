@@ -10,7 +10,8 @@ import pytest
 
 from agent_support import bench_models  # noqa: F401
 from edgekit.agent.runner import run_local
-from edgekit.results import ResultStore, default_db_path
+from edgekit.results import ResultStore, RunTag, default_db_path
+from edgekit.results.store import SCHEMA_VERSION
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def recorded(results, tmp_path) -> ResultStore:
 
 def test_history_lists_newest_first_with_filters(cli, recorded):
     out = cli("history").stdout.splitlines()
-    assert out[0].split()[:4] == ["id", "when", "(UTC)", "target"]
+    assert out[0].split()[:6] == ["id", "when", "(UTC)", "kind", "label", "target"]
     assert [line.split()[0] for line in out[1:]] == ["3", "2", "1"]
 
     by_target = json.loads(cli("history", "--target", "rpi4", "--json").stdout)
@@ -44,11 +45,53 @@ def test_history_lists_newest_first_with_filters(cli, recorded):
 
 def test_history_json_schema(cli, recorded, results):
     run = json.loads(cli("history", "--json").stdout)[-1]
-    assert set(run) == {"id", "created", "target", "host", "model_name", "model_sha256", "model_size", "runtime",
-                        "runtime_version", "threads", "mean_ms", "p50_ms", "p90_ms", "peak_mb", "throttled"}
+    assert set(run) == {"id", "created", "kind", "label", "target", "host", "model_name", "model_sha256",
+                        "model_size", "runtime", "runtime_version", "threads", "mean_ms", "p50_ms", "p90_ms",
+                        "peak_mb", "throttled"}
+    assert (run["kind"], run["label"]) == ("bench", None)  # a plain store records benches, unnamed
     source = results["float32"]
     assert run["mean_ms"] == source["timing_ms"]["mean"] and run["peak_mb"] == source["memory_mb"]["peak_rss"]
     assert run["runtime"] == source["runtime"]["name"] and run["throttled"] is False
+
+
+def test_history_names_runs_hides_trials_and_groups_builds(cli, results, tmp_path):
+    store = ResultStore(tmp_path / "results.db")
+    int8 = results["int8"]
+
+    def record(kind: str | None = None, label: str | None = None) -> int:
+        tagged = store.tagged(RunTag(kind, label)) if kind else store
+        return tagged.record(int8, target="local", host="local")
+
+    old_build = record("build", "build:app/edgekit.toml#int8")
+    bench = record()
+    trial = record("trial", "tune:study#trial-0")
+    new_build = record("build", "build:app/edgekit.toml#int8")
+    other = record("build", "build:web/edgekit.toml#optimized-int8")
+
+    shown = cli("history")
+    rows = [line.split() for line in shown.stdout.splitlines()[1:]]
+    # newest first, the older build of a label right behind its newest one; the trial left out and counted
+    assert [(int(r[0]), r[3], r[4]) for r in rows] == [
+        (other, "build", "build:web/edgekit.toml#optimized-int8"),
+        (new_build, "build", "build:app/edgekit.toml#int8"), (old_build, "build", "build:app/edgekit.toml#int8"),
+        (bench, "bench", "-")]
+    assert shown.stderr.strip() == "1 trial run(s) not shown; --all lists them"
+
+    everything = cli("history", "--all", "--json")
+    assert everything.stderr == ""
+    assert [(r["id"], r["kind"], r["label"]) for r in json.loads(everything.stdout)] == [
+        (other, "build", "build:web/edgekit.toml#optimized-int8"),
+        (new_build, "build", "build:app/edgekit.toml#int8"), (old_build, "build", "build:app/edgekit.toml#int8"),
+        (trial, "trial", "tune:study#trial-0"), (bench, "bench", None)]
+    # the limit counts the runs shown; the hidden count follows the filters
+    assert [r["id"] for r in json.loads(cli("history", "--limit", "2", "--json").stdout)] == [other, new_build]
+    only_rpi = cli("history", "--target", "rpi4")
+    assert only_rpi.stdout == "" and "trial run(s) not shown" not in only_rpi.stderr
+
+
+def test_a_run_kind_must_be_known():
+    with pytest.raises(ValueError, match="not one of bench, deploy, build, trial"):
+        RunTag("trail")
 
 
 def test_history_empty(cli):
@@ -93,7 +136,7 @@ def test_parallel_writers_lose_nothing(results, tmp_path):
     assert len(ResultStore(path).runs(limit=None, target="fleet")) == 100
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_default_path_follows_xdg(monkeypatch, tmp_path):
