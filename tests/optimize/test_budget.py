@@ -10,7 +10,7 @@ import pytest
 
 from bn_cnn import bn_softmax_cnn
 
-RECIPE = ("--prune", 0.8, "--cluster", 16, "--preserve-sparsity")
+RECIPE = ("--prune", 0.8, "--cluster", 16, "--cluster-preserve-sparsity")
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_backoff_bisects_toward_none_and_keeps_the_strongest_setting_that_meets(
 def test_nothing_meets_the_budget_exits_22_naming_the_attempts(cli, user_cnn, digits_train, digits_val, tmp_path):
     out = tmp_path / "never.keras"
     result = cli("optimize", user_cnn, "-o", out, "--train-data", digits_train, "--val-data", digits_val,
-                 "--cluster", 2, "--int4-grid", "--epochs", 1, "--max-drop", 0, "--max-epochs", 1)
+                 "--cluster", 2, "--cluster-int4-grid", "--epochs", 1, "--max-drop", 0, "--max-epochs", 1)
     assert result.exit_code == 22, result.output
     error = [line for line in result.stderr.splitlines() if line.startswith("edgekit: error:")]
     assert len(error) == 1 and "stage 'cluster' cannot meet --max-drop 0" in error[0]
