@@ -10,7 +10,7 @@ output. A stage with its own objective (distillation) passes ``loss=`` to :meth:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import keras
@@ -33,6 +33,8 @@ class Finetune:
     learning_rate: float = 1e-4
     loss: tuple[str, ...] = ()
     seed: int = 0
+    # every fit of the run gets these too (a caller watching the epochs, e.g. a search pruning trials)
+    callbacks: tuple = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:
@@ -90,7 +92,7 @@ class Trainer:
         report = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: self.progress(
             f"  epoch {epoch + 1}/{self.epochs}: " + _format_logs(logs)))
         model.fit(self.train.x, _single(self.labels), epochs=self.epochs, batch_size=self.finetune.batch_size,
-                  verbose=0, callbacks=[*callbacks, report])
+                  verbose=0, callbacks=[*callbacks, *self.finetune.callbacks, report])
 
     def hard_losses(self, model: keras.Model) -> list:
         """The run's loss per output, for a model other than the one the run started from (a student):
