@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.errors import ConfigError, InputFileError, UsageError
-from edgekit.vocab import IO_TYPES, QUANTIZE_MODES, SIZE_OBJECTIVES, TUNE_SAMPLERS
+from edgekit.vocab import IO_TYPES, QUANTIZE_MODES, SIZE_OBJECTIVES, TUNE_PRUNERS, TUNE_SAMPLERS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -167,6 +167,8 @@ class TuneSection:
     latency: bool = False            # p50 latency as a third objective (always with a latency budget)
     seed: int | None = None          # the sampler's seed; default [train] seed
     trial_timeout: float | None = None
+    timeout: float | None = None     # seconds: no new trial after it (running trials end)
+    pruner: str = TUNE_PRUNERS[0]    # cuts hopeless trials by their per-epoch accuracy (edgekit.tune.pruners)
     seed_recipes: bool = True        # try the known-good recipes first (edgekit.tune.seeds)
     space: dict = field(default_factory=dict)
 
@@ -366,14 +368,16 @@ class _Validator:
             except UsageError as exc:
                 raise self.fail("finetune", "loss", f"[finetune] loss: {exc}") from None
         tune = config.tune
-        for key, value, allowed in (("sampler", tune.sampler, TUNE_SAMPLERS), ("size", tune.size, SIZE_OBJECTIVES)):
+        for key, value, allowed in (("sampler", tune.sampler, TUNE_SAMPLERS), ("size", tune.size, SIZE_OBJECTIVES),
+                                    ("pruner", tune.pruner, TUNE_PRUNERS)):
             if value not in allowed:
                 raise self.fail("tune", key, f"[tune] {key} must be one of {', '.join(allowed)}, got '{value}'")
         for key in ("trials", "workers"):
             if getattr(tune, key) < 1:
                 raise self.fail("tune", key, f"[tune] {key} must be at least 1, got {getattr(tune, key)}")
-        if tune.trial_timeout is not None and tune.trial_timeout <= 0:
-            raise self.fail("tune", "trial_timeout", f"[tune] trial_timeout must be > 0 seconds, got {tune.trial_timeout}")
+        for key in ("trial_timeout", "timeout"):
+            if getattr(tune, key) is not None and getattr(tune, key) <= 0:
+                raise self.fail("tune", key, f"[tune] {key} must be > 0 seconds, got {getattr(tune, key)}")
         for key, value in dataclasses.asdict(config.budgets).items():
             if value is not None and value < 0:
                 raise self.fail("budgets", key, f"[budgets] {key} must not be negative, got {value}")
