@@ -18,6 +18,9 @@ LOSSES = ("sparse_categorical_crossentropy", "categorical_crossentropy", "binary
 
 # edgekit tune: Optuna's samplers by name, and which size a search minimises (the .tflite's or its gzip's)
 TUNE_SAMPLERS = ("nsga2", "tpe")
+# how a search cuts hopeless trials from their per-epoch validation accuracy (edgekit.tune.pruners); the first
+# is the default
+TUNE_PRUNERS = ("halving", "median", "hyperband", "none")
 SIZE_OBJECTIVES = ("gzip", "raw")
 
 # Weight storage forms as target profiles list them (``storage``): the forms a runtime runs
@@ -26,4 +29,5 @@ STORAGE_CAPABILITIES = ("int8", "int4", "int4-fc-per-channel", "sparse", "sparse
                         "lut-per-tensor-on-per-channel", "int4-dequantize", "int8-fc-per-channel-hybrid")
 
 __all__ = ["CALIBRATED_MODES", "IO_TYPES", "LOSSES", "QUANTIZE_MODES", "SIZE_OBJECTIVES", "STORAGE_CAPABILITIES",
+           "TUNE_PRUNERS",
            "TUNE_SAMPLERS"]

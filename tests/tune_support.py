@@ -74,6 +74,14 @@ trials = {trials}
     return path
 
 
+def collapsing_toml(folder: Path, digits_train: Path, digits_val: Path) -> Path:
+    """The tiny prune-only study, fine-tuned 3 epochs at a learning rate that blows every trial's weights up
+    (its accuracy falls to chance in the first epoch)."""
+    path = tune_toml(folder, digits_train, digits_val, trials=2)
+    path.write_text(path.read_text().replace("[finetune]\nepochs = 1", "[finetune]\nepochs = 3\nlearning_rate = 1000.0"))
+    return path
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

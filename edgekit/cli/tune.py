@@ -10,8 +10,7 @@ import click
 
 from edgekit.cli.finetune_options import seed_option
 from edgekit.cli.output import emit_json, info, json_option, warn
-from edgekit.optimize.finetune import FINETUNE
-from edgekit.vocab import SIZE_OBJECTIVES, TUNE_SAMPLERS
+from edgekit.vocab import SIZE_OBJECTIVES, TUNE_PRUNERS, TUNE_SAMPLERS
 
 
 @click.command("tune")
@@ -33,6 +32,10 @@ from edgekit.vocab import SIZE_OBJECTIVES, TUNE_SAMPLERS
               help="Fix or narrow a parameter (repeatable): prune.sparsity=0.8, 'prune.sparsity=[0.5, 0.9]', "
                    "ternary=false.")
 @click.option("--trial-timeout", type=float, default=None, metavar="S", help="A trial running longer fails.")
+@click.option("--timeout", type=float, default=None, metavar="S",
+              help="Start no trial after S seconds; running trials end, the outputs are written ([tune] timeout).")
+@click.option("--pruner", type=click.Choice(TUNE_PRUNERS, case_sensitive=False), default=None,
+              help="How trials are cut by their per-epoch validation accuracy ([tune] pruner, default halving).")
 @click.option("--latency/--no-latency", default=None,
               help="Minimise p50 latency too ([tune] latency; always on with a latency budget).")
 @click.option("--no-seed-recipes", is_flag=True, help="Do not start from the known-good recipes.")
@@ -40,7 +43,7 @@ from edgekit.vocab import SIZE_OBJECTIVES, TUNE_SAMPLERS
 @click.option("--val-data", default=None, metavar="SPEC", help="MODEL form: validation data (accuracy).")
 @click.option("--calibration", default=None, metavar="SPEC", help="MODEL form: int8 calibration (default: train).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
-              help=f"MODEL form: fine-tuning epochs per stage (default {FINETUNE.epochs}, as in [finetune]).")
+              help="MODEL form: fine-tuning epochs per stage (default 4; hopeless trials are cut early).")
 @click.option("--target", default="local", show_default=True, help="MODEL form: target profile.")
 @click.option("--device", default=None, metavar="HOST", help="MODEL form: measure latency on this device over SSH.")
 @click.option("--min-accuracy", type=float, default=None, metavar="A", help="Budget: accuracy at least A (0..1).")
@@ -50,7 +53,7 @@ from edgekit.vocab import SIZE_OBJECTIVES, TUNE_SAMPLERS
 @click.option("--max-latency-ms", type=float, default=None, metavar="L", help="Budget: p50 latency at most L ms.")
 @json_option
 def tune(source: Path, out_dir: Path, trials, workers, ray_address, resume, seed, sampler, size, space,
-         trial_timeout, latency, no_seed_recipes, train_data, val_data, calibration, epochs, target, device,
+         trial_timeout, timeout, pruner, latency, no_seed_recipes, train_data, val_data, calibration, epochs, target, device,
          min_accuracy, max_accuracy_drop, max_size_kb, max_gzip_kb, max_latency_ms, as_json: bool) -> None:
     """Find the smallest model meeting the budgets: SOURCE is an edgekit.toml, or a Keras model with --train-data."""
     from edgekit.extras import require_tensorflow
@@ -60,7 +63,8 @@ def tune(source: Path, out_dir: Path, trials, workers, ray_address, resume, seed
     from edgekit.tune.api import Overrides, tune_config, tune_model
 
     given = Overrides(trials=trials, workers=workers, ray=ray_address, sampler=sampler and sampler.lower(),
-                      size=size and size.lower(), seed=seed, trial_timeout=trial_timeout, latency=latency,
+                      size=size and size.lower(), seed=seed, trial_timeout=trial_timeout, timeout=timeout,
+                      pruner=pruner and pruner.lower(), latency=latency,
                       seed_recipes=False if no_seed_recipes else None, space=tuple(space), resume=resume,
                       budgets={"min_accuracy": min_accuracy, "max_accuracy_drop": max_accuracy_drop,
                                "max_size_kb": max_size_kb, "max_gzip_kb": max_gzip_kb,

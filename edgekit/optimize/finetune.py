@@ -8,7 +8,7 @@ trials of ``edgekit tune`` all read them from here, so they cannot drift apart.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from edgekit.errors import UsageError
 
@@ -30,6 +30,8 @@ class Finetune:
     learning_rate: float | None = None
     loss: tuple[str, ...] = ()
     seed: int = 0
+    # every fit of the run gets these too (a caller watching the epochs, e.g. a search pruning trials)
+    callbacks: tuple = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:

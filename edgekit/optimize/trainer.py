@@ -84,7 +84,7 @@ class Trainer:
             f"  epoch {epoch + 1}/{self.epochs}: " + _format_logs(logs)) if epoch < self.epochs else None)
         history = model.fit(self.train.x, _single(self.labels), batch_size=self.finetune.batch_size, verbose=0,
                             epochs=getattr(stopping, "max_epochs", self.epochs),
-                            callbacks=[*callbacks, report, *([stopping] if stopping else [])])
+                            callbacks=[*callbacks, *self.finetune.callbacks, report, *([stopping] if stopping else [])])
         self.epochs_run = len(history.epoch)
 
     def _compile(self, model: keras.Model, learning_rate, loss=None) -> None:

@@ -29,7 +29,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ContextManager
+from typing import Any, Callable, ContextManager, Sequence
 
 from edgekit.fileio import atomic_path, atomic_write_bytes
 from edgekit.pipeline import steps
@@ -124,29 +124,31 @@ class BuildResult:
 def run_build(config: BuildConfig, out_dir: str | Path, log: StageLog | None = None, *,
               cache_dir: str | Path | None = None,
               bench_guard: Callable[[], ContextManager] = contextlib.nullcontext,
-              trial: str | None = None) -> BuildResult:
+              trial: str | None = None, epoch_callbacks: Sequence[Any] = ()) -> BuildResult:
     """Run every stage, write the artifacts, and return the result (budgets are not enforced here).
 
     ``cache_dir`` (default ``OUT/.cache``) lets several builds share stage results (a search's
     trials train the base model once); ``bench_guard()`` is held around the benchmark, so
     builds running side by side can take turns on one device. ``trial`` names the tune trial
-    this build is: its benchmark is recorded as that trial's run, not as a build's.
+    this build is: its benchmark is recorded as that trial's run, not as a build's; ``epoch_callbacks``:
+    Keras callbacks the optimize stage's fine-tuning runs (a search watches its trials' epochs).
     """
     from edgekit.pipeline.manifest import write_manifest
     from edgekit.pipeline.report import write_report
 
     out = Path(out_dir)
     return _Build(config, out, log or StageLog(), Path(cache_dir) if cache_dir else out / ".cache",
-                  bench_guard, trial).run(write_manifest, write_report)
+                  bench_guard, trial, tuple(epoch_callbacks)).run(write_manifest, write_report)
 
 
 class _Build:
     def __init__(self, config: BuildConfig, out_dir: Path, log: StageLog, cache_dir: Path,
-                 bench_guard: Callable[[], ContextManager], trial: str | None):
+                 bench_guard: Callable[[], ContextManager], trial: str | None, epoch_callbacks: tuple = ()):
         self.config, self.out, self.log = config, out_dir, log
         self.cache = StageCache(cache_dir)
         self.bench_guard = bench_guard
         self.trial = trial
+        self.epoch_callbacks = epoch_callbacks
         self.versions = _versions()
 
     # --- orchestration ------------------------------------------------------------------
@@ -233,7 +235,8 @@ class _Build:
                 model, summary = steps.optimize_step(
                     model_path, cfg.optimize_steps(), cfg.finetune, cfg.resolve(cfg.data.train), cfg.resolve(cfg.data.val),
                     calibration_spec=cfg.resolve(cfg.data.calibration or cfg.data.train),
-                    calibration_limit=cfg.data.calibration_limit, seed=cfg.train.seed, progress=self._indented)
+                    calibration_limit=cfg.data.calibration_limit, seed=cfg.train.seed, progress=self._indented,
+                    callbacks=self.epoch_callbacks)
                 hit = self._store("optimize", key, "model.keras", model.save, {"summary": summary})
         return key, hit[0] / "model.keras", hit[1]["summary"]
 

@@ -59,17 +59,22 @@ def train_builtin(source: str, train_spec: str | Path, *, epochs: int, batch_siz
 
 def optimize_model(model: "keras.Model", steps: Sequence["OptimizeStep"], finetune: "FinetuneSection",
                    train: "Dataset", val: "Dataset | None", progress: Progress = _silent, *, seed: int = 0,
-                   calibration: Any = None, compile_config: dict | None = None) -> tuple["keras.Model", dict]:
+                   calibration: Any = None, compile_config: dict | None = None,
+                   callbacks: Sequence[Any] = ()) -> tuple["keras.Model", dict]:
     """The [[optimize]] steps applied to ``model``: (plain Keras model, summary).
 
     The one place the pipeline calls the optimization engine, so a change of that engine's
     API touches only this function. ``calibration``: the inputs the int8 converter will get
     (QAT fixes its ranges on them); ``compile_config``: the ``compile()`` arguments the
-    model was saved with (its loss is fine-tuned), else the loss follows from the labels.
+    model was saved with (its loss is fine-tuned), else the loss follows from the labels;
+    ``callbacks``: Keras callbacks every stage's fine-tuning also runs (they watch, they do not train).
     """
+    import dataclasses
+
     from edgekit.optimize.engine import Recipe, optimize
 
-    recipe = Recipe([step.as_step() for step in steps], finetune.finetune(seed))
+    recipe = Recipe([step.as_step() for step in steps],
+                    dataclasses.replace(finetune.finetune(seed), callbacks=tuple(callbacks)))
     result = optimize(model, recipe, train, val, calibration=calibration, compile_config=compile_config,
                       budget=finetune.budget(), progress=progress)
     return result.model, result.summary
@@ -77,11 +82,12 @@ def optimize_model(model: "keras.Model", steps: Sequence["OptimizeStep"], finetu
 
 def optimize_step(model_path: str | Path, steps: Sequence["OptimizeStep"], finetune: "FinetuneSection",
                   train_spec: str | Path, val_spec: str | Path, *, calibration_spec: str | Path,
-                  calibration_limit: int, seed: int, progress: Progress = _silent) -> tuple["keras.Model", dict]:
+                  calibration_limit: int, seed: int, progress: Progress = _silent,
+                  callbacks: Sequence[Any] = ()) -> tuple["keras.Model", dict]:
     """Load the model and its data, seed, optimize: (model, JSON-ready summary for the manifest).
 
     ``calibration_spec``/``calibration_limit``: the samples :func:`convert_variant` will
-    calibrate on, so a QAT step's ranges match the converter's.
+    calibrate on, so a QAT step's ranges match the converter's; ``callbacks``: see :func:`optimize_model`.
     """
     from edgekit.convert import load_keras_model
     from edgekit.keras_file import saved_compile_config
@@ -92,7 +98,8 @@ def optimize_step(model_path: str | Path, steps: Sequence["OptimizeStep"], finet
     calibration = model_inputs(model, calibration_spec, calibration_limit)
     seed_everything(seed)
     optimized, summary = optimize_model(model, steps, finetune, train, val, progress, seed=seed,
-                                        calibration=calibration, compile_config=saved_compile_config(model_path))
+                                        calibration=calibration, compile_config=saved_compile_config(model_path),
+                                        callbacks=callbacks)
     return optimized, json.loads(json.dumps(summary, default=_jsonable))
 
 

@@ -27,6 +27,9 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 LATENCY_BUDGETS = ("max_latency_ms", "max_p90_ms")
+# fine-tuning epochs per stage of a model-and-data tune: twice the build's 2, so a stage that dips (prune,
+# ternary) has epochs to recover; the epoch watch cuts collapsed and lagging trials after 1-2 of them
+MODEL_EPOCHS = 4
 BASE_FILE = "tune-base.toml"    # the edgekit.toml a model-and-data tune writes for its trials
 
 
@@ -41,6 +44,8 @@ class Overrides:
     size: str | None = None
     seed: int | None = None
     trial_timeout: float | None = None
+    timeout: float | None = None
+    pruner: str | None = None
     latency: bool | None = None
     seed_recipes: bool | None = None
     space: tuple[str, ...] = ()              # NAME=VALUE (VALUE in TOML: 0.8, [0.5, 0.9], false, "runs")
@@ -79,6 +84,8 @@ def request_for(config: BuildConfig, out: Path, given: Overrides):
     trials = pick("trials")
     if trials < 1:
         raise UsageError(f"--trials must be at least 1, got {trials}")
+    if given.timeout is not None and given.timeout <= 0:
+        raise UsageError(f"--timeout must be > 0 seconds, got {given.timeout:g}")
     latency = bool(pick("latency")) or any(getattr(budgets, name) is not None for name in LATENCY_BUDGETS)
     seed = pick("seed")
     return TuneRequest(config=config, out=out, space=space, trials=trials,
@@ -86,7 +93,7 @@ def request_for(config: BuildConfig, out: Path, given: Overrides):
                                              timeout_s=pick("trial_timeout")),
                        sampler=pick("sampler"), objectives=Objectives(size=pick("size"), latency=latency),
                        seed=seed if seed is not None else config.train.seed, seed_recipes=pick("seed_recipes"),
-                       resume=given.resume)
+                       resume=given.resume, pruner=pick("pruner"), timeout_s=pick("timeout"))
 
 
 def _where(config: BuildConfig, name: str) -> str:
@@ -138,8 +145,7 @@ def tune_model(model: str, out: Path, given: Overrides, progress: Callable[[str]
               "data": {"train": str(Path(train).resolve()), "val": str(Path(val).resolve()),
                        "calibration": str(Path(calibration).resolve()) if calibration else None},
               "target": {"name": target, "device": device}}
-    if epochs is not None:
-        tables["finetune"] = {"epochs": epochs}
+    tables["finetune"] = {"epochs": epochs if epochs is not None else MODEL_EPOCHS}
     base = out / BASE_FILE
     text = "\n".join(f"[{name}]\n" + "\n".join(f"{k} = {_toml(v)}" for k, v in table.items() if v is not None)
                      for name, table in tables.items()) + "\n"

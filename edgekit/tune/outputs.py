@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from edgekit.fileio import atomic_path, atomic_write_text
+from edgekit.tune.choice import int8_p50, latency_note
 from edgekit.tune.emit import build_toml
 from edgekit.tune.executor import Job
 from edgekit.tune.objectives import constraints, feasible
@@ -26,12 +27,13 @@ from edgekit.tune.study import StudyResult, TrialRecord, TuneRequest, choose, de
 SCHEMA = 1
 
 
-def study_dict(request: TuneRequest, records: list[TrialRecord], seconds: float | None = None) -> dict[str, Any]:
-    """The tune.json document."""
+def study_dict(request: TuneRequest, records: list[TrialRecord], seconds: float | None = None,
+               timed_out: bool = False) -> dict[str, Any]:
+    """The tune.json document (``timed_out``: the study's time limit stopped it before its trials were done)."""
     objectives = request.objectives
     pareto = pareto_set(records, objectives)
     chosen = choose(records, objectives)
-    counted = [r for r in records if r.state in ("COMPLETE", "FAIL") and not r.stale]
+    counted = [r for r in records if r.state in ("COMPLETE", "PRUNED", "FAIL") and not r.stale]
     return {
         "schema": SCHEMA,
         "config": str(request.config.path),
@@ -40,8 +42,11 @@ def study_dict(request: TuneRequest, records: list[TrialRecord], seconds: float 
         "sampler": request.sampler, "seed": request.seed, "executor": request.executor.kind,
         "workers": request.executor.workers, "trials_requested": request.trials,
         "trials_done": len(counted), "trials_failed": sum(1 for r in counted if r.state == "FAIL"),
+        "trials_pruned": sum(1 for r in counted if r.state == "PRUNED"), "pruner": request.pruner,
+        "timeout_s": request.timeout_s, "timed_out": timed_out,
         "seconds": round(seconds, 1) if seconds is not None else None,
         "pareto": pareto, "chosen": chosen,
+        "int8_p50_ms": int8_p50(records), "latency_note": latency_note(records, chosen),
         "trials": [{**r.to_dict(), "recipe": describe(r.params)} for r in records],
     }
 
@@ -50,11 +55,12 @@ def _budgets(request: TuneRequest) -> dict[str, Any]:
     return dataclasses.asdict(request.config.budgets)
 
 
-def write_progress(request: TuneRequest, records: list[TrialRecord], seconds: float | None = None) -> None:
+def write_progress(request: TuneRequest, records: list[TrialRecord], seconds: float | None = None,
+                   timed_out: bool = False) -> None:
     """tune.json and report.html as they stand."""
     from edgekit.tune.report import render_report
 
-    document = study_dict(request, records, seconds)
+    document = study_dict(request, records, seconds, timed_out)
     atomic_write_text(request.out / "tune.json", json.dumps(document, indent=2) + "\n")
     atomic_write_text(request.out / "report.html", render_report(document))
 
@@ -62,8 +68,10 @@ def write_progress(request: TuneRequest, records: list[TrialRecord], seconds: fl
 def write_outputs(result: StudyResult, progress: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
     """Everything, the chosen model included; returns the tune.json document (+ ``build``, ``files``)."""
     request = result.request
-    write_progress(request, result.records, result.seconds)
-    document = study_dict(request, result.records, result.seconds)
+    write_progress(request, result.records, result.seconds, result.timed_out)
+    document = study_dict(request, result.records, result.seconds, result.timed_out)
+    if document["latency_note"]:
+        progress(document["latency_note"])
     if result.chosen is not None:
         record = next(r for r in result.records if r.number == result.chosen)
         out = request.out

@@ -3,8 +3,9 @@
 Inline SVG and CSS, no script and nothing fetched from the network. Each completed trial
 is a dot (filled: met every budget; hollow: missed one), the Pareto front of the trials
 that met the budgets is drawn as a line through highlighted dots, the accuracy and size
-budgets are dashed lines, and failed trials are crosses under the axis (they have no
-measurements). The table below lists every trial with its recipe.
+budgets are dashed lines, and failed trials are red crosses under the axis (they have no
+measurements), pruned trials (cut after a few epochs) grey ones. The table below lists every
+trial with its recipe, and for a pruned one the epoch and accuracy it was cut at.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 from typing import Any
 
 from edgekit.pipeline.report import BAD, CSS, GRID, INK, MUTED, OK
+from edgekit.tune.study import pruned_text
 
 PARETO = "#4c6ef5"
 W, H, LEFT, RIGHT, TOP, BOTTOM = 760, 420, 64, 20, 20, 70
@@ -28,7 +30,8 @@ def render_report(doc: dict[str, Any]) -> str:
             f"<span class='badge' style='background:{OK if best else BAD}'>"
             f"{'a model meets every budget' if best else 'no model meets every budget'}</span></h1>"
             f"<div class='sub'>{_e(doc['config'])} · sampler {_e(doc['sampler'])} · seed {doc['seed']} · "
-            f"{_e(doc['executor'])} executor · {doc['trials_failed']} failed · budgets: "
+            f"{_e(doc['executor'])} executor · {doc['trials_failed']} failed · "
+            f"{doc.get('trials_pruned', 0)} pruned ({_e(doc.get('pruner', 'none'))} pruner) · budgets: "
             f"{_e(', '.join(f'{k} {v:g}' for k, v in doc['budgets'].items()) or 'none')}</div>")
     chosen_text = (f"<p id='chosen'>Chosen: trial {best['number']}, {_e(best['recipe'])}: accuracy "
                    f"{best['result']['accuracy']:.2%}, {size} {_size(best['result'], size):.1f} KB</p>"
@@ -47,6 +50,7 @@ def _size(result: dict, size: str) -> float:
 def _scatter(doc: dict[str, Any], size: str) -> str:
     done = [t for t in doc["trials"] if t["state"] == "COMPLETE" and t["result"]]
     failed = [t for t in doc["trials"] if t["state"] == "FAIL" and not t["stale"]]
+    pruned = [t for t in doc["trials"] if t["state"] == "PRUNED"]
     budgets = doc["budgets"]
     size_budget = budgets.get("max_gzip_kb" if size == "gzip" else "max_size_kb")
     accuracy_budget = budgets.get("min_accuracy")
@@ -102,17 +106,25 @@ def _scatter(doc: dict[str, Any], size: str) -> str:
         parts.append(f"<circle class='{cls}' data-trial='{t['number']}' cx='{px(_size(t['result'], size)):.1f}' "
                      f"cy='{py(t['result']['accuracy']):.1f}' r='{7 if on_front else 5}' fill='{fill}' "
                      f"stroke='{colour}' stroke-width='2'><title>trial {t['number']}: {_e(t['recipe'])}</title></circle>")
-    for i, t in enumerate(failed):
-        x, y = LEFT + 10 + 14 * i, H - BOTTOM + 50
-        parts.append(f"<g class='failed' data-trial='{t['number']}'><title>trial {t['number']} failed: "
-                     f"{_e(t['error'] or '')}</title><line x1='{x - 4}' y1='{y - 4}' x2='{x + 4}' y2='{y + 4}' "
-                     f"stroke='{BAD}' stroke-width='2'/><line x1='{x - 4}' y1='{y + 4}' x2='{x + 4}' y2='{y - 4}' "
-                     f"stroke='{BAD}' stroke-width='2'/></g>")
-    if failed:
-        parts.append(f"<text x='{LEFT + 14 * len(failed) + 12}' y='{H - BOTTOM + 54}' font-size='11' fill='{BAD}'>"
-                     f"failed trials ({len(failed)})</text>")
+    x = LEFT + 10
+    for kind, colour, trials in (("failed", BAD, failed), ("pruned", MUTED, pruned)):
+        for t in trials:
+            why = t["error"] if kind == "failed" else pruned_text(t["pruned"])
+            parts.append(_cross(kind, colour, t["number"], why or "", x, H - BOTTOM + 50))
+            x += 14
+        if trials:
+            parts.append(f"<text x='{x}' y='{H - BOTTOM + 54}' font-size='11' fill='{colour}'>"
+                         f"{kind} trials ({len(trials)})</text>")
+            x += 110
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _cross(kind: str, colour: str, number: int, why: str, x: float, y: float) -> str:
+    """A trial without measurements: a cross under the axis, its reason as the tooltip."""
+    return (f"<g class='{kind}' data-trial='{number}'><title>trial {number} {kind}: {_e(why)}</title>"
+            f"<line x1='{x - 4}' y1='{y - 4}' x2='{x + 4}' y2='{y + 4}' stroke='{colour}' stroke-width='2'/>"
+            f"<line x1='{x - 4}' y1='{y + 4}' x2='{x + 4}' y2='{y - 4}' stroke='{colour}' stroke-width='2'/></g>")
 
 
 def _table(doc: dict[str, Any], size: str) -> str:
@@ -122,6 +134,7 @@ def _table(doc: dict[str, Any], size: str) -> str:
         state = "stale (re-run)" if t["stale"] else t["state"].lower()
         verdict = ("<span class='ok'>meets budgets</span>" if t["feasible"] else
                    "<span class='bad'>misses a budget</span>" if t["state"] == "COMPLETE" else
+                   f"<span style='color:{MUTED}'>{_e(pruned_text(t['pruned']))}</span>" if t["state"] == "PRUNED" else
                    f"<span class='bad'>{_e(t['error'] or '')}</span>")
         rows.append(f"<tr data-trial='{t['number']}'><td class='num'>{t['number']}</td><td>{_e(state)}</td>"
                     f"<td>{_e(t['recipe'])}</td>"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from edgekit.pipeline.config import BuildConfig
-from edgekit.vocab import SIZE_OBJECTIVES, TUNE_SAMPLERS
+from edgekit.vocab import SIZE_OBJECTIVES, TUNE_PRUNERS, TUNE_SAMPLERS
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class TuneSection:
     latency: bool = False            # p50 latency as a third objective (always with a latency budget)
     seed: int | None = None          # the sampler's seed; default [train] seed
     trial_timeout: float | None = None
+    timeout: float | None = None     # seconds: no new trial after it (running trials end)
+    pruner: str = TUNE_PRUNERS[0]    # cuts hopeless trials by their per-epoch accuracy (edgekit.tune.pruners)
     seed_recipes: bool = True        # try the known-good recipes first (edgekit.tune.seeds)
     space: dict = field(default_factory=dict)
 
@@ -34,12 +36,13 @@ def tune_settings(config: BuildConfig) -> TuneSection:
         return TuneSection()
     table = config.file.table("tune")
     settings = table.section(TuneSection)
-    for key, allowed in (("sampler", TUNE_SAMPLERS), ("size", SIZE_OBJECTIVES)):
+    for key, allowed in (("sampler", TUNE_SAMPLERS), ("size", SIZE_OBJECTIVES), ("pruner", TUNE_PRUNERS)):
         if getattr(settings, key) not in allowed:
             raise table.fail(key, f"[tune] {key} must be one of {', '.join(allowed)}, got '{getattr(settings, key)}'")
     for key in ("trials", "workers"):
         if getattr(settings, key) < 1:
             raise table.fail(key, f"[tune] {key} must be at least 1, got {getattr(settings, key)}")
-    if settings.trial_timeout is not None and settings.trial_timeout <= 0:
-        raise table.fail("trial_timeout", f"[tune] trial_timeout must be > 0 seconds, got {settings.trial_timeout}")
+    for key in ("trial_timeout", "timeout"):
+        if getattr(settings, key) is not None and getattr(settings, key) <= 0:
+            raise table.fail(key, f"[tune] {key} must be > 0 seconds, got {getattr(settings, key)}")
     return settings

@@ -10,6 +10,12 @@ database when a study is resumed was cut off: it is marked FAIL (``stale``, not 
 and its parameters are enqueued again, so ``--resume`` ends with N counted trials. With
 one worker and a seed, a study is deterministic: the sampler is seeded, trials run one
 after another, and every build is reproducible.
+
+Epochs: each trial's worker reports its validation accuracy after every fine-tuning epoch
+to the trial's twin in the epoch study (:mod:`edgekit.tune.pruners`), which cuts hopeless
+trials (PRUNED, counted like any finished trial); the seed recipes are never cut. A time
+limit (``timeout_s``) stops the asking for new trials; trials already running end normally,
+so the outputs are those of a shorter study.
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ from typing import Any, Callable
 from edgekit import interrupts
 from edgekit.errors import Interrupted, UsageError
 from edgekit.tune import objectives as obj
+from edgekit.tune import pruners
 from edgekit.tune import trial as trial_mod
+from edgekit.tune.choice import choose
 from edgekit.tune.executor import Job, Outcome
 from edgekit.tune.executors import ExecutorSpec, make_executor
 from edgekit.tune.seeds import seed_recipes
@@ -48,6 +56,8 @@ class TuneRequest:
     seed: int = 0
     seed_recipes: bool = True
     resume: bool = False
+    pruner: str = pruners.DEFAULT
+    timeout_s: float | None = None      # no new trial after this many seconds
 
 
 @dataclass
@@ -55,13 +65,14 @@ class TrialRecord:
     """A finished (or cut-off) trial as tune.json and the report show it."""
 
     number: int
-    state: str                      # COMPLETE | FAIL | RUNNING | WAITING
+    state: str                      # COMPLETE | PRUNED | FAIL | RUNNING | WAITING
     params: dict[str, Any]
     values: list[float] | None = None
     constraints: list[float] | None = None
     result: dict[str, Any] | None = None
     error: str | None = None
     stale: bool = False
+    pruned: dict[str, Any] | None = None    # {"epoch", "accuracy", "why"} of a PRUNED trial
 
     @property
     def feasible(self) -> bool:
@@ -78,6 +89,7 @@ class StudyResult:
     seconds: float
     pareto: list[int] = field(default_factory=list)
     chosen: int | None = None
+    timed_out: bool = False
 
 
 def _sampler(name: str, seed: int, trials: int):
@@ -104,11 +116,13 @@ def open_study(request: TuneRequest):
     """Create the study in OUT/tune.db, or load it with --resume (UsageError when that is not what exists)."""
     import optuna
 
+    from edgekit.tune.storage import storage as rdb
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     check_study(request)
     db = request.out / DB_FILE
     request.out.mkdir(parents=True, exist_ok=True)
-    storage = f"sqlite:///{db}"
+    storage = rdb(db.resolve())
     sampler = _sampler(request.sampler, request.seed, request.trials)
     directions = request.objectives.directions
     if request.resume:
@@ -126,16 +140,21 @@ def open_study(request: TuneRequest):
     return study
 
 
-def requeue_stale(study) -> list[int]:
-    """Trials left RUNNING by a stopped study: marked FAIL (stale) and their parameters enqueued again."""
+def requeue_stale(study, epochs) -> list[int]:
+    """Trials left RUNNING by a stopped study: marked FAIL (stale), their twins in the epoch study ``epochs``
+    too, and their parameters enqueued again."""
     import optuna
 
-    stale = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    running = (optuna.trial.TrialState.RUNNING,)
+    stale = study.get_trials(deepcopy=False, states=running)
     for frozen in stale:  # another process's trial: Optuna has no public handle on it but the storage
         study._storage.set_trial_user_attr(frozen._trial_id, "stale", True)
         study._storage.set_trial_user_attr(frozen._trial_id, "error", "cut off (study stopped); re-run")
         study.tell(frozen.number, state=optuna.trial.TrialState.FAIL)
-        study.enqueue_trial(frozen.params, user_attrs={"rerun_of": frozen.number})
+        again = {"rerun_of": frozen.number} | ({"seed_recipe": True} if frozen.user_attrs.get("seed_recipe") else {})
+        study.enqueue_trial(frozen.params, user_attrs=again)
+    for twin in epochs.get_trials(deepcopy=False, states=running):
+        epochs.tell(twin.number, state=optuna.trial.TrialState.FAIL)
     return [frozen.number for frozen in stale]
 
 
@@ -149,27 +168,38 @@ def run_study(request: TuneRequest, progress: Callable[[str], None] = lambda lin
     """Run (or resume) the study to ``request.trials`` counted trials; ``on_trial`` after each (outputs)."""
     start = time.monotonic()
     study = open_study(request)
-    rerun = requeue_stale(study) if request.resume else []
+    db = (request.out / DB_FILE).resolve()
+    epochs = pruners.epoch_study(db)
+    rerun = requeue_stale(study, epochs) if request.resume else []
     if rerun:
         progress(f"resuming: trial(s) {', '.join(map(str, rerun))} were cut off; running them again")
     done = counted(study)
     if request.resume and done:
         progress(f"resuming: {done}/{request.trials} trials done")
-    in_flight: dict[int, Any] = {}
+    in_flight: dict[int, tuple[Any, Any]] = {}
     config_path = Path(request.config.path).resolve()
+    timed_out = False
     with interrupts.deferred(), make_executor(request.executor) as executor:
-        while done < request.trials or in_flight:
-            while not interrupts.requested() and done + len(in_flight) < request.trials \
+        while (done < request.trials and not timed_out) or in_flight:
+            if not timed_out and request.timeout_s is not None and time.monotonic() - start >= request.timeout_s:
+                timed_out = True
+                progress(f"time limit of {request.timeout_s:g} s reached after {done}/{request.trials} trials: "
+                         f"no new trial; {len(in_flight)} running trial(s) end first")
+            while not interrupts.requested() and not timed_out and done + len(in_flight) < request.trials \
                     and len(in_flight) < executor.slots:
                 trial = study.ask()
                 params = request.space.sample(trial)
                 trial.set_user_attr("params", params)  # with the fixed ones, which Optuna does not record
                 steps, convert = recipe(params)
-                in_flight[trial.number] = trial
+                twin = epochs.ask()
+                trial.set_user_attr("epoch_trial", twin.number)
+                in_flight[trial.number] = (trial, twin)
+                watch = {"db": str(db), "trial_id": twin._trial_id, "pruner": request.pruner,
+                         "protected": bool(trial.user_attrs.get("seed_recipe"))}
                 executor.submit(Job(trial.number, trial_mod.FUNCTION,
                                     trial_mod.payload(config_path, request.out / "trials" / f"{trial.number:04d}",
                                                       request.out / ".cache", request.out / ".locks", steps, convert,
-                                                      dataclasses.asdict(request.config.budgets)),
+                                                      dataclasses.asdict(request.config.budgets), watch),
                                     cpus=request.executor.cpus_per_trial, timeout_s=request.executor.timeout_s))
             if interrupts.requested():
                 executor.close(cancel=True)
@@ -177,14 +207,15 @@ def run_study(request: TuneRequest, progress: Callable[[str], None] = lambda lin
                 raise Interrupted(f"edgekit tune: interrupted after {done}/{request.trials} trials; "
                                   f"`edgekit tune ... --out {request.out} --resume` continues the study")
             for outcome in executor.wait(timeout=POLL_SECONDS):
-                trial = in_flight.pop(outcome.number)
+                trial, twin = in_flight.pop(outcome.number)
                 _tell(study, trial, outcome, request.objectives)
+                _tell_twin(epochs, twin, study._storage.get_trial(trial._trial_id))
                 done += 1
                 records = load_records(study)
                 progress(_line(done, request.trials, records, outcome.number, request.objectives))
                 on_trial(records)
     records = load_records(study)
-    result = StudyResult(request, records, time.monotonic() - start)
+    result = StudyResult(request, records, time.monotonic() - start, timed_out=timed_out)
     result.pareto = pareto_set(records, request.objectives)
     result.chosen = choose(records, request.objectives)
     return result
@@ -193,6 +224,10 @@ def run_study(request: TuneRequest, progress: Callable[[str], None] = lambda lin
 def _tell(study, trial, outcome: Outcome, objectives: obj.Objectives) -> None:
     import optuna
 
+    if outcome.ok and "pruned" in outcome.result:
+        trial.set_user_attr("pruned", outcome.result["pruned"])
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        return
     if outcome.ok:
         try:
             values = objectives.values(outcome.result)
@@ -210,23 +245,24 @@ def _tell(study, trial, outcome: Outcome, objectives: obj.Objectives) -> None:
     study.tell(trial, state=optuna.trial.TrialState.FAIL)
 
 
+def _tell_twin(epochs, twin, told) -> None:
+    """The epoch study's twin ends as the trial did (a completed one with its final accuracy)."""
+    if told.state.name == "COMPLETE":
+        epochs.tell(twin, told.user_attrs["result"]["accuracy"])
+    else:
+        epochs.tell(twin, state=told.state)
+
+
 def load_records(study) -> list[TrialRecord]:
     return [TrialRecord(t.number, t.state.name, t.user_attrs.get("params", dict(t.params)), list(t.values) if t.values else None,
                         t.user_attrs.get("constraints"), t.user_attrs.get("result"), t.user_attrs.get("error"),
-                        bool(t.user_attrs.get("stale"))) for t in study.get_trials(deepcopy=False)]
+                        bool(t.user_attrs.get("stale")), t.user_attrs.get("pruned"))
+            for t in study.get_trials(deepcopy=False)]
 
 
 def pareto_set(records: list[TrialRecord], objectives: obj.Objectives) -> list[int]:
     """Trial numbers on the Pareto front of the trials that met every budget."""
     return obj.pareto([(r.number, r.values) for r in records if r.feasible], objectives.directions)
-
-
-def choose(records: list[TrialRecord], objectives: obj.Objectives) -> int | None:
-    """The smallest trial meeting every budget (ties: more accurate, then earlier); None if none does."""
-    ok = [r for r in records if r.feasible]
-    if not ok:
-        return None
-    return min(ok, key=lambda r: (objectives.size_kb(r.result), -r.result["accuracy"], r.number)).number
 
 
 def describe(params: dict[str, Any]) -> str:
@@ -240,6 +276,11 @@ def describe(params: dict[str, Any]) -> str:
     if params.get("convert.per_tensor"):
         convert += " per-tensor"
     return (" > ".join(parts) or "no stage") + f"; {convert}"
+
+
+def pruned_text(pruned: dict[str, Any]) -> str:
+    """``PRUNED after epoch 1 (val acc 9.7%: below chance (10%) + 5%)``."""
+    return f"PRUNED after epoch {pruned['epoch']} (val acc {pruned['accuracy']:.1%}: {pruned['why']})"
 
 
 def _short(value: Any) -> str:
@@ -258,6 +299,8 @@ def _line(done: int, total: int, records: list[TrialRecord], number: int, object
     record = next(r for r in records if r.number == number)
     if record.state == "COMPLETE":
         outcome = _summary(record, objectives) + ("" if record.feasible else " (misses a budget)")
+    elif record.state == "PRUNED":
+        outcome = pruned_text(record.pruned)
     else:
         outcome = f"FAILED: {record.error}"
     chosen = choose(records, objectives)
@@ -267,4 +310,4 @@ def _line(done: int, total: int, records: list[TrialRecord], number: int, object
 
 
 __all__ = ["DB_FILE", "StudyResult", "TrialRecord", "TuneRequest", "check_study", "choose", "describe",
-           "load_records", "open_study", "pareto_set", "requeue_stale", "run_study"]
+           "load_records", "open_study", "pareto_set", "pruned_text", "requeue_stale", "run_study"]

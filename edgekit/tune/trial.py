@@ -21,11 +21,12 @@ FUNCTION = "edgekit.tune.trial:run_trial"
 
 
 def payload(config_path: Path, trial_dir: Path, cache_dir: Path, lock_dir: Path, steps: list[dict[str, Any]],
-            convert: dict[str, Any], budgets: dict[str, Any]) -> dict[str, Any]:
+            convert: dict[str, Any], budgets: dict[str, Any], watch: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON-serialisable arguments of :func:`run_trial` (``budgets``: the study's, command line included;
-    ``{}`` keeps the config file's)."""
+    ``{}`` keeps the config file's; ``watch``: :class:`~edgekit.tune.epoch_watch.EpochWatch`'s arguments but
+    the validation data, or None to train every epoch unwatched)."""
     return {"config": str(config_path), "out": str(trial_dir), "cache": str(cache_dir), "locks": str(lock_dir),
-            "optimize": steps, "convert": convert, "budgets": budgets}
+            "optimize": steps, "convert": convert, "budgets": budgets, "watch": watch}
 
 
 def trial_config(config, steps: list[dict[str, Any]], convert: dict[str, Any], budgets: dict[str, Any]):
@@ -38,11 +39,13 @@ def trial_config(config, steps: list[dict[str, Any]], convert: dict[str, Any], b
 
 
 def run_trial(job: dict[str, Any]) -> dict[str, Any]:
-    """Build the trial's recipe; return its measurements and budget verdicts (budgets are not enforced)."""
+    """Build the trial's recipe; return its measurements and budget verdicts (budgets are not enforced),
+    or ``{"pruned": {"epoch", "accuracy", "why"}}`` when its epochs were cut short."""
     from edgekit.pipeline.build import run_build
     from edgekit.pipeline.config import load_config
     from edgekit.pipeline.progress import StageLog
     from edgekit.tune.benchlock import bench_lock
+    from edgekit.tune.epoch_watch import EpochPruned, EpochWatch
     from edgekit.tune.pidfile import write_pid_file
 
     out = Path(job["out"])
@@ -50,17 +53,26 @@ def run_trial(job: dict[str, Any]) -> dict[str, Any]:
     write_pid_file(out)
     config = trial_config(load_config(job["config"]), job["optimize"], job["convert"], job.get("budgets", {}))
     device = config.target.device or "local"
+    watch = job.get("watch")
+    callbacks = [EpochWatch(val_spec=str(config.resolve(config.data.val)), **watch)] if watch else []
     with _log_to(out / "build.log") as emit:
-        result = run_build(config, out, StageLog(emit), cache_dir=job["cache"],
-                           bench_guard=lambda: bench_lock(Path(job["locks"]), device),
-                           trial=f"tune:{out.resolve().parents[1].name}#trial-{int(out.name)}"  # STUDY/trials/NNNN
-                           if out.name.isdigit() else None)  # STUDY/build, the chosen recipe's: recorded as a build
+        try:
+            result = run_build(config, out, StageLog(emit), cache_dir=job["cache"],
+                               bench_guard=lambda: bench_lock(Path(job["locks"]), device), epoch_callbacks=callbacks,
+                               trial=f"tune:{out.resolve().parents[1].name}#trial-{int(out.name)}"  # STUDY/trials/NNNN
+                               if out.name.isdigit() else None)  # STUDY/build, the chosen recipe's: recorded as a build
+        except EpochPruned as pruned:
+            emit(f"[tune] {pruned}")
+            return {"pruned": pruned.to_dict()}
     final = result.final
     timing = (result.bench or {}).get("timing_ms") or {}
+    plain = next((v for v in result.variants if v.name == "int8"), None)
     return {
         "accuracy": final.accuracy, "baseline_accuracy": result.baseline.accuracy,
         "size_bytes": final.size_bytes, "gzip_bytes": final.gzip_bytes, "sha256": final.sha256,
         "p50_ms": timing.get("p50"), "bench_where": result.bench_where,
+        # the base model's plain int8 conversion, timed beside the trial's (locally only): the latency reference
+        "int8_p50_ms": (plain.timing_ms or {}).get("p50") if plain is not None and plain is not final else None,
         "keras": str(result.keras_path), "tflite": str(out / "model.tflite"),
         "verdicts": [{"name": v.name, "limit": v.limit, "value": v.value, "ok": v.ok, "off_target": v.off_target,
                       "line": v.line()} for v in result.verdicts],

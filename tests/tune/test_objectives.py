@@ -40,3 +40,37 @@ def test_the_chosen_model_is_the_smallest_that_meets_every_budget():
                TrialRecord(4, "FAIL", {}, error="worker killed")]
     assert choose(records, Objectives("gzip")) == 3  # 1 is smaller but misses a budget; 3 ties 2, more accurate
     assert choose(records[1:2], Objectives("gzip")) is None
+
+
+def timed(number, gzip_kb, p50, int8_p50=0.01, accuracy=0.99):
+    """A trial that met every budget, with its p50 and the plain int8 model's p50 timed beside it."""
+    result = {"accuracy": accuracy, "gzip_bytes": gzip_kb * 1024, "size_bytes": gzip_kb * 4096, "p50_ms": p50,
+              "int8_p50_ms": int8_p50, "bench_where": "local"}
+    return TrialRecord(number, "COMPLETE", {}, [accuracy, gzip_kb], [-0.1], result)
+
+
+def test_a_much_slower_smallest_model_loses_to_a_comparable_one_that_is_not_slower():
+    from edgekit.tune.choice import COMPARABLE, SLOWER, latency_note
+
+    # trial 0 is the smallest but 7.5x the plain int8 model's p50 (int16x8); trial 1 is 10% larger at int8 speed;
+    # the reference is the median of the trials' plain int8 timings (0.01)
+    records = [timed(0, 10.0, 0.075), timed(1, 11.0, 0.0095, int8_p50=0.0105), timed(2, 30.0, 0.009)]
+    assert 11.0 <= 10.0 * COMPARABLE and 0.075 > SLOWER * 0.01
+    assert choose(records, Objectives("gzip")) == 1
+    assert latency_note(records, 1) is None
+    # with latency judged by a budget or an objective, size decides and the note says the chosen one is slow
+    assert choose(records, Objectives("gzip", latency=True)) == 0
+    note = latency_note(records, 0)
+    assert note.startswith("note: the chosen trial 0 runs at p50 0.075 ms, 7.5x the plain int8 model's 0.01 ms")
+    assert "\n" not in note
+
+
+def test_a_slow_smallest_model_stays_chosen_when_nothing_comparable_is_faster_and_the_output_says_so():
+    from edgekit.tune.choice import latency_note
+
+    records = [timed(0, 10.0, 0.05), timed(1, 20.0, 0.01)]    # the fast one is twice the size: not comparable
+    assert choose(records, Objectives("gzip")) == 0
+    assert "5.0x the plain int8 model's 0.01 ms" in latency_note(records, 0)
+    # timing noise within SLOWER is not "slower"
+    noisy = [timed(0, 10.0, 0.012), timed(1, 11.0, 0.009)]
+    assert choose(noisy, Objectives("gzip")) == 0 and latency_note(noisy, 0) is None

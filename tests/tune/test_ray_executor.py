@@ -225,3 +225,22 @@ def test_tune_with_an_unreachable_cluster_is_one_error_line(cluster, tmp_path, d
     assert run.stderr.strip().splitlines() == [
         f"edgekit: error: --ray {address}: no Ray cluster reachable there ([Errno 111] Connection refused); "
         "start one with `ray start --head --port=6379` (docs/ray.md)"]
+
+
+def test_a_study_on_the_cluster_prunes_through_the_shared_study_database(cluster, tmp_path, digits_train,
+                                                                         digits_val):
+    from support import run_edgekit
+    from tune_support import collapsing_toml, study
+
+    out = tmp_path / "out"
+    config = collapsing_toml(tmp_path / "study", digits_train, digits_val)
+    run = run_edgekit("tune", config, "--ray", cluster.address, "--trials", "2", "--no-seed-recipes", "--out", out,
+                      env=cluster.env, timeout=900)
+    assert run.returncode == 21, run.stderr        # every trial collapsed: none meets the budget
+    document = study(out)
+    assert document["executor"] == "ray" and document["trials_done"] == 2
+    assert document["trials_pruned"] >= 1 and document["trials_failed"] == 0
+    for trial in document["trials"]:
+        if trial["state"] == "PRUNED":
+            assert trial["pruned"]["epoch"] == 1 and "below chance" in trial["pruned"]["why"]
+    assert run.stderr.count("-> PRUNED after epoch 1") == document["trials_pruned"]
