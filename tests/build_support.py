@@ -23,7 +23,7 @@ def project(tmp_path: Path, target: str = "local", optimize: bool = False, **bud
         text = re.sub(r"(?ms)^\[\[optimize\]\].*?(?=^\[convert\])", "", text)
         budgets.setdefault("max_gzip_kb", 160)
     text = text.replace("../../calibration/", f"{ROOT / 'calibration'}/")
-    text = text.replace("epochs = 10", "epochs = 4")  # [train]; [finetune] keeps its 2 (the prune ramp)
+    text = text.replace("epochs = 10", "epochs = 4")  # [train]; [finetune] keeps the shared default
     text = re.sub(r"(?m)^runs = \d+", "runs = 10", text)
     text = text.replace('name = "local"', f'name = "{target}"')
     for name, value in budgets.items():

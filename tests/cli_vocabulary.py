@@ -110,6 +110,7 @@ WORDS: dict[str, Word] = {
     "--ray": Word("text", "the Ray cluster address to run trials on"),
     "--resume": Word("flag", "continue the study in --out"),
     "--sampler": Word("choice", "the Optuna sampler"),
+    "--pruner": Word("choice", "how a search cuts hopeless trials by their per-epoch accuracy"),
     "--size": Word("choice", "the size objective (gzip or raw bytes)"),
     "--space": Word("text", "fix or narrow a search parameter NAME=VALUE"),
     "--trial-timeout": Word("float", "seconds before a trial fails"),

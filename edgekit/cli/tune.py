@@ -10,6 +10,7 @@ import click
 
 from edgekit.cli.finetune_options import seed_option
 from edgekit.cli.output import emit_json, info, json_option, warn
+from edgekit.optimize.finetune import FINETUNE
 from edgekit.vocab import SIZE_OBJECTIVES, TUNE_PRUNERS, TUNE_SAMPLERS
 
 
@@ -43,7 +44,8 @@ from edgekit.vocab import SIZE_OBJECTIVES, TUNE_PRUNERS, TUNE_SAMPLERS
 @click.option("--val-data", default=None, metavar="SPEC", help="MODEL form: validation data (accuracy).")
 @click.option("--calibration", default=None, metavar="SPEC", help="MODEL form: int8 calibration (default: train).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
-              help="MODEL form: fine-tuning epochs per stage (default 4; hopeless trials are cut early).")
+              help=f"MODEL form: fine-tuning epochs per stage (default {FINETUNE.epochs}, as [finetune]; hopeless "
+                   "trials are cut early).")
 @click.option("--target", default="local", show_default=True, help="MODEL form: target profile.")
 @click.option("--device", default=None, metavar="HOST", help="MODEL form: measure latency on this device over SSH.")
 @click.option("--min-accuracy", type=float, default=None, metavar="A", help="Budget: accuracy at least A (0..1).")

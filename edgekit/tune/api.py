@@ -18,6 +18,7 @@ from edgekit.fileio import atomic_write_text
 from edgekit.pipeline.config import BuildConfig, load_config
 from edgekit.tune.executors import ExecutorSpec
 from edgekit.tune.objectives import Objectives
+from edgekit.optimize.finetune import FINETUNE
 from edgekit.tune.settings import tune_settings
 from edgekit.tune.space import full_space, narrow
 
@@ -27,9 +28,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 LATENCY_BUDGETS = ("max_latency_ms", "max_p90_ms")
-# fine-tuning epochs per stage of a model-and-data tune: twice the build's 2, so a stage that dips (prune,
-# ternary) has epochs to recover; the epoch watch cuts collapsed and lagging trials after 1-2 of them
-MODEL_EPOCHS = 4
 BASE_FILE = "tune-base.toml"    # the edgekit.toml a model-and-data tune writes for its trials
 
 
@@ -145,7 +143,7 @@ def tune_model(model: str, out: Path, given: Overrides, progress: Callable[[str]
               "data": {"train": str(Path(train).resolve()), "val": str(Path(val).resolve()),
                        "calibration": str(Path(calibration).resolve()) if calibration else None},
               "target": {"name": target, "device": device}}
-    tables["finetune"] = {"epochs": epochs if epochs is not None else MODEL_EPOCHS}
+    tables["finetune"] = {"epochs": epochs if epochs is not None else FINETUNE.epochs}
     base = out / BASE_FILE
     text = "\n".join(f"[{name}]\n" + "\n".join(f"{k} = {_toml(v)}" for k, v in table.items() if v is not None)
                      for name, table in tables.items()) + "\n"

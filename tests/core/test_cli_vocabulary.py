@@ -13,6 +13,7 @@ import pytest
 import cli_vocabulary
 from edgekit.cli.renamed import deprecation
 from edgekit.errors import UsageError
+from edgekit.optimize.finetune import FINETUNE
 from edgekit.optimize.stages import Step, check_order, get_stage, stage_names, stages, steps_from_flags
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +39,7 @@ def test_the_walk_fails_on_an_option_that_breaks_the_table(monkeypatch):
     found = "\n".join(cli_vocabulary.violations())
     assert "edgekit optimize -o/--output: takes a dir, but the vocabulary says file" in found
     assert "edgekit optimize --output-dir: not in the vocabulary" in found
-    assert "edgekit optimize --epochs: default 10, but the shared fine-tuning default is 2" in found
+    assert f"edgekit optimize --epochs: default 10, but the shared fine-tuning default is {FINETUNE.epochs}" in found
     assert "edgekit optimize: has stage prune's flags but not --prune-block-size" in found
     assert "edgekit optimize: trains but has no --seed" in found
 
