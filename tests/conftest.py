@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from support import ROOT, run_edgekit  # noqa: F401  (re-exported for tests)
+from trained_models import digits_classifier, trained
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Subprocesses (``python -m edgekit``, the agent) must import this checkout's edgekit.
@@ -30,6 +32,15 @@ def digits_val() -> Path:
     return ROOT / "calibration" / "digits_val.npz"
 
 
+@pytest.fixture(scope="session")
+def digits(digits_train, digits_val):
+    """(x_train, y_train, x_val, y_val) of the shipped digits set."""
+    import numpy as np
+
+    train, val = np.load(digits_train), np.load(digits_val)
+    return train["x"], train["y"], val["x"], val["y"]
+
+
 @pytest.fixture
 def cli(tmp_path, monkeypatch):
     """Run ``edgekit ARGS...`` in-process with click's runner; returns the click Result.
@@ -48,16 +59,9 @@ def cli(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def digits_model(tmp_path_factory, digits_train) -> Path:
-    """A digits CNN trained for a few epochs on the shipped data, saved as ``.keras``."""
-    import keras
-    import numpy as np
+    """The digits CNN trained for 8 epochs on the shipped data, saved as ``.keras``.
 
-    from edgekit.models import compile_classifier, digits_cnn
-
-    keras.utils.set_random_seed(0)
-    data = np.load(digits_train)
-    model = compile_classifier(digits_cnn())
-    model.fit(data["x"], data["y"], epochs=8, batch_size=32, verbose=0)
+    Trained once (see trained_models) and copied, so no test can change the cached file."""
     path = tmp_path_factory.mktemp("models") / "digits.keras"
-    model.save(path)
+    shutil.copyfile(trained(digits_classifier, digits_train, epochs=8), path)
     return path
