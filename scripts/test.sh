@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# One command for the whole test suite: system packages (as root), .venv, unit tier, device tier.
+# The test suite (CONTRIBUTING.md). System packages (as root) and .venv first, then:
+#   bash scripts/test.sh [PYTEST ARGS]       the full gate (CI): unit tier, then device tier
+#   bash scripts/test.sh fast [PYTEST ARGS]  the developer loop: no slow and no device tests
+# Both run the unit tests on pytest-xdist workers; trained test models are cached in
+# ~/.cache/edgekit-tests (tests/trained_models.py), so a second run trains nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode=full
+if [ "${1:-}" = fast ]; then mode=fast; shift; fi
 if [ "$(id -u)" = 0 ]; then
   mapfile -t pkgs < <(grep -v '^\s*#' scripts/system-packages.txt | grep -v '^\s*$')
   missing=()
@@ -14,8 +20,15 @@ else
   echo "test: not root; system packages are not installed (tests needing them will say so)" >&2
 fi
 bash scripts/setup.sh test
+# Two workers: the machine CI runs on has 2 cores. Tests that share something fixed run in one
+# worker (pytest.mark.xdist_group), hence --dist loadgroup.
+workers=(-n "${EDGEKIT_TEST_WORKERS:-2}" --dist loadgroup)
+if [ "$mode" = fast ]; then
+  echo "== fast loop (not slow, not device) =="
+  exec .venv/bin/python -m pytest -m "not slow and not device" "${workers[@]}" --durations=10 "$@"
+fi
 echo "== unit tier =="
-.venv/bin/python -m pytest -m "not device" --durations=25 "$@"
+.venv/bin/python -m pytest -m "not device" "${workers[@]}" --durations=25 "$@"
 echo "== device tier (emulated arm64 devices) =="
 .venv/bin/python -m pytest -m device "$@" || rc=$?
 # pytest exits 5 when no test is selected; that is not a failure of the device tier.

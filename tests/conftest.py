@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from support import ROOT, run_edgekit  # noqa: F401  (re-exported for tests)
+from trained_models import digits_classifier, trained
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Subprocesses (``python -m edgekit``, the agent) must import this checkout's edgekit.
@@ -20,6 +22,16 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (``--dist loadgroup``) the tests of a module that share a module-scoped fixture
+    (a Ray cluster, a build of the example) run in one worker, which then sets the fixture up once."""
+    for item in items:
+        fixtures = getattr(item, "_fixtureinfo", None)
+        if fixtures and any(d.scope == "module" for defs in fixtures.name2fixturedefs.values() for d in defs):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
 @pytest.fixture(scope="session")
 def digits_train() -> Path:
     return ROOT / "calibration" / "digits_train.npz"
@@ -28,6 +40,15 @@ def digits_train() -> Path:
 @pytest.fixture(scope="session")
 def digits_val() -> Path:
     return ROOT / "calibration" / "digits_val.npz"
+
+
+@pytest.fixture(scope="session")
+def digits(digits_train, digits_val):
+    """(x_train, y_train, x_val, y_val) of the shipped digits set."""
+    import numpy as np
+
+    train, val = np.load(digits_train), np.load(digits_val)
+    return train["x"], train["y"], val["x"], val["y"]
 
 
 @pytest.fixture
@@ -48,16 +69,9 @@ def cli(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def digits_model(tmp_path_factory, digits_train) -> Path:
-    """A digits CNN trained for a few epochs on the shipped data, saved as ``.keras``."""
-    import keras
-    import numpy as np
+    """The digits CNN trained for 8 epochs on the shipped data, saved as ``.keras``.
 
-    from edgekit.models import compile_classifier, digits_cnn
-
-    keras.utils.set_random_seed(0)
-    data = np.load(digits_train)
-    model = compile_classifier(digits_cnn())
-    model.fit(data["x"], data["y"], epochs=8, batch_size=32, verbose=0)
+    Trained once (see trained_models) and copied, so no test can change the cached file."""
     path = tmp_path_factory.mktemp("models") / "digits.keras"
-    model.save(path)
+    shutil.copyfile(trained(digits_classifier, digits_train, epochs=8), path)
     return path

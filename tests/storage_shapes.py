@@ -15,21 +15,24 @@ import numpy as np
 
 
 def trained(kind: str, data: Path, epochs: int = 8):
-    """The digits CNN (``cnn``) or the issue's 64 -> 320 -> 128 -> 10 MLP (``mlp``), trained with seed 0."""
+    """The digits CNN (``cnn``) or the issue's 64 -> 320 -> 128 -> 10 MLP (``mlp``), trained with seed 0
+    (once per machine: see trained_models)."""
     import keras
 
-    from edgekit.models import compile_classifier, digits_cnn
+    from trained_models import digits_classifier, trained as cached
 
-    keras.utils.set_random_seed(0)
-    arrays = np.load(data)
-    if kind == "mlp":
-        model = keras.Sequential([keras.Input((8, 8, 1), name="image"), keras.layers.Flatten(),
-                                  keras.layers.Dense(320, activation="relu"), keras.layers.Dense(128, activation="relu"),
-                                  keras.layers.Dense(10)], name="mlp")
-    else:
-        model = digits_cnn()
-    compile_classifier(model).fit(arrays["x"], arrays["y"], epochs=epochs, batch_size=32, verbose=0)
-    return model
+    build = {"cnn": digits_classifier, "mlp": mlp_classifier}[kind]
+    return keras.saving.load_model(cached(build, data, epochs=epochs))
+
+
+def mlp_classifier():
+    import keras
+
+    from edgekit.models import compile_classifier
+
+    return compile_classifier(keras.Sequential(
+        [keras.Input((8, 8, 1), name="image"), keras.layers.Flatten(), keras.layers.Dense(320, activation="relu"),
+         keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10)], name="mlp"))
 
 
 def int4_grid(model, sparsity: float = 0.8):

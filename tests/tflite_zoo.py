@@ -55,10 +55,17 @@ def _tf():
 
 
 def _trained_digits_cnn(epochs: int = 3):
-    """A small digits CNN (conv 8 -> conv 16 -> pool -> dense 32 -> dense 10), briefly trained."""
+    """A small digits CNN (conv 8 -> conv 16 -> pool -> dense 32 -> dense 10), briefly trained (once: trained_models)."""
     import keras
 
-    keras.utils.set_random_seed(0)
+    from trained_models import trained
+
+    return keras.saving.load_model(trained(_small_digits_cnn, _DIGITS, epochs=epochs))
+
+
+def _small_digits_cnn():
+    import keras
+
     model = keras.Sequential(
         [
             keras.Input((8, 8, 1), batch_size=1, name="image"),
@@ -71,8 +78,6 @@ def _trained_digits_cnn(epochs: int = 3):
         ]
     )
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    x, y = _digits()
-    model.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
     return model
 
 

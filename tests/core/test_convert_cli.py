@@ -29,6 +29,7 @@ def _tensor_types(path):
             [d["dtype"].__name__ for d in interp.get_output_details()], ops)
 
 
+@pytest.mark.slow
 def test_int8_is_small_accurate_full_integer_and_deterministic(cli, digits_tflite, digits_model, digits_train,
                                                                  digits_val, tmp_path):
     float_path, int8_path = digits_tflite("none"), digits_tflite("int8")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 from support import run_edgekit
 
 
+@pytest.mark.slow
 def test_demo_json_and_artifacts(tmp_path):
     out = tmp_path / "demo"
     env = {**os.environ, "EDGEKIT_RESULTS_DB": str(tmp_path / "results.db")}

@@ -51,6 +51,7 @@ def test_loss_matches_a_hand_computation_on_two_samples(teacher_softmax):
     assert kl > 0.01 and hard > 0.1  # both terms matter in this example
 
 
+@pytest.mark.slow
 def test_width_multiplier_student_is_smaller_and_trains(cli, digits_model, digits_train, digits_val, tmp_path):
     out = tmp_path / "student.keras"
     result = cli("distill", digits_model, "--distill-width-multiplier", 0.5, "-o", out, "--train-data", digits_train,
@@ -116,6 +117,7 @@ def test_student_with_other_outputs_is_refused(cli, digits_model, digits_train, 
     assert result.exit_code == 2 and "output shapes [(5,)] differ from the teacher's [(10,)]" in result.output
 
 
+@pytest.mark.slow
 def test_distill_prune_ternary_in_one_recipe(cli, digits_model, digits_train, tmp_path):
     """distill -> prune -> ternary as flags: a 4x smaller, 80% sparse, ternary student."""
     out = tmp_path / "tiny.keras"

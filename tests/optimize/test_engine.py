@@ -129,6 +129,7 @@ def _check_int8_file(path, min_sparsity: float, max_values: int) -> None:
         assert kernel.unique_per_channel_max <= max_values, kernel.name
 
 
+@pytest.mark.slow
 def test_regression_model_keeps_its_compiled_loss(cli, tmp_path):
     data, x, y = _regression_data(tmp_path)
     keras.utils.set_random_seed(0)
@@ -166,6 +167,7 @@ def test_uncompiled_model_takes_loss_from_the_command_line(cli, tmp_path):
     assert too_many.exit_code == 2 and "--loss given 2 times for a model with 1 outputs" in too_many.output
 
 
+@pytest.mark.slow
 def test_two_headed_model_trains_each_head_with_its_loss(cli, tmp_path):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(512, 16)).astype(np.float32)

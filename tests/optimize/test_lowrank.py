@@ -154,6 +154,7 @@ def test_a_nested_backbone_and_a_shared_layer():
     np.testing.assert_allclose(result.model.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_a_trained_model_at_high_energy_keeps_its_predictions(trained, digits):
     _, _, x_val, _ = digits
     expected = np.argmax(trained.predict(x_val, verbose=0), axis=-1)
@@ -220,6 +221,7 @@ def test_a_bad_ratio_in_a_real_process_is_one_line(digits_model, digits_train, t
         "(the fraction of each factorized layer's kernel parameters to keep)")
 
 
+@pytest.mark.slow
 def test_factorized_model_saves_loads_and_converts_to_full_int8(cli, digits_model, digits_train, digits_val,
                                                                 tmp_path):
     from edgekit.evaluate import evaluate_model
@@ -247,6 +249,7 @@ def test_factorized_model_saves_loads_and_converts_to_full_int8(cli, digits_mode
     assert int8 >= summary["accuracy_after"] - 0.02 and int8 >= 0.9
 
 
+@pytest.mark.slow
 def test_lowrank_then_pruning_from_edgekit_toml(tmp_path, trained, digits_train, digits_val):
     from edgekit.data import load_dataset
     from edgekit.pipeline.config import load_config

@@ -11,6 +11,7 @@ import pytest
 from support import run_edgekit
 
 
+@pytest.mark.slow
 def test_prune_cluster_and_convert_in_one_call(cli, digits_model, digits_train, digits_val, tmp_path):
     out, tflite = tmp_path / "small.keras", tmp_path / "small.tflite"
     result = cli("optimize", digits_model, "-o", out, "--train-data", digits_train, "--val-data", digits_val,

@@ -54,6 +54,7 @@ def test_n_of_m_mask_groups_along_input_channels():
     assert np.all(grouped(dropped).max(axis=3) <= grouped(kept).max(axis=3))
 
 
+@pytest.mark.slow
 def test_masks_survive_training_saving_and_strip(trained, digits, tmp_path):
     x, y, xv, yv = digits
     pruned = prune_low_magnitude(trained, PolynomialDecay(0.0, 0.75, 0, 40, frequency=10))

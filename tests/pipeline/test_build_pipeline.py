@@ -73,6 +73,7 @@ def test_build_writes_artifacts_and_passes_budgets(first_build):
     assert [(r["model_sha256"], r["target"]) for r in runs] == [(final["sha256"], "local")]
 
 
+@pytest.mark.slow
 def test_shipped_example_prunes_and_passes_its_budgets(example_build):
     out, manifest = example_build
     assert manifest["passed"] is True
@@ -98,6 +99,7 @@ def test_second_build_hits_the_cache_and_changes_nothing(first_build):
     assert without_timing(after) == without_timing(before)
 
 
+@pytest.mark.slow
 def test_two_builds_are_byte_identical(first_build, tmp_path):
     config, out, _ = first_build
     proc = build(config, tmp_path / "out")  # fresh directory: no cache shared
@@ -126,6 +128,7 @@ def test_tightened_budget_fails_with_its_code(first_build, tmp_path):
     assert only_arena.returncode == BUDGETS["max_arena_kb"][0]
 
 
+@pytest.mark.slow
 def test_coral_target_gets_the_edge_tpu_check(first_build, tmp_path):
     _, out, _ = first_build
     shutil.copytree(out, tmp_path / "out")  # model and optimize stages come from the cache
@@ -168,6 +171,7 @@ def test_unreachable_device_falls_back_to_local_and_says_so(first_build, tmp_pat
     assert all(v["note"] == "measured on local, not rpi4: bench-pi unreachable" for v in manifest["timing"]["budgets"])
 
 
+@pytest.mark.slow
 def test_report_renders_in_headless_chromium(example_build, tmp_path):
     """The report's panels, as the browser renders them: variants, gzip axis, Keras names, trend, links."""
     from PIL import Image

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from build_support import build
 
 
+@pytest.mark.slow
 def test_regression_model_builds_with_error_budgets(tmp_path):
     import keras
 

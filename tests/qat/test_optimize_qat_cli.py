@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from support import run_edgekit
 
 
+@pytest.mark.slow
 def test_optimize_prune_filters_then_qat(digits_model, digits_train, digits_val, tmp_path):
     import keras
 

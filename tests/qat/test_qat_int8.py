@@ -12,6 +12,7 @@ from edgekit.optimize.qat.fold import fold_batchnorm
 from qat_support import copy_model, int8_tflite
 
 
+@pytest.mark.slow
 def test_qat_model_and_int8_tflite_agree(trained_cnn, digits):
     x, y, xv, yv = digits
     result = quantization_aware_training(copy_model(trained_cnn), QATConfig(), x, y, epochs=2)
@@ -104,6 +105,7 @@ def test_bad_qat_settings_fail_clearly(kwargs, message):
         QATConfig(**kwargs)
 
 
+@pytest.mark.slow
 def test_qat_agreement_through_add_and_concat(digits):
     """Residual Add, Concatenate (one shared int8 scale), depthwise, ReLU6, BatchNorm, GAP."""
     import keras
@@ -145,6 +147,7 @@ def test_qat_model_saves_and_loads(tmp_path):
     np.testing.assert_array_equal(np.asarray(keras.saving.load_model(path)(data)), np.asarray(qat(data)))
 
 
+@pytest.mark.slow
 def test_separable_conv_is_split_and_both_kernels_are_fake_quantized(digits):
     """SeparableConv2D (+ BatchNorm) becomes the DEPTHWISE + 1x1 CONV pair TFLite runs, each kernel on the int8 grid."""
     import keras

@@ -75,6 +75,7 @@ def test_sensitivity_cli_ranks_the_fragile_layer_first(fragile_file, digits_trai
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "missing.keras" in bad.stderr
 
 
+@pytest.mark.slow
 def test_convert_auto_mixed_keeps_the_fragile_layer_float(fragile_file, digits_train, digits_val, tmp_path):
     out = tmp_path / "mixed.tflite"
     result = run_edgekit("convert", fragile_file, "-o", out, "--quantize", "int8", "--calibration", digits_train,
@@ -86,6 +87,7 @@ def test_convert_auto_mixed_keeps_the_fragile_layer_float(fragile_file, digits_t
     assert out.stat().st_size == summary["size_bytes"] and summary["latency_ms_p50"] > 0
 
 
+@pytest.mark.slow
 def test_keep_float_with_per_tensor_scales(fragile_file, digits_train, digits_val, tmp_path):
     """The int8 kernels get one scale each; the kept layer stays float; accuracy is measured the same way."""
     from ai_edge_litert.interpreter import Interpreter

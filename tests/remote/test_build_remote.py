@@ -7,10 +7,13 @@ import os
 import shutil
 import sys
 
+import pytest
+
 from build_support import build, project
 from edgekit.pipeline.cache import file_sha256
 
 
+@pytest.mark.slow
 def test_build_measures_latency_on_its_device(sshd, user_key, isolated_client, tmp_path):
     ssh = isolated_client / ".ssh"  # the build connects like plain ssh: default key, known_hosts
     ssh.mkdir(mode=0o700)

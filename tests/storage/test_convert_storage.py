@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from edgekit.inspect import read_tflite
 from support import run_edgekit
 
 
+@pytest.mark.slow
 def test_int4_storage_halves_a_grid_model_and_reports_agreement(storage_models, digits_train, digits_val, tmp_path):
     int8, int4 = tmp_path / "int8.tflite", tmp_path / "int4.tflite"
     common = ("--quantize", "int8", "--calibration", digits_train, "--per-tensor", "--json")
@@ -42,6 +44,7 @@ def test_int4_refuses_weights_off_the_grid_and_writes_nothing(storage_models, di
     assert not out.exists() and not list(tmp_path.glob("*.tflite*"))
 
 
+@pytest.mark.slow
 def test_int8_that_disagrees_with_the_float_model_is_refused(storage_models, digits_train, tmp_path):
     import keras
 

@@ -6,6 +6,7 @@ import gzip
 import json
 
 import numpy as np
+import pytest
 
 from edgekit.convert.storage.int4 import to_int4
 from edgekit.convert.storage.lut import compress, plan
@@ -51,6 +52,7 @@ def test_inspect_reads_lut_metadata(storage_models, tmp_path):
     assert "TFLM look-up-table kernels" in run_edgekit("inspect", lut_file, "--arena").stdout
 
 
+@pytest.mark.slow
 def test_optimize_int4_grid_makes_int4_storage_exact(storage_models, digits_train, tmp_path):
     optimized = tmp_path / "clustered.keras"
     done = run_edgekit("optimize", storage_models["dense"], "-o", optimized, "--train-data", digits_train,

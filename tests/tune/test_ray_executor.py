@@ -173,6 +173,7 @@ def test_only_an_explicit_host_and_port_is_accepted(address):
         parse_address(address)
 
 
+@pytest.mark.slow
 def test_a_tune_study_on_the_cluster_fails_the_killed_trial_completes_and_matches_local_trials(
         cluster, tmp_path, digits_train, digits_val):
     from tune_support import start_tune, study, tune_toml, wait_for
