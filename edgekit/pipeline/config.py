@@ -122,7 +122,7 @@ class ConvertSection:
     # .tflite sources only (AI Edge Quantizer, edgekit.convert.tflite_source): weight bits (alone: weight-only),
     # ops or tensors kept float, or an AEQ recipe file that replaces quantize/weights/per_tensor/keep_float
     weights: str | None = None
-    keep_float: tuple[str, ...] = ()
+    keep_float: tuple[str, ...] | None = None
     recipe: str | None = None
 
 
