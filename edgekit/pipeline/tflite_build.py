@@ -18,7 +18,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edgekit.convert.tflite_source.file import TfliteOptions, check_request, quantize_tflite_file
+from edgekit.convert.tflite_source.engine import require_aeq
+from edgekit.convert.tflite_source.file import TfliteOptions, quantize_tflite_file
 from edgekit.pipeline import steps
 from edgekit.pipeline.build import BuildResult, Variant, _Build
 from edgekit.pipeline.cache import stage_key
@@ -61,7 +62,8 @@ class TfliteBuild(_Build):
     def run(self, write_manifest, write_report) -> BuildResult:
         cfg = self.config
         options = tflite_options(cfg)
-        mode = check_request(options)   # without AEQ, one line before any work
+        require_aeq("edgekit build of a .tflite source")   # one line before any work
+        mode = options.mode()
         target = self._target(mode)
         inputs = self._input_hashes()
         final, conversion = self._quantize_stage(options, mode, target, inputs)

@@ -167,3 +167,36 @@ def test_the_target_profile_is_checked_before_anything_is_written(tmp_path, sour
     assert "[convert] weights-int4 variant of float_digits.tflite: tensor '" in result.output
     assert "is stored as int4-dequantize, which target rpi4 does not run correctly" in result.output
     assert not (tmp_path / "out" / "model.tflite").exists() and not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_keep_float_and_per_tensor_reach_the_quantizer(tmp_path, source):
+    from edgekit.inspect import read_tflite
+
+    text = CONFIG.replace(QUANTIZE, QUANTIZE + '\nkeep_float = ["FULLY_CONNECTED"]\nper_tensor = true')
+    config = project(tmp_path, source, text, max_size_kb=round(source.stat().st_size / 1024, 1))
+    proc = build(config, tmp_path / "out", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    conversion = json.loads(proc.stdout)["conversion"]
+    assert conversion["kept_float"] == ["FULLY_CONNECTED"] and conversion["per_tensor"] is True
+    main = read_tflite(tmp_path / "out" / "model.tflite").main
+    kernels = [(op.opcode, main.tensors[op.inputs[1]]) for op in main.operators
+               if op.opcode in ("CONV_2D", "FULLY_CONNECTED")]
+    assert {opcode for opcode, _ in kernels} == {"CONV_2D", "FULLY_CONNECTED"}
+    for opcode, kernel in kernels:
+        assert kernel.dtype == ("float32" if opcode == "FULLY_CONNECTED" else "int8"), (opcode, kernel.dtype)
+        assert opcode == "FULLY_CONNECTED" or len(kernel.quantization.scales) == 1
+
+
+def test_a_recipe_file_replaces_the_mode_keys(first_build, source, tmp_path):
+    from edgekit.convert.tflite_source import recipes
+
+    _, out, _ = first_build
+    recipe = recipes.build_recipe(recipes.get_mode("int8", None))   # what quantize = "int8" asks AEQ for
+    (tmp_path / "int8.json").write_text(json.dumps(recipe))
+    config = project(tmp_path, source, CONFIG.replace(QUANTIZE, 'recipe = "int8.json"'))
+    proc = build(config, tmp_path / "out", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    manifest = json.loads(proc.stdout)
+    assert [v["name"] for v in manifest["variants"]] == ["float32", "recipe"]
+    assert manifest["conversion"]["mode"] == "recipe int8.json" and manifest["inputs"]["recipe"]["spec"] == "int8.json"
+    assert (tmp_path / "out" / "model.tflite").read_bytes() == (out / "model.tflite").read_bytes()
