@@ -339,7 +339,8 @@ class _Validator:
 
     def check_recipe(self, config: BuildConfig) -> None:
         """A recipe says how to quantize everything: no mode keys beside it, and the file is there."""
-        given = [key for key in ("quantize", "weights", "per_tensor", "keep_float") if key in self.file.data.get("convert", {})]
+        written = self.file.data.get("convert", {})
+        given = [key for key in ("quantize", "weights", "per_tensor", "keep_float") if key in written]
         if given:
             raise self.fail("convert", given[0], f"[convert] recipe says how to quantize everything; drop "
                             f"{', '.join(given)}")
@@ -375,7 +376,8 @@ class _Validator:
         for table, key, value, allowed in choices:
             if value not in allowed:
                 raise self.fail(table, key, f"[{table}] {key} must be one of {', '.join(allowed)}, got '{value}'")
-        if config.convert.per_tensor and config.convert.quantize not in ("int8", "int16x8") and not config.is_tflite:
+        keras_per_tensor = config.convert.per_tensor and not config.is_tflite   # every AEQ mode takes it
+        if keras_per_tensor and config.convert.quantize not in ("int8", "int16x8"):
             raise self.fail("convert", "per_tensor", "[convert] per_tensor needs quantize = \"int8\" or "
                             f"\"int16x8\", got '{config.convert.quantize}'")
         from edgekit.convert.storage import form_names

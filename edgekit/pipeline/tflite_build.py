@@ -99,7 +99,8 @@ class TfliteBuild(_Build):
 
         def write(path: Path) -> None:
             report = quantize_tflite_file(
-                cfg.resolve(cfg.model.source), path, options, calibration=cfg.resolve(calibration) if calibration else None,
+                cfg.resolve(cfg.model.source), path, options,
+                calibration=cfg.resolve(calibration) if calibration else None,
                 calibration_samples=cfg.data.calibration_limit, target=target,
                 label=f"{cfg.path}: [convert] {name} variant of {cfg.model.source}")
             record["conversion"] = self._as_written(report.to_dict(), calibration)
