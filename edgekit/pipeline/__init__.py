@@ -2,6 +2,7 @@
 
     config.py    edgekit.toml -> typed sections (errors name file:line and key)
     build.py     the stages (train/load, optimize, convert, evaluate, arena, edgetpu, bench)
+    tflite_build.py  a float .tflite source: AI Edge Quantizer makes the variants, build.py's stages the rest
     cache.py     stage cache keyed by content hashes
     budgets.py   limits, verdicts (off-target ones shown, not judged) and their exit codes (10-20)
     manifest.py  manifest.json (reproducible part + a separate timing section)

@@ -1,6 +1,7 @@
 """``edgekit build``: edgekit.toml -> trained, optimized, converted, measured, checked model.
 
-Stages, in order (each cached by :mod:`edgekit.pipeline.cache` unless it measures time):
+Stages, in order (each cached by :mod:`edgekit.pipeline.cache` unless it measures time; a
+``.tflite`` source has no model and optimize stages: :mod:`edgekit.pipeline.tflite_build`):
 
   model     train ``builtin:NAME`` on [data] train, or load the given Keras model
   optimize  the [[optimize]] steps (``steps.optimize_model`` calls the optimization engine)
@@ -42,6 +43,9 @@ from edgekit.quality_drop import Drop, compression_fixes, measure
 from edgekit.vocab import CALIBRATED_MODES
 
 FINAL_FILE = "model.tflite"
+# what a large drop's warning suggests for a trained and compressed model, in edgekit.toml's words
+COMPRESSION_FIXES = compression_fixes("strength in [[optimize]]", epochs="[finetune] epochs",
+                                      learning_rate="[finetune] learning_rate")
 CACHE_MAX_AGE_DAYS = 14  # stage-cache entries unused this long are removed after a build
 
 
@@ -57,6 +61,13 @@ class Variant:
     metrics: dict | None = None     # EvalResult.metrics on [data] val
     timing_ms: dict | None = None   # the agent's latency percentiles where the build measured it
     agreement: dict | None = None   # a storage form's check against its int8 file (Agreement.to_dict())
+
+    @classmethod
+    def of(cls, name: str, path: Path, agreement: dict | None = None) -> "Variant":
+        """The variant ``name`` whose file is ``path``, with its hash and sizes."""
+        data = path.read_bytes()
+        return cls(name, path, file_sha256(path), len(data), len(gzip.compress(data, 9, mtime=0)),
+                   agreement=agreement)
 
     @property
     def quality(self) -> tuple[str, float]:
@@ -105,6 +116,8 @@ class BuildResult:
     manifest: dict = field(default_factory=dict)   # as written to manifest.json
     history: list[dict] = field(default_factory=list)   # builds of this config into this out dir, oldest first
     keras_path: Path | None = None   # the Keras model the final variant was converted from (in the cache)
+    conversion: dict | None = None   # a .tflite source's AI Edge Quantizer conversion (mode, what was prepared)
+    fixes: tuple[str, ...] = COMPRESSION_FIXES   # what the drop's warning suggests
 
     @property
     def final(self) -> Variant:
@@ -117,8 +130,7 @@ class BuildResult:
     @property
     def drop(self) -> Drop:
         """The final model against the float32 baseline on [data] val (:mod:`edgekit.quality_drop`)."""
-        return measure(self.baseline.metrics, self.final.metrics, compression_fixes(
-            "strength in [[optimize]]", epochs="[finetune] epochs", learning_rate="[finetune] learning_rate"))
+        return measure(self.baseline.metrics, self.final.metrics, self.fixes)
 
 
 def run_build(config: BuildConfig, out_dir: str | Path, log: StageLog | None = None, *,
@@ -137,11 +149,16 @@ def run_build(config: BuildConfig, out_dir: str | Path, log: StageLog | None = N
     from edgekit.pipeline.report import write_report
 
     out = Path(out_dir)
-    return _Build(config, out, log or StageLog(), Path(cache_dir) if cache_dir else out / ".cache",
-                  bench_guard, trial, tuple(epoch_callbacks)).run(write_manifest, write_report)
+    builder = _Build
+    if config.is_tflite:  # no Keras model: AI Edge Quantizer converts the float .tflite
+        from edgekit.pipeline.tflite_build import TfliteBuild as builder
+    return builder(config, out, log or StageLog(), Path(cache_dir) if cache_dir else out / ".cache",
+                   bench_guard, trial, tuple(epoch_callbacks)).run(write_manifest, write_report)
 
 
 class _Build:
+    extra_versions: tuple[str, ...] = ()   # distributions beyond _versions()'s that change this kind of build
+
     def __init__(self, config: BuildConfig, out_dir: Path, log: StageLog, cache_dir: Path,
                  bench_guard: Callable[[], ContextManager], trial: str | None, epoch_callbacks: tuple = ()):
         self.config, self.out, self.log = config, out_dir, log
@@ -149,7 +166,7 @@ class _Build:
         self.bench_guard = bench_guard
         self.trial = trial
         self.epoch_callbacks = epoch_callbacks
-        self.versions = _versions()
+        self.versions = _versions(*self.extra_versions)
 
     # --- orchestration ------------------------------------------------------------------
     def run(self, write_manifest, write_report) -> BuildResult:
@@ -165,21 +182,29 @@ class _Build:
         if cfg.optimize:
             opt_key, opt_path, summary = self._optimize_stage(model_key, model_path, inputs)
             variants_src.append((f"optimized-{cfg.convert.quantize}", opt_key, opt_path, cfg.convert.quantize))
-        static = target is not None and target.name.startswith("coral")
+        static = _edgetpu(target)
         # [convert] storage shapes the final variant (the optimized one when there is one)
         variants = [self._convert_stage(name, key, path, quantize, inputs, static,
                                         cfg.convert.storage if i == len(variants_src) - 1 else "int8")
                     for i, (name, key, path, quantize) in enumerate(variants_src)]
+        return self._finish(target, inputs, variants, write_manifest, write_report, optimize_summary=summary,
+                            keras_path=variants_src[-1][2])
+
+    def _finish(self, target, inputs: dict, variants: list[Variant], write_manifest, write_report, *,
+                optimize_summary: dict | None = None, keras_path: Path | None = None, conversion: dict | None = None,
+                fixes: tuple[str, ...] = COMPRESSION_FIXES) -> BuildResult:
+        """Evaluate, measure, check and write the variants (the last is the final model), whatever the source."""
+        cfg = self.config
         for variant in variants:
             variant.metrics = self._evaluate_stage(variant, inputs)
         final = variants[-1]
         arena = self._arena_stage(final)
-        edgetpu = self._edgetpu_stage(final) if static else None
+        edgetpu = self._edgetpu_stage(final) if _edgetpu(target) else None
         bench, where, on_target = self._bench_stage(variants, target)
         verdicts = self._verdicts(variants, arena, bench, where, on_target)
-        result = BuildResult(cfg, self.out, inputs, variants, summary, _layer_stats(final.path, variants_src[-1][2]),
-                             arena, edgetpu, bench, where, verdicts, self.versions,
-                             keras_path=variants_src[-1][2])
+        result = BuildResult(cfg, self.out, inputs, variants, optimize_summary, _layer_stats(final.path, keras_path),
+                             arena, edgetpu, bench, where, verdicts, self.versions, keras_path=keras_path,
+                             conversion=conversion, fixes=fixes)
         with self.log.stage("write", "artifacts"):
             self._write_variants(result)
             if cfg.export.c_array:
@@ -261,10 +286,7 @@ class _Build:
                     checked=checks.append)
                 hit = self._store("convert", key, "model.tflite", lambda path: path.write_bytes(data),
                                   {"agreement": checks[0] if checks else None})
-        path = hit[0] / "model.tflite"
-        data = path.read_bytes()
-        return Variant(name, path, file_sha256(path), len(data), len(gzip.compress(data, 9, mtime=0)),
-                       agreement=hit[1].get("agreement"))
+        return Variant.of(name, hit[0] / "model.tflite", hit[1].get("agreement"))
 
     def _evaluate_stage(self, variant: Variant, inputs: dict) -> dict:
         cfg = self.config
@@ -287,7 +309,7 @@ class _Build:
         cfg = self.config
         if cfg.finetune.loss is not None:
             return [cfg.finetune.loss] if isinstance(cfg.finetune.loss, str) else list(cfg.finetune.loss)
-        if cfg.is_builtin:
+        if cfg.is_builtin or cfg.is_tflite:
             return None
         from edgekit.convert import load_keras_model, output_names
         from edgekit.evaluate import saved_losses
@@ -352,22 +374,26 @@ class _Build:
         from edgekit.errors import InputFileError
 
         cfg = self.config
-        specs = {"train": cfg.data.train, "val": cfg.data.val, "calibration": cfg.data.calibration or cfg.data.train}
-        if not cfg.is_builtin:
-            specs["model"] = cfg.model.source
         hashes = {}
-        for name, spec in specs.items():
+        for name, spec in self._input_specs().items():
             if not spec:
                 continue
             path = Path(cfg.resolve(spec))
             if not path.exists():
-                raise InputFileError(f"{cfg.path}: [{'model' if name == 'model' else 'data'}] "
-                                     f"{'source' if name == 'model' else name} '{spec}' does not exist "
+                raise InputFileError(f"{cfg.path}: {_INPUT_KEYS.get(name, f'[data] {name}')} '{spec}' does not exist "
                                      f"(paths are relative to {cfg.root})")
             hashes[name] = {"spec": spec, "sha256": file_sha256(path),
                             "size_bytes": sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
                             if path.is_dir() else path.stat().st_size}
         return hashes
+
+    def _input_specs(self) -> dict[str, str | None]:
+        """The files the build reads, by the name the manifest's ``inputs`` gives them."""
+        cfg = self.config
+        specs = {"train": cfg.data.train, "val": cfg.data.val, "calibration": cfg.data.calibration or cfg.data.train}
+        if not cfg.is_builtin:
+            specs["model"] = cfg.model.source
+        return specs
 
     def _indented(self, message: str) -> None:
         """A step's own progress, indented under its stage line."""
@@ -410,8 +436,14 @@ class _Build:
             shutil.copyfile(result.final.path, tmp)
 
 
-def _layer_stats(model_path: Path, keras_path: Path) -> list[dict]:
-    """Per kernel of the final model, in execution order: its Keras layer, bytes and the fraction of zeros (pruning)."""
+def _edgetpu(target) -> bool:
+    """Whether the target is a Coral Edge TPU (a static batch of 1, the Edge TPU check)."""
+    return target is not None and target.name.startswith("coral")
+
+
+def _layer_stats(model_path: Path, keras_path: Path | None) -> list[dict]:
+    """Per kernel of the final model, in execution order: its Keras layer (None without a Keras model), bytes and
+    the fraction of zeros (pruning)."""
     from edgekit.inspect import inspect_model, read_tflite
     from edgekit.inspect.keras_names import layer_of
     from edgekit.keras_file import layer_names
@@ -423,24 +455,27 @@ def _layer_stats(model_path: Path, keras_path: Path) -> list[dict]:
             first_use.setdefault(tensor, index)
     kernels = [w for w in inspect_model(model_path).weights if w.is_kernel and w.subgraph == 0]
     kernels.sort(key=lambda w: first_use.get(w.tensor, len(graph.operators)))
-    names = layer_names(keras_path)
+    names = layer_names(keras_path) if keras_path is not None else []
     return [{"tensor": w.name, "layer": layer_of(w.name, names), "op": w.used_by[0].split(":")[0] if w.used_by else "",
              "bytes": w.nbytes,
              "params": w.elements, "sparsity": w.zero_fraction or 0.0} for w in kernels]
 
 
-def _versions() -> dict[str, str]:
+def _versions(*extra: str) -> dict[str, str]:
     from importlib import metadata
 
     import edgekit
 
     versions = {"edgekit": edgekit.__version__}
-    for dist in ("tensorflow", "keras", "ai-edge-litert", "numpy", "tflite-micro"):
+    for dist in ("tensorflow", "keras", "ai-edge-litert", "numpy", "tflite-micro", *extra):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             versions[dist] = "not installed"
     return versions
 
+
+# the manifest's names of the inputs that are not [data] SPECs, as edgekit.toml spells their keys
+_INPUT_KEYS = {"model": "[model] source", "recipe": "[convert] recipe"}
 
 __all__ = ["BuildResult", "Variant", "run_build", "FINAL_FILE"]

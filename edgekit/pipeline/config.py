@@ -32,7 +32,8 @@ BUILTIN_MODELS = ("digits_cnn",)
 
 @dataclass(frozen=True)
 class ModelSection:
-    """Where the model comes from: a .keras/.h5/SavedModel path, or ``builtin:NAME`` trained on [data] train."""
+    """Where the model comes from: a .keras/.h5/SavedModel path, ``builtin:NAME`` trained on [data] train,
+    or a float .tflite that AI Edge Quantizer converts (nothing trains or optimizes)."""
 
     source: str = "builtin:digits_cnn"
 
@@ -128,6 +129,11 @@ class ConvertSection:
     per_tensor: bool = False
     storage: str = "int8"        # int8 | int4 | sparse (edgekit.convert.storage), verified against int8
     verify: bool = True          # false: keep a storage form whose outputs disagree (manifest: "verified": false)
+    # .tflite sources only (AI Edge Quantizer, edgekit.convert.tflite_source): weight bits (alone: weight-only),
+    # ops or tensors kept float, or an AEQ recipe file that replaces quantize/weights/per_tensor/keep_float
+    weights: str | None = None
+    keep_float: tuple[str, ...] | None = None
+    recipe: str | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +192,13 @@ class BuildConfig:
     def is_builtin(self) -> bool:
         return self.model.source.startswith(BUILTIN_PREFIX)
 
+    @property
+    def is_tflite(self) -> bool:
+        """A .tflite source: built by edgekit.pipeline.tflite_build (AI Edge Quantizer, no Keras model)."""
+        from edgekit.convert.tflite_source.file import is_tflite
+
+        return is_tflite(self.model.source)
+
     def resolve(self, spec: str) -> str:
         """A data/model path as given, made absolute relative to edgekit.toml's folder."""
         path = Path(os.path.expanduser(spec))  # ~name of no user stays as written (Path's raises)
@@ -213,6 +226,9 @@ def with_storage(config: BuildConfig, storage: str) -> BuildConfig:
     from edgekit.convert.storage import get_form
 
     get_form(storage, "convert")
+    if config.is_tflite:
+        raise UsageError(f"--storage applies to Keras sources; {config.path} builds a .tflite source, whose "
+                         "weights [convert] quantize and weights set")
     if storage != "int8" and config.convert.quantize != "int8":
         raise UsageError(f"--storage {storage} needs [convert] quantize = \"int8\" in {config.path}, "
                          f"not '{config.convert.quantize}'")
@@ -226,6 +242,15 @@ def load_config(path: str | Path) -> BuildConfig:
         path = path / "edgekit.toml"
     return _Validator(load_toml(path, "the build file", f"create one with `{hint('init')}`")).build()
 
+
+# [convert] keys only one kind of source uses (a .tflite source: AI Edge Quantizer's options)
+KERAS_ONLY = {
+    "io_type": "for a .tflite source the mode sets the inputs and outputs (int8/int16 for quantize int8/int16x8)",
+    "storage": "a .tflite source's weight forms follow quantize and weights",
+    "verify": "a .tflite source's file is always checked against the source",
+}
+TFLITE_ONLY = ("weights", "keep_float", "recipe")
+_CONVERT_DEFAULTS = {f.name: f.default for f in dataclasses.fields(ConvertSection)}
 
 # tables other parts of edgekit own: [devices] (read with the file, for the build's device) and [tune]
 OTHER_TABLES = ("devices", "tune")
@@ -256,6 +281,7 @@ class _Validator:
                              optimize=tuple(self.step(s, i) for i, s in enumerate(steps)),
                              devices=tuple(devices_of(self.file)), file=self.file, **sections)
         self.check_order(config.optimize)
+        self.check_source(config)
         self.check_values(config)
         self.check_files(config)
         return config
@@ -302,13 +328,66 @@ class _Validator:
             except UsageError as exc:
                 raise self.fail("optimize", "step", f"[[optimize]] #{end}: {exc}", end - 1) from None
 
+    def check_source(self, config: BuildConfig) -> None:
+        """The settings a source kind cannot use, and a .tflite source's AI Edge Quantizer mode."""
+        if not config.is_tflite:
+            for key in TFLITE_ONLY:
+                if getattr(config.convert, key) != _CONVERT_DEFAULTS[key]:
+                    raise self.fail("convert", key, f"[convert] {key} applies to .tflite sources (AI Edge "
+                                    "Quantizer); a Keras model takes quantize")
+            return
+        if config.optimize:
+            raise self.fail("optimize", "step", f"[[optimize]] #1 ({config.optimize[0].step}): needs a Keras model, "
+                            "and [model] source is a .tflite file; drop the step or build from the Keras model")
+        for key, why in KERAS_ONLY.items():
+            if getattr(config.convert, key) != _CONVERT_DEFAULTS[key]:
+                raise self.fail("convert", key, f"[convert] {key} applies to Keras sources: {why}; drop it")
+        if config.convert.recipe is not None:
+            self.check_recipe(config)
+            return
+        self.check_mode(config)
+
+    def check_recipe(self, config: BuildConfig) -> None:
+        """A recipe says how to quantize everything: no mode keys beside it, and the file is there."""
+        written = self.file.data.get("convert", {})
+        given = [key for key in ("quantize", "weights", "per_tensor", "keep_float") if key in written]
+        if given:
+            raise self.fail("convert", given[0], f"[convert] recipe says how to quantize everything; drop "
+                            f"{', '.join(given)}")
+        if not Path(config.resolve(config.convert.recipe)).is_file():
+            raise self.fail("convert", "recipe", f"[convert] recipe: {config.convert.recipe} not found (paths are "
+                            f"relative to {self.path.name}'s folder)")
+
+    def check_mode(self, config: BuildConfig) -> None:
+        """(quantize, weights) is one of the registry's modes, and a calibrated one has data to calibrate on."""
+        from edgekit.convert.tflite_source.recipes import MODES, WEIGHT_BITS, find_mode
+
+        quantize, weights = config.convert.quantize, config.convert.weights
+        if weights is not None and weights not in WEIGHT_BITS:
+            raise self.fail("convert", "weights", f"[convert] weights must be one of {', '.join(WEIGHT_BITS)}, "
+                            f"got '{weights}'")
+        if quantize == "none" and weights is None:
+            raise self.fail("convert", "quantize", "[convert] quantize = \"none\": a .tflite source is already "
+                            "float; set quantize to dynamic, float16, int8 or int16x8, or weights to int8 or int4")
+        mode = find_mode(quantize, weights)
+        if mode is None:
+            pairs = ", ".join(q if w == "float16" else f"{q}/{w}" for q, w in MODES)
+            raise self.fail("convert", "weights" if weights else "quantize",
+                            f"[convert] quantize = \"{quantize}\"" + (f" with weights = \"{weights}\"" if weights
+                                                                      else "")
+                            + f" is not offered for a .tflite source (quantize/weights: {pairs})")
+        if mode.calibrated and not (config.data.calibration or config.data.train):
+            raise self.fail("data", None, f"[data] calibration is needed: {mode.name} quantization of a .tflite "
+                            "source calibrates on it")
+
     def check_values(self, config: BuildConfig) -> None:
         choices = (("convert", "quantize", config.convert.quantize, QUANTIZE_MODES),
                    ("convert", "io_type", config.convert.io_type, IO_TYPES))
         for table, key, value, allowed in choices:
             if value not in allowed:
                 raise self.fail(table, key, f"[{table}] {key} must be one of {', '.join(allowed)}, got '{value}'")
-        if config.convert.per_tensor and config.convert.quantize not in ("int8", "int16x8"):
+        keras_per_tensor = config.convert.per_tensor and not config.is_tflite   # every AEQ mode takes it
+        if keras_per_tensor and config.convert.quantize not in ("int8", "int16x8"):
             raise self.fail("convert", "per_tensor", "[convert] per_tensor needs quantize = \"int8\" or "
                             f"\"int16x8\", got '{config.convert.quantize}'")
         from edgekit.convert.storage import form_names

@@ -46,6 +46,7 @@ def manifest_dict(result) -> dict:
         **drop_fields(result.drop),
         "variants": [v.to_dict() for v in result.variants],
         "optimize": _without_seconds(result.optimize_summary),
+        "conversion": result.conversion,
         "edgetpu": result.edgetpu,
         "budgets": verdicts,
         "passed": passed(result.verdicts),

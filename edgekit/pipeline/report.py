@@ -45,8 +45,9 @@ def render_report(result) -> str:
     passed = budgets_passed(result.verdicts)
     bench = result.bench or {}
     timing = bench.get("timing_ms") or {}
+    weights = result.conversion["summary"] if result.conversion else f"{result.config.convert.storage} weights"
     cards = [
-        (f"{final.size_bytes / 1024:.1f} KB", f"{final.name} .tflite, {result.config.convert.storage} weights"),
+        (f"{final.size_bytes / 1024:.1f} KB", f"{final.name} .tflite, {weights}"),
         (f"{final.gzip_bytes / 1024:.1f} KB", "gzipped"),
         (_quality(final), f"{final.quality[0]} ({_quality(result.baseline)} float32)"),
         (f"{timing['p50']:.3f} ms" if timing else "n/a", f"p50 latency on {_short(result.bench_where)}"),

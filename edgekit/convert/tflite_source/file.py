@@ -90,8 +90,11 @@ def quantize_tflite_file(model_path: str | Path, out_path: str | Path, options: 
                          calibration: str | Path | None = None,
                          calibration_samples: int = DEFAULT_CALIBRATION_SAMPLES,
                          preprocess: "Preprocess | None" = None, target: "Target | None" = None,
-                         classifier: bool | None = None) -> TfliteQuantization:
-    """Quantize ``model_path`` with AEQ, verify it against the source, write ``out_path``."""
+                         classifier: bool | None = None, label: str | None = None) -> TfliteQuantization:
+    """Quantize ``model_path`` with AEQ, verify it against the source, write ``out_path``.
+
+    ``label``: what refusals call the file (default ``out_path``; a build writes into its cache's
+    temp dir, a name the user never gave)."""
     mode = check_request(options)
     started = time.perf_counter()
     where = str(model_path)
@@ -120,10 +123,11 @@ def quantize_tflite_file(model_path: str | Path, out_path: str | Path, options: 
     quantized = engine.quantize(prepared.flatbuffer, recipe, cal.aeq_dataset(inputs, arrays) if calibrated else None,
                                 where)
     count = check.require_quantized(prepared.flatbuffer, quantized, where, what)
+    label = label or str(out_path)
     if target is not None:
-        check.check_target(quantized, kind, target, str(out_path))
+        check.check_target(quantized, kind, target, label)
     verification = check.verify_against_source(
-        raw, quantized, [a[:VERIFY_SAMPLES] for a in arrays], inputs_note=note, where=str(out_path), what=what,
+        raw, quantized, [a[:VERIFY_SAMPLES] for a in arrays], inputs_note=note, where=label, what=what,
         labels=None if labels is None else labels[:VERIFY_SAMPLES], classifier=classifier)
     atomic_write_bytes(out_path, quantized)
     return TfliteQuantization(

@@ -84,13 +84,18 @@ def get_mode(quantize: str, weights: str | None) -> Mode:
     if quantize == "none" and weights is None:
         raise UsageError("a .tflite source is already float: give --quantize dynamic|float16|int8|int16x8, "
                          "or --weights int8|int4 for weight-only quantization")
-    key = (quantize, weights or DEFAULT_WEIGHTS.get(quantize, ""))
-    if key not in MODES:
+    mode = find_mode(quantize, weights)
+    if mode is None:
         pairs = ", ".join(f"--quantize {q}" + (f" --weights {w}" if w not in (DEFAULT_WEIGHTS.get(q), "float16")
                                                else "") for q, w in MODES)
         raise UsageError(f"--quantize {quantize} --weights {weights}: not offered for a .tflite source; "
                          f"choose from: {pairs}")
-    return MODES[key]
+    return mode
+
+
+def find_mode(quantize: str, weights: str | None) -> Mode | None:
+    """The mode of a (quantize, weights) pair, weights defaulting to the mode's own; None if not offered."""
+    return MODES.get((quantize, weights or DEFAULT_WEIGHTS.get(quantize, "")))
 
 
 def build_recipe(mode: Mode, *, per_tensor: bool = False, keep_float: Sequence[str] = (),
