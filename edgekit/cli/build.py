@@ -38,13 +38,13 @@ def init(path: Path, force: bool) -> None:
 def build(config: Path, out_dir: Path, storage: str | None, seed: int | None, as_json: bool) -> None:
     """Build, measure and check a model as CONFIG (edgekit.toml) describes; fail on violated budgets."""
     from edgekit.extras import require_tensorflow
-
-    require_tensorflow("edgekit build")
     from edgekit.pipeline.budgets import enforce
     from edgekit.pipeline.build import run_build
     from edgekit.pipeline.config import load_config, with_storage
 
     config_ = load_config(config)
+    if not config_.is_tflite:  # a float .tflite source is converted by AI Edge Quantizer, without TensorFlow
+        require_tensorflow("edgekit build")
     if storage is not None:
         config_ = with_storage(config_, storage)
     if seed is not None:
