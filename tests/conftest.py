@@ -22,16 +22,6 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(items):
-    """Under pytest-xdist (``--dist loadgroup``) the tests of a module that share a module-scoped fixture
-    (a Ray cluster, a build of the example) run in one worker, which then sets the fixture up once."""
-    for item in items:
-        fixtures = getattr(item, "_fixtureinfo", None)
-        if fixtures and any(d.scope == "module" for defs in fixtures.name2fixturedefs.values() for d in defs):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
-
-
 @pytest.fixture(scope="session")
 def digits_train() -> Path:
     return ROOT / "calibration" / "digits_train.npz"
