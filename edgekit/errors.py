@@ -112,10 +112,10 @@ class ClusterError(RemoteError):
     """The Ray cluster named by ``--ray ADDRESS`` cannot be reached or cannot run a trial."""
 
 
-def first_line(exc: BaseException) -> str:
-    """The first line of a third-party exception's message, at most 200 characters: the part of
-    it an edgekit message can quote and still be one line."""
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of a third-party exception's message, at most ``limit`` characters: the part
+    of it an edgekit message can quote and still be one line."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:limit]
 
 
 class StorageError(EdgekitError):

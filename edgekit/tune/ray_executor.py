@@ -92,7 +92,8 @@ def describe_failure(exc: BaseException) -> str:
     """One line saying why a task gave no result."""
     if isinstance(exc, ray.exceptions.RayTaskError):
         cause = exc.cause if exc.cause is not None else exc
-        return f"{type(cause).__name__}: {first_line(cause)}"
+        # the trial's own error: a path the node cannot see plus its fix must survive whole
+        return f"{type(cause).__name__}: {first_line(cause, limit=600)}"
     if isinstance(exc, ray.exceptions.OutOfMemoryError):
         return "the Ray worker running the trial was killed by Ray's memory monitor (out of memory)"
     if isinstance(exc, ray.exceptions.WorkerCrashedError):
