@@ -56,6 +56,14 @@ ARCHITECTURES = {
     "ConvNeXtTiny": lambda: _backbone_with_head(A.ConvNeXtTiny, include_preprocessing=False),
 }
 NOT_FULL_INT8 = {"ConvNeXtTiny": "NEG"}  # architecture -> the op the converter leaves in float
+# 4-25M parameters each: 2-17 min apiece on CI's 2 cores, the CI budget's largest share; the edge-sized
+# ones above cover their building blocks (depthwise, squeeze-excite, residual adds, swish, hard-swish), so
+# these run in the extended tier (scripts/test.sh extended) rather than on every change
+EXTENDED = {"MobileNetV3Large", "EfficientNetV2B0", "NASNetMobile", "DenseNet121", "ResNet50", "ConvNeXtTiny"}
+
+
+def _tiered(names) -> list:
+    return [pytest.param(n, marks=pytest.mark.extended) if n in EXTENDED else n for n in names]
 QAT_ARCHITECTURES = ("MobileNet", "MobileNetV2", "MobileNetV3Small", "EfficientNetB0", "ResNet50")
 
 
@@ -81,7 +89,7 @@ def _kernels_in_file(flatbuffer: bytes) -> list:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", list(ARCHITECTURES))
+@pytest.mark.parametrize("name", _tiered(ARCHITECTURES))
 def test_prune_cluster_full_int8_keeps_zeros_and_clusters_in_the_tflite(name):
     keras.utils.set_random_seed(0)
     model = ARCHITECTURES[name]()
@@ -108,7 +116,7 @@ def test_prune_cluster_full_int8_keeps_zeros_and_clusters_in_the_tflite(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", QAT_ARCHITECTURES)
+@pytest.mark.parametrize("name", _tiered(QAT_ARCHITECTURES))
 def test_qat_int8_file_computes_what_the_qat_model_computes(name):
     from edgekit.convert.selective import predict
 
