@@ -32,7 +32,7 @@ def test_fleet_with_one_device_down(cli, sshd_pool, user_key, known_hosts, tflit
                  "--known-hosts", known_hosts, "--runs", "3", "--warmup", "0", "--connect-timeout", "3")
     assert result.exit_code == 3
     ok_lines = [line for line in result.stdout.splitlines() if line.startswith("ok ")]
-    assert sorted(line.split()[1] for line in ok_lines) == ["dev0", "dev1", "dev2"]
+    assert sorted(line.split()[1].rstrip(":") for line in ok_lines) == ["dev0", "dev1", "dev2"]
     assert "3 of 4 device(s) ok, 1 failed" in result.stdout
     assert "dev-down" in result.stderr and "cannot connect" in result.stderr
     sha = file_sha256(tflite_models["a"])
