@@ -213,7 +213,7 @@ def _echo(outcome, line, log, as_json: bool) -> None:
 def _compact_deploy_line(r) -> str:
     """A fleet's line per device: what is active, what was sent, the median latency (--verbose: everything)."""
     line = f"ok   {r.device}: {r.sha256[:12]} active, " + \
-        ("cached" if r.cached else f"sent {r.model_bytes_sent / 1e6:.2f} MB")
+        ("cached" if r.cached else f"sent {r.model_bytes_sent / 1e6:.2f} MB") + (", already current" * r.already_current)
     if r.result:
         line += f", p50 {r.result['timing_ms']['p50']:.3f} ms"
         line += " THROTTLED" if (r.result.get("device") or {}).get("throttled") else ""
@@ -224,6 +224,8 @@ def _compact_deploy_line(r) -> str:
 def _deploy_line(r) -> str:
     sent = "cached, 0 model bytes sent" if r.cached else \
         f"sent {r.model_bytes_sent / 1e6:.2f} MB at {r.upload_mb_per_s:.1f} MB/s"
+    if r.already_current:
+        sent += ", already current: no load check, no switch"
     line = f"ok   {r.device} ({r.target}, {r.arch}): {r.sha256[:12]} active, {sent}"
     if r.result:
         t, rt = r.result["timing_ms"], r.result["runtime"]

@@ -105,7 +105,10 @@ pointing = [name for name in ("current", "previous") if os.path.islink(os.path.j
             and os.path.realpath(os.path.join(root, name)) == os.path.realpath(path)]
 if found != want and "previous" in pointing:
     os.unlink(os.path.join(root, "previous"))
-print(json.dumps({"sha256": found, "current": "current" in pointing, "previous": "previous" in pointing}))
+links = {name: os.readlink(os.path.join(root, name)) if os.path.islink(os.path.join(root, name)) else None
+         for name in ("current", "previous")}
+print(json.dumps({"sha256": found, "current": "current" in pointing, "previous": "previous" in pointing,
+                  "links": links}))
 """
 
 # What a failed upload leaves active (unless current points at the corrupted copy being replaced).
@@ -143,6 +146,8 @@ class Upload:
     bytes_sent: int        # 0 when the device already had the file
     seconds: float
     replaced: str | None = None   # sha256 of a corrupted stored copy that was replaced
+    current: str | None = None    # the ``current`` link, when it already points at this intact file
+    previous: str | None = None   # the ``previous`` link then
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,7 @@ class _Stored:
     sha256: str
     current: bool
     previous: bool   # previous pointed at it (the link is dropped if the copy is corrupted)
+    links: dict      # where current and previous point now
 
 
 def sha256_file(path: Path) -> str:
@@ -196,7 +202,8 @@ def push_file(conn: Connection, python: str, local: Path, sha256: str, remote: s
     """
     stored = _check_stored(conn, python, remote, sha256) if _exists(conn, remote) else None
     if stored is not None and stored.sha256 == sha256:
-        return Upload(remote, 0, 0.0)
+        return Upload(remote, 0, 0.0, current=stored.links["current"] if stored.current else None,
+                      previous=stored.links["previous"] if stored.current else None)
     stays = _STAYS
     if stored is not None:
         stays = f"current still points at the device's corrupted copy of {sha256[:12]}" if stored.current else stays

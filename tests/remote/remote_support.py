@@ -104,8 +104,8 @@ def flip_two_bytes(path: Path) -> None:
 
 
 def agent_pids(marker: str, *more: str) -> list[int]:
-    """Pids of agent ``bench`` processes whose command line contains ``marker`` (a test's own remote dir)
-    and every one of ``more`` (e.g. the --runs of the benchmark, not those of the load check)."""
+    """Pids of agent processes (a one-shot ``bench`` or a deploy's ``session``) whose command line contains
+    ``marker`` (a test's own remote dir or model) and every one of ``more``."""
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -115,7 +115,7 @@ def agent_pids(marker: str, *more: str) -> list[int]:
         except OSError:
             continue
         text = [part.decode(errors="replace") for part in cmdline]
-        if any("edgekit_agent" in part for part in text) and "bench" in text and \
+        if any("edgekit_agent" in part for part in text) and ("bench" in text or "session" in text) and \
                 all(any(m in p for p in text) for m in (marker, *more)):
             pids.append(int(proc.name))
     return pids
