@@ -41,7 +41,7 @@ def _connection_options(func):
                           "[default: ssh_config's ConnectTimeout, else 10]."),
         click.option("--command-timeout", type=click.FloatRange(min=0.1), default=60, show_default=True,
                      help="Seconds for each remote command and SFTP operation."),
-        click.option("--verbose", "-v", is_flag=True,
+        click.option("--verbose", is_flag=True,
                      help="Every device's progress lines and full result line (the default for one device; "
                           "a fleet prints one short line per device as it ends)."),
         json_option,

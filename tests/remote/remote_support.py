@@ -53,7 +53,11 @@ class Sshd:
         self.process.wait(timeout=10)
 
 
-def start_sshd(directory: Path, authorized_keys: Path) -> Sshd:
+# Raised for the many connections of the fleet tests; a jump host test uses OpenSSH's own defaults.
+TEST_SETTINGS = {"MaxStartups": "50", "MaxSessions": "50", "LogLevel": "ERROR"}
+
+
+def start_sshd(directory: Path, authorized_keys: Path, settings: dict[str, str] = TEST_SETTINGS) -> Sshd:
     directory.mkdir(parents=True, exist_ok=True)
     host_key = keygen(directory / "ssh_host_ed25519_key", "edgekit-test-host")
     port = free_port()
@@ -70,11 +74,8 @@ PermitRootLogin prohibit-password
 UsePAM no
 StrictModes no
 AllowTcpForwarding yes
-MaxStartups 50
-MaxSessions 50
-LogLevel ERROR
 Subsystem sftp {SFTP_SERVER}
-""")
+""" + "".join(f"{key} {value}\n" for key, value in settings.items()))
     Path("/run/sshd").mkdir(exist_ok=True)  # privilege-separation dir sshd insists on
     process = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL,
                                stderr=open(directory / "sshd.log", "wb"))

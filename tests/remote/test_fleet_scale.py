@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from faultproxy import FaultProxy
-from remote_support import file_sha256, start_sshd
+from remote_support import file_sha256, free_port, start_sshd
 
 pytestmark = pytest.mark.ssh  # real sshd's on 127.0.0.1
 
@@ -57,6 +57,7 @@ _OWN_LINE = re.compile(r"^(deploying \S+ to \d+ device\(s\)|edgekit: --parallel 
                        r"\d+ of \d+ device\(s\) ok, \d+ failed)$")
 
 
+@pytest.mark.slow  # ~1.5 min: 60 deploys
 def test_sixty_devices_under_ulimit_128_whole_lines_and_no_failure(sshd_pool, user_key, known_hosts, tflite_models,
                                                                     tmp_path):
     """--parallel 60 with 128 open files (hard limit too): parallelism is lowered in one line, every device
@@ -115,3 +116,36 @@ def test_a_device_killed_mid_fleet_is_named_and_the_others_finish(ssh_root, sshd
     sha = file_sha256(big)
     assert all(file_sha256(tmp_path / f"dev{i}" / "current") == sha for i in range(5))
     assert not (tmp_path / "victim" / "current").exists()
+
+
+@pytest.mark.slow  # ~1.5 min: 60 deploys
+def test_sixty_devices_behind_one_stock_jump_host(ssh_root, sshd_pool, user_key, known_hosts, tflite_models,
+                                                  tmp_path):
+    """A jump host with OpenSSH's default MaxStartups (10:30:100): 60 devices at --parallel 16 share one
+    connection to it, none fails; a device the jump host cannot reach is named, with the jump host."""
+    jump = start_sshd(ssh_root / f"jump-{tmp_path.name}", ssh_root / "authorized_keys", {"LogLevel": "INFO"})
+    try:
+        known_hosts.write_text(known_hosts.read_text() + jump.known_hosts_line)
+        user = getpass.getuser()
+        hosts = [(f"dev{i}", sshd_pool[i % 3].port) for i in range(60)] + [("dev-gone", free_port())]
+        config = tmp_path / "ssh_config"
+        config.write_text(f"Host jump\n  HostName 127.0.0.1\n  Port {jump.port}\n  User {user}\n"
+                          f"  IdentityFile {user_key}\n" + "".join(
+                              f"Host {name}\n  HostName 127.0.0.1\n  Port {port}\n  User {user}\n"
+                              f"  IdentityFile {user_key}\n  ProxyJump jump\n" for name, port in hosts))
+        (tmp_path / "edgekit.toml").write_text("".join(
+            f'[devices.{name}]\nhost = "{name}"\ntarget = "local"\ngroups = ["lab"]\n'
+            f'remote_python = "{sys.executable}"\nremote_dir = "{tmp_path / name}"\n\n' for name, _ in hosts))
+        run = _edgekit("deploy", tflite_models["a"], "--group", "lab", "--parallel", "16", "--no-bench",
+                       "--ssh-config", config, "--known-hosts", known_hosts, "--connect-timeout", "5")
+        out, err = run.communicate(timeout=900)
+    finally:
+        jump.stop()
+    assert run.returncode == 3, err[-3000:]
+    assert "60 of 61 device(s) ok, 1 failed" in out, out[-3000:]
+    failed = [line for line in out.splitlines() if line.startswith("  failed: ")]
+    assert len(failed) == 1 and failed[0].startswith("  failed: dev-gone") and "jump host jump" in failed[0], failed
+    sha = file_sha256(tflite_models["a"])
+    assert all(file_sha256(tmp_path / f"dev{i}" / "current") == sha for i in range(60))
+    log = (ssh_root / f"jump-{tmp_path.name}" / "sshd.log").read_text()
+    assert log.count("Accepted publickey") <= 4, log[-2000:]  # one shared connection (a few if it idled to 0)
