@@ -112,7 +112,8 @@ def run_fleet(model: Path, work: Path, n: int, parallel: int, runs: int, nofile:
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "edgekit", "deploy", str(model), "--group", f"n{n}",
                              "--parallel", str(parallel), "--runs", str(runs), "--warmup", "1", "-i",
-                             str(work / "id_ed25519"), "--known-hosts", str(work / "known_hosts"), "--verbose"],
+                             str(work / "id_ed25519"), "--known-hosts", str(work / "known_hosts"),
+                             *verbose_flag(package)],
                             cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             preexec_fn=limit)
     sampler = Sampler(proc.pid)
@@ -141,6 +142,11 @@ def run_fleet(model: Path, work: Path, n: int, parallel: int, runs: int, nofile:
     return {"devices": n, "parallel": parallel, "wall_s": round(wall, 2), "device_s": device_s, "ok": ok,
             "failed": len(failed), "failures": failed[:5], "exit_code": proc.returncode, **resources,
             "phases_median_s": {k: round(statistics.median(v), 3) if v else None for k, v in phases.items()}}
+
+
+def verbose_flag(package: Path) -> list[str]:
+    """``--verbose`` where fleets are compact by default (older versions print every line anyway)."""
+    return ["--verbose"] if '"--verbose"' in (package / "edgekit" / "cli" / "deploy.py").read_text() else []
 
 
 def prepare(work: Path, count: int, sizes: list[int], max_sshd: int) -> list:

@@ -17,7 +17,10 @@ warmup, timed runs, memory footprint) and prints exactly one JSON object on stdo
 ``session`` serves a whole deploy from one process, so numpy and the runtime are imported
 once: each stdin line is the argv of one of the commands above as a JSON list (e.g.
 ``["probe", "--dir", "/home/pi/.edgekit"]``), each answer the JSON line that command prints,
-in order; it ends at EOF. A crash ends the session (the caller reports it).
+in order; it ends at EOF. A crash ends the session (the caller reports it). A session also
+runs the deploy's own stdlib scripts (sha256 checks, the switch) without a Python start each:
+``["script", SOURCE, ARG...]`` answers ``{"ok": true, "status": N, "stdout": ..., "stderr": ...}``
+as ``python -c SOURCE ARG...`` would have exited and printed.
 
 ``run`` computes the model's outputs with the device's own runtime, so the host can score
 them (accuracy on the device) or compare them with another file's (agreement): IN.npz holds
@@ -735,8 +738,32 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS = {"probe": lambda args, output: probe(args), "bench": bench, "run": run}
 
 
+def run_script(source: str, argv: list) -> dict:
+    """``python -c SOURCE ARGV...`` in this process: its exit status, stdout and last stderr line."""
+    import io
+    import traceback
+
+    saved, out = (sys.argv, sys.stdout), io.StringIO()
+    sys.argv, sys.stdout = ["-c"] + list(argv), out
+    status, message = 0, ""
+    try:
+        exec(compile(source, "<script>", "exec"), {"__name__": "__main__"})
+    except SystemExit as exc:
+        if isinstance(exc.code, int) or exc.code is None:
+            status = exc.code or 0
+        else:
+            status, message = 1, str(exc.code)
+    except Exception:  # what python -c prints before exiting 1
+        status, message = 1, traceback.format_exc().strip().splitlines()[-1]
+    finally:
+        sys.argv, sys.stdout = saved
+    return {"schema": SCHEMA, "ok": True, "status": status, "stdout": out.getvalue(), "stderr": message}
+
+
 def answer(parser: argparse.ArgumentParser, argv, output: Output) -> tuple:
     """(the JSON answer, exit code) of one command line."""
+    if argv[:1] == ["script"] and len(argv) > 1:
+        return run_script(argv[1], argv[2:]), 0
     try:
         args = parser.parse_args(argv)
         if args.command not in COMMANDS:

@@ -23,7 +23,7 @@ import paramiko
 from edgekit import interrupts
 from edgekit.agent.runner import parse_agent_output
 from edgekit.errors import AgentError, Interrupted, InterruptedAfterSwitch, RemoteError
-from edgekit.remote.connection import Connection
+from edgekit.remote.connection import CommandResult, Connection
 
 PID_MARKER = "edgekit-agent-pid "
 # How long a dead session's shell may take to report the agent's exit status.
@@ -34,19 +34,20 @@ class AgentSession:
     """The agent serving one deploy; :meth:`ask` one command at a time (not thread safe)."""
 
     def __init__(self, conn: Connection, python: str, agent: str) -> None:
-        self.conn = conn
+        self.conn, self.python = conn, python
         command = (f"exec 3<&0; {shlex.join([python, agent, 'session'])} 0<&3 3<&- & pid=$!; "
                    f"echo '{PID_MARKER}'$pid >&2; wait $pid")
         self._channel = conn.start(command)
         self._out, self._err = bytearray(), bytearray()
         self.dead = False
 
-    def ask(self, args: list[str], *, timeout: float, active: bool = False, too_slow: str = "") -> dict:
+    def ask(self, args: list[str], *, timeout: float, active: bool = False, too_slow: str = "",
+            flag: str = "--bench-timeout") -> dict:
         """The agent's answer to one command line; AgentError on failure, crash or timeout (agent killed).
 
         ``active``: the model is already current (errors say so: the device still runs it).
         """
-        line, status, stderr = self.exchange(args, timeout=timeout, active=active, too_slow=too_slow)
+        line, status, stderr = self.exchange(args, timeout=timeout, active=active, too_slow=too_slow, flag=flag)
         try:
             return parse_agent_output(line, status, stderr, where=self.conn.name)
         except AgentError as err:
@@ -82,6 +83,11 @@ class AgentSession:
             self.dead = True
             return "", self._exit_status(), self._stderr()
         return line, 0, self._stderr()
+
+    def script(self, source: str, args: list[str], *, timeout: float) -> CommandResult:
+        """A device-side stdlib script run inside the agent: what ``python -c SOURCE ARGS`` would give."""
+        answer = self.ask(["script", source, *args], timeout=timeout, flag="--command-timeout")
+        return CommandResult(answer["stdout"], answer["stderr"], int(answer["status"]))
 
     def close(self) -> None:
         """EOF on the agent's stdin: it exits (sshd reaps it with the session anyway)."""

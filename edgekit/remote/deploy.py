@@ -136,8 +136,8 @@ def _deploy(model: Path, device: Device, profile: Target, *, threads: int | None
     with interrupts.deferred(), Connection.open(device.host, options, label=device.name) as conn:
         arch = preflight.check_python_and_arch(conn, device.remote_python, profile)
         layout = push.resolve_root(conn, device.remote_dir)
-        with device_lock(conn, device.remote_python, layout.root):
-            stray, agent_intact = push.prepare(conn, device.remote_python, layout, agent_sha)
+        with device_lock(conn, device.remote_python, layout.root, then=push.prepare_job(layout, agent_sha)) as line:
+            stray, agent_intact = push.prepared(conn, layout, line)
             if stray:
                 say(f"{device.name}: removed {len(stray)} stray partial upload(s) of an interrupted deploy")
             agent = push.Upload(layout.agent(agent_sha), 0, 0.0) if agent_intact else \
@@ -161,7 +161,8 @@ def _deploy_in_session(session: AgentSession, model: Path, sha256: str, size: in
     check_custom_ops(model, profile, probe.get("runtime"), where=device.name)
     interrupts.check(device.name)
     say(f"{device.name}: pushing {model.name} ({size} bytes)")
-    upload = push.push_file(conn, device.remote_python, model, sha256, layout.model(sha256), say=say)
+    upload = push.push_file(conn, device.remote_python, model, sha256, layout.model(sha256), say=say,
+                            session=session)
     _say_upload(say, device.name, sha256, upload)
     interrupts.check(device.name)
     if upload.current and checks is None:  # nothing to change: the device runs this very file already
@@ -214,7 +215,7 @@ def _check_and_switch(session: AgentSession, model: Path, sha256: str, device: D
     interrupts.check(device.name)  # the last point where stopping leaves the device as it was
     say(f"{device.name}: activating {sha256[:12]}")
     keep = device.keep_models or profile.keep_models or DEFAULT_KEEP_MODELS
-    links = activation.activate(conn, device.remote_python, layout, sha256, keep)
+    links = activation.activate(conn, device.remote_python, layout, sha256, keep, session)
     if links["removed"]:
         say(f"{device.name}: removed {len(links['removed'])} old model(s) (keep_models = {keep})")
     return measured, report, links

@@ -23,7 +23,7 @@ DISK_MARGIN_BYTES = 16 * 1024 * 1024
 def check_python_and_arch(conn: Connection, python: str, target: Target) -> str:
     """The device's ``uname -m``; PreflightError if python is missing or the arch is wrong."""
     q = shlex.quote(python)
-    result = conn.run(f"uname -m; command -v {q} >/dev/null 2>&1 || exit 127; {q} -c 'import sys; "
+    result = conn.run(f"uname -m; command -v {q} >/dev/null 2>&1 || exit 127; {q} -S -c 'import sys; "
                       "sys.exit(0 if sys.version_info >= (3, 7) else 1)'")
     arch = result.stdout.strip().splitlines()[0] if result.stdout.strip() else "?"
     if result.status == 127:
