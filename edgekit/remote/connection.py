@@ -71,11 +71,11 @@ class Connection:
         self._sftp: paramiko.SFTPClient | None = None
 
     @classmethod
-    def open(cls, spec: str, options: ConnectOptions, label: str | None = None) -> "Connection":
+    def open(cls, spec: str, options: ConnectOptions, label: str | None = None) -> Connection:
         """Resolve ``spec`` through the ssh config and connect; ``label`` names the device in messages."""
         return cls(resolve(spec, config_path=options.ssh_config, identity=options.identity), options, label)
 
-    def __enter__(self) -> "Connection":
+    def __enter__(self) -> Connection:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -258,7 +258,7 @@ class JumpHosts:
         self._hosts: dict[tuple, list] = {}   # key -> [connection or None, users, connect lock]
         self._keys: dict[int, tuple] = {}     # id(connection) -> its key
 
-    def acquire(self, host: HostSpec, options: ConnectOptions, via: tuple[HostSpec, ...]) -> "Connection":
+    def acquire(self, host: HostSpec, options: ConnectOptions, via: tuple[HostSpec, ...]) -> Connection:
         key = (host, options)
         with self._lock:
             entry = self._hosts.setdefault(key, [None, 0, threading.Lock()])
@@ -277,7 +277,7 @@ class JumpHosts:
             self._drop(key, entry)
             raise
 
-    def release(self, conn: "Connection") -> None:
+    def release(self, conn: Connection) -> None:
         with self._lock:
             key = self._keys.get(id(conn))
             entry = self._hosts.get(key)
