@@ -175,21 +175,24 @@ def main() -> None:
     parser.add_argument("--nofile", type=int, help="ulimit -n (soft and hard) for edgekit")
     parser.add_argument("--max-sshd", type=int, default=60)
     parser.add_argument("--before", type=Path, help="a folder holding an older edgekit package to compare with")
+    parser.add_argument("--before-sizes", help="fleet sizes for --before (default: --sizes)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "fleet")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     parallels = [int(p) for p in args.parallel.split(",")]
-    model = None
-    results = {"runs": args.runs, "nofile": args.nofile, "sizes": sizes, "parallel": parallels, "versions": {}}
-    versions = [("after", ROOT)] + ([("before", args.before.resolve())] if args.before else [])
-    for label, package in versions:
+    before_sizes = [int(s) for s in (args.before_sizes or args.sizes).split(",")]
+    results = {"runs": args.runs, "nofile": args.nofile, "sizes": sizes, "parallel": parallels, "versions": {},
+               "load_average": os.getloadavg()}
+    versions = [("after", ROOT, sizes)] + ([("before", args.before.resolve(), before_sizes)] if args.before else [])
+    models = Path(tempfile.mkdtemp(prefix="edgekit-fleet-model-"))
+    model = build_model(models / "model.tflite")
+    for label, package, version_sizes in versions:
         rows = []
         with tempfile.TemporaryDirectory(prefix="edgekit-fleet-") as tmp:
             work = Path(tmp)
-            servers = prepare(work, max(sizes), sizes, args.max_sshd)
-            model = build_model(work / "model.tflite") if model is None else model
+            servers = prepare(work, max(version_sizes), version_sizes, args.max_sshd)
             try:
-                for n in sizes:
+                for n in version_sizes:
                     for parallel in ([1] if n == 1 else parallels):
                         for deploy in ["first"] * (args.repeats if n == 1 else 1) + ["re-deploy"] * (n == 1):
                             if deploy == "first":
@@ -202,6 +205,8 @@ def main() -> None:
                 for server in servers:
                     server.stop()
         results["versions"][label] = rows
+    shutil.rmtree(models)
+    results["load_average"] = [round(a, 1) for a in (*results["load_average"], *os.getloadavg())]
     for label, rows in results["versions"].items():
         firsts = [r for r in rows if r["devices"] == 1 and r["deploy"] == "first"]
         wall_1 = statistics.median(r["wall_s"] for r in firsts)
@@ -215,6 +220,8 @@ def main() -> None:
 
 def markdown(results: dict) -> str:
     lines = [f"# Fleet deploys on loopback (`--runs {results['runs']}`, ulimit -n {results['nofile'] or 'default'})",
+             "", "Load average (1/5/15 min) at the start and at the end: " + ", ".join(map(str, results["load_average"]))
+             + " (a shared 2-core machine: absolute times are inflated, before and after ran in turn)",
              "", "Per-device deploy (N = 1, median of the first deploys): "
              + ", ".join(f"{k} {v:.2f} s" for k, v in results["per_device_s"].items()), "",
              "| version | N | parallel | deploy | wall s | device s | scaling | ok | failed | RSS MB | threads | fds | "
