@@ -57,7 +57,6 @@ _OWN_LINE = re.compile(r"^(deploying \S+ to \d+ device\(s\)|edgekit: --parallel 
                        r"\d+ of \d+ device\(s\) ok, \d+ failed)$")
 
 
-@pytest.mark.slow  # ~1.5 min: 60 deploys
 def test_sixty_devices_under_ulimit_128_whole_lines_and_no_failure(sshd_pool, user_key, known_hosts, tflite_models,
                                                                     tmp_path):
     """--parallel 60 with 128 open files (hard limit too): parallelism is lowered in one line, every device
