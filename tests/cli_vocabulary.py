@@ -85,6 +85,7 @@ WORDS: dict[str, Word] = {
     "--group": Word("text", "a group of devices from the inventory"),
     "--inventory": Word("file", "the devices inventory file"),
     "--parallel": Word("int", "devices handled at once"),
+    "--verbose": Word("flag", "every device's progress lines and full result line"),
     "--remote-python": Word("text", "the Python on the device"),
     "--remote-dir": Word("text", "the directory on the device"),
     "--known-hosts": Word("file", "the known_hosts file host keys are checked against"),

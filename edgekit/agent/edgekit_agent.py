@@ -12,6 +12,15 @@ warmup, timed runs, memory footprint) and prints exactly one JSON object on stdo
                                          [--delegate LIB] [--runtime a,b,c] [--max-seconds S]
     python3 edgekit_agent.py run MODEL --inputs IN.npz --save OUT.npz [--threads N]
                                        [--delegate LIB] [--runtime a,b,c] [--max-seconds S]
+    python3 edgekit_agent.py session
+
+``session`` serves a whole deploy from one process, so numpy and the runtime are imported
+once: each stdin line is the argv of one of the commands above as a JSON list (e.g.
+``["probe", "--dir", "/home/pi/.edgekit"]``), each answer the JSON line that command prints,
+in order; it ends at EOF. A crash ends the session (the caller reports it). A session also
+runs the deploy's own stdlib scripts (sha256 checks, the switch) without a Python start each:
+``["script", SOURCE, ARG...]`` answers ``{"ok": true, "status": N, "stdout": ..., "stderr": ...}``
+as ``python -c SOURCE ARG...`` would have exited and printed.
 
 ``run`` computes the model's outputs with the device's own runtime, so the host can score
 them (accuracy on the device) or compare them with another file's (agreement): IN.npz holds
@@ -100,10 +109,17 @@ class Output:
         os.dup2(2, 1)
         self._lock = threading.Lock()
         self._done = False
+        self.request = 0  # which session request an answer belongs to (a late watchdog must not answer the next)
 
-    def emit(self, obj: dict) -> bool:
+    def next_request(self) -> None:
+        """A session's next request may be answered (once)."""
         with self._lock:
-            if self._done:
+            self.request += 1
+            self._done = False
+
+    def emit(self, obj: dict, request: int | None = None) -> bool:
+        with self._lock:
+            if self._done or (request is not None and request != self.request):
                 return False
             data = (json.dumps(obj) + "\n").encode("utf-8")
             while data:
@@ -404,6 +420,7 @@ class Deadline:
     def __init__(self, max_seconds: float | None, output: Output) -> None:
         self.max_seconds = max_seconds
         self.start = time.perf_counter()
+        self.request = output.request
         if max_seconds is not None:
             hard = max_seconds + max(5.0, max_seconds / 2.0)
             timer = threading.Timer(hard, self._expire, args=(output, hard))
@@ -417,7 +434,7 @@ class Deadline:
         # The main thread is stuck inside the runtime: answer for it and leave.
         message = ("no result after %.0fs (--max-seconds %g): model init or one inference is hanging "
                    "or far too slow on this device" % (hard, self.max_seconds))
-        if output.emit(failure("time_limit", message)):
+        if output.emit(failure("time_limit", message), self.request):
             os._exit(EXIT_CODES["time_limit"])
 
 
@@ -727,22 +744,74 @@ def build_parser() -> argparse.ArgumentParser:
     run_cmd.add_argument("--delegate", help="delegate library to load (e.g. libedgetpu.so.1)")
     run_cmd.add_argument("--runtime", help="runtime order, comma-separated (default: %s)" % ",".join(DEFAULT_RUNTIMES))
     run_cmd.add_argument("--max-seconds", type=float, help="give up once this many seconds have passed")
+    commands.add_parser("session", help="answer commands given as JSON lines on stdin, one process for all")
     return parser
 
 
-COMMANDS = {"bench": bench, "run": run}
+COMMANDS = {"probe": lambda args, output: probe(args), "bench": bench, "run": run}
+
+
+def run_script(source: str, argv: list) -> dict:
+    """``python -c SOURCE ARGV...`` in this process: its exit status, stdout and last stderr line."""
+    import io
+    import traceback
+
+    saved, out = (sys.argv, sys.stdout), io.StringIO()
+    sys.argv, sys.stdout = ["-c"] + list(argv), out
+    status, message = 0, ""
+    try:
+        exec(compile(source, "<script>", "exec"), {"__name__": "__main__"})
+    except SystemExit as exc:
+        if isinstance(exc.code, int) or exc.code is None:
+            status = exc.code or 0
+        else:
+            status, message = 1, str(exc.code)
+    except Exception:  # what python -c prints before exiting 1
+        status, message = 1, traceback.format_exc().strip().splitlines()[-1]
+    finally:
+        sys.argv, sys.stdout = saved
+    return {"schema": SCHEMA, "ok": True, "status": status, "stdout": out.getvalue(), "stderr": message}
+
+
+def answer(parser: argparse.ArgumentParser, argv, output: Output) -> tuple:
+    """(the JSON answer, exit code) of one command line."""
+    if argv[:1] == ["script"] and len(argv) > 1:
+        return run_script(argv[1], argv[2:]), 0
+    try:
+        args = parser.parse_args(argv)
+        if args.command not in COMMANDS:
+            raise AgentFailure("bad_args", "%s: not a command a session answers" % args.command)
+        return COMMANDS[args.command](args, output), 0
+    except AgentFailure as exc:
+        return failure(exc.kind, str(exc)), EXIT_CODES[exc.kind]
+
+
+def session(parser: argparse.ArgumentParser, output: Output) -> int:
+    """Answer one command per stdin line until EOF (see the module's docstring)."""
+    for line in iter(sys.stdin.readline, ""):
+        if not line.strip():
+            continue
+        output.next_request()
+        try:
+            argv = json.loads(line)
+        except ValueError:
+            argv = None
+        if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
+            output.emit(failure("bad_args", "a session request is a JSON list of strings: %s" % _one_line(line, 120)))
+            continue
+        output.emit(answer(parser, argv, output)[0])
+    return 0
 
 
 def main(argv=None) -> int:
     output = Output()
-    try:
-        args = build_parser().parse_args(argv)
-        result = probe(args) if args.command == "probe" else COMMANDS[args.command](args, output)
-    except AgentFailure as exc:
-        output.emit(failure(exc.kind, str(exc)))
-        return EXIT_CODES[exc.kind]
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["session"]:
+        return session(parser, output)
+    result, code = answer(parser, argv, output)
     output.emit(result)
-    return 0
+    return code
 
 
 if __name__ == "__main__":

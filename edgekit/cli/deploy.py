@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from edgekit.cli.dataopts import SPEC_HELP, preprocess_from, preprocess_options
-from edgekit.cli.output import emit_json, info, json_option
+from edgekit.cli.output import emit_json, info, json_option, stderr_is_tty
 
 
 def _connection_options(func):
@@ -41,6 +41,9 @@ def _connection_options(func):
                           "[default: ssh_config's ConnectTimeout, else 10]."),
         click.option("--command-timeout", type=click.FloatRange(min=0.1), default=60, show_default=True,
                      help="Seconds for each remote command and SFTP operation."),
+        click.option("--verbose", is_flag=True,
+                     help="Every device's progress lines and full result line (the default for one device; "
+                          "a fleet prints one short line per device as it ends)."),
         json_option,
     ]
     for option in reversed(options):
@@ -66,10 +69,21 @@ def _devices(kw: dict):
                            remote_dir=kw["remote_dir"])
 
 
+def _fleet_log(devices: list, kw: dict, what: str):
+    """The fleet's single writer: every line goes through it, whole. A fleet is compact unless --verbose."""
+    from edgekit.remote.fleet_log import FleetLog
+
+    fleet = len(devices) > 1
+    return FleetLog(lambda text, err: click.echo(text, nl=False, err=err), total=len(devices),
+                    verbose=kw["verbose"] or not fleet, live=fleet and not kw["as_json"] and stderr_is_tty(),
+                    what=what)
+
+
 def _finish(ctx: click.Context, outcomes, as_json: bool) -> None:
     """Summary line / JSON, and a non-zero exit if any device failed: 130 if interrupted, else the first failure's.
 
-    The summary counts each device's state, the one its own line reported."""
+    The summary counts each device's state, the one its own line reported, then names every device that
+    failed or stopped, with its reason (one line each)."""
     failed = [o for o in outcomes if not o.ok]
     interrupted = [o for o in failed if o.interrupted]
     states = Counter(o.state for o in outcomes)
@@ -83,8 +97,18 @@ def _finish(ctx: click.Context, outcomes, as_json: bool) -> None:
                    + ", ".join(f"{states[s]} {s}" for s in shown))
     elif len(outcomes) > 1:
         click.echo(f"{summary['ok']} of {summary['devices']} device(s) ok, {summary['failed']} failed")
+    if not as_json and len(outcomes) > 1:
+        for outcome in failed:
+            if outcome.started:
+                click.echo(f"  {outcome.state}: {_reason(outcome)}")
     if failed:
         ctx.exit(130 if interrupted else failed[0].error.exit_code)
+
+
+def _reason(outcome) -> str:
+    """The device's error as one line that starts with the device's name."""
+    text = " ".join(str(outcome.error).split())
+    return text if text.startswith(outcome.device.name) else f"{outcome.device.name}: {text}"
 
 
 def _json_entry(outcome) -> dict:
@@ -145,16 +169,18 @@ def deploy(ctx: click.Context, model: Path, threads: int | None, runs: int, warm
     devices = _devices(kw)
     options = _options(kw, bench_timeout)
     store = None if no_bench else ResultStore().tagged(RunTag("deploy"))
+    log = _fleet_log(devices, kw, "deployed")
     if not kw["as_json"]:
         info(f"deploying {model.name} to {len(devices)} device(s)")
 
     def one(device):
         return deploy_one(model, device, threads=threads, runs=runs, warmup=warmup, bench=not no_bench,
-                          options=options, store=store, progress=None if kw["as_json"] else info,
+                          options=options, store=store, progress=None if kw["as_json"] else log.progress,
                           evaluation=evaluation, reference=reference)
 
-    outcomes = run_fleet(devices, one, parallel=kw["parallel"],
-                         on_done=lambda o: _echo(o, _deploy_line, kw["as_json"]))
+    line = _deploy_line if log.verbose else _compact_deploy_line
+    outcomes = run_fleet(devices, one, parallel=kw["parallel"], log=log,
+                         on_done=lambda o: _echo(o, line, log, kw["as_json"]))
     _finish(ctx, outcomes, kw["as_json"])
 
 
@@ -167,25 +193,39 @@ def rollback(ctx: click.Context, **kw) -> None:
 
     devices = _devices(kw)
     options = _options(kw)
+    log = _fleet_log(devices, kw, "rolled back")
     if not kw["as_json"]:
         info(f"rolling back {len(devices)} device(s)")
-    outcomes = run_fleet(devices, lambda d: rollback_one(d, options=options), parallel=kw["parallel"],
-                         on_done=lambda o: _echo(o, _rollback_line, kw["as_json"]))
+    outcomes = run_fleet(devices, lambda d: rollback_one(d, options=options), parallel=kw["parallel"], log=log,
+                         on_done=lambda o: _echo(o, _rollback_line, log, kw["as_json"]))
     _finish(ctx, outcomes, kw["as_json"])
 
 
-def _echo(outcome, line, as_json: bool) -> None:
+def _echo(outcome, line, log, as_json: bool) -> None:
     """One line per device as it finishes: results on stdout, failures as errors on stderr."""
     if outcome.ok:
         if not as_json:
-            click.echo(line(outcome.value))
+            log.line(line(outcome.value))
     else:
-        click.echo(f"edgekit: error: {outcome.error}", err=True)
+        log.line(f"edgekit: error: {outcome.error}", err=True)
+
+
+def _compact_deploy_line(r) -> str:
+    """A fleet's line per device: what is active, what was sent, the median latency (--verbose: everything)."""
+    line = f"ok   {r.device}: {r.sha256[:12]} active, " + \
+        ("cached" if r.cached else f"sent {r.model_bytes_sent / 1e6:.2f} MB") + (", already current" * r.already_current)
+    if r.result:
+        line += f", p50 {r.result['timing_ms']['p50']:.3f} ms"
+        line += " THROTTLED" if (r.result.get("device") or {}).get("throttled") else ""
+        line += f" (run {r.run_id})"
+    return line
 
 
 def _deploy_line(r) -> str:
     sent = "cached, 0 model bytes sent" if r.cached else \
         f"sent {r.model_bytes_sent / 1e6:.2f} MB at {r.upload_mb_per_s:.1f} MB/s"
+    if r.already_current:
+        sent += ", already current: no load check, no switch"
     line = f"ok   {r.device} ({r.target}, {r.arch}): {r.sha256[:12]} active, {sent}"
     if r.result:
         t, rt = r.result["timing_ms"], r.result["runtime"]

@@ -16,11 +16,11 @@ its files' modification times.
 from __future__ import annotations
 
 import json
-import shlex
 
 from edgekit.errors import RemoteError, TransferError
 from edgekit.remote.connection import Connection
-from edgekit.remote.push import DEVICE_HELPERS, Layout
+from edgekit.remote.agent_session import AgentSession
+from edgekit.remote.push import DEVICE_HELPERS, Layout, run_script
 
 # Run by the device's Python: ``activate LINK KEEP``, ``rollback`` or ``refuse SHA256 REASON``.
 # Prints the links afterwards and the model files removed, as JSON.
@@ -130,13 +130,15 @@ print(json.dumps({"current": link("current"), "previous": link("previous"), "rem
 """
 
 
-def activate(conn: Connection, python: str, layout: Layout, sha256: str, keep: int) -> dict:
+def activate(conn: Connection, python: str, layout: Layout, sha256: str, keep: int,
+             session: AgentSession | None = None) -> dict:
     """Point ``current`` at the model (the old one becomes ``previous``), then keep ``keep`` models.
 
     The device verifies the file's sha256 first; TransferError if it does not match.
     Returns {"current": ..., "previous": ..., "removed": [model file names deleted]}.
+    ``session``: the switch runs in the deploy's agent (:func:`edgekit.remote.push.run_script`).
     """
-    return _run(conn, python, layout, ["activate", layout.model_link(sha256), str(keep)], TransferError)
+    return _run(conn, python, layout, ["activate", layout.model_link(sha256), str(keep)], TransferError, session)
 
 
 def rollback(conn: Connection, python: str, layout: Layout) -> dict:
@@ -149,8 +151,9 @@ def refuse(conn: Connection, python: str, layout: Layout, sha256: str, reason: s
     return _run(conn, python, layout, ["refuse", sha256, reason], RemoteError)["removed"]
 
 
-def _run(conn: Connection, python: str, layout: Layout, args: list[str], error: type[RemoteError]) -> dict:
-    result = conn.run(" ".join(shlex.quote(a) for a in [python, "-c", _SWITCH, layout.root, *args]))
+def _run(conn: Connection, python: str, layout: Layout, args: list[str], error: type[RemoteError],
+         session: AgentSession | None = None) -> dict:
+    result = run_script(conn, python, _SWITCH, [layout.root, *args], session)
     if result.status != 0:
         detail = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"exit {result.status}"
         raise error(f"{conn.name}: {args[0]} in {layout.root} failed: {detail}")

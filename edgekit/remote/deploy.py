@@ -18,6 +18,7 @@ from edgekit import interrupts
 from edgekit.errors import AgentError, OutputMismatchError, RemoteError, TransferError, UsageError, first_line
 from edgekit.inspect.reader import check_tflite_file
 from edgekit.remote import activation, agent_run, output_check, preflight, push
+from edgekit.remote.agent_session import AgentSession
 from edgekit.remote.compat import check_custom_ops, check_model_for_target
 from edgekit.remote.connection import ConnectOptions, Connection
 from edgekit.remote.inventory import Device
@@ -48,6 +49,7 @@ class DeployResult:
     stray_removed: list[str] = field(default_factory=list)
     models_removed: list[str] = field(default_factory=list)   # older models deleted (keep_models)
     replaced_corrupt: str | None = None   # sha256 of a corrupted cached copy that was uploaded again
+    already_current: bool = False  # the device ran this intact file already: no load check, no switch
     checks: dict | None = None     # the output check before activation (output_check.run): eval, reference
     result: dict | None = None     # the agent's bench result (None with bench=False)
     run_id: int | None = None      # ResultStore id of the benchmark
@@ -134,61 +136,92 @@ def _deploy(model: Path, device: Device, profile: Target, *, threads: int | None
     with interrupts.deferred(), Connection.open(device.host, options, label=device.name) as conn:
         arch = preflight.check_python_and_arch(conn, device.remote_python, profile)
         layout = push.resolve_root(conn, device.remote_dir)
-        with device_lock(conn, device.remote_python, layout.root):
-            stray, agent_intact = push.prepare(conn, device.remote_python, layout, agent_sha)
+        with device_lock(conn, device.remote_python, layout.root, then=push.prepare_job(layout, agent_sha)) as line:
+            stray, agent_intact = push.prepared(conn, layout, line)
             if stray:
                 say(f"{device.name}: removed {len(stray)} stray partial upload(s) of an interrupted deploy")
             agent = push.Upload(layout.agent(agent_sha), 0, 0.0) if agent_intact else \
                 push.push_file(conn, device.remote_python, AGENT_PATH, agent_sha, layout.agent(agent_sha))
-            probe = preflight.probe_runtime(conn, device.remote_python, agent.remote_path, profile, layout.root, size)
-            check_custom_ops(model, profile, probe.get("runtime"), where=device.name)
-            interrupts.check(device.name)
-            say(f"{device.name}: pushing {model.name} ({size} bytes)")
-            upload = push.push_file(conn, device.remote_python, model, sha256, layout.model(sha256), say=say)
-            _say_upload(say, device.name, sha256, upload)
-            interrupts.check(device.name)
+            session = AgentSession(conn, device.remote_python, agent.remote_path)
             try:
-                measured, report = _check(conn, device, profile, agent.remote_path, layout, model, sha256,
-                                          checks=checks, timeout=options.bench_timeout, say=say)
-            except (AgentError, OutputMismatchError) as err:  # the device's verdict: refused
-                _refuse(conn, device, layout, sha256, err, say)
-                raise
-            if measured != sha256:
-                misread = TransferError(f"{device.name}: the agent read sha256 {measured[:12]} from "
-                                        f"{layout.model(sha256)}, expected {sha256[:12]}; nothing was activated; "
-                                        "deploy again")
-                _refuse(conn, device, layout, sha256, misread, say)
-                raise misread
-            interrupts.check(device.name)  # the last point where stopping leaves the device as it was
-            say(f"{device.name}: activating {sha256[:12]}")
-            keep = device.keep_models or profile.keep_models or DEFAULT_KEEP_MODELS
-            links = activation.activate(conn, device.remote_python, layout, sha256, keep)
-            removed = links["removed"]
-            if removed:
-                say(f"{device.name}: removed {len(removed)} old model(s) (keep_models = {keep})")
-            outcome = DeployResult(device=device.name, host=str(conn.host), target=profile.name, model=str(model),
-                                   sha256=measured, size_bytes=size, model_bytes_sent=upload.bytes_sent,
-                                   agent_bytes_sent=agent.bytes_sent, upload_seconds=round(upload.seconds, 4),
-                                   current=links["current"], previous=links["previous"], arch=arch,
-                                   runtime=probe.get("runtime"), stray_removed=stray, models_removed=removed,
-                                   replaced_corrupt=upload.replaced, checks=report)
-            if bench:
-                say(f"{device.name}: benchmarking {sha256[:12]}")
-                started = time.monotonic()
-                result = agent_run.run_bench(conn, device.remote_python, agent.remote_path, layout.model(sha256),
-                                             profile, threads=threads or profile.default_threads or 1, runs=runs,
-                                             warmup=warmup, timeout=options.bench_timeout, active=True)
-                say(f"{device.name}: benchmarked in {time.monotonic() - started:.1f}s")
-                outcome.result = {**result, "model": {**result["model"], "path": str(model),
-                                                      "remote_path": result["model"]["path"]},
-                                  "deploy": {"device": device.name, "host": str(conn.host),
-                                             "bytes_sent": upload.bytes_sent}}
-                if store is not None:
-                    outcome.run_id = store.record(outcome.result, target=profile.name, host=device.name)
+                return _deploy_in_session(session, model, sha256, size, device, profile, layout, arch, stray, agent,
+                                          threads=threads, runs=runs, warmup=warmup, bench=bench, store=store,
+                                          say=say, checks=checks)
+            finally:
+                session.close()
+
+
+def _deploy_in_session(session: AgentSession, model: Path, sha256: str, size: int, device: Device,
+                       profile: Target, layout: push.Layout, arch: str, stray: list[str], agent: push.Upload, *,
+                       threads: int | None, runs: int, warmup: int, bench: bool, store,
+                       say: Callable[[str], None], checks: output_check.Plan | None) -> DeployResult:
+    """Everything after the lock, with one agent process answering probe, checks and the benchmark."""
+    conn, timeout = session.conn, session.conn.options.bench_timeout
+    probe = preflight.probe_runtime(session, device.remote_python, profile, layout.root, size)
+    check_custom_ops(model, profile, probe.get("runtime"), where=device.name)
+    interrupts.check(device.name)
+    say(f"{device.name}: pushing {model.name} ({size} bytes)")
+    upload = push.push_file(conn, device.remote_python, model, sha256, layout.model(sha256), say=say,
+                            session=session)
+    _say_upload(say, device.name, sha256, upload)
+    interrupts.check(device.name)
+    if upload.current and checks is None:  # nothing to change: the device runs this very file already
+        say(f"{device.name}: {sha256[:12]} is already current and intact; skipped the load check and the switch")
+        measured, report, links = sha256, None, {"current": upload.current, "previous": upload.previous,
+                                                 "removed": []}
+    else:
+        measured, report, links = _check_and_switch(session, model, sha256, device, profile, layout,
+                                                    checks=checks, timeout=timeout, say=say)
+    outcome = DeployResult(device=device.name, host=str(conn.host), target=profile.name, model=str(model),
+                           sha256=measured, size_bytes=size, model_bytes_sent=upload.bytes_sent,
+                           agent_bytes_sent=agent.bytes_sent, upload_seconds=round(upload.seconds, 4),
+                           current=links["current"], previous=links["previous"], arch=arch,
+                           runtime=probe.get("runtime"), stray_removed=stray, models_removed=links["removed"],
+                           replaced_corrupt=upload.replaced, checks=report,
+                           already_current=bool(upload.current and checks is None))
+    if bench:
+        say(f"{device.name}: benchmarking {sha256[:12]}")
+        started = time.monotonic()
+        result = agent_run.run_bench(session, layout.model(sha256), profile,
+                                     threads=threads or profile.default_threads or 1, runs=runs, warmup=warmup,
+                                     timeout=timeout, active=True)
+        say(f"{device.name}: benchmarked in {time.monotonic() - started:.1f}s")
+        outcome.result = {**result, "model": {**result["model"], "path": str(model),
+                                              "remote_path": result["model"]["path"]},
+                          "deploy": {"device": device.name, "host": str(conn.host),
+                                     "bytes_sent": upload.bytes_sent}}
+        if store is not None:
+            outcome.run_id = store.record(outcome.result, target=profile.name, host=device.name)
     return outcome
 
 
-def _check(conn: Connection, device: Device, profile: Target, agent: str, layout: push.Layout, model: Path,
+def _check_and_switch(session: AgentSession, model: Path, sha256: str, device: Device, profile: Target,
+                      layout: push.Layout, *, checks: output_check.Plan | None, timeout: float,
+                      say: Callable[[str], None]) -> tuple[str, dict | None, dict]:
+    """The device runs the file from its final path, then switches to it: (sha256 it read, check report, links)."""
+    conn = session.conn
+    try:
+        measured, report = _check(session, device, profile, layout, model, sha256, checks=checks,
+                                  timeout=timeout, say=say)
+    except (AgentError, OutputMismatchError) as err:  # the device's verdict: refused
+        _refuse(conn, device, layout, sha256, err, say)
+        raise
+    if measured != sha256:
+        misread = TransferError(f"{device.name}: the agent read sha256 {measured[:12]} from "
+                                f"{layout.model(sha256)}, expected {sha256[:12]}; nothing was activated; "
+                                "deploy again")
+        _refuse(conn, device, layout, sha256, misread, say)
+        raise misread
+    interrupts.check(device.name)  # the last point where stopping leaves the device as it was
+    say(f"{device.name}: activating {sha256[:12]}")
+    keep = device.keep_models or profile.keep_models or DEFAULT_KEEP_MODELS
+    links = activation.activate(conn, device.remote_python, layout, sha256, keep, session)
+    if links["removed"]:
+        say(f"{device.name}: removed {len(links['removed'])} old model(s) (keep_models = {keep})")
+    return measured, report, links
+
+
+def _check(session: AgentSession, device: Device, profile: Target, layout: push.Layout, model: Path,
            sha256: str, *, checks: output_check.Plan | None, timeout: float,
            say: Callable[[str], None]) -> tuple[str, dict | None]:
     """The agent loads and runs the file from its final path: (the sha256 it read, the output check's report).
@@ -198,14 +231,14 @@ def _check(conn: Connection, device: Device, profile: Target, agent: str, layout
     report = None
     if checks is None:
         say(f"{device.name}: checking that the device runs {sha256[:12]} before activating it")
-        checked = agent_run.run_bench(conn, device.remote_python, agent, layout.model(sha256), profile, threads=1,
-                                      runs=1, warmup=0, timeout=timeout)
+        checked = agent_run.run_bench(session, layout.model(sha256), profile, threads=1, runs=1, warmup=0,
+                                      timeout=timeout)
         measured = checked["model"]["sha256"]
     else:  # the output check loads and runs the file from its final path too: no separate run
         say(f"{device.name}: checking {sha256[:12]} on {len(checks.inputs[0])} sample(s) through the device's "
             "runtime" + (" beside its int8 reference" if checks.reference else "") + " before activating it")
-        session = output_check.Session(conn, device.remote_python, agent, layout, profile, timeout)
-        report = output_check.run(session, checks, layout.model(sha256), where=device.name, name=model.name)
+        outputs = output_check.Session(session.conn, device.remote_python, session, layout, profile, timeout)
+        report = output_check.run(outputs, checks, layout.model(sha256), where=device.name, name=model.name)
         measured = report["sha256"]
     return measured, report
 

@@ -20,6 +20,7 @@ import paramiko
 
 from edgekit.errors import RemoteError, TransferError
 from edgekit.remote import agent_run, push
+from edgekit.remote.agent_session import AgentSession
 from edgekit.remote.connection import Connection
 from edgekit.targets import Target
 
@@ -39,7 +40,7 @@ class Session:
 
     conn: Connection
     python: str
-    agent: str
+    agent: AgentSession
     layout: push.Layout
     target: Target
     timeout: float
@@ -60,7 +61,7 @@ def run(session: Session, model: str, inputs: str) -> DeviceOutputs:
     """``model`` (a path on the device) run on the pushed ``inputs`` by the device's runtime."""
     save = session.layout.scratch(f"outputs-{secrets.token_hex(6)}.npz")
     try:
-        result = agent_run.run_outputs(session.conn, session.python, session.agent, model, inputs, save,
+        result = agent_run.run_outputs(session.agent, model, inputs, save,
                                        session.target, timeout=session.timeout)
         raw = _fetch(session.conn, save, result["saved"]["sha256"])
     finally:

@@ -18,6 +18,7 @@ import paramiko
 
 from edgekit.errors import RemoteError
 from edgekit.remote.connection import Connection
+from edgekit.remote.push import STDLIB_ONLY
 
 # How long a second deploy waits for the first: enough for the session of a killed
 # edgekit to be torn down by sshd, short enough to tell a user at once.
@@ -40,35 +41,59 @@ while True:
             sys.exit(75)
         time.sleep(0.1)
 print("locked", flush=True)
+if len(sys.argv) > 3:  # a first job under the lock, in this process: one Python start instead of two
+    job, sys.argv = sys.argv[3], sys.argv[3:]
+    exec(compile(job, "<under the lock>", "exec"), {"__name__": "__main__"})
+    sys.stdout.flush()
 sys.stdin.read()
 """
 
 
 @contextlib.contextmanager
-def device_lock(conn: Connection, python: str, root: str, wait: float = WAIT_SECONDS) -> Iterator[None]:
-    """Hold ``<root>/lock`` for the block; RemoteError "another deploy to HOST is in progress" if taken."""
+def device_lock(conn: Connection, python: str, root: str, wait: float = WAIT_SECONDS,
+                then: tuple[str, list[str]] | None = None) -> Iterator[str | None]:
+    """Hold ``<root>/lock`` for the block; RemoteError "another deploy to HOST is in progress" if taken.
+
+    ``then``: a stdlib script and its arguments run by the lock's process once it holds the lock
+    (saves a Python start); the block gets the last line it printed (None without ``then``).
+    """
     path = root.rstrip("/") + "/lock"
-    channel = conn.start(" ".join(shlex.quote(a) for a in (python, "-c", _HOLD, path, f"{wait:g}")))
+    job = [then[0], *then[1]] if then else []
+    channel = conn.start(" ".join(shlex.quote(a) for a in (python, *STDLIB_ONLY, _HOLD, path, f"{wait:g}", *job)))
     try:
-        answer = _first_line(conn, channel, wait + conn.options.command_timeout)
+        limit = wait + conn.options.command_timeout
+        answer = _first_line(conn, channel, limit)
         if answer == "busy":
             raise RemoteError(f"{conn.name}: another deploy to {conn.host.alias} is in progress (it holds {path}); "
                               "wait for it to finish, then run this again")
         if answer != "locked":
             raise RemoteError(f"{conn.name}: cannot take the deploy lock {path}: {answer or 'no answer'}")
-        yield
+        yield (_first_line(conn, channel, limit) or _last_error(channel)) if then else None
     finally:
         with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
             channel.shutdown_write()  # EOF on the holder's stdin: it exits, the kernel drops the lock
             channel.close()
 
 
+def _last_error(channel: paramiko.Channel) -> str:
+    """The last stderr line of a job that died under the lock (e.g. ``PermissionError: ...``)."""
+    deadline = time.monotonic() + 2.0
+    while not channel.exit_status_ready() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    err = b""
+    while channel.recv_stderr_ready():
+        err += channel.recv_stderr(1 << 16)
+    lines = err.decode("utf-8", "replace").strip().splitlines()
+    return lines[-1] if lines else ""
+
+
 def _first_line(conn: Connection, channel: paramiko.Channel, limit: float) -> str:
+    """The next stdout line of the lock's process (one byte at a time: nothing after it is consumed)."""
     data, deadline = b"", time.monotonic() + limit
     channel.settimeout(0.2)
-    while b"\n" not in data and time.monotonic() < deadline:
+    while not data.endswith(b"\n") and time.monotonic() < deadline:
         try:
-            chunk = channel.recv(256)
+            chunk = channel.recv(1)
         except TimeoutError:
             continue
         except (OSError, EOFError, paramiko.SSHException) as exc:
@@ -76,4 +101,4 @@ def _first_line(conn: Connection, channel: paramiko.Channel, limit: float) -> st
         if not chunk:
             break
         data += chunk
-    return data.decode("utf-8", "replace").split("\n", 1)[0].strip()
+    return data.decode("utf-8", "replace").strip()

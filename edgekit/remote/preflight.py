@@ -11,6 +11,7 @@ import json
 import shlex
 
 from edgekit.errors import PreflightError
+from edgekit.remote.agent_session import AgentSession
 from edgekit.remote.connection import Connection
 from edgekit.targets import Target
 
@@ -22,7 +23,7 @@ DISK_MARGIN_BYTES = 16 * 1024 * 1024
 def check_python_and_arch(conn: Connection, python: str, target: Target) -> str:
     """The device's ``uname -m``; PreflightError if python is missing or the arch is wrong."""
     q = shlex.quote(python)
-    result = conn.run(f"uname -m; command -v {q} >/dev/null 2>&1 || exit 127; {q} -c 'import sys; "
+    result = conn.run(f"uname -m; command -v {q} >/dev/null 2>&1 || exit 127; {q} -S -c 'import sys; "
                       "sys.exit(0 if sys.version_info >= (3, 7) else 1)'")
     arch = result.stdout.strip().splitlines()[0] if result.stdout.strip() else "?"
     if result.status == 127:
@@ -37,14 +38,15 @@ def check_python_and_arch(conn: Connection, python: str, target: Target) -> str:
     return arch
 
 
-def probe_runtime(conn: Connection, python: str, agent: str, target: Target, remote_dir: str,
-                  needed_bytes: int) -> dict:
+def probe_runtime(agent: AgentSession, python: str, target: Target, remote_dir: str, needed_bytes: int) -> dict:
     """The agent's probe; PreflightError if no runtime imports or the disk is too full."""
-    args = [python, agent, "probe", "--dir", remote_dir, "--runtime", ",".join(target.runtimes)]
-    result = conn.run(" ".join(shlex.quote(a) for a in args))
-    probe = _json(result.stdout)
+    conn = agent.conn
+    line, _, stderr = agent.exchange(["probe", "--dir", remote_dir, "--runtime", ",".join(target.runtimes)],
+                                     timeout=conn.options.command_timeout, flag="--command-timeout",
+                                     too_slow="is the device overloaded?")
+    probe = _json(line)
     if probe is None or not probe.get("ok"):
-        raise PreflightError(_probe_failure(conn.name, python, target, result.stderr, probe))
+        raise PreflightError(_probe_failure(conn.name, python, target, stderr, probe))
     if probe.get("runtime") is None:
         tried = "; ".join(f"{t['name']}: {t['error']}" for t in probe.get("runtimes_tried", []))
         raise PreflightError(f"{conn.name}: no TFLite runtime importable by {python} (tried {tried}); "

@@ -53,7 +53,11 @@ class Sshd:
         self.process.wait(timeout=10)
 
 
-def start_sshd(directory: Path, authorized_keys: Path) -> Sshd:
+# Raised for the many connections of the fleet tests; a jump host test uses OpenSSH's own defaults.
+TEST_SETTINGS = {"MaxStartups": "50", "MaxSessions": "50", "LogLevel": "ERROR"}
+
+
+def start_sshd(directory: Path, authorized_keys: Path, settings: dict[str, str] = TEST_SETTINGS) -> Sshd:
     directory.mkdir(parents=True, exist_ok=True)
     host_key = keygen(directory / "ssh_host_ed25519_key", "edgekit-test-host")
     port = free_port()
@@ -70,11 +74,8 @@ PermitRootLogin prohibit-password
 UsePAM no
 StrictModes no
 AllowTcpForwarding yes
-MaxStartups 50
-MaxSessions 50
-LogLevel ERROR
 Subsystem sftp {SFTP_SERVER}
-""")
+""" + "".join(f"{key} {value}\n" for key, value in settings.items()))
     Path("/run/sshd").mkdir(exist_ok=True)  # privilege-separation dir sshd insists on
     process = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL,
                                stderr=open(directory / "sshd.log", "wb"))
@@ -104,8 +105,8 @@ def flip_two_bytes(path: Path) -> None:
 
 
 def agent_pids(marker: str, *more: str) -> list[int]:
-    """Pids of agent ``bench`` processes whose command line contains ``marker`` (a test's own remote dir)
-    and every one of ``more`` (e.g. the --runs of the benchmark, not those of the load check)."""
+    """Pids of agent processes (a one-shot ``bench`` or a deploy's ``session``) whose command line contains
+    ``marker`` (a test's own remote dir or model) and every one of ``more``."""
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -115,7 +116,7 @@ def agent_pids(marker: str, *more: str) -> list[int]:
         except OSError:
             continue
         text = [part.decode(errors="replace") for part in cmdline]
-        if any("edgekit_agent" in part for part in text) and "bench" in text and \
+        if any("edgekit_agent" in part for part in text) and ("bench" in text or "session" in text) and \
                 all(any(m in p for p in text) for m in (marker, *more)):
             pids.append(int(proc.name))
     return pids

@@ -93,7 +93,9 @@ def test_agent_killed_mid_benchmark_is_reported_and_next_run_succeeds(cli, sshd,
     worker = threading.Thread(target=long_bench)
     worker.start()
     deadline = time.monotonic() + 60
-    while not (pids := agent_pids(str(device_dir), "100000000")) and time.monotonic() < deadline:
+    switched = f"models/{file_sha256(tflite_models['a'])}.tflite"  # the benchmark comes right after the switch
+    while not ((device_dir / "current").is_symlink() and os.readlink(device_dir / "current") == switched
+               and (pids := agent_pids(str(device_dir)))) and time.monotonic() < deadline:
         time.sleep(0.2)
     if not pids:
         worker.join()
@@ -115,8 +117,14 @@ def test_benchmark_over_time_limit_is_killed(sshd, user_key, known_hosts, tflite
 
     device_dir = tmp_path / "device"
     hanging = tmp_path / "hanging-python"
-    hanging.write_text(f'#!/bin/sh\nif [ "$2" = bench ]; then exec {sys.executable} -c "import time; '
-                       f'time.sleep(300)" "$@"; fi\nexec {sys.executable} "$@"\n')
+    hang = tmp_path / "hang.py"  # the device's agent, with a runtime that never returns from a model run
+    hang.write_text("import importlib.util, sys, time\n"
+                    "spec = importlib.util.spec_from_file_location('agent', sys.argv[1])\n"
+                    "agent = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(agent)\n"
+                    "agent.COMMANDS['bench'] = lambda args, output: time.sleep(300)\n"
+                    "sys.exit(agent.main(sys.argv[2:]))\n")
+    hanging.write_text(f'#!/bin/sh\nif [ "$2" = session ]; then exec {sys.executable} {hang} "$@"; fi\n'
+                       f'exec {sys.executable} "$@"\n')
     hanging.chmod(0o755)
     device = Device(name="slow", host=f"{getpass.getuser()}@127.0.0.1:{sshd.port}", target="local",
                     remote_python=str(hanging), remote_dir=str(device_dir))

@@ -294,7 +294,8 @@ def test_interrupt_during_the_benchmark_is_counted_as_after_activating(sshd, dev
     flags = [*device_args(sshd, device_dir)[:-4], "--runs", "100000000", "--warmup", "0"]
     run = _edgekit("deploy", tflite_models["a"], *flags)
     try:
-        _wait_for(lambda: agent_pids(str(device_dir), "100000000"), 60, "the benchmark to start")
+        _wait_for(lambda: _link(device_dir, "current") == _model_link(tflite_models["a"])
+                  and agent_pids(str(device_dir)), 60, "the switch (the benchmark comes right after it)")
         run.send_signal(signal.SIGINT)
         out, err = run.communicate(timeout=60)
     finally:
@@ -306,7 +307,7 @@ def test_interrupt_during_the_benchmark_is_counted_as_after_activating(sshd, dev
     assert "interrupted: 0 of 1 device(s) done, 1 stopped after activating, 0 stopped before activating, " \
            "0 not started" in out, out
     assert _link(device_dir, "current") == _model_link(tflite_models["a"])
-    _wait_for(lambda: not agent_pids(str(device_dir), "100000000"), 10, "the agent to be gone")
+    _wait_for(lambda: not agent_pids(str(device_dir)), 10, "the agent to be gone")
 
 
 def test_a_device_without_a_record_starts_one_from_its_files(cli, sshd, user_key, known_hosts, tflite_models,

@@ -32,7 +32,7 @@ def test_fleet_with_one_device_down(cli, sshd_pool, user_key, known_hosts, tflit
                  "--known-hosts", known_hosts, "--runs", "3", "--warmup", "0", "--connect-timeout", "3")
     assert result.exit_code == 3
     ok_lines = [line for line in result.stdout.splitlines() if line.startswith("ok ")]
-    assert sorted(line.split()[1] for line in ok_lines) == ["dev0", "dev1", "dev2"]
+    assert sorted(line.split()[1].rstrip(":") for line in ok_lines) == ["dev0", "dev1", "dev2"]
     assert "3 of 4 device(s) ok, 1 failed" in result.stdout
     assert "dev-down" in result.stderr and "cannot connect" in result.stderr
     sha = file_sha256(tflite_models["a"])
@@ -105,3 +105,31 @@ def test_run_fleet_bounds_parallelism_and_keeps_going():
     assert [o.value for o in outcomes if o.ok] == ["D0", "D1", "D2", "D4", "D5", "D6"]
     assert [str(o.error) for o in outcomes if not o.ok] == ["d3: unreachable"]
     assert len(seen) == 7
+
+
+def test_fleet_log_writes_whole_lines_from_many_threads_under_a_live_count():
+    import re
+    import threading
+
+    from edgekit.remote.fleet_log import FleetLog
+
+    written: list[tuple[str, bool]] = []
+    log = FleetLog(lambda text, err: written.append((text, err)), total=8, verbose=False, live=True)
+
+    def worker(i):
+        for step in range(50):
+            log.progress(f"d{i}: step {step} " + "x" * 200)  # hidden: not verbose
+            log.line(f"d{i}: line {step} " + "y" * 200, err=bool(step % 2))
+        log.finished(ok=i != 3)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    log.close()
+    lines = [text for text, _ in written if text.endswith("\n")]
+    assert len(lines) == 8 * 50 and all(re.fullmatch(r"d\d: line \d+ y{200}\n", text) for text in lines)
+    counts = [text for text, err in written if not text.endswith("\n") and not text.startswith("\r")]
+    assert counts[-1] == "8/8 done, 1 failed" and all(err for text, err in written if text in counts)
+    assert written[-1] == ("\r\x1b[K", True)  # the count is gone before the summary
