@@ -44,24 +44,28 @@ class LearningRate:
     source: str
     warmup_steps: int = 0
 
-    def schedule(self):
-        """What Adam's ``learning_rate`` is given: the rate, or a warmup schedule to it."""
-        return Warmup(self.value, self.warmup_steps) if self.warmup_steps else self.value
+    def callbacks(self) -> list:
+        """The Keras callbacks fine-tuning at this rate needs: the warmup, if any."""
+        return [Warmup(self.value, self.warmup_steps)] if self.warmup_steps else []
 
 
-class Warmup(keras.optimizers.schedules.LearningRateSchedule):
+class Warmup(keras.callbacks.Callback):
     """Linear warmup from ``rate / steps`` to ``rate`` over ``steps`` steps, then constant:
-    the first updates of a rate not tuned to the model must not throw its weights away."""
+    the first updates of a rate not tuned to the model must not throw its weights away.
+
+    A callback that sets the optimizer's plain rate, not a LearningRateSchedule: a schedule
+    class is saved into the model's optimizer config, and the written .keras file would not
+    load without edgekit (a tune trial's cached model did not)."""
 
     def __init__(self, rate: float, steps: int):
+        super().__init__()
         self.rate, self.steps = float(rate), int(steps)
 
-    def __call__(self, step):
-        fraction = keras.ops.minimum(1.0, (keras.ops.cast(step, "float32") + 1.0) / self.steps)
-        return self.rate * fraction
+    def rate_at(self, step: int) -> float:
+        return self.rate * min(1.0, (step + 1) / self.steps)
 
-    def get_config(self) -> dict:
-        return {"rate": self.rate, "steps": self.steps}
+    def on_train_batch_begin(self, batch, logs=None) -> None:
+        self.model.optimizer.learning_rate.assign(self.rate_at(int(self.model.optimizer.iterations)))
 
 
 def choose_learning_rate(given: float | None, compile_config: dict | None,

@@ -78,13 +78,14 @@ class Trainer:
         With ``stopping`` set (an accuracy budget: :mod:`edgekit.optimize.budget`), the
         callback it makes may train on past the configured epochs and restore the best ones.
         """
-        self._compile(model, self.learning_rate.schedule(), loss)
+        self._compile(model, self.learning_rate.value, loss)
         stopping = self.stopping(self.epochs) if self.stopping is not None else None
         report = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: self.progress(
             f"  epoch {epoch + 1}/{self.epochs}: " + _format_logs(logs)) if epoch < self.epochs else None)
         history = model.fit(self.train.x, _single(self.labels), batch_size=self.finetune.batch_size, verbose=0,
                             epochs=getattr(stopping, "max_epochs", self.epochs),
-                            callbacks=[*callbacks, *self.finetune.callbacks, report, *([stopping] if stopping else [])])
+                            callbacks=[*callbacks, *self.finetune.callbacks, *self.learning_rate.callbacks(), report,
+                                       *([stopping] if stopping else [])])
         self.epochs_run = len(history.epoch)
 
     def _compile(self, model: keras.Model, learning_rate, loss=None) -> None:

@@ -47,18 +47,21 @@ def test_a_model_saved_without_optimizer_gets_a_range_tested_rate(digits_train):
 def test_without_saved_rate_or_range_test_the_default_warms_up():
     chosen = choose_learning_rate(None, None, lambda: None)
     assert chosen.value == DEFAULT_LEARNING_RATE and chosen.warmup_steps == WARMUP_STEPS
-    schedule = chosen.schedule()
-    assert float(schedule(0)) == pytest.approx(DEFAULT_LEARNING_RATE / WARMUP_STEPS)
-    assert float(schedule(WARMUP_STEPS * 5)) == pytest.approx(DEFAULT_LEARNING_RATE)
+    warmup, = chosen.callbacks()
+    assert warmup.rate_at(0) == pytest.approx(DEFAULT_LEARNING_RATE / WARMUP_STEPS)
+    assert warmup.rate_at(WARMUP_STEPS * 5) == pytest.approx(DEFAULT_LEARNING_RATE)
     assert choose_learning_rate(5e-4, None, lambda: None).value == 5e-4   # --learning-rate wins
 
 
-def test_adam_trains_with_the_warmup_schedule():
+def test_adam_trains_with_the_warmup_and_the_model_saves_plainly(tmp_path):
+    chosen = choose_learning_rate(None, None, lambda: None)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.Adam(choose_learning_rate(None, None, lambda: None).schedule()),
-                  loss="mse")
+    model.compile(optimizer=keras.optimizers.Adam(chosen.value), loss="mse")
     before = model.get_weights()[0].copy()
-    model.fit(np.ones((8, 4), "float32"), np.zeros((8, 1), "float32"), epochs=1, verbose=0)
-    # one step taken: the rate the next step gets is 2 / WARMUP_STEPS of the default
-    assert float(model.optimizer.learning_rate) == pytest.approx(2 * DEFAULT_LEARNING_RATE / WARMUP_STEPS)
+    model.fit(np.ones((8, 4), "float32"), np.zeros((8, 1), "float32"), epochs=1, verbose=0,
+              callbacks=chosen.callbacks())
+    # one step taken, at 1 / WARMUP_STEPS of the default
+    assert float(model.optimizer.learning_rate) == pytest.approx(DEFAULT_LEARNING_RATE / WARMUP_STEPS)
     assert not np.array_equal(before, model.get_weights()[0])
+    model.save(tmp_path / "m.keras")   # a plain float rate: loads without edgekit's classes
+    assert float(keras.models.load_model(tmp_path / "m.keras").optimizer.learning_rate) > 0
