@@ -39,7 +39,7 @@ def build(config: Path, out_dir: Path, storage: str | None, seed: int | None, as
     """Build, measure and check a model as CONFIG (edgekit.toml) describes; fail on violated budgets."""
     from edgekit.extras import require_tensorflow
     from edgekit.pipeline.budgets import enforce
-    from edgekit.pipeline.build import run_build
+    from edgekit.pipeline.run import run_build
     from edgekit.pipeline.config import load_config, with_storage
 
     config_ = load_config(config)

@@ -13,7 +13,7 @@ class KerasModel:
     """Input/output signature, compiled losses and batch prediction of a Keras model file."""
 
     def __init__(self, path: Path):
-        from edgekit.convert import input_signature, load_keras_model
+        from edgekit.convert.keras_loader import input_signature, load_keras_model
 
         self._model = load_keras_model(path)
         self.input_shapes, self.input_names = input_signature(self._model)

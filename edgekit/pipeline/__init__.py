@@ -1,6 +1,7 @@
 """``edgekit build``: one declarative edgekit.toml -> a measured, budget-checked model.
 
     config.py    edgekit.toml -> typed sections (errors name file:line and key)
+    run.py       run_build: picks the build for the source (Keras model or float .tflite) and runs it
     build.py     the stages (train/load, optimize, convert, evaluate, arena, edgetpu, bench)
     tflite_build.py  a float .tflite source: AI Edge Quantizer makes the variants, build.py's stages the rest
     cache.py     stage cache keyed by content hashes

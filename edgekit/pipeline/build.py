@@ -22,7 +22,6 @@ module adds only what makes it a build: cache keys, stage log lines, budgets, ar
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import gzip
@@ -30,7 +29,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Sequence
+from typing import Any, Callable, ContextManager
 
 from edgekit.fileio import atomic_path, atomic_write_bytes
 from edgekit.pipeline import steps
@@ -133,30 +132,7 @@ class BuildResult:
         return measure(self.baseline.metrics, self.final.metrics, self.fixes)
 
 
-def run_build(config: BuildConfig, out_dir: str | Path, log: StageLog | None = None, *,
-              cache_dir: str | Path | None = None,
-              bench_guard: Callable[[], ContextManager] = contextlib.nullcontext,
-              trial: str | None = None, epoch_callbacks: Sequence[Any] = ()) -> BuildResult:
-    """Run every stage, write the artifacts, and return the result (budgets are not enforced here).
-
-    ``cache_dir`` (default ``OUT/.cache``) lets several builds share stage results (a search's
-    trials train the base model once); ``bench_guard()`` is held around the benchmark, so
-    builds running side by side can take turns on one device. ``trial`` names the tune trial
-    this build is: its benchmark is recorded as that trial's run, not as a build's; ``epoch_callbacks``:
-    Keras callbacks the optimize stage's fine-tuning runs (a search watches its trials' epochs).
-    """
-    from edgekit.pipeline.manifest import write_manifest
-    from edgekit.pipeline.report import write_report
-
-    out = Path(out_dir)
-    builder = _Build
-    if config.is_tflite:  # no Keras model: AI Edge Quantizer converts the float .tflite
-        from edgekit.pipeline.tflite_build import TfliteBuild as builder
-    return builder(config, out, log or StageLog(), Path(cache_dir) if cache_dir else out / ".cache",
-                   bench_guard, trial, tuple(epoch_callbacks)).run(write_manifest, write_report)
-
-
-class _Build:
+class KerasBuild:
     extra_versions: tuple[str, ...] = ()   # distributions beyond _versions()'s that change this kind of build
 
     def __init__(self, config: BuildConfig, out_dir: Path, log: StageLog, cache_dir: Path,
@@ -478,4 +454,4 @@ def _versions(*extra: str) -> dict[str, str]:
 # the manifest's names of the inputs that are not [data] SPECs, as edgekit.toml spells their keys
 _INPUT_KEYS = {"model": "[model] source", "recipe": "[convert] recipe"}
 
-__all__ = ["BuildResult", "Variant", "run_build", "FINAL_FILE"]
+__all__ = ["BuildResult", "KerasBuild", "Variant", "FINAL_FILE"]

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from edgekit.convert.tflite_source.engine import require_aeq
 from edgekit.convert.tflite_source.file import TfliteOptions, quantize_tflite_file
 from edgekit.pipeline import steps
-from edgekit.pipeline.build import BuildResult, Variant, _Build
+from edgekit.pipeline.build import BuildResult, KerasBuild, Variant
 from edgekit.pipeline.cache import stage_key
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def variant_name(mode: "Mode | None") -> str:
     return "recipe" if mode is None else re.sub(r"[^A-Za-z0-9]+", "-", mode.name).strip("-")
 
 
-class TfliteBuild(_Build):
+class TfliteBuild(KerasBuild):
     """The build of a ``.tflite`` source: its variants come from AI Edge Quantizer, the rest as for Keras."""
 
     extra_versions = ("ai-edge-quantizer",)

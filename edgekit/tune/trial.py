@@ -41,7 +41,7 @@ def trial_config(config, steps: list[dict[str, Any]], convert: dict[str, Any], b
 def run_trial(job: dict[str, Any]) -> dict[str, Any]:
     """Build the trial's recipe; return its measurements and budget verdicts (budgets are not enforced),
     or ``{"pruned": {"epoch", "accuracy", "why"}}`` when its epochs were cut short."""
-    from edgekit.pipeline.build import run_build
+    from edgekit.pipeline.run import run_build
     from edgekit.pipeline.config import load_config
     from edgekit.pipeline.progress import StageLog
     from edgekit.tune.benchlock import bench_lock

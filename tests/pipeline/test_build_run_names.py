@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from build_support import project
-from edgekit.pipeline.build import run_build
+from edgekit.pipeline.run import run_build
 from edgekit.pipeline.config import load_config
 from edgekit.results import ResultStore, list_history
 from edgekit.tune.trial import payload, run_trial
