@@ -57,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
 
-    import tflite_zoo
+    from helpers import tflite_zoo
 
     small = tflite_zoo.build("int8_digits", args.workdir)
     large = mobilenet_v2(args.workdir)

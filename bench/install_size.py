@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from install_support import BASE_PYTHON, build_wheel, clean_env
+from helpers.install_support import BASE_PYTHON, build_wheel, clean_env
 
 OUT = Path(__file__).resolve().parent / "results" / "install_size.json"
 LIST = "import importlib.metadata as m; print('\\n'.join(sorted(d.metadata['Name'].lower() for d in m.distributions())))"

@@ -132,7 +132,7 @@ def main() -> None:
 def _silently_wrong(grid_model, train, val, files: dict[str, Path], calibration, work: Path) -> tuple[list[dict], dict]:
     """The forms some runtime runs wrong, made on purpose: each one's agreement with its int8 file per
     runtime, and what edgekit says when given it (export for TFLM, deploy's check for rpi4)."""
-    import storage_shapes
+    from helpers import storage_shapes
 
     from edgekit.convert.storage import lut
     from edgekit.convert.storage.int4 import to_int4

@@ -2,7 +2,7 @@
 
     python bench/tflite_corpus.py [--samples 32] [--tflite-runtime PYTHON]
 
-The corpus is MediaPipe 0.10.14's models (``tests/tflite_corpus.py``: fetched from PyPI once,
+The corpus is MediaPipe 0.10.14's models (``tests/helpers/tflite_corpus.py``: fetched from PyPI once,
 cached). Each model goes through the library use case behind the command
 (``quantize_tflite_file``) in three modes: ``--quantize dynamic``, ``--quantize int8
 --calibration SPEC`` and ``--weights int4`` (weight-only). Calibration inputs are generated
@@ -36,7 +36,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE.parent / "tests")]
 
-import tflite_corpus  # noqa: E402
+from helpers import tflite_corpus  # noqa: E402
 
 from edgekit.convert.tflite_source import calibration as cal  # noqa: E402
 from edgekit.convert.tflite_source.file import TfliteOptions, quantize_tflite_file  # noqa: E402

@@ -4,7 +4,7 @@
 #   bash scripts/test.sh fast [PYTEST ARGS]  the developer loop: no slow and no device tests
 #   bash scripts/test.sh extended [ARGS]     the large architectures the gate leaves out (minutes each)
 # Both run the unit tests on pytest-xdist workers; trained test models are cached in
-# ~/.cache/edgekit-tests (tests/trained_models.py), so a second run trains nothing.
+# ~/.cache/edgekit-tests (tests/helpers/trained_models.py), so a second run trains nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=full

@@ -1,4 +1,5 @@
-"""Fixtures shared by every test tier: the CLI, the shipped digits data, a trained model."""
+"""Fixtures shared by every test tier: the CLI, the shipped digits data, a trained model, its TFLite files and
+the TFLite zoo (odd third-party models), each built once per session when a test asks for it."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from support import ROOT, run_edgekit  # noqa: F401  (re-exported for tests)
-from trained_models import digits_classifier, trained
+from helpers.support import ROOT, run_edgekit  # noqa: F401  (re-exported for tests)
+from helpers.tflite_zoo import build
+from helpers.trained_models import digits_classifier, trained
+
+pytest_plugins = ["helpers.digits_tflite"]  # the tflite_models and cxx fixtures
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Subprocesses (``python -m edgekit``, the agent) must import this checkout's edgekit.
@@ -65,3 +69,51 @@ def digits_model(tmp_path_factory, digits_train) -> Path:
     path = tmp_path_factory.mktemp("models") / "digits.keras"
     shutil.copyfile(trained(digits_classifier, digits_train, epochs=8), path)
     return path
+
+
+@pytest.fixture(scope="session")
+def zoo_dir(tmp_path_factory) -> Path:
+    """Where zoo models are built; ``EDGEKIT_TEST_ZOO=DIR`` keeps them across runs."""
+    kept = os.environ.get("EDGEKIT_TEST_ZOO")
+    return Path(kept) if kept else tmp_path_factory.mktemp("zoo")
+
+
+@pytest.fixture(scope="session")
+def zoo(zoo_dir):
+    """``zoo("sparse_encoded") -> Path``: a zoo model, built on first use."""
+    return lambda name: build(name, zoo_dir)
+
+
+def invoke_cli(*args):
+    """``edgekit ARGS...`` in-process, for session fixtures (the ``cli`` fixture is per test)."""
+    from click.testing import CliRunner
+
+    from edgekit.cli import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="session")
+def digits_tflite(digits_model, digits_train, tmp_path_factory):
+    """``digits_tflite(quantize, io_type) -> Path``: ``edgekit convert`` of the digits model, once each."""
+    out, made = tmp_path_factory.mktemp("tflite"), {}
+
+    def convert(quantize: str = "none", io_type: str = "float32") -> Path:
+        if (quantize, io_type) not in made:
+            path = out / f"digits_{quantize}_{io_type}.tflite"
+            calibration = ["--calibration", digits_train] if quantize in ("int8", "int16x8") else []
+            result = invoke_cli("convert", digits_model, "-o", path, "--quantize", quantize,
+                                "--io-type", io_type, *calibration)
+            assert result.exit_code == 0, result.output
+            made[quantize, io_type] = path
+        return made[quantize, io_type]
+
+    return convert
+
+
+@pytest.fixture(scope="session")
+def trained_cnn(digits_model):
+    """The session's trained digits CNN, loaded; tests clone it before changing it."""
+    import keras
+
+    return keras.saving.load_model(digits_model)

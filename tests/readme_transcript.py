@@ -261,7 +261,7 @@ def compare(expected: list[str], stdout: list[str], stderr: list[str], vary: lis
 
 
 def noise_lines(stderr: list[str]) -> list[str]:
-    from quiet_support import noise_lines as find
+    from helpers.quiet_support import noise_lines as find
     return find("\n".join(stderr))
 
 

@@ -19,7 +19,7 @@ from typing import Callable
 
 import pytest
 
-from support import isolate_ssh_client, run_edgekit
+from helpers.support import isolate_ssh_client, run_edgekit
 from edgekit.errors import EdgekitError
 
 MUTATIONS = 300

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import rig
-from support import isolate_ssh_client, unavailable
+from helpers.support import isolate_ssh_client, unavailable
 
 ARM_MEMORY_MB = 384
 OOM_MEMORY_MB = 192  # the memory test's device limit: the agent session (numpy + runtime) needs ~130 MB under qemu

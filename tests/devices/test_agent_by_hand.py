@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from install_support import build_wheel
+from helpers.install_support import build_wheel
 
 pytestmark = pytest.mark.device
 

@@ -11,7 +11,7 @@ import json
 import pytest
 
 import rig
-from support import run_edgekit
+from helpers.support import run_edgekit
 
 pytestmark = pytest.mark.device
 

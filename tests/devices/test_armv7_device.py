@@ -8,7 +8,7 @@ import json
 import pytest
 
 import rig
-from support import run_edgekit, unavailable
+from helpers.support import run_edgekit, unavailable
 
 pytestmark = pytest.mark.device
 

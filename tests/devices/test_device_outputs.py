@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import rig
-import storage_shapes
-from support import run_edgekit
+from helpers import storage_shapes
+from helpers.support import run_edgekit
 
 pytestmark = pytest.mark.device
 

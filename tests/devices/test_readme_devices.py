@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from readme_transcript import Session, block_problems, parse, scratch
-from support import ROOT
+from helpers.support import ROOT
 
 pytestmark = pytest.mark.device
 

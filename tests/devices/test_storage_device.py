@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import storage_shapes
+from helpers import storage_shapes
 from storage_on_device import run_on_device
-from support import run_edgekit
+from helpers.support import run_edgekit
 
 pytestmark = pytest.mark.device
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import tflite_corpus
+from helpers import tflite_corpus
 from storage_on_device import run_on_device
 
 pytestmark = pytest.mark.device

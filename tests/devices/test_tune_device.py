@@ -12,8 +12,8 @@ import shutil
 import pytest
 
 import rig
-from support import run_edgekit
-from tune_support import tune_toml
+from helpers.support import run_edgekit
+from helpers.tune_support import tune_toml
 
 pytestmark = pytest.mark.device
 

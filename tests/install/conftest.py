@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from install_support import build_wheel
+from helpers.install_support import build_wheel
 
 
 @pytest.fixture(scope="session")
@@ -17,7 +17,7 @@ def wheel(tmp_path_factory) -> Path:
 @pytest.fixture(autouse=True)
 def venv_edgekit_untouched():
     """Installing a wheel elsewhere must leave this venv's own edgekit (dist-info, editable hooks) alone."""
-    from install_support import VENV_SITE
+    from helpers.install_support import VENV_SITE
 
     def entries() -> list[str]:
         return sorted(p.name for p in Path(VENV_SITE).glob("*edgekit*"))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from install_support import BASE_PYTHON, clean_env, run
+from helpers.install_support import BASE_PYTHON, clean_env, run
 from test_base_install import models  # noqa: F401  (the fixture: a real float .tflite)
 
 pytestmark = pytest.mark.slow

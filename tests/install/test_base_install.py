@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from install_support import BASE_PYTHON, clean_env, run
-from support import unavailable
+from helpers.install_support import BASE_PYTHON, clean_env, run
+from helpers.support import unavailable
 
 pytestmark = [pytest.mark.slow, pytest.mark.ssh]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from support import run_edgekit
+from helpers.support import run_edgekit
 
 from edgekit.errors import ConfigError, UsageError
 from edgekit.resources import targets_dir

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from install_support import BASE_PYTHON, VENV_SITE, clean_env, run
+from helpers.install_support import BASE_PYTHON, VENV_SITE, clean_env, run
 
 pytestmark = pytest.mark.slow
 

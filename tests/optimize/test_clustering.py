@@ -85,7 +85,7 @@ def test_prune_then_sparsity_preserving_cluster_keeps_zeros(trained, digits):
 
 def test_per_tensor_int8_keeps_one_code_per_centroid(trained, digits):
     """Per-channel scales spread a shared centroid over many int8 codes; one scale per tensor does not."""
-    from support import tflite_weights
+    from helpers.support import tflite_weights
     from edgekit.convert import convert_model
 
     x = digits[0]

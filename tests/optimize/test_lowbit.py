@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from support import tflite_weights
+from helpers.support import tflite_weights
 
 
 def _per_channel_values(kernel: np.ndarray) -> int:

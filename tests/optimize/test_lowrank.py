@@ -211,7 +211,7 @@ def _line(output: str) -> str:
 
 
 def test_a_bad_ratio_in_a_real_process_is_one_line(digits_model, digits_train, tmp_path):
-    from support import run_edgekit
+    from helpers.support import run_edgekit
 
     proc = run_edgekit("optimize", digits_model, "-o", tmp_path / "o.keras", "--train-data", digits_train,
                        "--lowrank", "1.5")

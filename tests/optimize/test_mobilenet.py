@@ -15,7 +15,7 @@ from edgekit.optimize.pruning.config import PruneConfig
 from edgekit.optimize.stages import Step
 from edgekit.optimize.trainer import Finetune
 
-from support import tflite_weights
+from helpers.support import tflite_weights
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from support import run_edgekit
+from helpers.support import run_edgekit
 
 
 @pytest.mark.slow

@@ -133,7 +133,7 @@ def test_unsupported_and_depthwise_layers_are_listed_in_one_warning():
 
 def test_2_of_4_survives_full_int8_conversion(trained, digits):
     """TFLite stores filters (out, ..., in): every 4 consecutive input channels keep <= 2 non-zeros."""
-    from support import tflite_weights
+    from helpers.support import tflite_weights
     from edgekit.convert import convert_model
 
     x, y, _, _ = digits
@@ -151,7 +151,7 @@ def test_2_of_4_survives_full_int8_conversion(trained, digits):
 
 def test_block_pruning_leaves_runs_of_zeros_in_the_int8_file(trained, digits):
     """In TFLite's (out, ..., in) layout the pruned blocks are runs of K zeros along the last axis."""
-    from support import tflite_weights
+    from helpers.support import tflite_weights
     from edgekit.convert import convert_model
 
     x, y, _, _ = digits

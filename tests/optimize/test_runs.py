@@ -59,7 +59,7 @@ def _zero_runs(kernel: np.ndarray) -> float:
 
 @pytest.mark.slow
 def test_run_cost_leaves_longer_zero_runs_and_a_smaller_gzip_in_the_int8_file(trained, digits):
-    from support import tflite_weights
+    from helpers.support import tflite_weights
     from edgekit.convert import convert_model
 
     x, y, _, _ = digits

@@ -11,7 +11,7 @@ from html import unescape
 
 import pytest
 
-from build_support import build, project
+from helpers.build_support import build, project
 from edgekit.pipeline.budgets import BUDGETS
 from edgekit.pipeline.manifest import without_timing
 

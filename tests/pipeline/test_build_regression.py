@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from build_support import build
+from helpers.build_support import build
 
 
 @pytest.mark.slow

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from build_support import project
+from helpers.build_support import project
 from edgekit.pipeline.run import run_build
 from edgekit.pipeline.config import load_config
 from edgekit.results import ResultStore, list_history

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-import tflite_zoo
-from build_support import build
+from helpers import tflite_zoo
+from helpers.build_support import build
 from edgekit.errors import ConfigError
 from edgekit.pipeline.budgets import BUDGETS
 from edgekit.pipeline.config import load_config
 from edgekit.pipeline.manifest import without_timing
-from support import ROOT
+from helpers.support import ROOT
 
 pytest.importorskip("ai_edge_quantizer")
 

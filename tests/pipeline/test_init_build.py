@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from edgekit.resources import digits_path
-from quiet_support import noise_lines
-from support import run_edgekit
+from helpers.quiet_support import noise_lines
+from helpers.support import run_edgekit
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.pipeline import steps
-from support import ROOT
+from helpers.support import ROOT
 
 
 def test_vocab_is_stdlib_only_and_the_one_source():

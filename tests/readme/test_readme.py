@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from readme_transcript import Session, block_problems, compare, figures, in_order, parse, scratch
-from support import ROOT, unavailable
+from helpers.support import ROOT, unavailable
 
 BLOCKS = parse((ROOT / "README.md").read_text())
 HOST_BLOCKS = [block for block in BLOCKS if not (block.skip or block.todo or block.device)]

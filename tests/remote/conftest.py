@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from remote_support import SSHD, Sshd, keygen, start_sshd
-from support import isolate_ssh_client, unavailable
+from helpers.support import isolate_ssh_client, unavailable
 
 
 @pytest.fixture(scope="session")
@@ -80,13 +80,13 @@ def _convert(model) -> bytes:
 
 
 @pytest.fixture(scope="session")
-def tflite_models(tmp_path_factory) -> dict[str, Path]:
+def remote_models(tmp_path_factory) -> dict[str, Path]:
     """Real float TFLite models: ``a``, ``b``, ``c``, ``d`` (tiny, all different), ``big`` (~14 MB of weights),
     ``v99`` (``a``'s graph with every op at version 99: inspect reads it, no runtime loads it) and
-    ``custom`` (a CUSTOM op no stock runtime has, tests/tflite_zoo.py)."""
+    ``custom`` (a CUSTOM op no stock runtime has, tests/helpers/tflite_zoo.py)."""
     import keras
     from tensorflow.lite.tools import flatbuffer_utils
-    from tflite_zoo import custom_op
+    from helpers.tflite_zoo import custom_op
 
     out = tmp_path_factory.mktemp("remote-models")
     paths = {}

@@ -17,8 +17,8 @@ def _session(*requests) -> tuple[list[dict], subprocess.CompletedProcess]:
     return [json.loads(line) for line in proc.stdout.splitlines()], proc
 
 
-def test_one_session_answers_every_request_in_order(tflite_models, tmp_path):
-    model = str(tflite_models["a"])
+def test_one_session_answers_every_request_in_order(remote_models, tmp_path):
+    model = str(remote_models["a"])
     answers, proc = _session(["probe", "--dir", str(tmp_path)],
                              ["bench", model, "--runs", "3", "--warmup", "0"],
                              "not json",
@@ -38,8 +38,8 @@ def test_one_session_answers_every_request_in_order(tflite_models, tmp_path):
     assert nested["error"]["kind"] == "bad_args"
 
 
-def test_the_one_shot_commands_still_answer_alone(tflite_models):
-    proc = subprocess.run([sys.executable, str(AGENT_PATH), "bench", str(tflite_models["a"]), "--runs", "2"],
+def test_the_one_shot_commands_still_answer_alone(remote_models):
+    proc = subprocess.run([sys.executable, str(AGENT_PATH), "bench", str(remote_models["a"]), "--runs", "2"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and json.loads(proc.stdout)["timing_ms"]["runs"] == 2
     bad = subprocess.run([sys.executable, str(AGENT_PATH), "bench", "/no/such.tflite"], capture_output=True,

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from build_support import build, project
+from helpers.build_support import build, project
 from edgekit.pipeline.cache import file_sha256
 
 

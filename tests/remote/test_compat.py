@@ -41,8 +41,8 @@ def quantized(tmp_path_factory, digits_train):
             "int8": convert("int8", True, tf.int8)}
 
 
-def test_quantization_is_recognised(quantized, tflite_models):
-    assert quantization_of(read_tflite(tflite_models["a"])) == "none"
+def test_quantization_is_recognised(quantized, remote_models):
+    assert quantization_of(read_tflite(remote_models["a"])) == "none"
     assert quantization_of(read_tflite(quantized["dynamic"])) == "dynamic"
     assert quantization_of(read_tflite(quantized["int8"])) == "int8"
 
@@ -80,9 +80,9 @@ def coral_refusal(path: Path) -> str:
     return str(info.value)
 
 
-def test_coral_names_every_fix_in_one_message(quantized, tflite_models, tmp_path):
+def test_coral_names_every_fix_in_one_message(quantized, remote_models, tmp_path):
     head = "target coral-usb runs models on libedgetpu.so.1, and this one cannot run there: "
-    float_model = tflite_models["a"]
+    float_model = remote_models["a"]
     assert coral_refusal(float_model) == (
         f"{float_model}: {head}it is a 'none' model (needs int8); its inputs/outputs are float32 (needs int8/uint8); "
         "it is not compiled for it (no edgetpu-custom-op op). Fix: edgekit convert MODEL.keras -o "
@@ -99,7 +99,7 @@ def test_coral_names_every_fix_in_one_message(quantized, tflite_models, tmp_path
     check_model_for_target(quantized["dynamic"], load_target("rpi4"))
 
 
-def test_deploy_refuses_incompatible_model_before_connecting(cli, tflite_models):
-    result = cli("deploy", tflite_models["a"], "--host", "127.0.0.1:1", "--target", "coral-usb")
+def test_deploy_refuses_incompatible_model_before_connecting(cli, remote_models):
+    result = cli("deploy", remote_models["a"], "--host", "127.0.0.1:1", "--target", "coral-usb")
     assert result.exit_code == 2
     assert "target coral-usb runs models on libedgetpu.so.1" in result.stderr and "edgetpu_compiler" in result.stderr

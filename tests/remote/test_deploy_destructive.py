@@ -108,11 +108,11 @@ def _table(rows: dict[str, dict[str, int]]) -> str:
     return "\n".join(lines)
 
 
-def test_fifty_rounds_of_killed_deploys_and_rollbacks(sshd, device_args, known_hosts, user_key, tflite_models,
+def test_fifty_rounds_of_killed_deploys_and_rollbacks(sshd, device_args, known_hosts, user_key, remote_models,
                                                       tmp_path):
     rng = random.Random(SEED)
     device_dir = tmp_path / "device"
-    pool = [tflite_models[name] for name in ("a", "b", "big")]
+    pool = [remote_models[name] for name in ("a", "b", "big")]
     sha = {path: file_sha256(path) for path in pool}
     deployed = set(sha.values())
     started = time.monotonic()

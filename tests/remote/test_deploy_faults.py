@@ -24,9 +24,9 @@ def _trust_proxy(known_hosts, sshd, proxy) -> None:
 
 
 def test_cut_during_upload_keeps_previous_model_and_retry_cleans_up(cli, sshd, device_args, known_hosts,
-                                                                    tflite_models, tmp_path):
+                                                                    remote_models, tmp_path):
     device_dir = tmp_path / "device"
-    big, small = tflite_models["big"], tflite_models["a"]
+    big, small = remote_models["big"], remote_models["a"]
     assert big.stat().st_size > 10_000_000
     assert cli("deploy", small, *device_args(sshd, device_dir), "--no-bench").exit_code == 0
     small_sha = file_sha256(small)
@@ -50,11 +50,11 @@ def test_cut_during_upload_keeps_previous_model_and_retry_cleans_up(cli, sshd, d
     assert os.readlink(device_dir / "previous") == f"models/{small_sha}.tflite"
 
 
-def test_silent_server_fails_within_connect_timeout(cli, sshd, device_args, known_hosts, tflite_models):
+def test_silent_server_fails_within_connect_timeout(cli, sshd, device_args, known_hosts, remote_models):
     with FaultProxy(sshd.port, stall=True) as proxy:
         _trust_proxy(known_hosts, sshd, proxy)
         started = time.monotonic()
-        result = cli("deploy", tflite_models["a"], *device_args(sshd, port=proxy.port), "--connect-timeout", "2")
+        result = cli("deploy", remote_models["a"], *device_args(sshd, port=proxy.port), "--connect-timeout", "2")
         elapsed = time.monotonic() - started
     assert result.exit_code == 3
     assert "2s" in result.stderr, result.stderr
@@ -62,11 +62,11 @@ def test_silent_server_fails_within_connect_timeout(cli, sshd, device_args, know
 
 
 def test_server_stalling_mid_upload_fails_within_command_timeout(cli, sshd, device_args, known_hosts,
-                                                                 tflite_models):
+                                                                 remote_models):
     with FaultProxy(sshd.port, stall_after=3_000_000) as proxy:
         _trust_proxy(known_hosts, sshd, proxy)
         started = time.monotonic()
-        result = cli("deploy", tflite_models["big"], *device_args(sshd, port=proxy.port), "--no-bench",
+        result = cli("deploy", remote_models["big"], *device_args(sshd, port=proxy.port), "--no-bench",
                      "--command-timeout", "3")
         elapsed = time.monotonic() - started
     assert result.exit_code == 3, result.output
@@ -75,7 +75,7 @@ def test_server_stalling_mid_upload_fails_within_command_timeout(cli, sshd, devi
 
 
 def test_agent_killed_mid_benchmark_is_reported_and_next_run_succeeds(cli, sshd, device_args, user_key,
-                                                                       known_hosts, tflite_models, tmp_path):
+                                                                       known_hosts, remote_models, tmp_path):
     device_dir = tmp_path / "device"
     import sys
 
@@ -86,14 +86,14 @@ def test_agent_killed_mid_benchmark_is_reported_and_next_run_succeeds(cli, sshd,
 
     def long_bench():
         try:
-            deploy(tflite_models["a"], device, runs=100_000_000, warmup=0, options=options)
+            deploy(remote_models["a"], device, runs=100_000_000, warmup=0, options=options)
         except AgentError as exc:
             errors.append(exc)
 
     worker = threading.Thread(target=long_bench)
     worker.start()
     deadline = time.monotonic() + 60
-    switched = f"models/{file_sha256(tflite_models['a'])}.tflite"  # the benchmark comes right after the switch
+    switched = f"models/{file_sha256(remote_models['a'])}.tflite"  # the benchmark comes right after the switch
     while not ((device_dir / "current").is_symlink() and os.readlink(device_dir / "current") == switched
                and (pids := agent_pids(str(device_dir)))) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -106,12 +106,12 @@ def test_agent_killed_mid_benchmark_is_reported_and_next_run_succeeds(cli, sshd,
     assert not worker.is_alive()
     assert len(errors) == 1 and "signal 9" in str(errors[0]) and "victim" in str(errors[0])
 
-    again = cli("deploy", tflite_models["a"], *device_args(sshd, device_dir))
+    again = cli("deploy", remote_models["a"], *device_args(sshd, device_dir))
     assert again.exit_code == 0, again.output
     assert "cached, 0 model bytes sent" in again.stdout and "p50" in again.stdout
 
 
-def test_benchmark_over_time_limit_is_killed(sshd, user_key, known_hosts, tflite_models, tmp_path):
+def test_benchmark_over_time_limit_is_killed(sshd, user_key, known_hosts, remote_models, tmp_path):
     """A device Python whose agent hangs in `bench`: killed after --bench-timeout, reported, gone."""
     import sys
 
@@ -130,7 +130,7 @@ def test_benchmark_over_time_limit_is_killed(sshd, user_key, known_hosts, tflite
                     remote_python=str(hanging), remote_dir=str(device_dir))
     started = time.monotonic()
     with pytest.raises(AgentError, match=r"slow .*did not finish within 3s.*killed"):
-        deploy(tflite_models["a"], device, options=ConnectOptions(known_hosts=known_hosts, identity=user_key,
+        deploy(remote_models["a"], device, options=ConnectOptions(known_hosts=known_hosts, identity=user_key,
                                                                   bench_timeout=3))
     assert time.monotonic() - started < 20
     deadline = time.monotonic() + 5

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.ssh
 @pytest.fixture(scope="module")
 def digits_files(tmp_path_factory):
     """The zoo's int8 digits CNN and a sparse-encoded per-channel int8 MLP (LiteRT runs both correctly)."""
-    from tflite_zoo import int8_digits, sparse_int8
+    from helpers.tflite_zoo import int8_digits, sparse_int8
 
     out = tmp_path_factory.mktemp("outputs-models")
     return {"int8": int8_digits(out), "sparse": sparse_int8(out)}
@@ -114,7 +114,7 @@ def test_a_file_disagreeing_with_its_reference_is_refused_and_the_device_kept(cl
 
 def test_deploy_eval_scores_every_output_of_a_two_output_model(cli, sshd, device_args, tmp_path):
     """Classes and a regression value: the device's outputs are matched to the host's by tensor, not by position."""
-    from tflite_zoo import multi_io
+    from helpers.tflite_zoo import multi_io
 
     from edgekit.evaluate.tflite import TFLiteModel
 

@@ -59,29 +59,29 @@ def _trust(known_hosts: Path, sshd, proxy) -> None:
     known_hosts.write_text(known_hosts.read_text() + sshd.known_hosts_line.replace(str(sshd.port), str(proxy.port)))
 
 
-def test_model_the_device_cannot_run_never_becomes_current(cli, sshd, device_args, tflite_models, tmp_path):
+def test_model_the_device_cannot_run_never_becomes_current(cli, sshd, device_args, remote_models, tmp_path):
     device_dir = tmp_path / "device"
-    good = tflite_models["a"]
+    good = remote_models["a"]
     assert cli("deploy", good, *device_args(sshd, device_dir), "--no-bench").exit_code == 0
 
-    rejected = cli("deploy", tflite_models["v99"], *device_args(sshd, device_dir))
+    rejected = cli("deploy", remote_models["v99"], *device_args(sshd, device_dir))
     assert rejected.exit_code == 4, rejected.output
     assert "(version 99)" in rejected.stderr and "nothing was activated" in rejected.stderr
     assert _link(device_dir, "current") == _model_link(good)
     assert _link(device_dir, "previous") is None  # never replaced by a model that was never good
     assert ResultStore().runs() == []
 
-    custom = cli("deploy", tflite_models["custom"], *device_args(sshd, device_dir))
+    custom = cli("deploy", remote_models["custom"], *device_args(sshd, device_dir))
     assert custom.exit_code == 3, custom.output
     assert "custom op(s) BesselI1e" in custom.stderr and "ai_edge_litert" in custom.stderr
-    assert not (device_dir / _model_link(tflite_models["custom"])).exists()  # refused before uploading
+    assert not (device_dir / _model_link(remote_models["custom"])).exists()  # refused before uploading
     assert _link(device_dir, "current") == _model_link(good)
     assert file_sha256(device_dir / "current") == file_sha256(good)
 
 
-def test_corrupted_cached_model_is_uploaded_again(cli, sshd, device_args, tflite_models, tmp_path):
+def test_corrupted_cached_model_is_uploaded_again(cli, sshd, device_args, remote_models, tmp_path):
     device_dir = tmp_path / "device"
-    model, sha = tflite_models["a"], file_sha256(tflite_models["a"])
+    model, sha = remote_models["a"], file_sha256(remote_models["a"])
     assert cli("deploy", model, *device_args(sshd, device_dir), "--no-bench").exit_code == 0
     stored = device_dir / "models" / f"{sha}.tflite"
     data = bytearray(stored.read_bytes())
@@ -100,14 +100,14 @@ def test_corrupted_cached_model_is_uploaded_again(cli, sshd, device_args, tflite
 
 
 def test_second_deploy_to_a_busy_device_fails_clearly_and_leaves_the_first_alone(
-        cli, sshd, device_args, known_hosts, tflite_models, tmp_path):
+        cli, sshd, device_args, known_hosts, remote_models, tmp_path):
     device_dir = tmp_path / "device"
-    big = tflite_models["big"]
+    big = remote_models["big"]
     with FaultProxy(sshd.port, rate=2_500_000) as slow:
         _trust(known_hosts, sshd, slow)
         first = _edgekit("deploy", big, *device_args(sshd, device_dir, port=slow.port), "--no-bench")
         _wait_for(lambda: _part_bytes(device_dir) > 0, 60, "the first upload to start")
-        second = cli("deploy", tflite_models["a"], *device_args(sshd, device_dir), "--no-bench")
+        second = cli("deploy", remote_models["a"], *device_args(sshd, device_dir), "--no-bench")
         assert _part_bytes(device_dir) > 0  # the first upload's .part was not taken for a stray one
         out, err = first.communicate(timeout=120)
     assert second.exit_code == 3, second.output
@@ -115,12 +115,12 @@ def test_second_deploy_to_a_busy_device_fails_clearly_and_leaves_the_first_alone
     assert len(second.stderr.strip().splitlines()) == 2  # "deploying ..." and the one error line
     assert first.returncode == 0, err
     assert file_sha256(device_dir / "current") == file_sha256(big)
-    assert cli("deploy", tflite_models["a"], *device_args(sshd, device_dir), "--no-bench").exit_code == 0
+    assert cli("deploy", remote_models["a"], *device_args(sshd, device_dir), "--no-bench").exit_code == 0
 
 
-def test_ctrl_c_stops_a_fleet_at_a_safe_point(sshd_pool, user_key, known_hosts, tflite_models, tmp_path):
+def test_ctrl_c_stops_a_fleet_at_a_safe_point(sshd_pool, user_key, known_hosts, remote_models, tmp_path):
     """SIGINT at ~30% of device 1's upload (--parallel 1, 6 devices): nothing activated, nothing queued started."""
-    first, big, small = tmp_path / "dev0", tflite_models["big"], tflite_models["a"]
+    first, big, small = tmp_path / "dev0", remote_models["big"], remote_models["a"]
     with FaultProxy(sshd_pool[0].port, rate=2_500_000) as slow:
         _trust(known_hosts, sshd_pool[0], slow)
         ports = [slow.port] + [sshd_pool[i % 3].port for i in range(1, 6)]
@@ -148,9 +148,9 @@ def test_ctrl_c_stops_a_fleet_at_a_safe_point(sshd_pool, user_key, known_hosts, 
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_bench_stops_on_sigint_and_sigterm(tflite_models, tmp_path, signum):
+def test_bench_stops_on_sigint_and_sigterm(remote_models, tmp_path, signum):
     model = tmp_path / "bench-me.tflite"  # this test's own path: no other test's agent can match it
-    shutil.copyfile(tflite_models["a"], model)
+    shutil.copyfile(remote_models["a"], model)
     bench = _edgekit("bench", model, "--runs", "100000000", "--warmup", "0")
     try:
         _wait_for(lambda: agent_pids(str(model)), 60, "the agent to start")
@@ -166,26 +166,26 @@ def test_bench_stops_on_sigint_and_sigterm(tflite_models, tmp_path, signum):
     _wait_for(lambda: not agent_pids(str(model)), 10, "the agent to be gone")
 
 
-def test_keep_models_removes_old_unused_models(cli, sshd, device_args, tflite_models, user_key, known_hosts, tmp_path):
+def test_keep_models_removes_old_unused_models(cli, sshd, device_args, remote_models, user_key, known_hosts, tmp_path):
     device_dir = tmp_path / "device"
     (tmp_path / "edgekit.toml").write_text(
         f'[devices.pi]\nhost = "{sshd.spec}"\ntarget = "local"\nremote_python = "{sys.executable}"\n'
         f'remote_dir = "{device_dir}"\nkeep_models = 3\n')
     flags = ["--device", "pi", "-i", user_key, "--known-hosts", known_hosts, "--no-bench"]
-    name = {m: f"{file_sha256(tflite_models[m])}.tflite" for m in "abcd"}
+    name = {m: f"{file_sha256(remote_models[m])}.tflite" for m in "abcd"}
     for model in "abcd":
-        result = cli("deploy", tflite_models[model], *flags)
+        result = cli("deploy", remote_models[model], *flags)
         assert result.exit_code == 0, result.output
     assert "removed 1 old model(s) (keep_models = 3)" in result.stderr
     assert {p.name for p in (device_dir / "models").iterdir()} == {name["b"], name["c"], name["d"]}
     assert cli("rollback", *flags[:-1]).exit_code == 0          # current c, previous d
-    assert cli("deploy", tflite_models["a"], *flags).exit_code == 0  # current a, previous c
+    assert cli("deploy", remote_models["a"], *flags).exit_code == 0  # current a, previous c
     assert {p.name for p in (device_dir / "models").iterdir()} == {name["a"], name["c"], name["d"]}
     assert _link(device_dir, "current") == f"models/{name['a']}" and _link(device_dir, "previous") == f"models/{name['c']}"
 
 
 def test_build_stops_on_sigterm_without_half_written_files(tmp_path):
-    from build_support import project
+    from helpers.build_support import project
 
     out = tmp_path / "out"
     build = _edgekit("build", project(tmp_path), "--out", out)
@@ -200,10 +200,10 @@ def test_build_stops_on_sigterm_without_half_written_files(tmp_path):
     assert not out.exists() or not [p for p in out.rglob("*") if ".tmp" in p.name or p.name == "manifest.json"]
 
 
-def test_rollback_to_a_corrupted_previous_is_refused_and_current_stays(cli, sshd, device_args, tflite_models,
+def test_rollback_to_a_corrupted_previous_is_refused_and_current_stays(cli, sshd, device_args, remote_models,
                                                                         tmp_path):
     device_dir = tmp_path / "device"
-    old, new = tflite_models["a"], tflite_models["b"]
+    old, new = remote_models["a"], remote_models["b"]
     for model in (old, new):
         assert cli("deploy", model, *device_args(sshd, device_dir), "--no-bench").exit_code == 0
     flip_two_bytes(device_dir / _model_link(old))
@@ -219,9 +219,9 @@ def test_rollback_to_a_corrupted_previous_is_refused_and_current_stays(cli, sshd
 
 
 def test_interrupted_reupload_of_the_current_models_corrupted_copy_leaves_current_on_a_file(
-        cli, sshd, device_args, known_hosts, tflite_models, tmp_path):
+        cli, sshd, device_args, known_hosts, remote_models, tmp_path):
     device_dir = tmp_path / "device"
-    big = tflite_models["big"]
+    big = remote_models["big"]
     assert cli("deploy", big, *device_args(sshd, device_dir), "--no-bench").exit_code == 0
     stored = device_dir / _model_link(big)
     flip_two_bytes(stored)
@@ -255,7 +255,7 @@ def _unloadable(model: Path, version: int, out: Path) -> Path:
     return out
 
 
-def test_refused_deploys_never_cost_a_good_model(cli, sshd, user_key, known_hosts, tflite_models, tmp_path):
+def test_refused_deploys_never_cost_a_good_model(cli, sshd, user_key, known_hosts, remote_models, tmp_path):
     """keep_models 4: four good models with four refused ones in between all stay; a fifth good one
     then costs exactly the least recently activated good one."""
     device_dir = tmp_path / "device"
@@ -263,8 +263,8 @@ def test_refused_deploys_never_cost_a_good_model(cli, sshd, user_key, known_host
         f'[devices.pi]\nhost = "{sshd.spec}"\ntarget = "local"\nremote_python = "{sys.executable}"\n'
         f'remote_dir = "{device_dir}"\nkeep_models = 4\n')
     flags = ["--device", "pi", "-i", user_key, "--known-hosts", known_hosts, "--no-bench"]
-    good = [tflite_models[name] for name in ("a", "b", "c", "d")]
-    refused = [_unloadable(tflite_models["a"], 90 + i, tmp_path / f"refused{i}.tflite") for i in range(4)]
+    good = [remote_models[name] for name in ("a", "b", "c", "d")]
+    refused = [_unloadable(remote_models["a"], 90 + i, tmp_path / f"refused{i}.tflite") for i in range(4)]
     for model in (good[0], refused[0], good[1], refused[1], good[2], refused[2], refused[3], good[3]):
         current = _link(device_dir, "current")
         result = cli("deploy", model, *flags)
@@ -282,19 +282,19 @@ def test_refused_deploys_never_cost_a_good_model(cli, sshd, user_key, known_host
     orders = [record[file_sha256(m)]["order"] for m in good]
     assert orders == sorted(orders)  # the device's own order of activation
 
-    result = cli("deploy", tflite_models["big"], *flags)
+    result = cli("deploy", remote_models["big"], *flags)
     assert result.exit_code == 0, result.output
     assert "removed 1 old model(s) (keep_models = 4)" in result.stderr
     assert sorted(p.name for p in (device_dir / "models").iterdir()) == \
-        sorted(Path(_model_link(m)).name for m in [*good[1:], tflite_models["big"]])
+        sorted(Path(_model_link(m)).name for m in [*good[1:], remote_models["big"]])
 
 
-def test_interrupt_during_the_benchmark_is_counted_as_after_activating(sshd, device_args, tflite_models, tmp_path):
+def test_interrupt_during_the_benchmark_is_counted_as_after_activating(sshd, device_args, remote_models, tmp_path):
     device_dir = tmp_path / "device"
     flags = [*device_args(sshd, device_dir)[:-4], "--runs", "100000000", "--warmup", "0"]
-    run = _edgekit("deploy", tflite_models["a"], *flags)
+    run = _edgekit("deploy", remote_models["a"], *flags)
     try:
-        _wait_for(lambda: _link(device_dir, "current") == _model_link(tflite_models["a"])
+        _wait_for(lambda: _link(device_dir, "current") == _model_link(remote_models["a"])
                   and agent_pids(str(device_dir)), 60, "the switch (the benchmark comes right after it)")
         run.send_signal(signal.SIGINT)
         out, err = run.communicate(timeout=60)
@@ -306,11 +306,11 @@ def test_interrupt_during_the_benchmark_is_counted_as_after_activating(sshd, dev
     assert "the new model is active" in err
     assert "interrupted: 0 of 1 device(s) done, 1 stopped after activating, 0 stopped before activating, " \
            "0 not started" in out, out
-    assert _link(device_dir, "current") == _model_link(tflite_models["a"])
+    assert _link(device_dir, "current") == _model_link(remote_models["a"])
     _wait_for(lambda: not agent_pids(str(device_dir)), 10, "the agent to be gone")
 
 
-def test_a_device_without_a_record_starts_one_from_its_files(cli, sshd, user_key, known_hosts, tflite_models,
+def test_a_device_without_a_record_starts_one_from_its_files(cli, sshd, user_key, known_hosts, remote_models,
                                                              tmp_path):
     """A device deployed before the record existed: what it stores ranks by modification time, once."""
     device_dir = tmp_path / "device"
@@ -319,15 +319,15 @@ def test_a_device_without_a_record_starts_one_from_its_files(cli, sshd, user_key
         f'remote_dir = "{device_dir}"\nkeep_models = 3\n')
     flags = ["--device", "pi", "-i", user_key, "--known-hosts", known_hosts, "--no-bench"]
     for model in "abc":
-        assert cli("deploy", tflite_models[model], *flags).exit_code == 0
+        assert cli("deploy", remote_models[model], *flags).exit_code == 0
     (device_dir / "record.json").unlink()
     # the older file is the one a ranking by name would keep: only the times can make it go
-    older, newer = sorted("ab", key=lambda m: file_sha256(tflite_models[m]))
+    older, newer = sorted("ab", key=lambda m: file_sha256(remote_models[m]))
     now = time.time()
     for age, model in ((300, older), (200, newer)):
-        os.utime(device_dir / _model_link(tflite_models[model]), (now - age, now - age))
-    assert cli("deploy", tflite_models["d"], *flags).exit_code == 0
+        os.utime(device_dir / _model_link(remote_models[model]), (now - age, now - age))
+    assert cli("deploy", remote_models["d"], *flags).exit_code == 0
     assert sorted(p.name for p in (device_dir / "models").iterdir()) == \
-        sorted(Path(_model_link(tflite_models[m])).name for m in (newer, "c", "d"))
+        sorted(Path(_model_link(remote_models[m])).name for m in (newer, "c", "d"))
     assert sorted(json.loads((device_dir / "record.json").read_text())["models"]) == \
-        sorted(file_sha256(tflite_models[m]) for m in (newer, "c", "d"))
+        sorted(file_sha256(remote_models[m]) for m in (newer, "c", "d"))

@@ -25,22 +25,22 @@ def _inventory(tmp_path, sshd_pool, down_port: int) -> str:
     return text
 
 
-def test_fleet_with_one_device_down(cli, sshd_pool, user_key, known_hosts, tflite_models, tmp_path):
+def test_fleet_with_one_device_down(cli, sshd_pool, user_key, known_hosts, remote_models, tmp_path):
 
     (tmp_path / "edgekit.toml").write_text(_inventory(tmp_path, sshd_pool, free_port()))  # cwd is tmp_path
-    result = cli("deploy", tflite_models["a"], "--target", "local", "--parallel", "2", "-i", user_key,
+    result = cli("deploy", remote_models["a"], "--target", "local", "--parallel", "2", "-i", user_key,
                  "--known-hosts", known_hosts, "--runs", "3", "--warmup", "0", "--connect-timeout", "3")
     assert result.exit_code == 3
     ok_lines = [line for line in result.stdout.splitlines() if line.startswith("ok ")]
     assert sorted(line.split()[1].rstrip(":") for line in ok_lines) == ["dev0", "dev1", "dev2"]
     assert "3 of 4 device(s) ok, 1 failed" in result.stdout
     assert "dev-down" in result.stderr and "cannot connect" in result.stderr
-    sha = file_sha256(tflite_models["a"])
+    sha = file_sha256(remote_models["a"])
     for i in range(3):
         assert file_sha256(tmp_path / f"dev{i}" / "current") == sha
     assert sorted(r["host"] for r in ResultStore().runs()) == ["dev0", "dev1", "dev2"]  # successes kept
 
-    again = cli("deploy", tflite_models["a"], "--group", "lab", "--no-bench", "-i", user_key, "--known-hosts",
+    again = cli("deploy", remote_models["a"], "--group", "lab", "--no-bench", "-i", user_key, "--known-hosts",
                 known_hosts, "--connect-timeout", "3", "--json")
     report = json.loads(again.stdout)
     assert report["summary"] == {"devices": 4, "ok": 3, "failed": 1, "interrupted": 0}
@@ -71,8 +71,8 @@ def test_inventory_selection_and_errors(tmp_path):
         load_inventory(path)
 
 
-def test_no_device_given_is_a_usage_error(cli, tflite_models):
-    result = cli("deploy", tflite_models["a"])
+def test_no_device_given_is_a_usage_error(cli, remote_models):
+    result = cli("deploy", remote_models["a"])
     assert result.exit_code == 2 and "no device given" in result.stderr
 
 

@@ -57,13 +57,13 @@ _OWN_LINE = re.compile(r"^(deploying \S+ to \d+ device\(s\)|edgekit: --parallel 
                        r"\d+ of \d+ device\(s\) ok, \d+ failed)$")
 
 
-def test_sixty_devices_under_ulimit_128_whole_lines_and_no_failure(sshd_pool, user_key, known_hosts, tflite_models,
+def test_sixty_devices_under_ulimit_128_whole_lines_and_no_failure(sshd_pool, user_key, known_hosts, remote_models,
                                                                     tmp_path):
     """--parallel 60 with 128 open files (hard limit too): parallelism is lowered in one line, every device
     is deployed, and no line holds the text of two devices."""
     names = [f"dev{i}" for i in range(60)]
     _inventory(tmp_path / "edgekit.toml", [(n, sshd_pool[i % 3].port) for i, n in enumerate(names)], tmp_path)
-    run = _edgekit("deploy", tflite_models["a"], "--group", "lab", "--parallel", "60", "--verbose", "--no-bench",
+    run = _edgekit("deploy", remote_models["a"], "--group", "lab", "--parallel", "60", "--verbose", "--no-bench",
                    "-i", user_key, "--known-hosts", known_hosts, limit_files=128)
     out, err = run.communicate(timeout=600)
     assert run.returncode == 0, err[-3000:]
@@ -74,16 +74,16 @@ def test_sixty_devices_under_ulimit_128_whole_lines_and_no_failure(sshd_pool, us
     assert re.search(r"^edgekit: --parallel 60 lowered to \d+: this process may open 128 files", err, re.M), err[:500]
     assert sorted(line.split()[1].rstrip(":") for line in out.splitlines() if line.startswith("ok ")) == sorted(names)
     assert "60 of 60 device(s) ok, 0 failed" in out
-    sha = file_sha256(tflite_models["a"])
+    sha = file_sha256(remote_models["a"])
     assert all(file_sha256(tmp_path / n / "current") == sha for n in names)
 
 
 def test_a_device_killed_mid_fleet_is_named_and_the_others_finish(ssh_root, sshd_pool, user_key, known_hosts,
-                                                                 tflite_models, tmp_path):
+                                                                 remote_models, tmp_path):
     """The victim's sshd and everything under it is killed during its (throttled) upload: the fleet goes on,
     the compact output has one line per device, and the summary names the victim with its reason."""
     victim = start_sshd(ssh_root / f"victim-{tmp_path.name}", ssh_root / "authorized_keys")
-    big = tflite_models["big"]
+    big = remote_models["big"]
     try:
         with FaultProxy(victim.port, rate=2_500_000) as slow:
             known_hosts.write_text(known_hosts.read_text()
@@ -118,7 +118,7 @@ def test_a_device_killed_mid_fleet_is_named_and_the_others_finish(ssh_root, sshd
 
 
 @pytest.mark.slow  # ~1.5 min: 60 deploys
-def test_sixty_devices_behind_one_stock_jump_host(ssh_root, sshd_pool, user_key, known_hosts, tflite_models,
+def test_sixty_devices_behind_one_stock_jump_host(ssh_root, sshd_pool, user_key, known_hosts, remote_models,
                                                   tmp_path):
     """A jump host with OpenSSH's default MaxStartups (10:30:100): 60 devices at --parallel 16 share one
     connection to it, none fails; a device the jump host cannot reach is named, with the jump host."""
@@ -135,7 +135,7 @@ def test_sixty_devices_behind_one_stock_jump_host(ssh_root, sshd_pool, user_key,
         (tmp_path / "edgekit.toml").write_text("".join(
             f'[devices.{name}]\nhost = "{name}"\ntarget = "local"\ngroups = ["lab"]\n'
             f'remote_python = "{sys.executable}"\nremote_dir = "{tmp_path / name}"\n\n' for name, _ in hosts))
-        run = _edgekit("deploy", tflite_models["a"], "--group", "lab", "--parallel", "16", "--no-bench",
+        run = _edgekit("deploy", remote_models["a"], "--group", "lab", "--parallel", "16", "--no-bench",
                        "--ssh-config", config, "--known-hosts", known_hosts, "--connect-timeout", "5")
         out, err = run.communicate(timeout=900)
     finally:
@@ -144,7 +144,7 @@ def test_sixty_devices_behind_one_stock_jump_host(ssh_root, sshd_pool, user_key,
     assert "60 of 61 device(s) ok, 1 failed" in out, out[-3000:]
     failed = [line for line in out.splitlines() if line.startswith("  failed: ")]
     assert len(failed) == 1 and failed[0].startswith("  failed: dev-gone") and "jump host jump" in failed[0], failed
-    sha = file_sha256(tflite_models["a"])
+    sha = file_sha256(remote_models["a"])
     assert all(file_sha256(tmp_path / f"dev{i}" / "current") == sha for i in range(60))
     log = (ssh_root / f"jump-{tmp_path.name}" / "sshd.log").read_text()
     assert log.count("Accepted publickey") <= 4, log[-2000:]  # one shared connection (a few if it idled to 0)

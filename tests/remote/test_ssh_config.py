@@ -38,7 +38,7 @@ def _openssh(config, alias: str) -> subprocess.CompletedProcess:
 
 
 def test_known_hosts_files_strict_checking_and_hashing_from_ssh_config(cli, sshd_pool, device_args, user_key,
-                                                                       tflite_models, tmp_path):
+                                                                       remote_models, tmp_path):
     known, fresh = sshd_pool[0], sshd_pool[1]
     empty, recorded, global_file = tmp_path / "kh-first", tmp_path / "kh-second", tmp_path / "kh-global"
     global_file.write_text(known.known_hosts_line)
@@ -49,11 +49,11 @@ def test_known_hosts_files_strict_checking_and_hashing_from_ssh_config(cli, sshd
                                                               "  HashKnownHosts yes\n"))
     assert _openssh(config, "known").returncode == 0
 
-    ok = cli("deploy", tflite_models["a"], "--host", "known", "--ssh-config", config,
+    ok = cli("deploy", remote_models["a"], "--host", "known", "--ssh-config", config,
              *_args(device_args, known), "--no-bench")
     assert ok.exit_code == 0, ok.output  # trusted through GlobalKnownHostsFile
 
-    accepted = cli("deploy", tflite_models["a"], "--host", "fresh", "--ssh-config", config,
+    accepted = cli("deploy", remote_models["a"], "--host", "fresh", "--ssh-config", config,
                    *_args(device_args, fresh), "--no-bench")
     assert accepted.exit_code == 0, accepted.output
     line = empty.read_text()  # the first UserKnownHostsFile, hashed
@@ -65,7 +65,7 @@ def test_known_hosts_files_strict_checking_and_hashing_from_ssh_config(cli, sshd
     assert _openssh(config, "fresh").returncode == 0  # OpenSSH reads the entry edgekit wrote
 
 
-def test_strict_host_key_checking_no_connects_with_a_loud_warning(cli, sshd, device_args, user_key, tflite_models,
+def test_strict_host_key_checking_no_connects_with_a_loud_warning(cli, sshd, device_args, user_key, remote_models,
                                                                   tmp_path):
     from remote_support import keygen
 
@@ -75,19 +75,19 @@ def test_strict_host_key_checking_no_connects_with_a_loud_warning(cli, sshd, dev
     stale.write_text(f"[127.0.0.1]:{sshd.port} {kind} {blob}\n")
     config = tmp_path / "ssh_config"
     config.write_text(_host("dev", sshd, user_key, f"  UserKnownHostsFile {stale}\n  StrictHostKeyChecking yes\n"))
-    refused = cli("deploy", tflite_models["a"], "--host", "dev", "--ssh-config", config,
+    refused = cli("deploy", remote_models["a"], "--host", "dev", "--ssh-config", config,
                   *_args(device_args, sshd), "--no-bench")
     assert refused.exit_code == 3 and "HOST KEY CHANGED" in refused.stderr
 
     config.write_text(_host("dev", sshd, user_key, f"  UserKnownHostsFile {stale}\n  StrictHostKeyChecking no\n"))
-    result = cli("deploy", tflite_models["a"], "--host", "dev", "--ssh-config", config,
+    result = cli("deploy", remote_models["a"], "--host", "dev", "--ssh-config", config,
                  *_args(device_args, sshd), "--no-bench")
     assert result.exit_code == 0, result.output
     assert "WARNING" in result.stderr and "HOST KEY CHANGED" in result.stderr and "NOT verified" in result.stderr
     assert stale.read_text() == f"[127.0.0.1]:{sshd.port} {kind} {blob}\n"  # a changed key is never written
 
 
-def test_include_identities_only_and_connect_timeout(cli, sshd, device_args, user_key, tflite_models, tmp_path,
+def test_include_identities_only_and_connect_timeout(cli, sshd, device_args, user_key, remote_models, tmp_path,
                                                      known_hosts):
     (tmp_path / "conf.d").mkdir()
     (tmp_path / "conf.d" / "lab.conf").write_text(_host("lab-pi", sshd, user_key,
@@ -95,7 +95,7 @@ def test_include_identities_only_and_connect_timeout(cli, sshd, device_args, use
     config = tmp_path / "ssh_config"
     config.write_text(f"Include {tmp_path}/conf.d/*.conf\n")
     assert _openssh(config, "lab-pi").returncode == 0
-    included = cli("deploy", tflite_models["a"], "--host", "lab-pi", "--ssh-config", config,
+    included = cli("deploy", remote_models["a"], "--host", "lab-pi", "--ssh-config", config,
                    *_args(device_args, sshd), "--no-bench")
     assert included.exit_code == 0, included.output
 
@@ -109,17 +109,17 @@ def test_include_identities_only_and_connect_timeout(cli, sshd, device_args, use
     base = (f"Host only\n  HostName 127.0.0.1\n  Port {sshd.port}\n  User {getpass.getuser()}\n"
             f"  IdentityFile {stranger}\n  UserKnownHostsFile {known_hosts}\n")
     config.write_text(base)
-    assert cli("deploy", tflite_models["a"], "--host", "only", "--ssh-config", config,
+    assert cli("deploy", remote_models["a"], "--host", "only", "--ssh-config", config,
                *_args(device_args, sshd), "--no-bench").exit_code == 0  # found ~/.ssh/id_ed25519
     config.write_text(base + "  IdentitiesOnly yes\n")
-    only = cli("deploy", tflite_models["a"], "--host", "only", "--ssh-config", config, *_args(device_args, sshd),
+    only = cli("deploy", remote_models["a"], "--host", "only", "--ssh-config", config, *_args(device_args, sshd),
                "--no-bench")
     assert only.exit_code == 3 and "authentication" in only.stderr and str(stranger) in only.stderr
 
     with FaultProxy(sshd.port, stall=True) as proxy:
         config.write_text(base.replace(str(sshd.port), str(proxy.port)) + "  ConnectTimeout 1\n")
         started = time.monotonic()
-        stalled = cli("deploy", tflite_models["a"], "--host", "only", "--ssh-config", config,
+        stalled = cli("deploy", remote_models["a"], "--host", "only", "--ssh-config", config,
                       *_args(device_args, sshd), "--no-bench")
         assert stalled.exit_code == 3 and re.search(r"(within|timeout) 1s", stalled.stderr), stalled.stderr
         assert time.monotonic() - started < 6
@@ -139,7 +139,7 @@ def test_server_alive_interval_sends_keepalives(sshd, user_key, known_hosts, tmp
 
 
 def test_proxy_jump_hops_in_order_and_may_pass_one_host_twice(cli, sshd_pool, device_args, known_hosts, user_key,
-                                                               tflite_models, tmp_path):
+                                                               remote_models, tmp_path):
     """``ProxyJump a,b``: a first, then b through it (OpenSSH's order); ``a,a`` is two hops, not a loop."""
     first, second, device = sshd_pool
     with FaultProxy(first.port) as wire_a, FaultProxy(second.port) as wire_b:
@@ -154,13 +154,13 @@ def test_proxy_jump_hops_in_order_and_may_pass_one_host_twice(cli, sshd_pool, de
         for alias in ("behind", "twice"):
             assert _openssh(config, alias).returncode == 0, alias  # the referee takes both
         before_a, before_b = wire_a.upstream_bytes, wire_b.upstream_bytes
-        result = cli("deploy", tflite_models["a"], "--host", "behind", "--ssh-config", config,
+        result = cli("deploy", remote_models["a"], "--host", "behind", "--ssh-config", config,
                      *_args(device_args, device), "--no-bench")
         assert result.exit_code == 0, result.output
         through_a, through_b = wire_a.upstream_bytes - before_a, wire_b.upstream_bytes - before_b
         # a is the outer hop: it carries b's session, which carries the device's (and the model)
-        assert through_a > through_b > tflite_models["a"].stat().st_size
-        twice = cli("deploy", tflite_models["a"], "--host", "twice", "--ssh-config", config,
+        assert through_a > through_b > remote_models["a"].stat().st_size
+        twice = cli("deploy", remote_models["a"], "--host", "twice", "--ssh-config", config,
                     *_args(device_args, device), "--no-bench")
         assert twice.exit_code == 0, twice.output
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tune_support import tune_toml
+from helpers.tune_support import tune_toml
 
 
 @pytest.fixture

@@ -177,7 +177,7 @@ def test_only_an_explicit_host_and_port_is_accepted(address):
 @pytest.mark.slow
 def test_a_tune_study_on_the_cluster_fails_the_killed_trial_completes_and_matches_local_trials(
         cluster, tmp_path, digits_train, digits_val):
-    from tune_support import start_tune, study, tune_toml, wait_for
+    from helpers.tune_support import start_tune, study, tune_toml, wait_for
 
     out = tmp_path / "out"
     config = tune_toml(tmp_path / "study", digits_train, digits_val)
@@ -217,8 +217,8 @@ def test_a_tune_study_on_the_cluster_fails_the_killed_trial_completes_and_matche
 
 
 def test_tune_with_an_unreachable_cluster_is_one_error_line(cluster, tmp_path, digits_train, digits_val):
-    from support import run_edgekit
-    from tune_support import tune_toml
+    from helpers.support import run_edgekit
+    from helpers.tune_support import tune_toml
 
     address = f"127.0.0.1:{free_port()}"
     run = run_edgekit("tune", tune_toml(tmp_path / "study", digits_train, digits_val), "--ray", address,
@@ -231,8 +231,8 @@ def test_tune_with_an_unreachable_cluster_is_one_error_line(cluster, tmp_path, d
 
 def test_a_study_on_the_cluster_prunes_through_the_shared_study_database(cluster, tmp_path, digits_train,
                                                                          digits_val):
-    from support import run_edgekit
-    from tune_support import collapsing_toml, study
+    from helpers.support import run_edgekit
+    from helpers.tune_support import collapsing_toml, study
 
     out = tmp_path / "out"
     config = collapsing_toml(tmp_path / "study", digits_train, digits_val)

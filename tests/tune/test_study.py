@@ -12,8 +12,8 @@ import subprocess
 import pytest
 
 from processes import descendants, wait_gone
-from tune_support import sha256, small_train, start_tune, study, tune_toml, wait_for
-from support import run_edgekit
+from helpers.tune_support import sha256, small_train, start_tune, study, tune_toml, wait_for
+from helpers.support import run_edgekit
 
 from edgekit.tune.pidfile import read_pid
 

@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from tune_support import collapsing_toml, study, tune_toml
-from support import run_edgekit
+from helpers.tune_support import collapsing_toml, study, tune_toml
+from helpers.support import run_edgekit
 
 pytestmark = pytest.mark.slow
 
