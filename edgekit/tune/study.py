@@ -195,7 +195,8 @@ def run_study(request: TuneRequest, progress: Callable[[str], None] = lambda lin
                 trial.set_user_attr("epoch_trial", twin.number)
                 in_flight[trial.number] = (trial, twin)
                 watch = {"db": str(db), "trial_id": twin._trial_id, "pruner": request.pruner,
-                         "protected": bool(trial.user_attrs.get("seed_recipe"))}
+                         "protected": bool(trial.user_attrs.get("seed_recipe")),
+                         "ceiling": request.config.budgets.min_accuracy}
                 executor.submit(Job(trial.number, trial_mod.FUNCTION,
                                     trial_mod.payload(config_path, request.out / "trials" / f"{trial.number:04d}",
                                                       request.out / ".cache", request.out / ".locks", steps, convert,
@@ -209,7 +210,7 @@ def run_study(request: TuneRequest, progress: Callable[[str], None] = lambda lin
             for outcome in executor.wait(timeout=POLL_SECONDS):
                 trial, twin = in_flight.pop(outcome.number)
                 _tell(study, trial, outcome, request.objectives)
-                _tell_twin(epochs, twin, study._storage.get_trial(trial._trial_id))
+                _tell_twin(epochs, twin, study._storage.get_trial(trial._trial_id), request.config.budgets.min_accuracy)
                 done += 1
                 records = load_records(study)
                 progress(_line(done, request.trials, records, outcome.number, request.objectives))
@@ -245,10 +246,12 @@ def _tell(study, trial, outcome: Outcome, objectives: obj.Objectives) -> None:
     study.tell(trial, state=optuna.trial.TrialState.FAIL)
 
 
-def _tell_twin(epochs, twin, told) -> None:
-    """The epoch study's twin ends as the trial did (a completed one with its final accuracy)."""
+def _tell_twin(epochs, twin, told, ceiling: float | None) -> None:
+    """The epoch study's twin ends as the trial did (a completed one with its final accuracy, capped at the
+    bound as its epochs were: see :mod:`edgekit.tune.epoch_watch`)."""
     if told.state.name == "COMPLETE":
-        epochs.tell(twin, told.user_attrs["result"]["accuracy"])
+        accuracy = told.user_attrs["result"]["accuracy"]
+        epochs.tell(twin, accuracy if ceiling is None or accuracy is None else min(accuracy, ceiling))
     else:
         epochs.tell(twin, state=told.state)
 

@@ -33,13 +33,15 @@ def study(tmp_path):
     return tmp_path / "tune.db"
 
 
-def finished_trials(db, value: float, count: int = 4, steps: int = 3) -> None:
-    """``count`` finished twins that were at ``value`` after every one of ``steps`` epochs."""
-    epochs = epoch_study(db)
+def finished_trials(db, value: float, count: int = 4, steps: int = 3, pruner: str = "none") -> None:
+    """``count`` finished twins that were at ``value`` after every one of ``steps`` epochs, each asking ``pruner``
+    after each epoch as a watched trial does (successive halving ranks only the trials that asked)."""
+    epochs = epoch_study(db, pruner)
     for _ in range(count):
         trial = epochs.ask()
         for step in range(1, steps + 1):
             trial.report(value, step)
+            trial.should_prune()
         epochs.tell(trial, value)
 
 
@@ -88,3 +90,22 @@ def test_every_pruner_name_the_options_accept_is_registered():
     assert tuple(PRUNERS) == TUNE_PRUNERS
     for name in TUNE_PRUNERS:
         assert PRUNERS[name].make() is not None
+
+
+@pytest.mark.parametrize("pruner", ["halving", "median"])
+def test_above_the_accuracy_bound_a_trial_is_never_behind(study, digits_train, digits_val, pruner):
+    """The finished trials stood at the bound: a trial above it ties with them (its reports are capped), where
+    uncapped it is cut for trailing trials that were further above."""
+    bound = 0.3
+    finished_trials(study, 1.0, pruner=pruner)
+    twin = epoch_study(study).ask()
+    with pytest.raises(EpochPruned):
+        fine_tune(classifier(), digits_train, EpochWatch(str(study), twin._trial_id, pruner, str(digits_val)))
+
+    capped_study = study.with_name("capped.db")
+    finished_trials(capped_study, bound, pruner=pruner)
+    twin = epoch_study(capped_study).ask()
+    watch = EpochWatch(str(capped_study), twin._trial_id, pruner, str(digits_val), ceiling=bound)
+    fine_tune(classifier(), digits_train, watch)
+    values = epoch_study(capped_study).trials[twin.number].intermediate_values
+    assert watch.epochs == 3 and values[2] == values[3] == bound
