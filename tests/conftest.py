@@ -15,7 +15,7 @@ from helpers.support import ROOT, run_edgekit  # noqa: F401  (re-exported for te
 from helpers.tflite_zoo import build
 from helpers.trained_models import digits_classifier, trained
 
-pytest_plugins = ["helpers.digits_tflite"]  # the tflite_models and cxx fixtures
+pytest_plugins = ["helpers.digits_tflite", "helpers.agent_support"]  # tflite_models, cxx; bench_models
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Subprocesses (``python -m edgekit``, the agent) must import this checkout's edgekit.

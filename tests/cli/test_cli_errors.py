@@ -5,15 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agent_support import bench_models  # noqa: F401
-
-
-def one_error_line(result) -> str:
-    """The one error line of a failed command, its last line (progress may come before; no usage, no traceback)."""
-    lines = result.stderr.splitlines()
-    errors = [line for line in lines if line.startswith("edgekit: error: ")]
-    assert errors == lines[-1:] and "Traceback" not in result.stderr and "Usage:" not in result.stderr, result.stderr
-    return errors[0][len("edgekit: error: "):]
+from helpers.support import one_error_line
 
 
 def test_bench_of_a_keras_file_says_convert_it_like_inspect_and_deploy(cli, digits_model):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from helpers import tflite_corpus
-from test_cli_errors import one_error_line
+from helpers.support import one_error_line
 
 pytest.importorskip("ai_edge_quantizer")
 

@@ -56,3 +56,11 @@ def tflite_weights(flatbuffer: bytes) -> dict:
         except ValueError:  # activations have no data before inference
             continue
     return weights
+
+
+def one_error_line(result) -> str:
+    """The one error line of a failed command, its last line (progress may come before; no usage, no traceback)."""
+    lines = result.stderr.splitlines()
+    errors = [line for line in lines if line.startswith("edgekit: error: ")]
+    assert errors == lines[-1:] and "Traceback" not in result.stderr and "Usage:" not in result.stderr, result.stderr
+    return errors[0][len("edgekit: error: "):]
