@@ -34,10 +34,11 @@ def mixed_precision_options(command: Callable) -> Callable:
 def render_mixed(summary: dict) -> str:
     """One line for humans: what was written, which layers stayed float, accuracy, size, latency."""
     kept = ", ".join(summary["kept_float"]) or "none"
-    line = f"wrote {summary['output']}: {summary['size_bytes']:,} bytes, int8 with float layers: {kept}"
+    mode = summary["quantize"]   # int8 for a Keras model; a .tflite source's AI Edge Quantizer mode
+    line = f"wrote {summary['output']}: {summary['size_bytes']:,} bytes, {mode} with float layers: {kept}"
     if "accuracy" in summary:
         line += (f"; accuracy {100 * summary['accuracy']:.2f} % (float {100 * summary['float_accuracy']:.2f} %, "
-                 f"full int8 {100 * summary['full_int8_accuracy']:.2f} %, drop {summary['drop_points']:.2f} points)")
+                 f"full {mode} {100 * summary['full_int8_accuracy']:.2f} %, drop {summary['drop_points']:.2f} points)")
     return line + f"; local latency p50 {summary['latency_ms_p50']:.3f} ms"
 
 

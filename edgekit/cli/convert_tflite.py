@@ -45,17 +45,40 @@ def convert_tflite(*, model, output, quantize, calibration, calibration_samples,
     from edgekit.cli.dataopts import preprocess_from
     from edgekit.convert.tflite_source.file import TfliteOptions, check_request, quantize_tflite_file, refuse_keras_only
 
-    refuse_keras_only(io_type, storage, auto_mixed, no_verify)
+    refuse_keras_only(io_type, no_verify)
     options = TfliteOptions(quantize=quantize, weights=weights, per_tensor=per_tensor, keep_float=tuple(keep_float),
-                            recipe_file=recipe)
+                            recipe_file=recipe, storage=storage)
     check_request(options)   # a missing extra and option errors before any progress line
+    preprocess = preprocess_from(scale, mean, std)
+    if auto_mixed is not None:
+        return convert_tflite_mixed(model, output, options, auto_mixed, calibration=calibration, eval_data=eval_data,
+                                    calibration_samples=calibration_samples, preprocess=preprocess, as_json=as_json)
+    if eval_data is not None:
+        raise UsageError("--eval-data goes with --auto-mixed for a .tflite source (the file is checked against the "
+                         "source on the --calibration data)")
     info(f"quantizing {model} with AI Edge Quantizer ...")
     result = quantize_tflite_file(model, output, options, calibration=calibration,
-                                  calibration_samples=calibration_samples, preprocess=preprocess_from(scale, mean, std))
+                                  calibration_samples=calibration_samples, preprocess=preprocess)
     if as_json:
         emit_json(result.to_dict())
         return
     click.echo(render(result.to_dict()))
+
+
+def convert_tflite_mixed(model, output, options, max_drop: float, *, as_json: bool, **data) -> None:
+    """``--auto-mixed`` on a .tflite source, printed as the Keras path's is."""
+    from edgekit.cli.convert_mixed import render_mixed
+    from edgekit.cli.output import warn
+    from edgekit.convert.tflite_source.mixed import auto_mixed_tflite_file
+
+    info(f"ranking the ops of {model} with AI Edge Quantizer (each quantized all but it) ...")
+    summary = auto_mixed_tflite_file(model, output, options, max_drop, **data)
+    warn(summary["warning"])
+    if as_json:
+        emit_json(summary)
+        return
+    click.echo(render_mixed(summary))
+    click.echo(summary["drop"]["line"])
 
 
 def render(result: dict) -> str:
@@ -72,6 +95,12 @@ def render(result: dict) -> str:
     if v["accuracy"]:
         lines.append(f"  accuracy on its labels: source {v['accuracy']['source']:.2%}, quantized "
                      f"{v['accuracy']['quantized']:.2%}")
+    if result["storage"]:
+        stored = result["storage"]
+        agreement = stored["agreement"]
+        lines.append(f"  storage {stored['storage']}: {stored['size_bytes'] / stored['int8_size_bytes']:.1%} of the int8 "
+                     f"file ({stored['int8_size_bytes']:,} bytes); verified on {agreement['runtime']} against it: max "
+                     f"{agreement['max_steps']:g} output steps")
     if result["prepared"]:
         lines.append(f"  prepared for AI Edge Quantizer: {'; '.join(result['prepared'])}")
     return "\n".join(lines)

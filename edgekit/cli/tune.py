@@ -40,9 +40,10 @@ from edgekit.vocab import SIZE_OBJECTIVES, TUNE_PRUNERS, TUNE_SAMPLERS
 @click.option("--latency/--no-latency", default=None,
               help="Minimise p50 latency too ([tune] latency; always on with a latency budget).")
 @click.option("--no-seed-recipes", is_flag=True, help="Do not start from the known-good recipes.")
-@click.option("--train-data", default=None, metavar="SPEC", help="MODEL form: training data.")
+@click.option("--train-data", default=None, metavar="SPEC", help="Keras MODEL form: training data.")
 @click.option("--val-data", default=None, metavar="SPEC", help="MODEL form: validation data (accuracy).")
-@click.option("--calibration", default=None, metavar="SPEC", help="MODEL form: int8 calibration (default: train).")
+@click.option("--calibration", default=None, metavar="SPEC",
+              help="MODEL form: int8 calibration (a Keras model's default: train; a .tflite needs it).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help=f"MODEL form: fine-tuning epochs per stage (default {FINETUNE.epochs}, as [finetune]; hopeless "
                    "trials are cut early).")
@@ -57,12 +58,10 @@ from edgekit.vocab import SIZE_OBJECTIVES, TUNE_PRUNERS, TUNE_SAMPLERS
 def tune(source: Path, out_dir: Path, trials, workers, ray_address, resume, seed, sampler, size, space,
          trial_timeout, timeout, pruner, latency, no_seed_recipes, train_data, val_data, calibration, epochs, target, device,
          min_accuracy, max_accuracy_drop, max_size_kb, max_gzip_kb, max_latency_ms, as_json: bool) -> None:
-    """Find the smallest model meeting the budgets: SOURCE is an edgekit.toml, or a Keras model with --train-data."""
-    from edgekit.extras import require_tensorflow
-
-    require_tensorflow("edgekit tune")
-    from edgekit.errors import UsageError
-    from edgekit.tune.api import Overrides, tune_config, tune_model
+    """Find the smallest model meeting the budgets: SOURCE is an edgekit.toml, a Keras model with --train-data,
+    or a float .tflite with --val-data and --calibration (AI Edge Quantizer's post-training options)."""
+    from edgekit.tune.api import Overrides
+    from edgekit.tune.source import SourceData, tune_source
 
     given = Overrides(trials=trials, workers=workers, ray=ray_address, sampler=sampler and sampler.lower(),
                       size=size and size.lower(), seed=seed, trial_timeout=trial_timeout, timeout=timeout,
@@ -71,28 +70,19 @@ def tune(source: Path, out_dir: Path, trials, workers, ray_address, resume, seed
                       budgets={"min_accuracy": min_accuracy, "max_accuracy_drop": max_accuracy_drop,
                                "max_size_kb": max_size_kb, "max_gzip_kb": max_gzip_kb,
                                "max_latency_ms": max_latency_ms})
-    is_model = source.suffix in (".keras", ".h5") or source.is_dir() and not (source / "edgekit.toml").exists()
-    if not is_model and (train_data or val_data or calibration):
-        raise UsageError(f"--train-data/--val-data/--calibration go with a Keras model, not {source}")
+    data = SourceData(train=train_data, val=val_data, calibration=calibration, epochs=epochs, target=target,
+                      device=device)
     with contextlib.redirect_stdout(sys.stderr):
-        if is_model:
-            if not (train_data and val_data):
-                raise UsageError(f"tuning the model {source} needs --train-data and --val-data")
-            if min_accuracy is None and max_accuracy_drop is None:
-                raise UsageError("tuning a model needs an accuracy budget: --min-accuracy A "
-                                       "(or --max-accuracy-drop D)")
-            document = tune_model(str(source), out_dir, given, info, train=train_data, val=val_data,
-                                  calibration=calibration, target=target, device=device, epochs=epochs)
-        else:
-            document = tune_config(source, out_dir, given, info)
+        document = tune_source(source, out_dir, given, info, data)
     chosen = next((t for t in document["trials"] if t["number"] == document["chosen"]), None)
     built = document.get("build") or {}
     if chosen is None:
         info(f"no trial met every budget; see {out_dir / 'report.html'}")
     elif built.get("error") is None:
+        keras = f"{out_dir / 'model.keras'}, " if built.get("keras") else ""   # a .tflite source has none
         info(f"chose trial {chosen['number']}: {chosen['recipe']}; wrote {out_dir / 'model.tflite'} "
              f"(accuracy {built['accuracy']:.2%}, {built['gzip_bytes'] / 1024:.1f} KB gzip), "
-             f"{out_dir / 'model.keras'}, {out_dir / 'edgekit.toml'} (edgekit build rebuilds it), "
+             f"{keras}{out_dir / 'edgekit.toml'} (edgekit build rebuilds it), "
              f"{out_dir / 'report.html'}; Pareto set: trials {', '.join(map(str, document['pareto']))}")
         if not built["feasible"]:
             info("note: built again with TensorFlow's default threads, the chosen recipe misses a budget: "

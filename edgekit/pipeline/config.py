@@ -227,9 +227,10 @@ def with_storage(config: BuildConfig, storage: str) -> BuildConfig:
 
     get_form(storage, "convert")
     if config.is_tflite:
-        raise UsageError(f"--storage applies to Keras sources; {config.path} builds a .tflite source, whose "
-                         "weights [convert] quantize and weights set")
-    if storage != "int8" and config.convert.quantize != "int8":
+        from edgekit.pipeline.tflite_build import tflite_options
+
+        dataclasses.replace(tflite_options(config), storage=storage).mode()   # UsageError if the mode cannot take it
+    elif storage != "int8" and config.convert.quantize != "int8":
         raise UsageError(f"--storage {storage} needs [convert] quantize = \"int8\" in {config.path}, "
                          f"not '{config.convert.quantize}'")
     return dataclasses.replace(config, convert=dataclasses.replace(config.convert, storage=storage))
@@ -246,7 +247,6 @@ def load_config(path: str | Path) -> BuildConfig:
 # [convert] keys only one kind of source uses (a .tflite source: AI Edge Quantizer's options)
 KERAS_ONLY = {
     "io_type": "for a .tflite source the mode sets the inputs and outputs (int8/int16 for quantize int8/int16x8)",
-    "storage": "a .tflite source's weight forms follow quantize and weights",
     "verify": "a .tflite source's file is always checked against the source",
 }
 TFLITE_ONLY = ("weights", "keep_float", "recipe")
@@ -376,6 +376,13 @@ class _Validator:
                             f"[convert] quantize = \"{quantize}\"" + (f" with weights = \"{weights}\"" if weights
                                                                       else "")
                             + f" is not offered for a .tflite source (quantize/weights: {pairs})")
+        if config.convert.storage != "int8":
+            from edgekit.pipeline.tflite_build import tflite_options
+
+            try:
+                tflite_options(config).mode()
+            except UsageError as exc:
+                raise self.fail("convert", "storage", f"[convert] storage: {exc}") from None
         if mode.calibrated and not (config.data.calibration or config.data.train):
             raise self.fail("data", None, f"[data] calibration is needed: {mode.name} quantization of a .tflite "
                             "source calibrates on it")

@@ -45,7 +45,8 @@ def tflite_options(config: "BuildConfig") -> TfliteOptions:
     convert = config.convert
     if convert.recipe is not None:
         return TfliteOptions(recipe_file=config.resolve(convert.recipe))
-    return TfliteOptions(convert.quantize, convert.weights, convert.per_tensor, tuple(convert.keep_float or ()))
+    return TfliteOptions(convert.quantize, convert.weights, convert.per_tensor, tuple(convert.keep_float or ()),
+                         storage=convert.storage)
 
 
 def variant_name(mode: "Mode | None") -> str:

@@ -20,7 +20,7 @@ from edgekit.tune.executors import ExecutorSpec
 from edgekit.tune.objectives import Objectives
 from edgekit.optimize.finetune import FINETUNE
 from edgekit.tune.settings import tune_settings
-from edgekit.tune.space import full_space, narrow
+from edgekit.tune.space import space_for
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,6 +29,7 @@ else:  # pragma: no cover
 
 LATENCY_BUDGETS = ("max_latency_ms", "max_p90_ms")
 BASE_FILE = "tune-base.toml"    # the edgekit.toml a model-and-data tune writes for its trials
+DATA_FLAGS = {"train": "--train-data", "val": "--val-data", "calibration": "--calibration"}   # [data] key -> option
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,8 +78,8 @@ def request_for(config: BuildConfig, out: Path, given: Overrides):
             raise UsageError(f"--{name.replace('_', '-')} must not be negative, got {value:g}")
     budgets = dataclasses.replace(config.budgets, **{k: v for k, v in given.budgets.items() if v is not None})
     config = dataclasses.replace(config, budgets=budgets)
-    space = narrow(full_space(), settings.space, lambda name: _where(config, name))
-    space = narrow(space, parse_space(given.space), lambda name: f"--space {name}: ")
+    space = space_for(config).narrowed(settings.space, lambda name: _where(config, name))
+    space = space.narrowed(parse_space(given.space), lambda name: f"--space {name}: ")
     trials = pick("trials")
     if trials < 1:
         raise UsageError(f"--trials must be at least 1, got {trials}")
@@ -126,24 +127,43 @@ def tune(request, progress: Callable[[str], None], prepare: Callable[[], None] =
         return write_outputs(result, progress)
 
 
-def tune_config(path: str | Path, out: Path, given: Overrides, progress: Callable[[str], None]) -> dict[str, Any]:
-    """``edgekit tune CONFIG.toml``."""
-    return tune(request_for(load_config(path), out, given), progress)
+def tune_config(config: str | Path | BuildConfig, out: Path, given: Overrides,
+                progress: Callable[[str], None]) -> dict[str, Any]:
+    """``edgekit tune CONFIG.toml`` (the file, or its loaded config)."""
+    return tune(request_for(config if isinstance(config, BuildConfig) else load_config(config), out, given), progress)
 
 
 def tune_model(model: str, out: Path, given: Overrides, progress: Callable[[str], None], *, train: str, val: str,
                calibration: str | None = None, target: str = "local", device: str | None = None,
                epochs: int | None = None) -> dict[str, Any]:
     """``edgekit tune MODEL.keras --train-data ... --val-data ...``: a base edgekit.toml written to OUT, then tune."""
-    for what, spec in (("MODEL", model), ("--train-data", train), ("--val-data", val),
-                       ("--calibration", calibration)):
+    tables = _source_tables(model, target, device, train=train, val=val, calibration=calibration)
+    tables["finetune"] = {"epochs": epochs if epochs is not None else FINETUNE.epochs}
+    return _tune_base(tables, out, given, progress)
+
+
+def tune_tflite(model: str, out: Path, given: Overrides, progress: Callable[[str], None], *, val: str,
+                calibration: str, target: str = "local", device: str | None = None) -> dict[str, Any]:
+    """``edgekit tune MODEL.tflite --val-data ... --calibration ...``: post-training options only (AI Edge
+    Quantizer conversions, nothing trains); the base edgekit.toml's full int8 is the first seed."""
+    tables = _source_tables(model, target, device, val=val, calibration=calibration)
+    tables["convert"] = {"quantize": "int8"}
+    return _tune_base(tables, out, given, progress)
+
+
+def _source_tables(model: str, target: str, device: str | None, **data: str | None) -> dict[str, dict[str, Any]]:
+    """[model], [data] and [target] of a base edgekit.toml; UsageError for a path that is not there."""
+    for what, spec in (("MODEL", model), *((DATA_FLAGS[key], spec) for key, spec in data.items())):
         if spec is not None and not Path(spec).exists():
             raise UsageError(f"{what} {spec}: not found")
-    tables = {"model": {"source": str(Path(model).resolve())},
-              "data": {"train": str(Path(train).resolve()), "val": str(Path(val).resolve()),
-                       "calibration": str(Path(calibration).resolve()) if calibration else None},
-              "target": {"name": target, "device": device}}
-    tables["finetune"] = {"epochs": epochs if epochs is not None else FINETUNE.epochs}
+    return {"model": {"source": str(Path(model).resolve())},
+            "data": {k: str(Path(v).resolve()) if v else None for k, v in data.items()},
+            "target": {"name": target, "device": device}}
+
+
+def _tune_base(tables: dict[str, dict[str, Any]], out: Path, given: Overrides,
+               progress: Callable[[str], None]) -> dict[str, Any]:
+    """Write ``tables`` as OUT's base edgekit.toml (checked first, written under the study's lock), then tune."""
     base = out / BASE_FILE
     text = "\n".join(f"[{name}]\n" + "\n".join(f"{k} = {_toml(v)}" for k, v in table.items() if v is not None)
                      for name, table in tables.items()) + "\n"
@@ -167,4 +187,4 @@ def _toml(value: Any) -> str:
     return json.dumps(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
 
 
-__all__ = ["Overrides", "parse_space", "request_for", "tune", "tune_config", "tune_model"]
+__all__ = ["Overrides", "parse_space", "request_for", "tune", "tune_config", "tune_model", "tune_tflite"]

@@ -21,7 +21,6 @@ from edgekit.tune.choice import int8_p50, latency_note
 from edgekit.tune.emit import build_toml
 from edgekit.tune.executor import Job
 from edgekit.tune.objectives import constraints, feasible
-from edgekit.tune.space import recipe
 from edgekit.tune.study import StudyResult, TrialRecord, TuneRequest, choose, describe, pareto_set
 
 SCHEMA = 1
@@ -75,7 +74,7 @@ def write_outputs(result: StudyResult, progress: Callable[[str], None] = lambda 
     if result.chosen is not None:
         record = next(r for r in result.records if r.number == result.chosen)
         out = request.out
-        steps, convert = recipe(record.params)
+        steps, convert = request.space.recipe(record.params)
         header = (f"Written by `edgekit tune` from {request.config.path}: trial {record.number}, "
                   f"{describe(record.params)}.\n`edgekit build` of this file gives {out / 'model.tflite'} "
                   "byte for byte (on this machine, TensorFlow's default thread count).")
@@ -89,10 +88,12 @@ def write_outputs(result: StudyResult, progress: Callable[[str], None] = lambda 
         document["build"] = built
         document.update(drop=built.get("drop"), warning=built.get("warning"))   # the chosen model's, as build says
         if built.get("error") is None:
-            for source, name in ((built["tflite"], "model.tflite"), (built["keras"], "model.keras")):
-                with atomic_path(out / name) as tmp:
-                    shutil.copyfile(source, tmp)
-            document["files"] = {"tflite": str(out / "model.tflite"), "keras": str(out / "model.keras"),
+            files = {"tflite": built["tflite"], "keras": built["keras"]}   # a .tflite source has no Keras model
+            for kind, source in files.items():
+                if source is not None:
+                    with atomic_path(out / f"model.{kind}") as tmp:
+                        shutil.copyfile(source, tmp)
+            document["files"] = {**{kind: str(out / f"model.{kind}") for kind, source in files.items() if source},
                                  "config": str(config_path), "report": str(out / "report.html")}
         atomic_write_text(out / "tune.json", json.dumps(document, indent=2) + "\n")
     return document

@@ -89,6 +89,19 @@ class Space:
     def free(self) -> list[str]:
         return [name for name, dim in self.dims.items() if not dim.is_fixed]
 
+    trains = True   # trials fine-tune: their epochs are watched (edgekit.tune.epoch_watch)
+
+    def narrowed(self, overrides: dict[str, Any], where: Callable[[str], str] = lambda name: "") -> "Space":
+        return narrow(self, overrides, where)
+
+    def recipe(self, params: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        return recipe(params)
+
+    def seeds(self, base_convert: dict[str, Any]) -> list[dict[str, Any]]:
+        from edgekit.tune.seeds import seed_recipes
+
+        return seed_recipes(self, base_convert)
+
 
 def _clash(a: str, b: str) -> bool:
     return a in get_stage(b).excludes or b in get_stage(a).excludes
@@ -111,18 +124,25 @@ def narrow(space: Space, overrides: dict[str, Any], where: Callable[[str], str] 
 
     ``where(name)``: the message prefix for ``name`` (``edgekit.toml:12: `` for [tune.space]).
     """
-    dims = dict(space.dims)
-    for name, value in overrides.items():
-        dim = dims.get(name)
-        if dim is None:
-            raise UsageError(f"{where(name)}unknown tune parameter '{name}' (known: {', '.join(dims)})")
-        dims[name] = _narrowed(dim, value, where(name))
+    dims = narrow_dims(space.dims, overrides, where)
     forced = [name for name in stage_names() if dims[name].is_fixed and dims[name].fixed]
     try:
         check_order(forced)
     except UsageError as exc:
         raise UsageError(f"{where(forced[-1])}tune: stages fixed on cannot share a recipe: {exc}") from None
     return Space(dims)
+
+
+def narrow_dims(dims: dict[str, Dimension], overrides: dict[str, Any],
+                where: Callable[[str], str]) -> dict[str, Dimension]:
+    """``dims`` with the user's fixes and ranges applied (any source's space)."""
+    dims = dict(dims)
+    for name, value in overrides.items():
+        dim = dims.get(name)
+        if dim is None:
+            raise UsageError(f"{where(name)}unknown tune parameter '{name}' (known: {', '.join(dims)})")
+        dims[name] = _narrowed(dim, value, where(name))
+    return dims
 
 
 def _narrowed(dim: Dimension, value: Any, where: str) -> Dimension:
@@ -177,4 +197,22 @@ def recipe(params: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]
     return steps, convert
 
 
-__all__ = ["CONVERT_PARAMS", "Dimension", "Space", "full_space", "narrow", "recipe"]
+def keras_space(config) -> Space:
+    """The space of a Keras source (``config`` is not read: every stage applies)."""
+    return full_space()
+
+
+# the search space of each kind of source; a .tflite source's lives in edgekit.tune.tflite_space
+SPACES: dict[str, str] = {"keras": "edgekit.tune.space:keras_space", "tflite": "edgekit.tune.tflite_space:tflite_space"}
+
+
+def space_for(config):
+    """The full search space of ``config``'s source (a .tflite one is only converted)."""
+    import importlib
+
+    module, function = SPACES["tflite" if config.is_tflite else "keras"].split(":")
+    return getattr(importlib.import_module(module), function)(config)
+
+
+__all__ = ["CONVERT_PARAMS", "Dimension", "SPACES", "Space", "full_space", "keras_space", "narrow", "narrow_dims",
+           "recipe", "space_for"]

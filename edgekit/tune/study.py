@@ -34,8 +34,7 @@ from edgekit.tune import trial as trial_mod
 from edgekit.tune.choice import choose
 from edgekit.tune.executor import Job, Outcome
 from edgekit.tune.executors import ExecutorSpec, make_executor
-from edgekit.tune.seeds import seed_recipes
-from edgekit.tune.space import Space, recipe
+from edgekit.tune.space import Space
 
 DB_FILE = "tune.db"
 STUDY_NAME = "edgekit-tune"
@@ -48,7 +47,7 @@ class TuneRequest:
 
     config: Any                     # BuildConfig
     out: Path
-    space: Space
+    space: Space                    # or a TfliteSpace: edgekit.tune.space.space_for the config's source
     trials: int = 40
     executor: ExecutorSpec = ExecutorSpec()
     sampler: str = "nsga2"
@@ -135,7 +134,7 @@ def open_study(request: TuneRequest):
     study.set_user_attr("objectives", request.objectives.names)
     if request.seed_recipes:
         convert = {"quantize": request.config.convert.quantize, "per_tensor": request.config.convert.per_tensor}
-        for params in seed_recipes(request.space, convert)[:request.trials]:
+        for params in request.space.seeds(convert)[:request.trials]:
             study.enqueue_trial(params, user_attrs={"seed_recipe": True})
     return study
 
@@ -190,13 +189,13 @@ def run_study(request: TuneRequest, progress: Callable[[str], None] = lambda lin
                 trial = study.ask()
                 params = request.space.sample(trial)
                 trial.set_user_attr("params", params)  # with the fixed ones, which Optuna does not record
-                steps, convert = recipe(params)
+                steps, convert = request.space.recipe(params)
                 twin = epochs.ask()
                 trial.set_user_attr("epoch_trial", twin.number)
                 in_flight[trial.number] = (trial, twin)
                 watch = {"db": str(db), "trial_id": twin._trial_id, "pruner": request.pruner,
                          "protected": bool(trial.user_attrs.get("seed_recipe")),
-                         "ceiling": request.config.budgets.min_accuracy}
+                         "ceiling": request.config.budgets.min_accuracy} if request.space.trains else None
                 executor.submit(Job(trial.number, trial_mod.FUNCTION,
                                     trial_mod.payload(config_path, request.out / "trials" / f"{trial.number:04d}",
                                                       request.out / ".cache", request.out / ".locks", steps, convert,
@@ -278,6 +277,10 @@ def describe(params: dict[str, Any]) -> str:
     convert = params.get("convert.quantize", "")
     if params.get("convert.per_tensor"):
         convert += " per-tensor"
+    extra = [f"{k.split('.', 1)[1]}={_short(v)}" for k, v in params.items()   # what is not int8 / none
+             if k.startswith("convert.") and k not in ("convert.quantize", "convert.per_tensor") and v not in (0, "int8")]
+    if extra:   # a .tflite source's other [convert] keys
+        convert += f" ({', '.join(extra)})"
     return (" > ".join(parts) or "no stage") + f"; {convert}"
 
 

@@ -45,7 +45,6 @@ def run_trial(job: dict[str, Any]) -> dict[str, Any]:
     from edgekit.pipeline.config import load_config
     from edgekit.pipeline.progress import StageLog
     from edgekit.tune.benchlock import bench_lock
-    from edgekit.tune.epoch_watch import EpochPruned, EpochWatch
     from edgekit.tune.pidfile import write_pid_file
 
     out = Path(job["out"])
@@ -54,14 +53,18 @@ def run_trial(job: dict[str, Any]) -> dict[str, Any]:
     config = trial_config(load_config(job["config"]), job["optimize"], job["convert"], job.get("budgets", {}))
     device = config.target.device or "local"
     watch = job.get("watch")
-    callbacks = [EpochWatch(val_spec=str(config.resolve(config.data.val)), **watch)] if watch else []
+    callbacks, pruned_error = [], ()   # a source that does not train (a .tflite) is not watched, and needs no Keras
+    if watch:
+        from edgekit.tune.epoch_watch import EpochPruned, EpochWatch
+
+        callbacks, pruned_error = [EpochWatch(val_spec=str(config.resolve(config.data.val)), **watch)], EpochPruned
     with _log_to(out / "build.log") as emit:
         try:
             result = run_build(config, out, StageLog(emit), cache_dir=job["cache"],
                                bench_guard=lambda: bench_lock(Path(job["locks"]), device), epoch_callbacks=callbacks,
                                trial=f"tune:{out.resolve().parents[1].name}#trial-{int(out.name)}"  # STUDY/trials/NNNN
                                if out.name.isdigit() else None)  # STUDY/build, the chosen recipe's: recorded as a build
-        except EpochPruned as pruned:
+        except pruned_error as pruned:
             emit(f"[tune] {pruned}")
             return {"pruned": pruned.to_dict()}
     final = result.final
@@ -73,7 +76,7 @@ def run_trial(job: dict[str, Any]) -> dict[str, Any]:
         "p50_ms": timing.get("p50"), "bench_where": result.bench_where,
         # the base model's plain int8 conversion, timed beside the trial's (locally only): the latency reference
         "int8_p50_ms": (plain.timing_ms or {}).get("p50") if plain is not None and plain is not final else None,
-        "keras": str(result.keras_path), "tflite": str(out / "model.tflite"),
+        "keras": str(result.keras_path) if result.keras_path else None, "tflite": str(out / "model.tflite"),
         "verdicts": [{"name": v.name, "limit": v.limit, "value": v.value, "ok": v.ok, "off_target": v.off_target,
                       "line": v.line()} for v in result.verdicts],
         **drop_fields(result.drop),

@@ -36,6 +36,7 @@ class StorageForm:
     tolerance: Tolerance
     commands: tuple[str, ...]       # where it is offered: "convert" (also build) or "export"
     per_tensor: bool = False        # its int8 reference must use per-tensor weight scales
+    needs_converter: bool = False   # made by converting a Keras model again (not from a .tflite's bytes)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def build(self, job: StorageJob) -> tuple[bytes, list[dict]]:
@@ -57,7 +58,7 @@ BUILTIN_FORMS = (
                 "edgekit.convert.storage.int4:make", "litert", INT4_TOLERANCE, ("convert",)),
     StorageForm("sparse", "int8 weights in TFLite's sparse encoding (1x16 blocks; per-tensor scales, which "
                 "tflite-runtime 2.14 runs correctly)", "edgekit.convert.storage.sparse:make", "litert", SPARSE_TOLERANCE,
-                ("convert",), per_tensor=True),
+                ("convert",), per_tensor=True, needs_converter=True),
     StorageForm("lut", "TFLite Micro look-up tables: per-channel value tables, 1-7-bit indices",
                 "edgekit.convert.storage.lut:make", "tflm", LOSSLESS, ("export",)),
 )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
+from edgekit.convert.compact import store
 from edgekit.convert.tflite_source import calibration as cal
 from edgekit.convert.tflite_source import check, engine, recipes, source
 from edgekit.errors import InputFileError, UsageError
@@ -46,6 +47,7 @@ class TfliteQuantization:
     recipe_file: str | None = None
     per_tensor: bool = False
     target: str | None = None
+    storage: dict | None = None         # a compact form: its size, the int8 file's, its check against it
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
@@ -61,18 +63,34 @@ class TfliteOptions:
     per_tensor: bool = False
     keep_float: Sequence[str] = ()
     recipe_file: str | Path | None = None
+    storage: str = "int8"      # a storage form (edgekit.convert.storage) of the int8 file
 
     def mode(self) -> recipes.Mode | None:
         """The registry's mode (None with a recipe file, which replaces the other options)."""
         if self.recipe_file is not None:
             given = [flag for flag, on in (("--quantize", self.quantize != "none"), ("--weights", self.weights),
-                                           ("--per-tensor", self.per_tensor), ("--keep-float", self.keep_float)) if on]
+                                           ("--per-tensor", self.per_tensor), ("--keep-float", self.keep_float),
+                                           ("--storage", self.storage != "int8")) if on]
             if given:
                 raise UsageError(f"--recipe says how to quantize everything; drop {', '.join(given)}")
             return None
         if self.weights is not None and self.weights not in recipes.WEIGHT_BITS:
             raise UsageError(f"--weights {self.weights}: choose from {', '.join(recipes.WEIGHT_BITS)}")
-        return recipes.get_mode(self.quantize, self.weights)
+        mode = recipes.get_mode(self.quantize, self.weights)
+        self._check_storage(mode)
+        return mode
+
+    def _check_storage(self, mode: recipes.Mode) -> None:
+        """A compact form re-stores a full-int8 file's int8 weights; the converter's own forms need a Keras model."""
+        from edgekit.convert.storage import get_form
+
+        form = get_form(self.storage, "convert")
+        if form.needs_converter:
+            raise UsageError(f"--storage {self.storage} is written by TensorFlow's converter from a Keras model; a "
+                             "float .tflite source takes --storage int8 or int4 (and edgekit export --storage lut)")
+        if self.storage != "int8" and mode is not recipes.find_mode("int8", "int8"):
+            raise UsageError(f"--storage {self.storage} stores a full-int8 file's weights compactly; it needs "
+                             f"--quantize int8 with int8 weights, not {mode.name}")
 
 
 def is_tflite(path: str | Path) -> bool:
@@ -108,7 +126,7 @@ def quantize_tflite_file(model_path: str | Path, out_path: str | Path, options: 
         name, summary = f"recipe {Path(options.recipe_file).name}", f"as {options.recipe_file} says"
     else:
         recipe = recipes.build_recipe(mode, per_tensor=options.per_tensor, keep_float=options.keep_float,
-                                      tensor_names=_tensor_names(prepared.flatbuffer))
+                                      tensor_names=source.tensor_names(prepared.flatbuffer))
         calibrated, name, summary, kind = mode.calibrated, mode.name, mode.summary, mode.kind
     what = f"the {name} file"
     inputs = cal.signature_inputs(prepared.flatbuffer, prepared.signature)
@@ -124,16 +142,19 @@ def quantize_tflite_file(model_path: str | Path, out_path: str | Path, options: 
                                 where)
     count = check.require_quantized(prepared.flatbuffer, quantized, where, what)
     label = label or str(out_path)
+    verify_inputs = [a[:VERIFY_SAMPLES] for a in arrays]
+    stored = store(options.storage, "convert", quantized, verify_inputs, where=label)
+    quantized = stored.flatbuffer
     if target is not None:
         check.check_target(quantized, kind, target, label)
     verification = check.verify_against_source(
-        raw, quantized, [a[:VERIFY_SAMPLES] for a in arrays], inputs_note=note, where=label, what=what,
+        raw, quantized, verify_inputs, inputs_note=note, where=label, what=what,
         labels=None if labels is None else labels[:VERIFY_SAMPLES], classifier=classifier)
     atomic_write_bytes(out_path, quantized)
     return TfliteQuantization(
         model=where, output=str(out_path), mode=name, summary=summary, size_bytes=len(quantized),
         source_bytes=len(raw), sha256=hashlib.sha256(quantized).hexdigest(), quantized_tensors=count,
-        io_types=_io_types(quantized),
+        io_types=_io_types(quantized), storage=stored.to_dict() if options.storage != "int8" else None,
         calibration=note if calibrated else None, verification=verification.to_dict(), prepared=prepared.changes,
         kept_float=list(options.keep_float), recipe_file=None if options.recipe_file is None else str(options.recipe_file),
         per_tensor=options.per_tensor, target=None if target is None else target.name,
@@ -148,22 +169,11 @@ def _io_types(flatbuffer: bytes) -> list[str]:
     return [t.dtype for t in main.input_tensors() + main.output_tensors()]
 
 
-def _tensor_names(flatbuffer: bytes) -> list[str]:
-    from edgekit.inspect import read_tflite
-
-    return [t.name for g in read_tflite(flatbuffer).subgraphs for t in g.tensors]
-
-
-def refuse_keras_only(io_type: str, storage: str, auto_mixed: float | None, no_verify: bool = False) -> None:
-    """UsageError for ``edgekit convert`` options that mean something for Keras sources only (so far)."""
+def refuse_keras_only(io_type: str, no_verify: bool = False) -> None:
+    """UsageError for ``edgekit convert`` options that mean something for Keras sources only."""
     if no_verify:
         raise UsageError("--no-verify applies to Keras sources; a .tflite source's file is always checked against "
                          "the source (drop --no-verify)")
     if io_type != "float32":
         raise UsageError(f"--io-type {io_type}: for a .tflite source the mode sets the inputs and outputs (float32, "
                          "or int8/int16 with --quantize int8/int16x8); drop --io-type")
-    if storage != "int8":
-        raise UsageError(f"--storage {storage} applies to Keras sources; drop it for a .tflite source")
-    if auto_mixed is not None:
-        raise UsageError("--auto-mixed applies to Keras sources; for a .tflite source name the ops or tensors "
-                         "to keep float with --keep-float")

@@ -74,6 +74,13 @@ def prepare(flatbuffer: bytes, where: str) -> Prepared:
                     _text(model.signatureDefs[0].signatureKey))
 
 
+def tensor_names(flatbuffer: bytes) -> list[str]:
+    """Every tensor's name (what --keep-float may name besides an op)."""
+    from edgekit.inspect import read_tflite
+
+    return [t.name for g in read_tflite(flatbuffer).subgraphs for t in g.tensors]
+
+
 def _check_loads(flatbuffer: bytes, where: str) -> None:
     from ai_edge_litert.interpreter import Interpreter
 
