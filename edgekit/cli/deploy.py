@@ -185,7 +185,7 @@ def deploy(ctx: click.Context, model: Path, threads: int | None, runs: int, warm
 
     line = _deploy_line if log.verbose else _compact_deploy_line
     outcomes = run_fleet(devices, one, parallel=kw["parallel"], log=log,
-                         on_done=lambda o: _echo(o, line, log, kw["as_json"]))
+                         on_done=lambda o: _echo(o, lambda r: line(r) + _op_profile(r.result), log, kw["as_json"]))
     _finish(ctx, outcomes, kw["as_json"])
 
 
@@ -210,7 +210,7 @@ def _echo(outcome, line, log, as_json: bool) -> None:
     """One line per device as it finishes: results on stdout, failures as errors on stderr."""
     if outcome.ok:
         if not as_json:
-            log.line(line(outcome.value) + _op_profile(outcome.value.result or {}))
+            log.line(line(outcome.value))
     else:
         log.line(f"edgekit: error: {outcome.error}", err=True)
 
@@ -240,9 +240,9 @@ def _deploy_line(r) -> str:
     return line + _checks(r.checks or {})
 
 
-def _op_profile(result: dict) -> str:
+def _op_profile(result: dict | None) -> str:
     """The device's operator-wise table under its line (--op-profile), else nothing."""
-    if "op_profile" not in result:
+    if not result or "op_profile" not in result:
         return ""
     from edgekit.results.op_profile import render_op_profile
 
