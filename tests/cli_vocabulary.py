@@ -78,6 +78,7 @@ WORDS: dict[str, Word] = {
     "--timeout": Word("float", "seconds before the run is stopped"),
     "--bench-timeout": Word("float", "seconds before the benchmark on the device is stopped"),
     "--no-bench": Word("flag", "deploy without benchmarking"),
+    "--op-profile": Word("flag", "also time each operator alone: its median and share, a summary by op type"),
     # devices
     "--target": Word("text", "a target profile (edgekit targets)"),
     "--host": Word("text", "a device as user@host[:port]"),

@@ -10,6 +10,7 @@ warmup, timed runs, memory footprint) and prints exactly one JSON object on stdo
     python3 edgekit_agent.py probe [--dir D]
     python3 edgekit_agent.py bench MODEL [--threads N] [--runs N] [--warmup N]
                                          [--delegate LIB] [--runtime a,b,c] [--max-seconds S]
+                                         [--op-profile]
     python3 edgekit_agent.py run MODEL --inputs IN.npz --save OUT.npz [--threads N]
                                        [--delegate LIB] [--runtime a,b,c] [--max-seconds S]
     python3 edgekit_agent.py session
@@ -30,6 +31,13 @@ first), quantized here with the model's own input parameters; OUT.npz gets the r
 top-1 class of each sample for outputs that are rows of scores. Schema 2 = schema 1 plus
 ``delegation`` and the ``run`` command (every schema-1 field is unchanged).
 
+``bench --op-profile`` adds ``op_profile``: the time of each of the model's operators. The
+Python APIs of these runtimes expose no per-operator profiler (benchmark_model's
+``--enable_op_profiling`` is C++ only), so each operator runs alone in a one-operator copy
+of the model (same runtime, threads and delegates), fed the values it gets inside the
+model, with the benchmark's warmup and runs; the shares are of the sum of their medians,
+which is reported beside the whole model's median (the difference is the isolation overhead).
+
 Exit codes: 0 ok, 2 bad_args, 3 runtime_missing, 4 model_load/unresolved_op,
 5 inference, 6 time_limit. A crash (signal) prints nothing: the caller reports it.
 """
@@ -45,6 +53,7 @@ import platform
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -406,6 +415,21 @@ def _timed_invoke(interpreter) -> float:
     return (time.perf_counter() - start) * 1000.0
 
 
+def measure(interpreter, inputs: list, warmup: int, runs: int, stop) -> tuple:
+    """(first ms, warmup ms list, timed ms list) the way benchmark_model runs: one first inference,
+    then warmup and timed runs until their count or ``stop()``; at least one timed run."""
+    for detail, array in zip(interpreter.get_input_details(), inputs):
+        interpreter.set_tensor(detail["index"], array)
+    first_ms = _timed_invoke(interpreter)
+    warmed = []
+    while len(warmed) < warmup and not stop():
+        warmed.append(_timed_invoke(interpreter))
+    timed = [_timed_invoke(interpreter)]
+    while len(timed) < runs and not stop():
+        timed.append(_timed_invoke(interpreter))
+    return first_ms, warmed, timed
+
+
 def _sha256(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -430,6 +454,14 @@ class Deadline:
     def exceeded(self) -> bool:
         return self.max_seconds is not None and time.perf_counter() - self.start > self.max_seconds
 
+    def share(self, parts: int):
+        """The stop test of the next of ``parts`` measurements that split what is left of the budget evenly."""
+        if self.max_seconds is None:
+            return lambda: False
+        left = self.start + self.max_seconds - time.perf_counter()
+        end = time.perf_counter() + max(0.0, left) / max(1, parts)
+        return lambda: time.perf_counter() > end
+
     def _expire(self, output: Output, hard: float) -> None:
         # The main thread is stuck inside the runtime: answer for it and leave.
         message = ("no result after %.0fs (--max-seconds %g): model init or one inference is hanging "
@@ -453,21 +485,16 @@ def _runtime_for(args, output: Output) -> tuple:
     return runtime, api, deadline
 
 
-def open_model(api: RuntimeApi, args, runtime: dict) -> tuple:
+def open_model(api: RuntimeApi, args, runtime: dict, content: bytes | None = None) -> tuple:
     """(interpreter, init ms, notes, delegation): the model loaded with the given delegate and the
-    runtime's default ones (XNNPACK), or with the builtin kernels when XNNPACK refuses it."""
-    delegates = []
-    if args.delegate:
-        try:
-            delegates.append(api.load_delegate(args.delegate))
-        except Exception as exc:
-            raise AgentFailure("runtime_missing", "delegate library %s could not be loaded by %s: %s; install "
-                               "it on this device (for Coral: the Edge TPU runtime, libedgetpu1-std)"
-                               % (args.delegate, runtime["name"], _one_line(exc)))
+    runtime's default ones (XNNPACK), or with the builtin kernels when XNNPACK refuses it.
+
+    ``content``: a model in memory (an operator's copy) instead of the file ``args.model``."""
+    delegates = _delegates(api, args, runtime)
     notes = []
     start = time.perf_counter()
     try:
-        interpreter = _load(api, args, delegates, default_delegates=True)
+        interpreter = _load(api, args, delegates, default_delegates=True, content=content)
     except Exception as exc:
         if not (XNNPACK_FAILED.search(str(exc)) and api.op_resolver_type is not None):
             raise load_failure(args.model, exc)
@@ -476,11 +503,31 @@ def open_model(api: RuntimeApi, args, runtime: dict) -> tuple:
                      % _one_line(exc, 160))
         start = time.perf_counter()
         try:
-            interpreter = _load(api, args, delegates, default_delegates=False)
+            interpreter = _load(api, args, delegates, default_delegates=False, content=content)
         except Exception as exc2:
             raise load_failure(args.model, exc2)
     init_ms = (time.perf_counter() - start) * 1000.0
     return interpreter, init_ms, notes, delegation(interpreter, args.delegate)
+
+
+def _delegates(api: RuntimeApi, args, runtime: dict) -> list:
+    """The ``--delegate`` library loaded (a fresh instance for each interpreter), else none."""
+    if not args.delegate:
+        return []
+    try:
+        return [api.load_delegate(args.delegate)]
+    except Exception as exc:
+        raise AgentFailure("runtime_missing", "delegate library %s could not be loaded by %s: %s; install "
+                           "it on this device (for Coral: the Edge TPU runtime, libedgetpu1-std)"
+                           % (args.delegate, runtime["name"], _one_line(exc)))
+
+
+def interpreter_nodes(interpreter) -> list:
+    """(type, input tensors, output tensors) of each node: the model's operators in order, then one
+    ``DELEGATE`` node per partition a delegate took. Raises on a runtime without the node accessors."""
+    inner = getattr(interpreter, "_interpreter", None)
+    return [(str(inner.NodeName(i)), [int(t) for t in inner.NodeInputs(i)], [int(t) for t in inner.NodeOutputs(i)])
+            for i in range(int(inner.NumNodes()))]
 
 
 def delegation(interpreter, requested) -> dict:
@@ -494,11 +541,8 @@ def delegation(interpreter, requested) -> dict:
     """
     result = {"requested": requested, "applied": None, "partitions": None, "ops": None, "ops_delegated": None,
               "source": "interpreter nodes", "note": None}
-    inner = getattr(interpreter, "_interpreter", None)
     try:
-        count = int(inner.NumNodes())
-        nodes = [(str(inner.NodeName(i)), [int(t) for t in inner.NodeInputs(i)],
-                  [int(t) for t in inner.NodeOutputs(i)]) for i in range(count)]
+        nodes = interpreter_nodes(interpreter)
     except Exception as exc:  # a runtime without the node accessors
         result["note"] = "this runtime does not expose its nodes (%s); delegation unknown" % _one_line(exc, 120)
         result["source"] = None
@@ -524,6 +568,160 @@ def delegation(interpreter, requested) -> dict:
     return result
 
 
+# --------------------------------------------------------------------------- per-operator profile
+
+# flatbuffers field ids of the TFLite schema: Model.subgraphs, Model.signature_defs, SubGraph.inputs/outputs/operators
+MODEL_SUBGRAPHS, MODEL_SIGNATURE_DEFS = 2, 7
+SUBGRAPH_INPUTS, SUBGRAPH_OUTPUTS, SUBGRAPH_OPERATORS = 1, 2, 3
+
+
+def _field(data, table: int, field_id: int):
+    """Where a flatbuffers table keeps a field (its vtable says), or None when the field is absent."""
+    vtable = table - struct.unpack_from("<i", data, table)[0]
+    slot = 4 + 2 * field_id
+    if slot >= struct.unpack_from("<H", data, vtable)[0]:
+        return None
+    offset = struct.unpack_from("<H", data, vtable + slot)[0]
+    return table + offset if offset else None
+
+
+def _follow(data, position: int) -> int:
+    """The object an offset field at ``position`` points to (offsets are unsigned, always forward)."""
+    return position + struct.unpack_from("<I", data, position)[0]
+
+
+def single_op_model(model: bytes, index: int, inputs: list, outputs: list) -> bytes:
+    """The model cut down to operator ``index`` of its main subgraph, fed by ``inputs``, giving ``outputs``.
+
+    Patched in place rather than rebuilt, so the agent needs no flatbuffers package: the
+    operator list gets length 1 with its first slot pointing at the operator, and the
+    subgraph's new input and output lists (and an empty signature list, whose tensors are
+    gone) are appended at the end, where forward offsets reach them. Tensors, weights,
+    quantization and the other subgraphs stay as they are.
+    """
+    data = bytearray(model)
+    subgraph = _follow(data, _follow(data, _field(data, _follow(data, 0), MODEL_SUBGRAPHS)) + 4)
+    operators = _follow(data, _field(data, subgraph, SUBGRAPH_OPERATORS))
+    table = _follow(data, operators + 4 + 4 * index)
+    if table <= operators + 4:
+        raise AgentFailure("model_load", "operator %d lies before the operator list in the file; it cannot be "
+                           "timed alone" % index)
+    struct.pack_into("<II", data, operators, 1, table - (operators + 4))
+
+    def append(values: list) -> int:
+        data.extend(b"\0" * (-len(data) % 4))
+        data.extend(struct.pack("<I%di" % len(values), len(values), *values))
+        return len(data) - 4 * (len(values) + 1)
+
+    for table_at, field_id, values in ((subgraph, SUBGRAPH_INPUTS, inputs), (subgraph, SUBGRAPH_OUTPUTS, outputs),
+                                       (_follow(data, 0), MODEL_SIGNATURE_DEFS, [])):
+        position = _field(data, table_at, field_id)
+        if position is not None:
+            struct.pack_into("<I", data, position, append(values) - position)
+    return bytes(data)
+
+
+def model_ops(interpreter, model: str) -> list:
+    """The model's operators in run order: index, type, output name, the tensors that feed it (graph
+    inputs and other operators' outputs; weights stay inside) and its outputs."""
+    try:
+        nodes = [n for n in interpreter_nodes(interpreter) if n[0] != "DELEGATE"]
+        graph_inputs = [int(t) for t in interpreter._interpreter.InputIndices()]
+    except Exception as exc:
+        raise AgentFailure("runtime_missing", "%s: this runtime does not list the model's operators (%s); "
+                           "--op-profile needs ai_edge_litert, tflite_runtime or tensorflow.lite"
+                           % (model, _one_line(exc, 120)))
+    fed = set(graph_inputs) | {t for _, _, outs in nodes for t in outs}
+    names = {d["index"]: d["name"] for d in interpreter.get_tensor_details()}
+    return [{"index": i, "type": kind, "name": names.get(outs[0]) if outs else None,
+             "inputs": sorted(set(t for t in ins if t in fed), key=ins.index), "outputs": outs}
+            for i, (kind, ins, outs) in enumerate(nodes)]
+
+
+def _model_values(api: RuntimeApi, data: bytes, inputs: list, wanted: set) -> dict:
+    """The values of the ``wanted`` tensors in one run of the whole model on ``inputs``, by tensor index,
+    so that each operator alone computes on what it gets in the model (an index for a GATHER is in range);
+    {} when the runtime cannot keep intermediate tensors (then the operators get random inputs)."""
+    try:
+        kwargs = {"model_content": data, "experimental_preserve_all_tensors": True}
+        if api.op_resolver_type is not None:  # XNNPACK would keep its intermediates to itself
+            kwargs["experimental_op_resolver_type"] = api.op_resolver_type.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        reference = api.interpreter(**kwargs)
+        reference.allocate_tensors()
+        for detail, array in zip(reference.get_input_details(), inputs):
+            reference.set_tensor(detail["index"], array)
+        reference.invoke()
+        return {t: reference.get_tensor(t).copy() for t in wanted}
+    except Exception:  # a delegate-only op (Edge TPU), an old runtime: random inputs still time the operator
+        return {}
+
+
+def op_profile(api: RuntimeApi, args, runtime: dict, ops: list, inputs: list, deadline: Deadline,
+               model_ms: float) -> dict:
+    """Each operator's median time alone (the benchmark's warmup and runs, an even share of the time
+    left), its share of their sum and the cumulative share in run order, and a summary by type."""
+    with open(args.model, "rb") as fh:
+        data = fh.read()
+    values = _model_values(api, data, inputs, {t for op in ops for t in op["inputs"]})
+    rows = []
+    for position, op in enumerate(ops):
+        label = "%s: operator %d (%s)" % (args.model, op["index"], op["type"])
+        content = single_op_model(data, op["index"], op["inputs"], op["outputs"])
+        stop, note = deadline.share(len(ops) - position), None
+        try:
+            timed = _time_alone(open_model(api, args, runtime, content)[0], values, args, stop)
+        except AgentFailure as exc:
+            raise AgentFailure(exc.kind, "%s alone: %s" % (label, exc))
+        except Exception as exc:
+            if not (XNNPACK_FAILED.search(str(exc)) and api.op_resolver_type is not None):
+                raise AgentFailure("inference", "%s failed alone: %s" % (label, _one_line(exc)))
+            # e.g. a DEQUANTIZE of fp16 weights, which XNNPACK folds into its consumer inside the model
+            note = "XNNPACK cannot run it alone (%s); timed with the builtin kernels" % _one_line(exc, 120)
+            builtin = _load(api, args, _delegates(api, args, runtime), default_delegates=False, content=content)
+            timed = _time_alone(builtin, values, args, stop)
+        rows.append({"index": op["index"], "type": op["type"], "name": op["name"],
+                     "ms": latency_stats(timed)["p50"], "runs": len(timed), "note": note})
+    total = sum(row["ms"] for row in rows)
+    return {"method": "each operator timed alone in a one-operator copy of the model (same runtime, threads and "
+                      "delegates, %s), median of %d runs after %d warmup; %% = share of the sum of the operators' "
+                      "medians" % ("fed the values it gets in the model" if values else "random inputs",
+                                   args.runs, args.warmup),
+            "inputs": "model" if values else "random",
+            "runs_requested": args.runs, "stopped_early": any(row["runs"] < args.runs for row in rows),
+            "sum_ms": round(total, 4), "model_ms": round(model_ms, 4),
+            "ops": _shares(rows, total, cumulative=True),
+            "by_type": _shares(_by_type(rows), total, cumulative=False)}
+
+
+def _time_alone(interpreter, values: dict, args, stop) -> list:
+    """The timed runs of a one-operator model, its inputs the model's own ``values`` where known."""
+    details = interpreter.get_input_details()
+    generated = make_inputs(details)
+    inputs = [generated[i] if values.get(d["index"]) is None else values[d["index"]] for i, d in enumerate(details)]
+    return measure(interpreter, inputs, args.warmup, args.runs, stop)[2]
+
+
+def _by_type(rows: list) -> list:
+    """count and summed median per operator type, the most expensive first."""
+    types = {}
+    for row in rows:
+        entry = types.setdefault(row["type"], {"type": row["type"], "count": 0, "ms": 0.0})
+        entry["count"] += 1
+        entry["ms"] += row["ms"]
+    return sorted(types.values(), key=lambda entry: -entry["ms"])
+
+
+def _shares(rows: list, total: float, cumulative: bool) -> list:
+    """``rows`` with their ms rounded, their % of ``total`` and, if asked, the running % in the given order."""
+    running, shared = 0.0, []
+    for row in rows:
+        share = 100.0 * row["ms"] / total
+        running += share
+        extra = {"cumulative": round(running, 3)} if cumulative else {}
+        shared.append(dict(row, ms=round(row["ms"], 4), share=round(share, 3), **extra))
+    return shared
+
+
 def bench(args, output: Output) -> dict:
     for flag in ("threads", "runs"):
         if getattr(args, flag) < 1:
@@ -537,20 +735,15 @@ def bench(args, output: Output) -> dict:
     after_init = memory_mb()
 
     input_details = interpreter.get_input_details()
+    ops = model_ops(interpreter, args.model) if args.op_profile else []
     try:
-        for detail, array in zip(input_details, make_inputs(input_details)):
-            interpreter.set_tensor(detail["index"], array)
-        first_ms = _timed_invoke(interpreter)
-        warmup = []
-        while len(warmup) < args.warmup and not deadline.exceeded():
-            warmup.append(_timed_invoke(interpreter))
-        timed = [_timed_invoke(interpreter)]
-        while len(timed) < args.runs and not deadline.exceeded():
-            timed.append(_timed_invoke(interpreter))
+        inputs = make_inputs(input_details)
+        first_ms, warmup, timed = measure(interpreter, inputs, args.warmup, args.runs, deadline.share(1 + len(ops)))
     except AgentFailure:
         raise
     except Exception as exc:
         raise AgentFailure("inference", "%s: inference failed: %s" % (args.model, _one_line(exc)))
+    profile = op_profile(api, args, runtime, ops, inputs, deadline, latency_stats(timed)["p50"]) if ops else None
     final = memory_mb()
     state_after = device_state()
     loaded = load_note(os.getloadavg()[0], usable_cpus())
@@ -562,7 +755,7 @@ def bench(args, output: Output) -> dict:
               "runs": len(timed), "runs_requested": args.runs}
     timing.update(latency_stats(timed))
     reasons = throttle_reasons(state_before["throttled"], state_after["throttled"])
-    return {
+    result = {
         "schema": SCHEMA, "ok": True,
         "model": {"path": args.model, "size_bytes": os.path.getsize(args.model), "sha256": _sha256(args.model)},
         "runtime": runtime,
@@ -583,6 +776,9 @@ def bench(args, output: Output) -> dict:
         "device": {"before": state_before, "after": state_after,
                    "throttled": bool(reasons), "throttle_reasons": reasons},
     }
+    if profile is not None:
+        result["op_profile"] = profile
+    return result
 
 
 def load_note(load: float, cpus: int):
@@ -594,9 +790,10 @@ def load_note(load: float, cpus: int):
             "are slower than on an idle machine, measure again when it is idle" % (load, cpus))
 
 
-def _load(api: RuntimeApi, args, delegates: list, default_delegates: bool):
+def _load(api: RuntimeApi, args, delegates: list, default_delegates: bool, content: bytes | None = None):
     """Interpreter creation + allocate_tensors: what benchmark_model times as init."""
-    kwargs = {"model_path": args.model, "num_threads": args.threads, "experimental_delegates": delegates or None}
+    source = {"model_content": content} if content is not None else {"model_path": args.model}
+    kwargs = dict(source, num_threads=args.threads, experimental_delegates=delegates or None)
     if not default_delegates:
         kwargs["experimental_op_resolver_type"] = api.op_resolver_type.BUILTIN_WITHOUT_DEFAULT_DELEGATES
     interpreter = api.interpreter(**kwargs)
@@ -736,6 +933,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench_cmd.add_argument("--delegate", help="delegate library to load (e.g. libedgetpu.so.1)")
     bench_cmd.add_argument("--runtime", help="runtime order, comma-separated (default: %s)" % ",".join(DEFAULT_RUNTIMES))
     bench_cmd.add_argument("--max-seconds", type=float, help="stop timed runs once this many seconds have passed")
+    bench_cmd.add_argument("--op-profile", action="store_true",
+                           help="also time each operator alone (one-operator copies of the model)")
     run_cmd = commands.add_parser("run", help="compute a model's outputs on given inputs")
     run_cmd.add_argument("model")
     run_cmd.add_argument("--inputs", required=True, help=".npz with float32 x0, x1, ... (samples first)")

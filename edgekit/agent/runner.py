@@ -26,10 +26,13 @@ _SOFT_LIMIT_SHARE = 0.6
 
 
 def bench_args(model_path: str, *, threads: int, runs: int, warmup: int,
-               runtimes: Sequence[str] | None, delegate: str | None, max_seconds: float | None) -> list[str]:
-    """The agent's ``bench`` command line (also what the deploy code runs on a device)."""
+               runtimes: Sequence[str] | None, delegate: str | None, max_seconds: float | None,
+               op_profile: bool = False) -> list[str]:
+    """The agent's ``bench`` command line (also what the deploy code runs on a device).
+
+    ``op_profile``: each operator is timed alone too (the result's ``op_profile``)."""
     return ["bench", model_path, "--threads", str(threads), "--runs", str(runs), "--warmup", str(warmup),
-            *_runtime_args(runtimes, delegate, max_seconds)]
+            *_runtime_args(runtimes, delegate, max_seconds), *(["--op-profile"] if op_profile else [])]
 
 
 def run_args(model_path: str, inputs: str, save: str, *, threads: int, runtimes: Sequence[str] | None,
@@ -53,7 +56,7 @@ def _runtime_args(runtimes: Sequence[str] | None, delegate: str | None, max_seco
 
 def run_local(model_path: str | Path, *, threads: int = 1, runs: int = 50, warmup: int = 5,
               runtimes: Sequence[str] | None = None, delegate: str | None = None,
-              timeout: float = 600) -> dict:
+              timeout: float = 600, op_profile: bool = False) -> dict:
     """Benchmark ``model_path`` with the agent under this Python; AgentError on any failure."""
     path = check_tflite_file(model_path)
     unknown = [name for name in runtimes or () if name not in DEFAULT_RUNTIMES]
@@ -61,7 +64,7 @@ def run_local(model_path: str | Path, *, threads: int = 1, runs: int = 50, warmu
         raise UsageError(f"--runtime {','.join(unknown)}: unknown TFLite runtime; choose from "
                          f"{', '.join(DEFAULT_RUNTIMES)}")
     args = bench_args(str(path.resolve()), threads=threads, runs=runs, warmup=warmup, runtimes=runtimes,
-                      delegate=delegate, max_seconds=timeout * _SOFT_LIMIT_SHARE)
+                      delegate=delegate, max_seconds=timeout * _SOFT_LIMIT_SHARE, op_profile=op_profile)
     try:
         proc = subprocess.run([sys.executable, str(AGENT_PATH), *args], capture_output=True, text=True,
                               timeout=timeout)

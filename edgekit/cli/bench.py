@@ -18,9 +18,12 @@ from edgekit.cli.output import emit_json, info, json_option
 @click.option("--delegate", metavar="LIB", help="Delegate library to load, e.g. libedgetpu.so.1 (as on a device).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True,
               help="Seconds before the benchmark is stopped.")
+@click.option("--op-profile", is_flag=True,
+              help="Also time each operator alone (like benchmark_model's --enable_op_profiling): its median, "
+                   "its share of the operators' sum, a summary by op type.")
 @json_option
 def bench(model: str, threads: int, runs: int, warmup: int, runtime: str | None, delegate: str | None, timeout: float,
-          as_json: bool) -> None:
+          op_profile: bool, as_json: bool) -> None:
     """Benchmark MODEL (.tflite) locally the way TFLite's benchmark_model does; records the run."""
     from edgekit.agent.runner import run_local
     from edgekit.inspect.reader import check_tflite_file
@@ -28,9 +31,10 @@ def bench(model: str, threads: int, runs: int, warmup: int, runtime: str | None,
 
     check_tflite_file(model)
     runtimes = [name.strip() for name in runtime.split(",")] if runtime else None
-    info(f"benchmarking {model} ({threads} thread(s), {warmup} warmup + {runs} runs)")
+    info(f"benchmarking {model} ({threads} thread(s), {warmup} warmup + {runs} runs"
+         + (", then each operator alone)" if op_profile else ")"))
     result = run_local(model, threads=threads, runs=runs, warmup=warmup, runtimes=runtimes, delegate=delegate,
-                       timeout=timeout)
+                       timeout=timeout, op_profile=op_profile)
     run_id = ResultStore().record(result, target="local", host=LOCAL_HOST)
     if as_json:
         emit_json({"run_id": run_id, "target": "local", **result})
@@ -39,4 +43,8 @@ def bench(model: str, threads: int, runs: int, warmup: int, runtime: str | None,
 
         # The model as the user named it: the agent's absolute path says where this machine keeps it.
         click.echo(render_bench({**result, "model": {**result["model"], "path": model}}))
+        if "op_profile" in result:
+            from edgekit.results.op_profile import render_op_profile
+
+            click.echo(render_op_profile(result["op_profile"]))
         info(f"recorded as run {run_id} (see 'edgekit history')")

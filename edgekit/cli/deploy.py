@@ -131,6 +131,8 @@ _ALWAYS_SHOWN = ("stopped before activating", "not started")
 @click.option("--bench-timeout", type=click.FloatRange(min=1), default=600, show_default=True,
               help="Seconds before the on-device benchmark is killed.")
 @click.option("--no-bench", is_flag=True, help="Only push and activate the model.")
+@click.option("--op-profile", is_flag=True,
+              help="The benchmark also times each operator alone: its median, its share, a summary by op type.")
 @click.option("--eval", "eval_data", metavar="SPEC",
               help=f"Labelled data run through the device's own runtime before activation: device accuracy beside "
                    f"the host's (LiteRT) and their top-1 agreement; a device computing otherwise is refused. {SPEC_HELP}.")
@@ -141,7 +143,7 @@ _ALWAYS_SHOWN = ("stopped before activating", "not started")
 @preprocess_options
 @click.pass_context
 def deploy(ctx: click.Context, model: Path, threads: int | None, runs: int, warmup: int, bench_timeout: float,
-           no_bench: bool, eval_data: str | None, eval_limit: int | None, reference: Path | None,
+           no_bench: bool, op_profile: bool, eval_data: str | None, eval_limit: int | None, reference: Path | None,
            scale: float | None, mean: float | None, std: float | None, **kw) -> None:
     """Push MODEL (.tflite) to devices, switch to it atomically, and benchmark it there.
 
@@ -154,8 +156,11 @@ def deploy(ctx: click.Context, model: Path, threads: int | None, runs: int, warm
     """
     from edgekit.remote import deploy as deploy_one, run_fleet
     from edgekit.remote.deploy import check_model_file
+    from edgekit.errors import UsageError
     from edgekit.results import ResultStore, RunTag
 
+    if op_profile and no_bench:
+        raise UsageError("--op-profile times the operators during the benchmark; leave out --no-bench")
     check_model_file(model)
     evaluation = None
     if reference is not None:
@@ -176,11 +181,11 @@ def deploy(ctx: click.Context, model: Path, threads: int | None, runs: int, warm
     def one(device):
         return deploy_one(model, device, threads=threads, runs=runs, warmup=warmup, bench=not no_bench,
                           options=options, store=store, progress=None if kw["as_json"] else log.progress,
-                          evaluation=evaluation, reference=reference)
+                          evaluation=evaluation, reference=reference, op_profile=op_profile)
 
     line = _deploy_line if log.verbose else _compact_deploy_line
     outcomes = run_fleet(devices, one, parallel=kw["parallel"], log=log,
-                         on_done=lambda o: _echo(o, line, log, kw["as_json"]))
+                         on_done=lambda o: _echo(o, lambda r: line(r) + _op_profile(r.result), log, kw["as_json"]))
     _finish(ctx, outcomes, kw["as_json"])
 
 
@@ -233,6 +238,15 @@ def _deploy_line(r) -> str:
                  f"p50 {t['p50']:.3f} ms, p90 {t['p90']:.3f} ms over {t['runs']} runs"
                  f"{_device_state(r.result.get('device') or {})} (run {r.run_id})")
     return line + _checks(r.checks or {})
+
+
+def _op_profile(result: dict | None) -> str:
+    """The device's operator-wise table under its line (--op-profile), else nothing."""
+    if not result or "op_profile" not in result:
+        return ""
+    from edgekit.results.op_profile import render_op_profile
+
+    return "\n" + render_op_profile(result["op_profile"])
 
 
 def _delegation(result: dict) -> str:

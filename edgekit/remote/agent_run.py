@@ -15,14 +15,15 @@ SOFT_LIMIT_SHARE = 0.6
 
 
 def run_bench(agent: AgentSession, model: str, target: Target, *, threads: int, runs: int, warmup: int,
-              timeout: float, active: bool = False) -> dict:
+              timeout: float, active: bool = False, op_profile: bool = False) -> dict:
     """The agent's bench result dict; AgentError on failure, crash or timeout (agent killed).
 
     ``active``: the model is already current (its errors say so: the device still runs it).
+    ``op_profile``: each operator is timed alone too (the result's ``op_profile``).
     """
     args = bench_args(model, threads=threads, runs=runs, warmup=warmup, runtimes=list(target.runtimes),
                       delegate=target.delegate.library if target.delegate else None,
-                      max_seconds=timeout * SOFT_LIMIT_SHARE)
+                      max_seconds=timeout * SOFT_LIMIT_SHARE, op_profile=op_profile)
     return agent.ask(args, timeout=timeout, active=active, too_slow="use fewer --runs or a longer time limit")
 
 

@@ -96,7 +96,7 @@ def deploy(model_path: str | Path, device: Device, *, target: Target | str | Non
            threads: int | None = None, runs: int = 50, warmup: int = 5, bench: bool = True,
            options: ConnectOptions = ConnectOptions(), store=None,
            progress: Callable[[str], None] | None = None, evaluation: output_check.HostEval | None = None,
-           reference: str | Path | None = None) -> DeployResult:
+           reference: str | Path | None = None, op_profile: bool = False) -> DeployResult:
     """Pre-flight, push (content-addressed, verified), check on the device, activate, benchmark.
 
     Under the device's deploy lock: the model file is sha256-checked on the device (a
@@ -114,6 +114,8 @@ def deploy(model_path: str | Path, device: Device, *, target: Target | str | Non
     run on the device before activation and scored beside the host's figures; a compact file
     (int4, sparse) always runs beside its int8 reference (``reference``, else re-made on the
     host) there. Outputs beyond tolerance: OutputMismatchError, the file refused and removed.
+
+    ``op_profile``: the benchmark also times each operator alone (its result's ``op_profile``; needs ``bench``).
     """
     model = Path(model_path)
     check_model_file(model)
@@ -122,7 +124,8 @@ def deploy(model_path: str | Path, device: Device, *, target: Target | str | Non
     checks = output_check.plan(model, evaluation=evaluation, reference=Path(reference) if reference else None)
     try:
         return _deploy(model, device, profile, threads=threads, runs=runs, warmup=warmup, bench=bench,
-                       options=options, store=store, say=progress or (lambda message: None), checks=checks)
+                       options=options, store=store, say=progress or (lambda message: None), checks=checks,
+                       op_profile=op_profile)
     finally:
         if checks is not None:
             checks.close()
@@ -130,7 +133,7 @@ def deploy(model_path: str | Path, device: Device, *, target: Target | str | Non
 
 def _deploy(model: Path, device: Device, profile: Target, *, threads: int | None, runs: int, warmup: int,
             bench: bool, options: ConnectOptions, store, say: Callable[[str], None],
-            checks: output_check.Plan | None) -> DeployResult:
+            checks: output_check.Plan | None, op_profile: bool = False) -> DeployResult:
     sha256, size = push.sha256_file(model), model.stat().st_size
     agent_sha = push.sha256_file(AGENT_PATH)
     with interrupts.deferred(), Connection.open(device.host, options, label=device.name) as conn:
@@ -146,7 +149,7 @@ def _deploy(model: Path, device: Device, profile: Target, *, threads: int | None
             try:
                 return _deploy_in_session(session, model, sha256, size, device, profile, layout, arch, stray, agent,
                                           threads=threads, runs=runs, warmup=warmup, bench=bench, store=store,
-                                          say=say, checks=checks)
+                                          say=say, checks=checks, op_profile=op_profile)
             finally:
                 session.close()
 
@@ -154,7 +157,8 @@ def _deploy(model: Path, device: Device, profile: Target, *, threads: int | None
 def _deploy_in_session(session: AgentSession, model: Path, sha256: str, size: int, device: Device,
                        profile: Target, layout: push.Layout, arch: str, stray: list[str], agent: push.Upload, *,
                        threads: int | None, runs: int, warmup: int, bench: bool, store,
-                       say: Callable[[str], None], checks: output_check.Plan | None) -> DeployResult:
+                       say: Callable[[str], None], checks: output_check.Plan | None,
+                       op_profile: bool = False) -> DeployResult:
     """Everything after the lock, with one agent process answering probe, checks and the benchmark."""
     conn, timeout = session.conn, session.conn.options.bench_timeout
     probe = preflight.probe_runtime(session, device.remote_python, profile, layout.root, size)
@@ -180,11 +184,11 @@ def _deploy_in_session(session: AgentSession, model: Path, sha256: str, size: in
                            replaced_corrupt=upload.replaced, checks=report,
                            already_current=bool(upload.current and checks is None))
     if bench:
-        say(f"{device.name}: benchmarking {sha256[:12]}")
+        say(f"{device.name}: benchmarking {sha256[:12]}" + (", then each operator alone" if op_profile else ""))
         started = time.monotonic()
         result = agent_run.run_bench(session, layout.model(sha256), profile,
                                      threads=threads or profile.default_threads or 1, runs=runs, warmup=warmup,
-                                     timeout=timeout, active=True)
+                                     timeout=timeout, active=True, op_profile=op_profile)
         say(f"{device.name}: benchmarked in {time.monotonic() - started:.1f}s")
         outcome.result = {**result, "model": {**result["model"], "path": str(model),
                                               "remote_path": result["model"]["path"]},
