@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agent_support import run_agent, bench_models  # noqa: F401
+from helpers.agent_support import run_agent
 from edgekit.agent import edgekit_agent as agent
 from edgekit.inspect.reader import read_tflite
 from helpers.op_profile_checks import assert_profiles_every_op
