@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from agent_support import IMPORT_FAILS, NUMPY2_BREAKAGE, SEGFAULT, fake_runtime, run_agent, bench_models  # noqa: F401
+from helpers.agent_support import IMPORT_FAILS, NUMPY2_BREAKAGE, SEGFAULT, fake_runtime, run_agent, bench_models  # noqa: F401
 from edgekit.agent import edgekit_agent as agent
 from edgekit.agent.runner import AGENT_PATH, parse_agent_output, run_local
 from edgekit.errors import AgentError

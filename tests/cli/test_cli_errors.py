@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agent_support import bench_models  # noqa: F401
+from helpers.agent_support import bench_models  # noqa: F401
 
 
 def one_error_line(result) -> str:

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from agent_support import SEGFAULT, fake_runtime, bench_models  # noqa: F401
+from helpers.agent_support import SEGFAULT, fake_runtime, bench_models  # noqa: F401
 from helpers.support import run_edgekit
 from edgekit.results import ResultStore
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from agent_support import bench_models  # noqa: F401
+from helpers.agent_support import bench_models  # noqa: F401
 from edgekit.agent.edgekit_agent import load_note, usable_cpus
 
 

@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from agent_support import bench_models  # noqa: F401
+from helpers.agent_support import bench_models  # noqa: F401
 from edgekit.agent.runner import run_local
 from edgekit.results import ResultStore
 from edgekit.results.report import fmt_ms, noise_ms, render_bench, render_history

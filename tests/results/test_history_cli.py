@@ -8,7 +8,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from agent_support import bench_models  # noqa: F401
+from helpers.agent_support import bench_models  # noqa: F401
 from edgekit.agent.runner import run_local
 from edgekit.results import ResultStore, RunTag, default_db_path
 from edgekit.results.store import SCHEMA_VERSION

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from agent_support import bench_models  # noqa: F401
+from helpers.agent_support import bench_models  # noqa: F401
 from edgekit.agent.runner import run_local
 from edgekit.pipeline.report import _latency, _trend
 from edgekit.results import ResultStore

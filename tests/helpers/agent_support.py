@@ -1,5 +1,5 @@
 """Helpers for the agent/bench/history tests: models by role, running the agent file,
-broken ``tflite_runtime`` installs (imported as ``from agent_support import ...``)."""
+broken ``tflite_runtime`` installs (imported as ``from helpers.agent_support import ...``)."""
 
 from __future__ import annotations
 
