@@ -34,5 +34,5 @@ def attempt_lines(summary: dict) -> list[str]:
     lines = [f"budget: max drop {summary['max_drop']:g} on {summary['validation']}"]
     for a in summary["attempts"]:
         lines.append(f"attempt {a['stage']} {describe(a['setting'])}: {a['epochs']} epoch(s), drop {a['drop']:.2f}: "
-                     f"{'met' if a['met'] else 'over'}" + (f"; {a['backoff']}" if "backoff" in a else ""))
+                     f"{'met' if a['met'] else 'over'}")
     return lines

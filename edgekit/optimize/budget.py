@@ -134,7 +134,7 @@ def run_step(model: keras.Model, step: Step, trainer, budget: Budget, val, befor
     if strongest is None:
         attempts[-1]["backoff"] = f"cannot back off {step.stage}: {backoff.fixed(step.config)}"
         trainer.progress(attempts[-1]["backoff"])
-        raise _not_met(step, budget, attempts, attempts[-1]["backoff"])
+        raise _not_met(step, budget, attempts, backoff.fixed(step.config))
     failing, best = strongest, None
     passing = backoff.none
     for _ in range(BACKOFF_STEPS):
