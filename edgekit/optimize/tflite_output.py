@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from edgekit.errors import UsageError
 from edgekit.optimize.budget import Budget
+
+if TYPE_CHECKING:  # the engine imports Keras
+    from edgekit.optimize.engine import Recipe
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class TfliteOutput:
         check_options(self.quantize, "float32", True, self.per_tensor)  # calibration: given, else the training data
 
 
-def optimize_and_convert(model_path: str | Path, output: str | Path, recipe, *, tflite: TfliteOutput | None = None,
+def optimize_and_convert(model_path: str | Path, output: str | Path, recipe: Recipe, *, tflite: TfliteOutput | None = None,
                          train, val=None, calibration=None, budget: Budget | None = None,
                          progress: Callable[[str], None] = lambda message: None) -> dict:
     """:func:`~edgekit.optimize.file.optimize_file`, then (with ``tflite.path``) the optimized model converted,

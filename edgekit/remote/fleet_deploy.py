@@ -8,7 +8,7 @@ devices in parallel and records every benchmark as a ``deploy`` run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -32,6 +32,7 @@ class FleetDeploy:
     eval_limit: int | None = None
     preprocess: Preprocess | None = None
     reference: Path | None = None
+    evaluation: Any = field(init=False, default=None)  # the --eval data scored on the host (HostEval)
 
     def __post_init__(self) -> None:
         from edgekit.remote.deploy import check_model_file

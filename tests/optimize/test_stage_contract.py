@@ -79,7 +79,8 @@ def _from_cli(argv: list[str]) -> list[Step]:
 
 
 def _from_toml(tmp_path, name: str, table: dict, number: int = 0):
-    """The config an edgekit.toml with this ``[[optimize]]`` table loads to, and the build config."""
+    """The config an edgekit.toml with this ``[[optimize]]`` table (written by the writer ``edgekit tune`` uses)
+    loads to."""
     from edgekit.pipeline.config import load_config
     from edgekit.tune.emit import build_toml
 
