@@ -256,12 +256,24 @@ def _stage_table() -> list[str]:
             shown = "" if option.field is None or default in (dataclasses.MISSING, None) else f"`{default}`"
             key = f"`{option.field}`" if option.field else f"(`step = \"{stage.name}\"`)"
             lines.append(f"| {number} | {stage.name} | `{flag}` | {key} | {_cell(value)} | {_cell(shown)} |")
-    lines += ["", "| stage | cannot share a recipe with | must be last | what `edgekit tune` varies |",
-              "|---|---|---|---|"]
+    lines += ["", "| stage | cannot share a recipe with | must be last | what `edgekit tune` varies | "
+                  "what `--max-drop` backs off |", "|---|---|---|---|---|"]
     for stage in stages():
         tunables = ", ".join(f"`{p.name}`" for p in stage.tunables)
-        lines.append(f"| {stage.name} | {', '.join(stage.excludes)} | {'yes' if stage.last else ''} | {tunables} |")
+        lines.append(f"| {stage.name} | {', '.join(stage.excludes)} | {'yes' if stage.last else ''} | {tunables} | "
+                     f"{_cell(_backoff(stage.backoff))} |")
     return lines
+
+
+def _backoff(backoff) -> str:
+    """``sparsity`` toward 0 (unless ``structured``), or the declared reason there is nothing to back off."""
+    from edgekit.optimize.stages import NoBackoff
+
+    if isinstance(backoff, NoBackoff):
+        return f"nothing: {backoff.why}"
+    none = str(backoff.none).lower() if isinstance(backoff.none, bool) else f"{backoff.none:g}"
+    return (f"`{backoff.field}` toward {none}{' (tried too)' if backoff.try_none else ''}"
+            f"{f' (unless `{backoff.unless}`)' if backoff.unless else ''}")
 
 
 def _renamed_table(tree: dict[str, click.Command]) -> list[str]:

@@ -25,17 +25,11 @@ from edgekit.cli.output import emit_json, info, json_option
 def bench(model: str, threads: int, runs: int, warmup: int, runtime: str | None, delegate: str | None, timeout: float,
           op_profile: bool, as_json: bool) -> None:
     """Benchmark MODEL (.tflite) locally the way TFLite's benchmark_model does; records the run."""
-    from edgekit.agent.runner import run_local
-    from edgekit.inspect.reader import check_tflite_file
-    from edgekit.results import LOCAL_HOST, ResultStore
+    from edgekit.local_bench import bench_local
 
-    check_tflite_file(model)
     runtimes = [name.strip() for name in runtime.split(",")] if runtime else None
-    info(f"benchmarking {model} ({threads} thread(s), {warmup} warmup + {runs} runs"
-         + (", then each operator alone)" if op_profile else ")"))
-    result = run_local(model, threads=threads, runs=runs, warmup=warmup, runtimes=runtimes, delegate=delegate,
-                       timeout=timeout, op_profile=op_profile)
-    run_id = ResultStore().record(result, target="local", host=LOCAL_HOST)
+    run_id, result = bench_local(model, threads=threads, runs=runs, warmup=warmup, runtimes=runtimes,
+                                 delegate=delegate, timeout=timeout, op_profile=op_profile, progress=info)
     if as_json:
         emit_json({"run_id": run_id, "target": "local", **result})
     else:

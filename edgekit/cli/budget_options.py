@@ -29,9 +29,10 @@ def attempt_lines(summary: dict) -> list[str]:
     """One line per setting the budget tried: ``attempt prune sparsity 0.8: 12 epoch(s), drop 1.39: over``."""
     if "attempts" not in summary:
         return []
+    from edgekit.optimize.budget import describe
+
     lines = [f"budget: max drop {summary['max_drop']:g} on {summary['validation']}"]
     for a in summary["attempts"]:
-        setting = ", ".join(f"{key} {value:g}" for key, value in a["setting"].items()) or "as given"
-        lines.append(f"attempt {a['stage']} {setting}: {a['epochs']} epoch(s), drop {a['drop']:.2f}: "
+        lines.append(f"attempt {a['stage']} {describe(a['setting'])}: {a['epochs']} epoch(s), drop {a['drop']:.2f}: "
                      f"{'met' if a['met'] else 'over'}")
     return lines

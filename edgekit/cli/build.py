@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -37,20 +36,11 @@ def init(path: Path, force: bool) -> None:
 @json_option
 def build(config: Path, out_dir: Path, storage: str | None, seed: int | None, as_json: bool) -> None:
     """Build, measure and check a model as CONFIG (edgekit.toml) describes; fail on violated budgets."""
-    from edgekit.extras import require_tensorflow
     from edgekit.pipeline.budgets import enforce
-    from edgekit.pipeline.run import run_build
-    from edgekit.pipeline.config import load_config, with_storage
+    from edgekit.pipeline.run import build_file
 
-    config_ = load_config(config)
-    if not config_.is_tflite:  # a float .tflite source is converted by AI Edge Quantizer, without TensorFlow
-        require_tensorflow("edgekit build")
-    if storage is not None:
-        config_ = with_storage(config_, storage)
-    if seed is not None:
-        config_ = dataclasses.replace(config_, train=dataclasses.replace(config_.train, seed=seed))
     with contextlib.redirect_stdout(sys.stderr):  # TensorFlow prints to stdout; keep it for --json
-        result = run_build(config_, out_dir)
+        result = build_file(config, out_dir, storage=storage, seed=seed)
     for verdict in result.verdicts:
         info(verdict.line())
     final = result.final

@@ -154,38 +154,20 @@ def deploy(ctx: click.Context, model: Path, threads: int | None, runs: int, warm
     130). Every benchmark is recorded (see 'edgekit history'). A compact (int4/sparse) file
     runs beside its int8 reference on the device first and is refused (exit 5) if they differ.
     """
-    from edgekit.remote import deploy as deploy_one, run_fleet
-    from edgekit.remote.deploy import check_model_file
-    from edgekit.errors import UsageError
-    from edgekit.results import ResultStore, RunTag
+    from edgekit.remote.fleet_deploy import FleetDeploy
 
-    if op_profile and no_bench:
-        raise UsageError("--op-profile times the operators during the benchmark; leave out --no-bench")
-    check_model_file(model)
-    evaluation = None
-    if reference is not None:
-        from edgekit.remote.output_check import compact_forms
-
-        compact_forms(model, reference)
-    if eval_data:
-        from edgekit.remote.output_check import prepare_eval
-
-        evaluation = prepare_eval(model, eval_data, preprocess=preprocess_from(scale, mean, std), limit=eval_limit)
+    request = FleetDeploy(model, threads=threads, runs=runs, warmup=warmup, bench=not no_bench, eval_data=eval_data,
+                          eval_limit=eval_limit, preprocess=preprocess_from(scale, mean, std), reference=reference,
+                          op_profile=op_profile)
     devices = _devices(kw)
     options = _options(kw, bench_timeout)
-    store = None if no_bench else ResultStore().tagged(RunTag("deploy"))
     log = _fleet_log(devices, kw, "deployed")
     if not kw["as_json"]:
         info(f"deploying {model.name} to {len(devices)} device(s)")
-
-    def one(device):
-        return deploy_one(model, device, threads=threads, runs=runs, warmup=warmup, bench=not no_bench,
-                          options=options, store=store, progress=None if kw["as_json"] else log.progress,
-                          evaluation=evaluation, reference=reference, op_profile=op_profile)
-
     line = _deploy_line if log.verbose else _compact_deploy_line
-    outcomes = run_fleet(devices, one, parallel=kw["parallel"], log=log,
-                         on_done=lambda o: _echo(o, lambda r: line(r) + _op_profile(r.result), log, kw["as_json"]))
+    outcomes = request.run(devices, options=options, parallel=kw["parallel"], log=log,
+                           on_done=lambda o: _echo(o, lambda r: line(r) + _op_profile(r.result), log, kw["as_json"]),
+                           progress=None if kw["as_json"] else log.progress)
     _finish(ctx, outcomes, kw["as_json"])
 
 

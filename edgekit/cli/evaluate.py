@@ -7,7 +7,7 @@ import click
 from edgekit.cli.dataopts import SPEC_HELP, preprocess_from, preprocess_options
 from edgekit.cli.model_options import user_code_options
 from edgekit.cli.output import emit_json, info, json_option
-from edgekit.tasks import LOSSES
+from edgekit.vocab import LOSSES
 
 
 @click.command("eval")

@@ -1,7 +1,8 @@
 """``edgekit optimize``: run optimize stages on a Keras model, fine-tune it, optionally convert it.
 
 The flags of the stages come from the stage registry (``cli/stage_options.py``); this
-command parses them, hands them to :func:`edgekit.optimize.file.optimize_file` and prints.
+command parses them, hands them to :func:`edgekit.optimize.tflite_output.optimize_and_convert` (which
+also converts the result with ``--tflite``) and prints.
 """
 
 from __future__ import annotations
@@ -61,24 +62,11 @@ def optimize(model, output, train_data, val_data, epochs, batch_size, learning_r
     from edgekit.optimize.finetune import Finetune
 
     recipe = Recipe(steps, Finetune(epochs, batch_size, learning_rate, losses, seed))
-    if per_tensor and not tflite:
-        raise UsageError("--per-tensor applies to the --tflite file; add --tflite OUT.tflite")
-    if tflite:
-        from edgekit.convert import check_options
+    from edgekit.optimize.tflite_output import TfliteOutput, optimize_and_convert
 
-        check_options(quantize, "float32", True, per_tensor)
-    from edgekit.optimize.file import optimize_file
-
-    summary = optimize_file(model, output, recipe, train=train_data, val=val_data, calibration=calibration,
-                            budget=limits, progress=info)
-    if tflite:
-        from edgekit.convert import convert_file
-
-        info(f"converting {output} ({quantize}{', per-tensor weights' if per_tensor else ''}) ...")
-        result = convert_file(output, tflite, quantize=quantize, calibration=calibration or train_data,
-                              per_tensor=per_tensor)
-        summary["tflite"] = {"output": result.output, "quantize": result.quantize, "per_tensor": per_tensor,
-                             "size_bytes": result.size_bytes, "sha256": result.sha256}
+    summary = optimize_and_convert(model, output, recipe, tflite=TfliteOutput(tflite, quantize, per_tensor),
+                                   train=train_data, val=val_data, calibration=calibration, budget=limits,
+                                   progress=info)
     warn(summary["warning"])
     if as_json:
         emit_json(summary)

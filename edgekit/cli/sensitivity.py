@@ -28,24 +28,14 @@ def sensitivity(model: str, data_spec: str, calibration_spec: str, limit: int | 
     from edgekit.extras import require_tensorflow
 
     require_tensorflow("edgekit sensitivity")
-    from edgekit.convert import input_signature, load_keras_model
-    from edgekit.data import load_dataset
-    from edgekit.convert.sensitivity import analyze
+    from edgekit.convert.sensitivity import analyze_file
 
-    keras_model = load_keras_model(model)
-    shapes, names = input_signature(keras_model)
-    evaluation = load_dataset(data_spec, input_shapes=shapes, input_names=names, limit=limit)
-    calibration = load_dataset(calibration_spec, input_shapes=shapes, input_names=names, limit=calibration_limit)
-    info(f"sensitivity: {len(keras_model.layers)} layers, {_count(evaluation.x)} samples")
-    report = analyze(keras_model, evaluation.x, evaluation.y, calibration.x)
+    report = analyze_file(model, data_spec, calibration_spec, limit=limit, calibration_limit=calibration_limit,
+                          progress=info)
     if as_json:
         emit_json(report.to_dict())
     else:
         click.echo(render_table(report))
-
-
-def _count(x) -> int:
-    return len(x[0]) if isinstance(x, list) else len(x)
 
 
 def _pct(value: float | None) -> str:

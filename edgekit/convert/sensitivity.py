@@ -88,6 +88,22 @@ def analyze(model, x, y, calibration) -> SensitivityReport:
     return report
 
 
+def analyze_file(model_path, data, calibration, *, limit: int | None = None, calibration_limit: int = 256,
+                 progress=lambda message: None) -> SensitivityReport:
+    """:func:`analyze` of a Keras model file on labelled ``data`` (SPEC, at most ``limit`` samples), int8
+    calibrated on ``calibration`` (SPEC, at most ``calibration_limit`` samples) -- ``edgekit sensitivity``."""
+    from edgekit.convert.keras_loader import input_signature, load_keras_model
+    from edgekit.data import load_dataset
+
+    model = load_keras_model(model_path)
+    shapes, names = input_signature(model)
+    evaluation = load_dataset(data, input_shapes=shapes, input_names=names, limit=limit)
+    representative = load_dataset(calibration, input_shapes=shapes, input_names=names, limit=calibration_limit)
+    samples = len(evaluation.x[0]) if isinstance(evaluation.x, list) else len(evaluation.x)
+    progress(f"sensitivity: {len(model.layers)} layers, {samples} samples")
+    return analyze(model, evaluation.x, evaluation.y, representative.x)
+
+
 def keep_float(model, layers: list[str], calibration, *, int8_io: bool = False, per_tensor: bool = False) -> bytes:
     """Full-int8 ``.tflite`` except the named Keras layers, which stay float (``per_tensor``: one
     scale per weight tensor)."""

@@ -8,7 +8,8 @@ started from, measured on validation data. The engine (:func:`run_step`):
    (:class:`~edgekit.optimize.trainer.BestEpochs`, given to the trainer);
 2. if the stage is still over budget, backs its strength off: a binary search between the
    requested setting and the stage's "none" value (its :class:`~edgekit.optimize.stages.Backoff`),
-   keeping the strongest setting that meets the budget;
+   keeping the strongest setting that meets the budget; a stage declared with
+   :class:`~edgekit.optimize.stages.NoBackoff` (QAT) says "cannot back off STAGE" and why;
 3. if no setting meets it, raises :class:`~edgekit.errors.BudgetNotMet` naming every attempt.
 
 Every attempt (stage, setting, epochs, metrics, drop) goes to the run's summary.
@@ -120,22 +121,24 @@ def run_step(model: keras.Model, step: Step, trainer, budget: Budget, val, befor
         met = drop <= budget.max_drop
         attempts.append({"stage": step.stage, "setting": _setting(step.stage, config), "epochs": trainer.epochs_run,
                          "metrics": headline(metrics), "drop": round(drop, 4), "met": met})
-        trainer.progress(f"{step.stage} {_describe(attempts[-1]['setting'])}: drop {drop:.2f} "
+        trainer.progress(f"{step.stage} {describe(attempts[-1]['setting'])}: drop {drop:.2f} "
                          f"({'within' if met else 'over'} the budget of {budget.max_drop:g})")
         return result, met
 
     result, met = attempt(step.config)
     if met:
         return result, step
-    backoff = get_stage(step.stage).backoff
-    strongest = backoff.start(step.config) if backoff is not None else None
+    stage = get_stage(step.stage)
+    backoff = stage.backoff
+    strongest = backoff.start(step.config)
     if strongest is None:
-        raise _not_met(step, budget, attempts, backoff.fixed(step.config) if backoff is not None
-                       else "it declares no strength to back off")
+        attempts[-1]["backoff"] = f"cannot back off {step.stage}: {backoff.fixed(step.config)}"
+        trainer.progress(attempts[-1]["backoff"])
+        raise _not_met(step, budget, attempts, backoff.fixed(step.config))
     failing, best = strongest, None
     passing = backoff.none
     for _ in range(BACKOFF_STEPS):
-        value = backoff.between(failing, passing, get_stage(step.stage))
+        value = backoff.between(failing, passing, stage)
         if value is None:
             break
         config = dataclasses.replace(step.config, **{backoff.field: value})
@@ -144,9 +147,13 @@ def run_step(model: keras.Model, step: Step, trainer, budget: Budget, val, befor
             best, passing = (candidate, config), value
         else:
             failing = value
+    if best is None and backoff.try_none:  # the weakest setting still compresses: the last one to try
+        config = dataclasses.replace(step.config, **{backoff.field: backoff.none})
+        candidate, met = attempt(config)
+        best = (candidate, config) if met else None
     if best is None:
-        raise _not_met(step, budget, attempts, f"no {backoff.field} between the requested {strongest:g} and "
-                                               f"none ({backoff.none:g}) met it")
+        raise _not_met(step, budget, attempts, f"no {backoff.field} between the requested {_value(strongest)} and "
+                                               f"{_weakest(backoff)} met it")
     return best[0], dataclasses.replace(step, config=best[1])
 
 
@@ -169,16 +176,26 @@ def _measured(model: keras.Model, trainer, val) -> dict:
 
 def _setting(stage: str, config: Any) -> dict:
     """The stage's settings a back-off may change, as they were tried (for the report)."""
-    backoff = get_stage(stage).backoff
-    return {backoff.field: getattr(config, backoff.field)} if backoff is not None else {}
+    return get_stage(stage).backoff.setting(config)
 
 
-def _describe(setting: dict) -> str:
-    return ", ".join(f"{key} {value:g}" for key, value in setting.items()) or "as given"
+def describe(setting: dict) -> str:
+    """An attempt's setting as the reports write it: ``sparsity 0.5``, ``include_ends false``, ``as given``."""
+    return ", ".join(f"{key} {_value(value)}" for key, value in setting.items()) or "as given"
+
+
+def _value(value: Any) -> str:
+    """``0.5``, ``16``; a switch as ``true``/``false``, the way edgekit.toml writes it."""
+    return str(value).lower() if isinstance(value, bool) else f"{value:g}"
+
+
+def _weakest(backoff) -> str:
+    """The far end of the search: the weakest setting, tried or not."""
+    return f"the weakest, {_value(backoff.none)} (tried too)" if backoff.try_none else f"none ({_value(backoff.none)})"
 
 
 def _not_met(step: Step, budget: Budget, attempts: list[dict], why: str) -> BudgetNotMet:
-    tried = "; ".join(f"{_describe(a['setting'])}: drop {a['drop']:.2f} after {a['epochs']} epoch(s)"
+    tried = "; ".join(f"{describe(a['setting'])}: drop {a['drop']:.2f} after {a['epochs']} epoch(s)"
                       for a in attempts if a["stage"] == step.stage)
     return BudgetNotMet(f"stage '{step.stage}' cannot meet --max-drop {budget.max_drop:g}: {why} (tried {tried}); "
                         "nothing written: raise --max-drop or --max-epochs, or ask for a weaker setting",

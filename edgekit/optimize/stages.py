@@ -13,6 +13,7 @@ loading the registry (``edgekit optimize --help``, edgekit.toml checks) stays fa
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import math
 from dataclasses import dataclass, fields
@@ -87,16 +88,22 @@ class Param:
 @dataclass(frozen=True)
 class Backoff:
     """How a stage is made weaker when it costs more accuracy than a budget allows
-    (:mod:`edgekit.optimize.budget`): its tunable ``field`` moves from the requested value
-    toward ``none``, the value at which the stage would change nothing, by binary search (on
-    the tunable's scale: log for cluster counts). ``unless``: a config field that, when set,
-    fixes the strength (N:M pruning ignores the sparsity; the int4 grid holds 16 values)."""
+    (:mod:`edgekit.optimize.budget`): its ``field`` moves from the requested value toward
+    ``none`` by binary search (on the tunable's scale: log for cluster counts; a switch has
+    no setting between its two values). ``unless``: a config field that, when set, fixes the
+    strength (N:M pruning ignores the sparsity; the int4 grid holds 16 values).
+
+    ``none`` is the weakest setting. Where the stage changes nothing there (sparsity 0,
+    256 clusters) it is never tried; ``try_none``: the stage still compresses at ``none``
+    (ternary at the threshold nearest the float kernels, binary with its first and last
+    layers kept), so ``none`` is tried last when no setting between meets the budget."""
 
     field: str
-    none: float
+    none: Any
     unless: str | None = None
+    try_none: bool = False
 
-    def start(self, config: Any) -> float | None:
+    def start(self, config: Any) -> Any:
         """The requested strength in ``config``, or None if it cannot be backed off."""
         value = getattr(config, self.field)
         if value is None or value == self.none or (self.unless and getattr(config, self.unless)):
@@ -109,12 +116,35 @@ class Backoff:
             return f"{self.unless} fixes its {self.field}"
         return f"its {self.field} is {getattr(config, self.field)}, nothing to back off"
 
-    def between(self, failing: float, passing: float, stage: Stage) -> float | None:
+    def setting(self, config: Any) -> dict[str, Any]:
+        """The setting a back-off changes, as ``config`` has it (for the budget's report)."""
+        return {self.field: getattr(config, self.field)}
+
+    def between(self, failing: Any, passing: Any, stage: Stage) -> Any:
         """The setting halfway between ``failing`` and ``passing``; None once no setting lies between."""
+        if isinstance(failing, bool):  # a switch: nothing between on and off
+            return None
         param = next(p for p in stage.tunables if p.name == self.field)
         middle = math.sqrt(failing * passing) if param.log else (failing + passing) / 2
         middle = round(middle) if param.kind == "int" else round(middle, 4)
         return None if middle in (failing, passing) else middle
+
+
+@dataclass(frozen=True)
+class NoBackoff:
+    """A stage with no strength to weaken, declared as such with the reason; a budget the stage
+    misses says "cannot back off STAGE: REASON" in its attempts and its error."""
+
+    why: str
+
+    def start(self, config: Any) -> None:
+        return None
+
+    def fixed(self, config: Any) -> str:
+        return self.why
+
+    def setting(self, config: Any) -> dict[str, Any]:
+        return {}
 
 
 @dataclass(frozen=True)
@@ -132,7 +162,8 @@ class Stage:
     paths: tuple[str, ...] = ()    # config fields naming files: edgekit.toml resolves them against its folder
                                    # and the build's cache keys on their contents
     tunables: tuple[Param, ...] = ()  # what ``edgekit tune`` varies when the stage is in a recipe
-    backoff: Backoff | None = None    # how an accuracy budget weakens the stage (None: it cannot)
+    # how an accuracy budget weakens the stage; every stage declares it, NoBackoff(why) if it cannot
+    backoff: Backoff | NoBackoff = dataclasses.field(kw_only=True)
 
     def keys(self) -> tuple[str, ...]:
         """The keys an ``[[optimize]]`` table of this stage accepts."""
@@ -196,7 +227,9 @@ def get_stage(name: str) -> Stage:
 
 
 def check_order(names: Sequence[str]) -> None:
-    """Each stage at most once, none with a stage it excludes, a ``last`` stage only at the end (UsageError)."""
+    """Each stage at most once, none with a stage it excludes, a ``last`` stage only at the end (UsageError).
+
+    Exclusions come first: moving a stage to the end cannot fix a pair that may not share a recipe."""
     for index, name in enumerate(names):
         stage = get_stage(name)
         if name in names[:index]:
@@ -206,6 +239,8 @@ def check_order(names: Sequence[str]) -> None:
         if clash:
             raise UsageError(f"optimize stages '{clash}' and '{name}' cannot be combined: both decide the values "
                              f"the kernels take; keep one of them")
+    for index, name in enumerate(names):
+        stage = get_stage(name)
         if stage.last and index != len(names) - 1:
             raise UsageError(f"optimize stage '{name}' must be the last stage, but "
                              f"'{names[index + 1]}' comes after it; move '{name}' to the end")

@@ -23,10 +23,14 @@ def briefly_trained_cnn(tmp_path_factory, digits_train):
 
 
 def test_a_collapse_ends_with_the_drop_and_one_warning(briefly_trained_cnn, digits_train, digits_val, tmp_path):
-    common = (briefly_trained_cnn, "--train-data", digits_train, "--val-data", digits_val, *COLLAPSE)
-    done = run_edgekit("optimize", *common, "-o", tmp_path / "o.keras", "--tflite", tmp_path / "o.tflite")
+    """One run (--json, with the --tflite conversion); the human summary is rendered from its JSON."""
+    from edgekit.cli.optimize import render
+
+    done = run_edgekit("optimize", briefly_trained_cnn, "--train-data", digits_train, "--val-data", digits_val,
+                       *COLLAPSE, "-o", tmp_path / "o.keras", "--tflite", tmp_path / "o.tflite", "--json")
     assert done.returncode == 0, done.stderr
-    last = done.stdout.strip().splitlines()[-1]
+    summary = json.loads(done.stdout)
+    last = render(summary).splitlines()[-1]
     parsed = re.fullmatch(r"accuracy (\d+\.\d\d)% → (\d+\.\d\d)% \(−(\d+\.\d\d) pt\)", last)
     assert parsed, last
     before, after, points = (float(v) for v in parsed.groups())
@@ -36,7 +40,6 @@ def test_a_collapse_ends_with_the_drop_and_one_warning(briefly_trained_cnn, digi
     assert f"accuracy dropped {points:.2f} pt (more than 5 pt)" in warnings[0]
     assert all(fix in warnings[0] for fix in ("--epochs", "--learning-rate", "--prune / --cluster", "--max-drop"))
 
-    summary = json.loads(run_edgekit("optimize", *common, "-o", tmp_path / "j.keras", "--json").stdout)
     drop = summary["drop"]
     assert drop["metric"] == "accuracy" and drop["unit"] == "pt" and drop["line"] == last
     assert drop["points"] == pytest.approx(100 * (summary["accuracy_before"] - summary["accuracy_after"]), abs=1e-3)

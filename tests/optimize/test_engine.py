@@ -17,7 +17,7 @@ import pytest
 
 from edgekit.errors import UsageError
 from edgekit.optimize import stages
-from edgekit.optimize.stages import Option, Stage, Step, check_order, stage_names, steps_from_flags
+from edgekit.optimize.stages import NoBackoff, Option, Stage, Step, check_order, stage_names, steps_from_flags
 
 
 def test_builtin_stages_in_their_command_line_order():
@@ -72,7 +72,8 @@ def plugin_stage(monkeypatch):
     """A stage registered the way a new one is: a declaration with its config, flag and apply."""
     stages.stages()
     stage = Stage("halve", HalveConfig, halve, "scale Dense kernels", 'step = "halve"',
-                  options=(Option("factor", "Scale Dense kernels.", enables=True, main=True),))
+                  options=(Option("factor", "Scale Dense kernels.", enables=True, main=True),),
+                  backoff=NoBackoff("a test stage: its factor is no strength"))
     monkeypatch.setitem(stages._REGISTRY, "halve", stage)
     return stage
 

@@ -26,17 +26,40 @@ def test_vocab_is_stdlib_only_and_the_one_source():
     assert convert.IO_TYPES is vocab.IO_TYPES is cli_convert._IO_TYPES
 
 
+# What a command may use: the use cases it calls, and the helpers of a command line (output, errors,
+# the TensorFlow check, the option vocabulary, Ctrl-C and stderr handling, --scale/--mean/--std's type).
+CLI_USES = {
+    "use cases": {"convert", "demo", "evaluate", "export", "inspect", "local_bench", "optimize", "pipeline",
+                  "remote", "results", "targets", "tune"},
+    "helpers": {"console", "hints", "errors", "extras", "vocab", "interrupts", "quiet", "data", "fileio"},
+}
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every absolute import in ``path``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+        found += [(node.lineno, name) for name in names]
+    return found
+
+
 def test_no_library_module_imports_the_cli():
     upward = []
     for path in sorted((ROOT / "edgekit").rglob("*.py")):
         relative = path.relative_to(ROOT).as_posix()
         if relative.startswith("edgekit/cli/") or relative == "edgekit/__main__.py":
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            upward += [f"{relative}:{node.lineno} {n}" for n in names if n == "edgekit.cli" or n.startswith("edgekit.cli.")]
+        upward += [f"{relative}:{line} {n}" for line, n in _imports(path) if n == "edgekit.cli" or n.startswith("edgekit.cli.")]
     assert upward == []
+
+
+def test_the_cli_imports_use_cases_and_helpers_only():
+    allowed = set().union(*CLI_USES.values())
+    used = {name.split(".")[1] for path in (ROOT / "edgekit" / "cli").glob("*.py") for _, name in _imports(path)
+            if name.startswith("edgekit.") and not name.startswith("edgekit.cli")}
+    assert used <= allowed, f"edgekit/cli imports {sorted(used - allowed)}: move that logic into a use case"
 
 
 def _subset(source: Path, out: Path, samples: int) -> Path:

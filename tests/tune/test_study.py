@@ -15,6 +15,7 @@ from processes import descendants, wait_gone
 from helpers.tune_support import sha256, small_train, start_tune, study, tune_toml, wait_for
 from helpers.support import run_edgekit
 
+from edgekit.optimize.stages import stage_names
 from edgekit.tune.pidfile import read_pid
 
 pytestmark = pytest.mark.slow
@@ -139,8 +140,7 @@ def test_a_killed_worker_fails_its_trial_and_the_study_goes_on(tmp_path, digits_
     train = small_train(digits_train, tmp_path)
     proc = start_tune(digits_model, "--train-data", train, "--val-data", digits_val, "--epochs", "1",
                       "--min-accuracy", "0.3", "--trials", "2", "--out", out,
-                      *[f"--space={s}" for s in ("distill=false", "filters=false", "lowrank=false", "cluster=false",
-                                                 "ternary=false", "binary=false", "qat=false", "prune=true")])
+                      *[f"--space={name}={str(name == 'prune').lower()}" for name in stage_names()])
     pidfile = out / "trials" / "0000" / "worker.pid"
     wait_for(pidfile, proc)
     os.kill(read_pid(pidfile), signal.SIGKILL)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edgekit.optimize.binary.config import BinaryConfig
-from edgekit.optimize.stages import Option, Stage
+from edgekit.optimize.stages import Backoff, Option, Stage
 
 
 def apply(model, config: BinaryConfig, trainer):
@@ -23,4 +23,7 @@ _OPTIONS = (
 STAGE = Stage(name="binary", config=BinaryConfig, apply=apply,
               summary="kernels take two values {-a, +a} per output channel (first/last layers kept)",
               example="step = \"binary\"",
-              options=_OPTIONS, excludes=("prune", "cluster", "ternary", "qat"))
+              options=_OPTIONS, excludes=("prune", "cluster", "ternary", "qat"),
+              # The values per channel are fixed at two; what a budget can give back is the first and last
+              # layers (the most sensitive ones), kept at int8. Without include_ends there is nothing to back off.
+              backoff=Backoff("include_ends", none=False, try_none=True))

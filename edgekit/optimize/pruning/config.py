@@ -42,7 +42,7 @@ def check_structure(n_of_m: tuple[int, int] | None, block_size: int,
 
 @dataclass
 class PruneConfig:
-    sparsity: float = 0.8                      # ignored when structured is set (N:M fixes it)
+    sparsity: float = 0.8                      # with structured: 1 - N/M, whatever was given
     schedule: str = "polynomial"
     structured: tuple[int, int] | None = None  # (n, m), e.g. (2, 4)
     block_size: int = 1                        # prune runs of this many input channels together
@@ -54,5 +54,7 @@ class PruneConfig:
             check_sparsity(self.sparsity, "prune sparsity")
         self.structured, self.block_size, self.run_cost = check_structure(self.structured, self.block_size,
                                                                           self.run_cost)
+        if self.structured is not None:  # N:M fixes it: an edgekit.toml and the flags give one config
+            self.sparsity = 1 - self.structured[0] / self.structured[1]
         if self.schedule not in PRUNE_SCHEDULES:
             raise UsageError(f"prune schedule must be one of {', '.join(PRUNE_SCHEDULES)}, got {self.schedule!r}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edgekit.optimize.qat.config import QATConfig
-from edgekit.optimize.stages import Option, Stage
+from edgekit.optimize.stages import NoBackoff, Option, Stage
 
 
 def apply(model, config: QATConfig, trainer):
@@ -27,4 +27,6 @@ _OPTIONS = (Option(None, "Finish with quantization-aware training for full-int8 
 STAGE = Stage(name="qat", config=QATConfig, apply=apply,
               summary="quantization-aware training for full-int8 (last: nothing may move the int8 grid after it)",
               example="step = \"qat\"",
-              options=_OPTIONS, last=True)
+              options=_OPTIONS, last=True,
+              backoff=NoBackoff("QAT has no strength to lower: it trains the model for the int8 grid the "
+                                "converter uses anyway; drop the qat step to compare"))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from edgekit.optimize.ternary.config import TernaryConfig
-from edgekit.optimize.stages import Option, Param, Stage
+from edgekit.optimize.ternary.config import DEFAULT_THRESHOLD, TernaryConfig
+from edgekit.optimize.stages import Backoff, Option, Param, Stage
 
 
 def apply(model, config: TernaryConfig, trainer):
@@ -24,4 +24,7 @@ STAGE = Stage(name="ternary", config=TernaryConfig, apply=apply,
               summary="kernels take three values {-a, 0, +a} per output channel (first/last layers kept)",
               example="step = \"ternary\"\nthreshold = 0.7",
               options=_OPTIONS, excludes=("cluster", "binary", "qat"),
-              tunables=(Param("threshold", "float", 0.5, 1.0),))
+              tunables=(Param("threshold", "float", 0.5, 1.0),),
+              # Every threshold leaves three values; the default one is nearest the float kernels (least
+              # squared error for Gaussian-like weights), so a budget moves the threshold toward it and tries it last.
+              backoff=Backoff("threshold", none=DEFAULT_THRESHOLD, try_none=True))
