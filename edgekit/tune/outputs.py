@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from edgekit.fileio import atomic_path, atomic_write_text
 from edgekit.tune.choice import int8_p50, latency_note
-from edgekit.tune.emit import build_toml
+from edgekit.tune.emit import build_toml, relative_path
 from edgekit.tune.executor import Job
 from edgekit.tune.objectives import constraints, feasible
 from edgekit.tune.space import recipe
@@ -76,11 +76,12 @@ def write_outputs(result: StudyResult, progress: Callable[[str], None] = lambda 
         record = next(r for r in result.records if r.number == result.chosen)
         out = request.out
         steps, convert = recipe(record.params)
-        header = (f"Written by `edgekit tune` from {request.config.path}: trial {record.number}, "
-                  f"{describe(record.params)}.\n`edgekit build` of this file gives {out / 'model.tflite'} "
-                  "byte for byte (on this machine, TensorFlow's default thread count).")
+        header = (f"Written by `edgekit tune` from {relative_path(request.config.path, out)}: trial {record.number}, "
+                  f"{describe(record.params)}.\n`edgekit build` of this file gives the model.tflite beside it "
+                  "byte for byte (on this machine, TensorFlow's default thread count).\n"
+                  "Paths are relative to this file's folder.")
         config_path = out / "edgekit.toml"
-        atomic_write_text(config_path, build_toml(request.config, steps, convert, header))
+        atomic_write_text(config_path, build_toml(request.config, steps, convert, header, folder=out))
         if default_threads(request):  # the trial was built exactly as `edgekit build` builds
             built = {**record.result, "feasible": True}
         else:
