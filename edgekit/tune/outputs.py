@@ -20,6 +20,7 @@ from edgekit.fileio import atomic_path, atomic_write_text
 from edgekit.tune.choice import int8_p50, latency_note
 from edgekit.tune.emit import build_toml, relative_path
 from edgekit.tune.executor import Job
+from edgekit.tune.misses import outcome_text
 from edgekit.tune.objectives import constraints, feasible
 from edgekit.tune.space import recipe
 from edgekit.tune.study import StudyResult, TrialRecord, TuneRequest, choose, describe, pareto_set
@@ -47,7 +48,8 @@ def study_dict(request: TuneRequest, records: list[TrialRecord], seconds: float 
         "seconds": round(seconds, 1) if seconds is not None else None,
         "pareto": pareto, "chosen": chosen,
         "int8_p50_ms": int8_p50(records), "latency_note": latency_note(records, chosen),
-        "trials": [{**r.to_dict(), "recipe": describe(r.params)} for r in records],
+        "trials": [{**r.to_dict(), "recipe": describe(r.params), "outcome": outcome_text(r.to_dict())}
+                   for r in records],
     }
 
 

@@ -23,8 +23,8 @@ from edgekit.ticks import linear_ticks, log_ticks, tick_label
 from edgekit.tune.misses import outcome_text, percent, points
 
 PARETO, CHOSEN, HALO = "#4c6ef5", "#f08c00", "#fff"
-W, H, LEFT, RIGHT, TOP, BOTTOM = 1000, 460, 70, 30, 16, 84
-STYLE = ("tr.chosen td{background:#fff4e6} tr.chosen td:first-child{box-shadow:inset 3px 0 #f08c00}"
+W, H, LEFT, RIGHT, TOP, BOTTOM = 1000, 420, 70, 30, 16, 84
+STYLE = ("th{white-space:nowrap} #chosen{margin:0 0 10px} tr.chosen td{background:#fff4e6} tr.chosen td:first-child{box-shadow:inset 3px 0 #f08c00}"
          ".legend{display:flex;flex-wrap:wrap;gap:6px 18px;color:#495057;font-size:13px;margin:0 0 6px}"
          ".legend svg{vertical-align:-3px;margin-right:5px}")
 # the budgets a line on the chart shows, with the words on it; the size ones only on their own axis
@@ -49,7 +49,7 @@ def render_report(doc: dict[str, Any]) -> str:
                    if chosen else "<p id='chosen'>No trial met every budget.</p>")
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>edgekit tune report</title>"
             f"<style>{CSS}{STYLE}</style></head><body><main>{head}"
-            f"<div class='panel'><h2>Accuracy vs {size} size</h2>{_legend()}{_scatter(doc, size)}{chosen_text}"
+            f"<div class='panel'><h2>Accuracy vs {size} size</h2>{chosen_text}{_legend()}{_scatter(doc, size)}"
             f"{_not_drawn(doc, size)}</div>"
             f"<div class='panel' style='margin-top:16px'><h2>Trials</h2>{_table(doc, size)}"
             "<p class='note'>Trials are numbered from 0 in the order they were started, as in the progress lines, "
@@ -130,7 +130,10 @@ def _scatter(doc: dict[str, Any], size: str) -> str:
         else:
             parts.append(_hline(f"class='budget' data-budget='{line.name}'", axes.y(line.value), line.label, BAD, "6 4"))
     parts += _front(doc, done, axes, size)
-    parts += [_dot(t, doc, axes, size) for t in done]
+    centres = [(axes.x(_size(t["result"], size)), axes.y(t["result"]["accuracy"])) for t in done]
+    names = [f"{t['number']} chosen" if t["number"] == doc.get("chosen") else str(t["number"]) for t in done]
+    parts += [_dot(t, doc, size, centre, name, spot)
+              for t, centre, name, spot in zip(done, centres, names, _place(centres, names))]
     parts += crosses
     parts.append("</svg>")
     return "".join(parts)
@@ -194,22 +197,48 @@ def _front(doc: dict[str, Any], done: list[dict], axes: Axes, size: str) -> list
     return [f"<polyline class='pareto-front' points='{xy}' fill='none' stroke='{PARETO}' stroke-width='2'/>"]
 
 
-def _dot(t: dict[str, Any], doc: dict[str, Any], axes: Axes, size: str) -> str:
-    """One trial: a dot labelled with its number; hover: its recipe, figures and outcome."""
+Box = tuple[float, float, float, float]     # x0, y0, x1, y1
+
+
+def _place(centres: list[tuple[float, float]], names: list[str]) -> list[tuple[float, float, str]]:
+    """Where each dot's name goes (x, y, text-anchor): beside its dot, on the first side (right-up,
+    right-down, left-up, left-down) where it covers no dot and no name placed before it."""
+    dots: list[Box] = [(x - 7, y - 7, x + 7, y + 7) for x, y in centres]
+    taken: list[Box] = []
+    spots = []
+    for (x, y), name in zip(centres, names):
+        width, gap = 7 * len(name) + 2, 9 if name.isdigit() else 14
+        sides = [(x + gap, y - 7, "start"), (x + gap, y + 15, "start"), (x - gap, y - 7, "end"),
+                 (x - gap, y + 15, "end")]
+        boxes = [(sx if anchor == "start" else sx - width, sy - 11, (sx + width) if anchor == "start" else sx, sy + 2)
+                 for sx, sy, anchor in sides]
+        free = [i for i, box in enumerate(boxes) if not any(_overlap(box, other) for other in dots + taken)]
+        pick = free[0] if free else 0
+        taken.append(boxes[pick])
+        spots.append(sides[pick])
+    return spots
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _dot(t: dict[str, Any], doc: dict[str, Any], size: str, centre: tuple[float, float], name: str,
+         spot: tuple[float, float, str]) -> str:
+    """One trial: a dot with its ``name`` at ``spot``; hover: its recipe, figures and outcome."""
     on_front, chosen = t["number"] in doc["pareto"], t["number"] == doc.get("chosen")
     cls = "trial" + (" pareto" if on_front else "") + (" feasible" if t["feasible"] else " infeasible") + \
         (" chosen" if chosen else "")
     colour = PARETO if on_front else OK if t["feasible"] else MUTED
-    x, y = axes.x(_size(t["result"], size)), axes.y(t["result"]["accuracy"])
+    x, y = centre
     title = (f"trial {t['number']}{' (chosen)' if chosen else ''}: {t['recipe']}\naccuracy "
              f"{t['result']['accuracy']:.2%}, {size} {_size(t['result'], size):.1f} KB\n{outcome_text(t)}")
     ring = (f"<circle cx='{x:.1f}' cy='{y:.1f}' r='12' fill='none' stroke='{CHOSEN}' stroke-width='3'/>"
             if chosen else "")
-    name = f"{t['number']} chosen" if chosen else str(t["number"])
     return (f"<g class='{cls}' data-trial='{t['number']}'><title>{_e(title)}</title>{ring}"
             f"<circle cx='{x:.1f}' cy='{y:.1f}' r='{7 if on_front else 5}' "
             f"fill='{colour if t['feasible'] else '#fff'}' stroke='{colour}' stroke-width='2'/>"
-            f"{_label(x + (14 if chosen else 9), y - 7, name, CHOSEN if chosen else INK, weight='600')}</g>")
+            f"{_label(spot[0], spot[1], name, CHOSEN if chosen else INK, spot[2], '600')}</g>")
 
 
 def _crosses(doc: dict[str, Any]) -> list[str]:
@@ -244,11 +273,11 @@ def _legend() -> str:
             + item(f"<circle cx='13' cy='8' r='5' fill='{OK}' stroke='{OK}' stroke-width='2'/>", "meets every budget")
             + item(f"<circle cx='13' cy='8' r='5' fill='#fff' stroke='{MUTED}' stroke-width='2'/>", "misses a budget")
             + item(f"<line x1='1' x2='25' y1='8' y2='8' stroke='{PARETO}' stroke-width='2'/><circle cx='13' cy='8' "
-                   f"r='5' fill='{PARETO}'/>", "Pareto front (of the trials meeting every budget)")
+                   f"r='5' fill='{PARETO}'/>", "Pareto front")
             + item(f"<circle cx='13' cy='8' r='6' fill='none' stroke='{CHOSEN}' stroke-width='3'/>", "chosen")
             + item(f"<line x1='1' x2='25' y1='8' y2='8' stroke='{BAD}' stroke-width='1.5' stroke-dasharray='6 4'/>",
                    "budget")
-            + item(_cross(13, 8, BAD), "failed / pruned (no measurement)")
+            + item(_cross(13, 8, BAD), "failed / pruned")
             + "</div>")
 
 
