@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from edgekit.fileio import atomic_path, atomic_write_text
-from edgekit.tune.choice import int8_p50, latency_note
+from edgekit.tune.choice import closest, int8_p50, latency_note
 from edgekit.tune.emit import build_toml, relative_path
 from edgekit.tune.executor import Job
 from edgekit.tune.misses import outcome_text
@@ -46,7 +46,7 @@ def study_dict(request: TuneRequest, records: list[TrialRecord], seconds: float 
         "trials_pruned": sum(1 for r in counted if r.state == "PRUNED"), "pruner": request.pruner,
         "timeout_s": request.timeout_s, "timed_out": timed_out,
         "seconds": round(seconds, 1) if seconds is not None else None,
-        "pareto": pareto, "chosen": chosen,
+        "pareto": pareto, "chosen": chosen, "closest": closest(records) if chosen is None else None,
         "int8_p50_ms": int8_p50(records), "latency_note": latency_note(records, chosen),
         "trials": [{**r.to_dict(), "recipe": describe(r.params), "outcome": outcome_text(r.to_dict())}
                    for r in records],

@@ -24,13 +24,13 @@ from edgekit.tune.misses import outcome_text, percent, points
 
 PARETO, CHOSEN, HALO = "#4c6ef5", "#f08c00", "#fff"
 W, H, LEFT, RIGHT, TOP, BOTTOM = 1000, 420, 70, 30, 16, 84
-STYLE = ("th{white-space:nowrap} #chosen{margin:0 0 10px} tr.chosen td{background:#fff4e6} tr.chosen td:first-child{box-shadow:inset 3px 0 #f08c00}"
+STYLE = ("th{white-space:nowrap} #chosen{margin:0 0 10px} tr.chosen td{background:#fff4e6} "
+         "tr.chosen td:first-child{box-shadow:inset 3px 0 #f08c00}"
          ".legend{display:flex;flex-wrap:wrap;gap:6px 18px;color:#495057;font-size:13px;margin:0 0 6px}"
          ".legend svg{vertical-align:-3px;margin-right:5px}")
-# the budgets a line on the chart shows, with the words on it; the size ones only on their own axis
-LINE_NAMES = {"min_accuracy": "min accuracy", "max_accuracy_drop": "max drop", "max_gzip_kb": "max gzip size",
-              "max_size_kb": "max size"}
+# the size budget drawn on each size axis, and the words on its line
 SIZE_BUDGET = {"gzip": "max_gzip_kb", "raw": "max_size_kb"}
+LINE_NAMES = {"max_gzip_kb": "max gzip size", "max_size_kb": "max size"}
 
 
 def render_report(doc: dict[str, Any]) -> str:
@@ -46,7 +46,7 @@ def render_report(doc: dict[str, Any]) -> str:
             f"{_e(', '.join(f'{k} {v:g}' for k, v in doc['budgets'].items()) or 'none')}</div>")
     chosen_text = (f"<p id='chosen'>Chosen: <b>trial {chosen['number']}</b>, {_e(chosen['recipe'])}: accuracy "
                    f"{chosen['result']['accuracy']:.2%}, {size} {_size(chosen['result'], size):.1f} KB</p>"
-                   if chosen else "<p id='chosen'>No trial met every budget.</p>")
+                   if chosen else f"<p id='chosen'>No trial met every budget.{_closest(doc)}</p>")
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>edgekit tune report</title>"
             f"<style>{CSS}{STYLE}</style></head><body><main>{head}"
             f"<div class='panel'><h2>Accuracy vs {size} size</h2>{chosen_text}{_legend()}{_scatter(doc, size)}"
@@ -55,6 +55,11 @@ def render_report(doc: dict[str, Any]) -> str:
             "<p class='note'>Trials are numbered from 0 in the order they were started, as in the progress lines, "
             "tune.json and trials/NNNN.</p></div>"
             "</main></body></html>\n")
+
+
+def _closest(doc: dict[str, Any]) -> str:
+    near = next((t for t in doc["trials"] if t["number"] == doc.get("closest")), None)
+    return f" Closest: <b>trial {near['number']}</b>, {_e(near['recipe'])}: {_e(outcome_text(near))}." if near else ""
 
 
 def _size(result: dict, size: str) -> float:
@@ -128,7 +133,8 @@ def _scatter(doc: dict[str, Any], size: str) -> str:
         if line.name == SIZE_BUDGET[size]:
             parts.append(_vline(line, axes.x(line.value)))
         else:
-            parts.append(_hline(f"class='budget' data-budget='{line.name}'", axes.y(line.value), line.label, BAD, "6 4"))
+            attrs = f"class='budget' data-budget='{line.name}'"
+            parts.append(_hline(attrs, axes.y(line.value), line.label, BAD, "6 4"))
     parts += _front(doc, done, axes, size)
     centres = [(axes.x(_size(t["result"], size)), axes.y(t["result"]["accuracy"])) for t in done]
     names = [f"{t['number']} chosen" if t["number"] == doc.get("chosen") else str(t["number"]) for t in done]

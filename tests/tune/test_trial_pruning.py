@@ -29,7 +29,8 @@ def test_a_collapsed_trial_is_pruned_after_one_epoch_and_reported_as_pruned(tmp_
     assert trial["pruned"]["epoch"] == 1 and trial["pruned"]["accuracy"] < 0.15
     assert trial["pruned"]["why"] == "below chance (10%) + 5%"
     assert document["trials_done"] == 1 and document["trials_pruned"] == 1 and document["trials_failed"] == 0
-    assert document["pruner"] == "halving" and document["chosen"] is None
+    assert document["pruner"] == "halving" and document["chosen"] is None and document["closest"] is None
+    assert f"no trial met every budget; see {out / 'report.html'}" in proc.stderr  # no measured trial to be closest
     # the build stopped after the first of its 3 epochs: nothing converted, nothing benchmarked
     log = (out / "trials" / "0000" / "build.log").read_text()
     assert "epoch 2/3" not in log and "[build] convert" not in log
