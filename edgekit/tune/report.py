@@ -135,11 +135,14 @@ def _scatter(doc: dict[str, Any], size: str) -> str:
         else:
             attrs = f"class='budget' data-budget='{line.name}'"
             parts.append(_hline(attrs, axes.y(line.value), line.label, BAD, "6 4"))
-    parts += _front(doc, done, axes, size)
     centres = [(axes.x(_size(t["result"], size)), axes.y(t["result"]["accuracy"])) for t in done]
+    front = sorted(c for t, c in zip(done, centres) if t["number"] in doc["pareto"])
+    if len(front) > 1:
+        xy = " ".join(f"{x:.1f},{y:.1f}" for x, y in front)
+        parts.append(f"<polyline class='pareto-front' points='{xy}' fill='none' stroke='{PARETO}' stroke-width='2'/>")
     names = [f"{t['number']} chosen" if t["number"] == doc.get("chosen") else str(t["number"]) for t in done]
     parts += [_dot(t, doc, size, centre, name, spot)
-              for t, centre, name, spot in zip(done, centres, names, _place(centres, names))]
+              for t, centre, name, spot in zip(done, centres, names, _place(centres, names, front))]
     parts += crosses
     parts.append("</svg>")
     return "".join(parts)
@@ -195,25 +198,24 @@ def _vline(line: BudgetLine, x: float) -> str:
             f"{_label(x - 6, TOP + 14, line.label, BAD, 'end')}</g>")
 
 
-def _front(doc: dict[str, Any], done: list[dict], axes: Axes, size: str) -> list[str]:
-    front = sorted((t for t in done if t["number"] in doc["pareto"]), key=lambda t: _size(t["result"], size))
-    if len(front) < 2:
-        return []
-    xy = " ".join(f"{axes.x(_size(t['result'], size)):.1f},{axes.y(t['result']['accuracy']):.1f}" for t in front)
-    return [f"<polyline class='pareto-front' points='{xy}' fill='none' stroke='{PARETO}' stroke-width='2'/>"]
-
-
 Box = tuple[float, float, float, float]     # x0, y0, x1, y1
 
 
-def _place(centres: list[tuple[float, float]], names: list[str]) -> list[tuple[float, float, str]]:
+def _place(centres: list[tuple[float, float]], names: list[str], front: list[tuple[float, float]]
+           ) -> list[tuple[float, float, str]]:
     """Where each dot's name goes (x, y, text-anchor): beside its dot, on the first side (right-up,
-    right-down, left-up, left-down) where it covers no dot and no name placed before it."""
-    dots: list[Box] = [(x - 7, y - 7, x + 7, y + 7) for x, y in centres]
+    right-down, left-up, left-down) where it covers no dot, no stretch of the Pareto line ``front``
+    and no name placed before it."""
+    rings = [13 if not name.isdigit() else 7 for name in names]     # the chosen dot's ring is wider
+    dots: list[Box] = [(x - r, y - r, x + r, y + r) for (x, y), r in zip(centres, rings)]
+    for (x0, y0), (x1, y1) in zip(front, front[1:]):  # the line as small boxes every few pixels
+        steps = max(1, int(math.hypot(x1 - x0, y1 - y0) / 4))
+        dots += [(x0 + (x1 - x0) * i / steps - 1, y0 + (y1 - y0) * i / steps - 1,
+                  x0 + (x1 - x0) * i / steps + 1, y0 + (y1 - y0) * i / steps + 1) for i in range(steps + 1)]
     taken: list[Box] = []
     spots = []
     for (x, y), name in zip(centres, names):
-        width, gap = 7 * len(name) + 2, 9 if name.isdigit() else 14
+        width, gap = 7 * len(name) + 2, 9 if name.isdigit() else 16
         sides = [(x + gap, y - 7, "start"), (x + gap, y + 15, "start"), (x - gap, y - 7, "end"),
                  (x - gap, y + 15, "end")]
         boxes = [(sx if anchor == "start" else sx - width, sy - 11, (sx + width) if anchor == "start" else sx, sy + 2)
