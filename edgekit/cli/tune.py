@@ -77,7 +77,9 @@ def tune(source: Path, out_dir: Path, trials, workers, ray_address, resume, seed
     chosen = next((t for t in document["trials"] if t["number"] == document["chosen"]), None)
     built = document.get("build") or {}
     if chosen is None:
-        info(f"no trial met every budget; see {out_dir / 'report.html'}")
+        near = next((t for t in document["trials"] if t["number"] == document["closest"]), None)
+        info("no trial met every budget" + (f"; closest: trial {near['number']}, {near['recipe']}: {near['outcome']}"
+                                           if near else "") + f"; see {out_dir / 'report.html'}")
     elif built.get("error") is None:
         keras = f"{out_dir / 'model.keras'}, " if built.get("keras") else ""   # a .tflite source has none
         info(f"chose trial {chosen['number']}: {chosen['recipe']}; wrote {out_dir / 'model.tflite'} "

@@ -15,6 +15,7 @@ from pathlib import Path
 from edgekit.fileio import atomic_write_text
 from edgekit.pipeline.budgets import BUDGETS, passed as budgets_passed
 from edgekit.results.report import timing_noise_ms
+from edgekit.ticks import linear_ticks
 
 PALETTE = ["#4c6ef5", "#12b886", "#f59f00", "#e64980", "#7950f2", "#15aabf"]
 OK, BAD, INK, MUTED, GRID = "#2b8a3e", "#c92a2a", "#212529", "#868e96", "#e9ecef"
@@ -204,8 +205,8 @@ def _scatter(variants) -> str:
     y_lo, y_hi = max(a_lo - pad, 0), (min(a_hi + pad, 100) if percent else a_hi + pad)
     sx = lambda s: left + (w - left - right) * s / x_max
     sy = lambda a: top + (h - top - bottom) * (1 - (a - y_lo) / (y_hi - y_lo))
-    parts = _axes(w, h, left, bottom, top, right, [(sx(t), f"{t:.0f}") for t in _ticks(0, x_max)],
-                  [(sy(t), f"{t:.3g}") for t in _ticks(y_lo, y_hi)], "gzip -9 size (KB); ring: raw file",
+    parts = _axes(w, h, left, bottom, top, right, [(sx(t), f"{t:.0f}") for t in linear_ticks(0, x_max)],
+                  [(sy(t), f"{t:.3g}") for t in linear_ticks(y_lo, y_hi)], "gzip -9 size (KB); ring: raw file",
                   f"{metric.replace('_', ' ')}{' (%)' if percent else ''}")
     legend = []
     for i, (v, s, r, a) in enumerate(zip(variants, sizes, raws, accs)):
@@ -241,8 +242,8 @@ def _latency(bench: dict, where: str) -> str:
     c_max = max(counts)
     sx = lambda t: left + (w - left - right) * (t - lo) / (hi - lo or 1e-6)
     sy = lambda c: top + (h - top - bottom) * (1 - c / c_max)
-    parts = _axes(w, h, left, bottom, top, right, [(sx(t), f"{t:.3g}") for t in _ticks(lo, hi)],
-                  [(sy(t), f"{t:.0f}") for t in _ticks(0, c_max) if t == int(t)], "latency (ms)", "runs")
+    parts = _axes(w, h, left, bottom, top, right, [(sx(t), f"{t:.3g}") for t in linear_ticks(lo, hi)],
+                  [(sy(t), f"{t:.0f}") for t in linear_ticks(0, c_max) if t == int(t)], "latency (ms)", "runs")
     bar_w = (w - left - right) / bins
     for i, c in enumerate(counts):
         parts.append(f"<rect x='{left + i * bar_w + 1:.1f}' y='{sy(c):.1f}' width='{bar_w - 2:.1f}' "
@@ -317,20 +318,6 @@ def _axes(w, h, left, bottom, top, right, xticks, yticks, xlabel, ylabel) -> lis
         parts.append(f"<text transform='translate(14 {(top + h - bottom) / 2:.1f}) rotate(-90)' font-size='12' "
                      f"text-anchor='middle' fill='{INK}'>{ylabel}</text>")
     return parts
-
-
-def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """Round tick values covering [lo, hi]."""
-    import math
-
-    span = (hi - lo) or 1.0
-    step = 10 ** math.floor(math.log10(span / count))
-    for mult in (1, 2, 5, 10):
-        if span / (step * mult) <= count:
-            step *= mult
-            break
-    first = math.ceil(lo / step) * step
-    return [first + i * step for i in range(int((hi - first) / step) + 1)]
 
 
 def _quality_of(entry: dict) -> str:

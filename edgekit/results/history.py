@@ -3,7 +3,8 @@
 A tune study records a run per trial and a build one per build, all of ``model.tflite``;
 listed one by one, newest first, they bury the benches and deploys a user looks for. So
 trial runs are counted rather than shown by default, and the runs of one build (one label)
-follow each other, placed where the newest of them falls.
+follow each other, placed where the newest of them falls; with ``--all`` so do the trial runs
+of one study (``tune:STUDY#trial-N``: one group per STUDY), when studies ran side by side.
 """
 
 from __future__ import annotations
@@ -34,8 +35,15 @@ def list_history(store: ResultStore, *, limit: int | None = 20, target: str | No
 
 
 def group_by_label(runs: list[dict]) -> list[dict]:
-    """``runs`` (newest first) with every labelled run moved up behind the newest run of its label."""
+    """``runs`` (newest first) with every labelled run moved up behind the newest run of its group:
+    its label, or for a trial run its study."""
     groups: dict[object, list[dict]] = {}
     for run in runs:
-        groups.setdefault(run["label"] if run["label"] is not None else ("run", run["id"]), []).append(run)
+        groups.setdefault(_group(run), []).append(run)
     return [run for group in groups.values() for run in group]
+
+
+def _group(run: dict) -> object:
+    if run["label"] is None:
+        return ("run", run["id"])
+    return run["label"].partition("#")[0] if run["kind"] == "trial" else run["label"]

@@ -37,6 +37,13 @@ def choose(records: Sequence[Any], objectives) -> int | None:
     return min(faster, key=order).number if faster else smallest.number
 
 
+def closest(records: Sequence[Any]) -> int | None:
+    """When no trial met every budget, the one that missed by least (its worst relative gap smallest):
+    the place to start relaxing a budget or narrowing the space. None without a completed trial."""
+    done = [r for r in records if r.state == "COMPLETE" and r.constraints]
+    return min(done, key=lambda r: (max(r.constraints), r.number)).number if done else None
+
+
 def int8_p50(records: Sequence[Any]) -> float | None:
     """The plain int8 model's p50 in ms: the median over the trials that timed it."""
     times = [r.result["int8_p50_ms"] for r in records if r.result and r.result.get("int8_p50_ms") is not None]
@@ -60,4 +67,4 @@ def latency_note(records: Sequence[Any], chosen: int | None) -> str | None:
             "a --max-latency-ms budget trades size for speed")
 
 
-__all__ = ["COMPARABLE", "SLOWER", "choose", "int8_p50", "latency_note"]
+__all__ = ["COMPARABLE", "SLOWER", "choose", "closest", "int8_p50", "latency_note"]

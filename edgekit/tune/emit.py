@@ -1,8 +1,12 @@
 """The chosen trial as an edgekit.toml that ``edgekit build`` turns into the same .tflite, byte for byte.
 
 The file is the study's base config with the trial's ``[[optimize]]`` steps and
-``[convert]`` fields, data and model paths made absolute (the file lives in OUT, not next
-to the user's), the user's ``[devices.*]`` tables kept, and no ``[tune]`` table. A build is
+``[convert]`` fields, the user's ``[devices.*]`` tables kept, and no ``[tune]`` table. Its
+paths (model source, data, calibration, a stage's or [convert]'s files) are written relative
+to the folder the file is written to, as a config a user commits beside their data is: the
+study folder can be committed and built in CI from any checkout or working directory. A
+path that shares nothing with that folder but the filesystem root (``/data/digits.npz``)
+stays absolute: a relative path to it would climb out of any checkout. A build is
 reproducible (seeded training, deterministic ops, the same stage inputs), so building this
 file again gives the chosen model's bytes; the tests check the sha256.
 """
@@ -11,23 +15,34 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from pathlib import Path
 from typing import Any
 
+from edgekit.optimize.stages import get_stage
 from edgekit.pipeline.config import BuildConfig
 
 SECTIONS = ("model", "train", "data", "finetune", "convert", "target", "budgets", "export")
 
 
-def build_toml(config: BuildConfig, steps: list[dict[str, Any]], convert: dict[str, Any], header: str) -> str:
-    """The text of the edgekit.toml for ``config`` with the recipe ``steps``/``convert``."""
+def build_toml(config: BuildConfig, steps: list[dict[str, Any]], convert: dict[str, Any], header: str,
+               folder: Path | None = None) -> str:
+    """The text of the edgekit.toml for ``config`` with the recipe ``steps``/``convert``, to be written in
+    ``folder`` (default: beside ``config``'s own file)."""
+    folder = Path(folder if folder is not None else config.root)
+    place = lambda spec: relative_path(config.resolve(spec), folder)  # noqa: E731
     tables = config.to_dict()
     data = tables["data"]
     for key in ("train", "val", "calibration"):
         if data.get(key):
-            data[key] = config.resolve(data[key])
+            data[key] = place(data[key])
     if not config.is_builtin:
-        tables["model"]["source"] = config.resolve(config.model.source)
+        tables["model"]["source"] = place(config.model.source)
     tables["convert"].update(convert)
+    if tables["convert"].get("recipe"):
+        tables["convert"]["recipe"] = place(tables["convert"]["recipe"])
+    steps = [{k: place(v) if k in get_stage(step["step"]).paths and v is not None else v for k, v in step.items()}
+             for step in steps]
     lines = [f"# {line}" for line in header.splitlines()]
     for name in SECTIONS:
         lines += ["", f"[{name}]", *_pairs(tables[name])]
@@ -36,6 +51,15 @@ def build_toml(config: BuildConfig, steps: list[dict[str, Any]], convert: dict[s
     for device in config.devices:  # [target] device may name one
         lines += ["", f"[devices.{_key(device.name)}]", *_pairs(device.to_table())]
     return "\n".join(lines) + "\n"
+
+
+def relative_path(path: str | Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` (POSIX separators), or absolute when they share only the root."""
+    target, base = os.path.abspath(path), os.path.abspath(folder)
+    common = Path(os.path.commonpath([target, base]))
+    if common == Path(common.anchor):
+        return target
+    return Path(os.path.relpath(target, base)).as_posix()
 
 
 def _pairs(table: dict[str, Any]) -> list[str]:
@@ -64,4 +88,4 @@ def _value(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
-__all__ = ["build_toml"]
+__all__ = ["build_toml", "relative_path"]

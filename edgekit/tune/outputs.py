@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from edgekit.fileio import atomic_path, atomic_write_text
-from edgekit.tune.choice import int8_p50, latency_note
-from edgekit.tune.emit import build_toml
+from edgekit.tune.choice import closest, int8_p50, latency_note
+from edgekit.tune.emit import build_toml, relative_path
 from edgekit.tune.executor import Job
+from edgekit.tune.misses import outcome_text
 from edgekit.tune.objectives import constraints, feasible
 from edgekit.tune.study import StudyResult, TrialRecord, TuneRequest, choose, describe, pareto_set
 
@@ -44,9 +45,10 @@ def study_dict(request: TuneRequest, records: list[TrialRecord], seconds: float 
         "trials_pruned": sum(1 for r in counted if r.state == "PRUNED"), "pruner": request.pruner,
         "timeout_s": request.timeout_s, "timed_out": timed_out,
         "seconds": round(seconds, 1) if seconds is not None else None,
-        "pareto": pareto, "chosen": chosen,
+        "pareto": pareto, "chosen": chosen, "closest": closest(records) if chosen is None else None,
         "int8_p50_ms": int8_p50(records), "latency_note": latency_note(records, chosen),
-        "trials": [{**r.to_dict(), "recipe": describe(r.params)} for r in records],
+        "trials": [{**r.to_dict(), "recipe": describe(r.params), "outcome": outcome_text(r.to_dict())}
+                   for r in records],
     }
 
 
@@ -75,11 +77,12 @@ def write_outputs(result: StudyResult, progress: Callable[[str], None] = lambda 
         record = next(r for r in result.records if r.number == result.chosen)
         out = request.out
         steps, convert = request.space.recipe(record.params)
-        header = (f"Written by `edgekit tune` from {request.config.path}: trial {record.number}, "
-                  f"{describe(record.params)}.\n`edgekit build` of this file gives {out / 'model.tflite'} "
-                  "byte for byte (on this machine, TensorFlow's default thread count).")
+        header = (f"Written by `edgekit tune` from {relative_path(request.config.path, out)}: trial {record.number}, "
+                  f"{describe(record.params)}.\n`edgekit build` of this file gives the model.tflite beside it "
+                  "byte for byte (on this machine, TensorFlow's default thread count).\n"
+                  "Paths are relative to this file's folder.")
         config_path = out / "edgekit.toml"
-        atomic_write_text(config_path, build_toml(request.config, steps, convert, header))
+        atomic_write_text(config_path, build_toml(request.config, steps, convert, header, folder=out))
         if default_threads(request):  # the trial was built exactly as `edgekit build` builds
             built = {**record.result, "feasible": True}
         else:

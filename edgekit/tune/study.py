@@ -16,6 +16,11 @@ to the trial's twin in the epoch study (:mod:`edgekit.tune.pruners`), which cuts
 trials (PRUNED, counted like any finished trial); the seed recipes are never cut. A time
 limit (``timeout_s``) stops the asking for new trials; trials already running end normally,
 so the outputs are those of a shorter study.
+
+Numbering: a trial is known by one number everywhere, Optuna's ``trial.number`` (from 0, in
+the order the trials were asked): the progress lines (``[4/4] trial 3: ...``, the bracket
+counts finished trials), "chose trial 3", tune.json, the report, ``trials/0003`` and the
+history label ``tune:STUDY#trial-3``. A re-run of a cut-off trial gets a new number.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from edgekit.tune import trial as trial_mod
 from edgekit.tune.choice import choose
 from edgekit.tune.executor import Job, Outcome
 from edgekit.tune.executors import ExecutorSpec, make_executor
+from edgekit.tune.misses import outcome_text
 from edgekit.tune.space import Space
 
 DB_FILE = "tune.db"
@@ -284,11 +290,6 @@ def describe(params: dict[str, Any]) -> str:
     return (" > ".join(parts) or "no stage") + f"; {convert}"
 
 
-def pruned_text(pruned: dict[str, Any]) -> str:
-    """``PRUNED after epoch 1 (val acc 9.7%: below chance (10%) + 5%)``."""
-    return f"PRUNED after epoch {pruned['epoch']} (val acc {pruned['accuracy']:.1%}: {pruned['why']})"
-
-
 def _short(value: Any) -> str:
     return f"{value:.2f}" if isinstance(value, float) else str(value)
 
@@ -302,18 +303,17 @@ def _summary(record: TrialRecord, objectives: obj.Objectives) -> str:
 
 
 def _line(done: int, total: int, records: list[TrialRecord], number: int, objectives: obj.Objectives) -> str:
+    """``[4/4] trial 3: RECIPE -> acc ... gzip ... KB, misses max_gzip_kb 24 KB by 3.2 KB (best so far: ...)``:
+    the bracket counts the study's progress, ``trial N`` is the trial's number everywhere else too."""
     record = next(r for r in records if r.number == number)
+    outcome = outcome_text(record.to_dict())
     if record.state == "COMPLETE":
-        outcome = _summary(record, objectives) + ("" if record.feasible else " (misses a budget)")
-    elif record.state == "PRUNED":
-        outcome = pruned_text(record.pruned)
-    else:
-        outcome = f"FAILED: {record.error}"
+        outcome = f"{_summary(record, objectives)}, {outcome}"
     chosen = choose(records, objectives)
     best = next((r for r in records if r.number == chosen), None)
-    best_text = f"#{best.number} {_summary(best, objectives)}" if best else "none meets every budget yet"
-    return f"trial {done}/{total}  #{number} {describe(record.params)}  -> {outcome}  (best so far: {best_text})"
+    best_text = f"trial {best.number}, {_summary(best, objectives)}" if best else "none meets every budget yet"
+    return f"[{done}/{total}] trial {number}: {describe(record.params)} -> {outcome}  (best so far: {best_text})"
 
 
 __all__ = ["DB_FILE", "StudyResult", "TrialRecord", "TuneRequest", "check_study", "choose", "describe",
-           "load_records", "open_study", "pareto_set", "pruned_text", "requeue_stale", "run_study"]
+           "load_records", "open_study", "pareto_set", "requeue_stale", "run_study"]

@@ -88,6 +88,18 @@ def test_history_names_runs_hides_trials_and_groups_builds(cli, results, tmp_pat
     assert only_rpi.stdout == "" and "trial run(s) not shown" not in only_rpi.stderr
 
 
+def test_history_all_keeps_the_trial_runs_of_one_study_together(cli, results, tmp_path):
+    """Two studies run side by side: their trials' runs interleave in time, not in the list."""
+    store = ResultStore(tmp_path / "results.db")
+
+    def trial(label: str) -> int:
+        return store.tagged(RunTag("trial", label)).record(results["int8"], target="local", host="local")
+
+    a0, b0, a1, b1 = trial("tune:a#trial-0"), trial("tune:b#trial-0"), trial("tune:a#trial-1"), trial("tune:b#trial-1")
+    listed = json.loads(cli("history", "--all", "--json").stdout)
+    assert [r["id"] for r in listed] == [b1, b0, a1, a0]
+
+
 def test_a_run_kind_must_be_known():
     with pytest.raises(ValueError, match="not one of bench, deploy, build, trial"):
         RunTag("trail")

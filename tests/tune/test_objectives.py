@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edgekit.tune.objectives import Objectives, constraints, feasible, pareto
+from edgekit.tune.choice import closest
 from edgekit.tune.study import TrialRecord, choose
 
 
@@ -74,3 +75,11 @@ def test_a_slow_smallest_model_stays_chosen_when_nothing_comparable_is_faster_an
     # timing noise within SLOWER is not "slower"
     noisy = [timed(0, 10.0, 0.012), timed(1, 11.0, 0.009)]
     assert choose(noisy, Objectives("gzip")) == 0 and latency_note(noisy, 0) is None
+
+
+def test_when_none_meets_the_budgets_the_closest_misses_by_least():
+    records = [TrialRecord(0, "COMPLETE", {}, [0.8, 9.0], [0.4, -0.2]), TrialRecord(1, "COMPLETE", {}, [0.9, 30.0],
+               [0.05, 0.25]), TrialRecord(2, "COMPLETE", {}, [0.85, 12.0], [0.1, 0.2]),
+               TrialRecord(3, "PRUNED", {}), TrialRecord(4, "FAIL", {}, error="worker killed")]
+    assert closest(records) == 2   # its worst gap (20%) is the smallest
+    assert closest(records[3:]) is None

@@ -3,8 +3,11 @@ interrupt-and-resume, a killed worker. Tiny settings (1 epoch, prune only); ever
 
 from __future__ import annotations
 
+import html
 import json
+import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -56,19 +59,53 @@ def test_study_writes_trials_pareto_set_and_the_chosen_model(study_a):
     assert (out / "model.keras").stat().st_size > 0
     assert document["drop"] == document["build"]["drop"] and document["drop"]["after"] == chosen["result"]["accuracy"]
     assert stderr.strip().splitlines()[-1].startswith(f"chosen model: {document['drop']['line']}")
-    lines = [line for line in stderr.splitlines() if line.startswith("trial ")]
-    assert [line.split()[1] for line in lines] == ["1/2", "2/2"]
-    assert all("-> acc " in line and "gzip" in line and "(best so far: " in line for line in lines)
+    # one numbering: the bracket counts finished trials, "trial N" is tune.json's number (and trials/NNNN)
+    lines = [re.match(r"\[(\d)/2\] trial (\d+): (.*)", line) for line in stderr.splitlines() if line.startswith("[")]
+    assert [(m[1], int(m[2])) for m in lines] == [("1", 0), ("2", 1)]
+    for m, t in zip(lines, trials):
+        assert m[3].startswith(f"{t['recipe']} -> acc {t['result']['accuracy']:.1%} gzip ") and "(best so far: " in m[3]
+        assert t["outcome"].startswith("meets every budget" if t["feasible"] else "misses min_accuracy 30% by ")
+        assert f", {t['outcome']}  (best so far: " in m[3]  # the line says what --json and the report say
+    assert f"chose trial {chosen['number']}: {chosen['recipe']}; wrote " in stderr
 
 
-def test_emitted_edgekit_toml_rebuilds_the_chosen_model_byte_for_byte(study_a, tmp_path):
+def test_emitted_edgekit_toml_rebuilds_the_chosen_model_byte_for_byte_after_the_project_moved(study_a, tmp_path):
     root, out, document, _ = study_a
     text = (out / "edgekit.toml").read_text()
     assert "[tune" not in text and "[[optimize]]" in text
-    proc = run_edgekit("build", out / "edgekit.toml", "--out", tmp_path / "rebuilt", timeout=600,
+    # the study's files are named relative to the emitted file: the project folder can be committed and moved
+    assert 'train = "../digits_train_small.npz"' in text and str(root) not in text
+    moved = tmp_path / "checkout"
+    shutil.copytree(root, moved, ignore=shutil.ignore_patterns(".cache", "trials", "build", "tune.db"))
+    proc = run_edgekit("build", "checkout/out/edgekit.toml", "--out", "rebuilt", timeout=600, cwd=tmp_path,
                        env={**os.environ, "EDGEKIT_RESULTS_DB": str(tmp_path / "results.db")})
     assert proc.returncode == 0, proc.stderr
     assert sha256(tmp_path / "rebuilt" / "model.tflite") == sha256(out / "model.tflite")
+
+
+def test_report_labels_every_trial_its_budget_lines_and_round_ticks(study_a):
+    _, out, document, _ = study_a
+    page = (out / "report.html").read_text()
+    for t in document["trials"]:
+        number, recipe, chosen = t["number"], html.escape(t["recipe"], quote=True), t["number"] == document["chosen"]
+        # the dot: its number beside it, its recipe and outcome on hover
+        dot = re.search(rf"<g class='trial[^']*' data-trial='{number}'><title>trial {number}(.*?)</title>(.*?)</g>",
+                        page, re.S)
+        assert dot and recipe in dot[1] and f"accuracy {t['result']['accuracy']:.2%}" in dot[1]
+        assert f">{number} chosen</text>" in dot[2] if chosen else f">{number}</text>" in dot[2]
+        # the table row: number, recipe, figures, outcome
+        row = re.search(rf"<tr data-trial='{number}'( class=chosen)?>(.*?)</tr>", page)
+        assert row and bool(row[1]) == chosen and f"<td>{recipe}</td>" in row[2]
+        assert f"{t['result']['accuracy']:.2%}" in row[2] and f"{t['result']['gzip_bytes'] / 1024:.1f}" in row[2]
+        assert f"{html.escape(t['outcome'], quote=True)}</span>" in row[2] and ("chosen</b>" in row[2]) == chosen
+    assert ">min accuracy 30%</text>" in page  # the budget line says which budget it is
+    percents = [float(v) for v in re.findall(r"class='tick'[^>]*>([\d.]+)%</text>", page)]
+    steps = {round(b - a, 6) for a, b in zip(percents, percents[1:])}
+    assert len(percents) >= 2 and len(steps) == 1
+    step = steps.pop()
+    assert round(step / 10 ** math.floor(math.log10(step)), 6) in (1, 2, 5)
+    sizes = re.findall(r"class='tick'[^>]*>([\d.]+) KB</text>", page)
+    assert len(sizes) >= 2 and all(len(v.replace(".", "").strip("0")) <= 2 for v in sizes), sizes
 
 
 def test_report_shows_every_trial_the_front_and_the_budget_in_headless_chromium(study_a, tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 
@@ -28,16 +29,19 @@ def test_a_collapsed_trial_is_pruned_after_one_epoch_and_reported_as_pruned(tmp_
     assert trial["pruned"]["epoch"] == 1 and trial["pruned"]["accuracy"] < 0.15
     assert trial["pruned"]["why"] == "below chance (10%) + 5%"
     assert document["trials_done"] == 1 and document["trials_pruned"] == 1 and document["trials_failed"] == 0
-    assert document["pruner"] == "halving" and document["chosen"] is None
+    assert document["pruner"] == "halving" and document["chosen"] is None and document["closest"] is None
+    assert f"no trial met every budget; see {out / 'report.html'}" in proc.stderr  # no measured trial to be closest
     # the build stopped after the first of its 3 epochs: nothing converted, nothing benchmarked
     log = (out / "trials" / "0000" / "build.log").read_text()
     assert "epoch 2/3" not in log and "[build] convert" not in log
     assert "[tune] pruned after epoch 1" in log
-    [line] = [line for line in proc.stderr.splitlines() if line.startswith("trial ")]
-    assert f"-> PRUNED after epoch 1 (val acc {trial['pruned']['accuracy']:.1%}: below chance (10%) + 5%)" in line
+    [line] = [line for line in proc.stderr.splitlines() if line.startswith("[1/1] trial 0: ")]
+    pruned = f"PRUNED after epoch 1 (val acc {trial['pruned']['accuracy']:.1%}: below chance (10%) + 5%)"
+    assert f"-> {pruned}" in line
     html = (out / "report.html").read_text()
-    assert "class='pruned' data-trial='0'" in html and "pruned trials (1)" in html and "1 pruned (halving" in html
-    assert "<td>pruned</td>" in html
+    assert "class='pruned' data-trial='0'><title>trial 0: " in html and ">pruned:</text>" in html
+    assert "1 pruned (halving" in html
+    assert re.search(rf"<tr data-trial='0'>.*{re.escape(pruned)}</span></td></tr>", html)
     # the study's twin in the epoch study holds the one epoch reported, and ended PRUNED too
     from edgekit.tune.pruners import epoch_study
 
