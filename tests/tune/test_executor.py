@@ -56,7 +56,7 @@ def test_a_killed_worker_and_a_timeout_are_failed_outcomes_and_the_others_finish
         executor.submit(Job(1, f"{FN}:sleep", {"pidfile": str(tmp_path / "p1"), "seconds": 60}, timeout_s=2))
         executor.submit(Job(2, f"{FN}:echo", {}))
         deadline = time.monotonic() + 30
-        while not pidfile.exists() and time.monotonic() < deadline:
+        while not (pidfile.exists() and pidfile.read_text()) and time.monotonic() < deadline:  # written, not just made
             time.sleep(0.1)
         os.kill(int(pidfile.read_text()), signal.SIGKILL)
         outcomes = {}
