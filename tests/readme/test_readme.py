@@ -166,3 +166,36 @@ def test_no_block_is_left_unchecked():
     todo = [f"{block.name}: {block.todo}" for block in BLOCKS if block.todo]
     if todo:
         pytest.xfail("blocks not checked yet:\n" + "\n".join(todo))
+
+
+def _anchors(text: str) -> set[str]:
+    """The anchors GitHub gives a page's headings (lower case, punctuation dropped, spaces as dashes)."""
+    return {re.sub(r"[^\w\- ]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+            for line in _prose(text) if re.match(r"#{1,6} ", line)}
+
+
+def _prose(text: str) -> list[str]:
+    """The page's lines outside code fences."""
+    lines, fence = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fence = not fence
+        elif not fence:
+            lines.append(line)
+    return lines
+
+
+def test_links_between_the_pages_resolve():
+    """Moving text between pages breaks links: every relative link names a file that exists, and its
+    #anchor a heading of that file."""
+    broken = []
+    for page in PAGES:
+        text = (ROOT / page).read_text()
+        for target in re.findall(r"\]\(([^)\s]+)\)", "\n".join(_prose(text))):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            file = (ROOT / page).parent / path if path else ROOT / page
+            if not file.exists() or (anchor and file.suffix == ".md" and anchor not in _anchors(file.read_text())):
+                broken.append(f"{page}: {target}")
+    assert not broken, broken
