@@ -105,11 +105,11 @@ def test_quantize_model_takes_to_quantize(dense_model):
 
 @pytest.mark.parametrize("function, kwargs, message", [
     ("prune", {"pruning_policy": "PruneForLatencyOnXNNPack"},
-     "prune_low_magnitude: tfmot's pruning_policy= has no edgekit equivalent of the same meaning; choose the "
-     "layers with select="),
+     ("prune_low_magnitude: tfmot's pruning_policy= has no edgekit equivalent of the same meaning; choose the "
+      "layers with select=")),
     ("prune", {"block_size": (1, 2)},
-     "tfmot's block_size=(1, 2) groups 2 output units; edgekit's block_size=K prunes runs of K consecutive "
-     "input channels, tfmot's (K, 1)"),
+     ("tfmot's block_size=(1, 2) groups 2 output units; edgekit's block_size=K prunes runs of K consecutive "
+      "input channels, tfmot's (K, 1)")),
     ("prune", {"block_pooling_type": "MAX"}, "edgekit ranks blocks by their mean magnitude"),
     ("prune", {"pruning_schedule": object()}, "use edgekit.optimize.pruning.PolynomialDecay or ConstantSparsity"),
     ("cluster", {"cluster_centroids_init": CentroidInitialization.RANDOM},
