@@ -1,6 +1,7 @@
-"""The README's shell blocks as transcripts: parsed, run in a scratch directory, compared with what ran.
+"""The shell blocks of the README and of every page of docs/ as transcripts: parsed, run in a scratch
+directory (one per page, the page's blocks in order), compared with what ran.
 
-Convention (docs/architecture.md "The README is a tested document"):
+Convention (CONTRIBUTING.md "Tested documents"):
 
 * A shell block is a fence tagged ``console``, ``bash`` or ``sh``. In ``console`` blocks a line
   starting with ``$ `` is a command (a trailing ``\\`` continues it on the next line); the lines
@@ -20,6 +21,11 @@ Convention (docs/architecture.md "The README is a tested document"):
   ``unordered=REGEX`` (output lines matching it may come in any order: devices working in parallel),
   ``skip=REASON`` (not run at all: what no test may do, e.g. download from PyPI),
   ``todo=REASON`` (not checked yet; the README test lists these as an expected failure).
+* A hidden setup block: ``<!-- readme-test: setup`` on a line of its own, then a ``bash`` fence,
+  then ``-->``. The reader does not see it (it is an HTML comment); the test runs it where it
+  stands, like any ``bash`` block, and it makes what the page's visible commands start from
+  (a model and data the way a user has them, or a shared starting point: ``python
+  tests/readme_transcript.py --state NAME`` copies one of :data:`STATES` into the directory).
 * A command exits 0 unless its expected output has an ``edgekit: error:`` line or the next
   command is ``echo $?`` (which then checks the code).
 * The note a measurement adds when the machine is loaded (``machine loaded: load average …``)
@@ -40,6 +46,7 @@ from pathlib import Path
 SHELL_TAGS = ("console", "bash", "sh")
 _FENCE = re.compile(r"^```(\S*)\s*$")
 _DIRECTIVE = re.compile(r"^<!--\s*readme-test:(.*?)-->\s*$")
+_HIDDEN = re.compile(r"^<!--\s*readme-test:\s*setup\s*$")   # opens an HTML comment holding one setup block
 _NUMBER = re.compile(r"(?<![A-Za-z0-9_.])[-+]?\d+(?:,\d{3})*(?:\.\d+)?")
 # Timing figures: wall-clock times, rates and temperatures differ from run to run.
 _TIMING = (r"[-+]?\d[\d,]*(?:\.\d+)?\s?(?:ms|s|MB/s)\b", r"\d+(?:\.\d+)?->\d+(?:\.\d+)? C\b")
@@ -57,8 +64,10 @@ class Command:
 @dataclass
 class Block:
     tag: str
-    line: int                                  # README line of the opening fence
+    line: int                                  # page line of the opening fence
     commands: list[Command]
+    page: str = "README.md"                    # the page, relative to the repository root
+    setup: bool = False                        # a hidden setup block (run, never shown)
     device: bool = False
     skip: str | None = None
     todo: str | None = None                    # not yet run by any test: listed as an expected failure
@@ -69,19 +78,28 @@ class Block:
     @property
     def name(self) -> str:
         first = self.commands[0].text.splitlines()[0] if self.commands else ""
-        return f"README.md:{self.line} {first[:60]}"
+        return f"{self.page}:{self.line} {first[:60]}"
 
 
-def parse(text: str) -> list[Block]:
+def parse(text: str, page: str = "README.md") -> list[Block]:
     """Every shell block of a Markdown text, in order."""
     blocks: list[Block] = []
     lines = text.splitlines()
     options: dict | None = None
+    hidden = hidden_fence = False
     i = 0
     while i < len(lines):
+        if _HIDDEN.match(lines[i]):
+            options, hidden, hidden_fence = {"setup": True}, True, False
+            i += 1
+            continue
+        if hidden and lines[i].strip() == "-->" and hidden_fence:
+            hidden = False
+            i += 1
+            continue
         directive = _DIRECTIVE.match(lines[i])
         if directive:
-            options = _options(directive.group(1), i + 1)
+            options = _options(directive.group(1), i + 1, page)
             i += 1
             continue
         fence = _FENCE.match(lines[i])
@@ -97,19 +115,24 @@ def parse(text: str) -> list[Block]:
             body.append(lines[i])
             i += 1
         i += 1
+        if hidden and (tag != "bash" or hidden_fence):
+            raise ValueError(f"{page}:{start + 1}: a hidden setup comment holds one bash block, then -->")
+        hidden_fence = hidden_fence or hidden
         if tag in SHELL_TAGS:
             if (options or {}).get("skip") or (options or {}).get("todo"):
                 commands = []
             else:
-                commands = _console(body, start + 2) if tag == "console" else _script(body, start + 2)
-            blocks.append(Block(tag, start + 1, commands, **(options or {})))
+                commands = _console(body, start + 2, page) if tag == "console" else _script(body, start + 2)
+            blocks.append(Block(tag, start + 1, commands, page, **(options or {})))
         elif options:
-            raise ValueError(f"README.md:{start + 1}: readme-test options on a {tag or 'plain'} block")
+            raise ValueError(f"{page}:{start + 1}: readme-test options on a {tag or 'plain'} block")
         options = None
+    if hidden:
+        raise ValueError(f"{page}: a hidden setup comment is not closed by a line '-->'")
     return blocks
 
 
-def _options(words: str, line: int) -> dict:
+def _options(words: str, line: int, page: str) -> dict:
     options: dict = {"vary": [], "unordered": []}
     for word in shlex.split(words):
         key, _, value = word.partition("=")
@@ -126,11 +149,11 @@ def _options(words: str, line: int) -> dict:
         elif key == "tol" and value.endswith("%"):
             options["tol"] = float(value[:-1]) / 100
         else:
-            raise ValueError(f"README.md:{line}: unknown readme-test option {word!r}")
+            raise ValueError(f"{page}:{line}: unknown readme-test option {word!r}")
     return options
 
 
-def _console(body: list[str], first_line: int) -> list[Command]:
+def _console(body: list[str], first_line: int, page: str) -> list[Command]:
     commands: list[Command] = []
     i = 0
     while i < len(body):
@@ -150,7 +173,7 @@ def _console(body: list[str], first_line: int) -> list[Command]:
         elif commands:
             commands[-1].expected.append(line)
         elif line.strip():
-            raise ValueError(f"README.md:{first_line + i}: output before the first '$ ' command")
+            raise ValueError(f"{page}:{first_line + i}: output before the first '$ ' command")
         i += 1
     for command in commands:
         while command.expected and not command.expected[-1].strip():
@@ -311,13 +334,19 @@ def scratch(root: Path, directory: Path) -> dict[str, str]:
     default, as a user has it, so the quiet-output check sees what a user would.
     """
     import shutil
+    import sys
 
     for name in ("calibration", "examples"):
         shutil.copytree(root / name, directory / name, symlinks=True)
     for name in ("targets", "scripts", "bench", "tests", "edgekit", "pyproject.toml"):
         (directory / name).symlink_to(root / name)
+    (directory / ".venv").symlink_to(Path(sys.executable).parent.parent)   # the clone's venv (CONTRIBUTING, devices)
     (directory / "home").mkdir()
     return scratch_env(root, directory)
+
+
+CLONE = frozenset({"calibration", "examples", "targets", "scripts", "bench", "tests", "edgekit", "pyproject.toml",
+                   ".venv"})                   # what :func:`scratch` lays out; the rest is what commands wrote
 
 
 def scratch_env(root: Path, directory: Path) -> dict[str, str]:
@@ -329,14 +358,83 @@ def scratch_env(root: Path, directory: Path) -> dict[str, str]:
     env.update(HOME=str(directory / "home"), PYTHONPATH=str(root), PYTHONUNBUFFERED="1",
                EDGEKIT_RESULTS_DB=str(directory / "home" / "results.db"),
                PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "/usr/bin:/bin")]))
+    if STATES_DIR in os.environ:
+        env[STATES_DIR] = os.environ[STATES_DIR]
     return env
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python tests/readme_transcript.py [README.md] [--device]``: run the blocks, print what differs.
+def pages(root: Path) -> list[str]:
+    """The tested documents: the README, CONTRIBUTING.md and every page of docs/, relative to ``root``."""
+    return ["README.md", "CONTRIBUTING.md", *sorted(f"docs/{p.name}" for p in (root / "docs").glob("*.md"))]
 
-    By hand, for writing the README; the deploy examples need the loopback sshd's that
-    tests/readme/test_readme.py starts, so run those through pytest.
+
+# ---- shared starting points -------------------------------------------------------------------------
+
+# A page that starts from the demo's model begins with a hidden setup block ``python
+# tests/readme_transcript.py --state NAME``, which copies a state into its directory: the files and
+# the results database that one block of a page (found by its first command) leaves, run on top of
+# another state. Each state is made once per test session (a file lock makes parallel workers wait
+# for it), so no page trains the demo's model again and each page still runs on its own.
+STATES: dict[str, tuple[str | None, str, str]] = {
+    "demo": (None, "README.md", "edgekit demo"),
+    "digits": ("demo", "docs/convert.md", "cp edgekit-demo/digits.keras ."),
+}
+STATES_DIR = "EDGEKIT_DOCS_STATES"            # where states are kept (the tests set it; by hand, a temp dir)
+
+
+class StateError(Exception):
+    """A state's command failed: the page that needs it cannot start."""
+
+
+def copy_state(name: str, into: Path) -> None:
+    """Copy the state ``name`` into the scratch directory ``into``, making it first if nobody has."""
+    import fcntl
+    import shutil
+
+    if name not in STATES:
+        raise StateError(f"no state {name!r} (known: {', '.join(STATES)})")
+    cache = Path(os.environ[STATES_DIR])
+    cache.mkdir(parents=True, exist_ok=True)
+    made = cache / name
+    with open(cache / f"{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)       # another worker may be making it right now
+        if not made.is_dir():
+            _make_state(name, made)
+    for entry in made.iterdir():
+        if entry.name in CLONE:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, into / entry.name, symlinks=True, dirs_exist_ok=True)
+        else:
+            shutil.copy2(entry, into / entry.name, follow_symlinks=False)
+
+
+def _make_state(name: str, made: Path) -> None:
+    base, page, first = STATES[name]
+    root = Path(__file__).resolve().parent.parent
+    block = next((b for b in parse((root / page).read_text(), page)
+                  if b.commands and b.commands[0].text.startswith(first)), None)
+    if block is None:
+        raise StateError(f"state {name}: {page} has no block starting with {first!r}")
+    work = made.with_name(f".{name}.{os.getpid()}")   # renamed once complete: a failed state is never used
+    work.mkdir(parents=True)
+    session = Session(work, scratch(root, work))
+    if base:
+        copy_state(base, work)
+    for command in block.commands:
+        ran = session.run(command)
+        if ran.returncode:
+            raise StateError(f"state {name}: {page}:{command.line} $ {command.text} exited {ran.returncode}:\n"
+                             + "\n".join(ran.stderr[-20:]))
+    work.rename(made)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python tests/readme_transcript.py [PAGE] [--device]``: run a page's blocks, print what differs.
+
+    By hand, for writing a page (README.md, docs/*.md); the deploy examples need the loopback sshd's
+    that tests/readme/test_readme.py starts, so run those through pytest. ``--state NAME`` is what
+    a page's hidden setup block runs.
     """
     import argparse
     import sys
@@ -348,8 +446,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--to-line", type=int, default=10 ** 9)
     parser.add_argument("--keep", help="scratch directory to use (kept)")
     parser.add_argument("--device", action="store_true", help="run the device blocks (as root, under the device-tier lock)")
+    parser.add_argument("--state", help="only copy this shared starting point into the current directory (STATES)")
     args = parser.parse_args(argv)
     root = Path(__file__).resolve().parent.parent
+    os.environ.setdefault(STATES_DIR, tempfile.mkdtemp(prefix="readme-states-"))
+    if args.state:
+        try:
+            copy_state(args.state, Path.cwd())
+        except StateError as error:
+            print(f"readme_transcript: {error}", file=sys.stderr)
+            return 1
+        return 0
     directory = Path(args.keep or tempfile.mkdtemp(prefix="readme-"))
     if (directory / "calibration").exists():   # a kept scratch directory: continue where it stopped
         env = scratch_env(root, directory)
@@ -358,13 +465,15 @@ def main(argv: list[str] | None = None) -> int:
         env = scratch(root, directory)
     session = Session(directory, env)
     failures = 0
-    for block in parse(Path(args.readme).read_text()):
+    page = Path(args.readme).resolve()
+    name = str(page.relative_to(root)) if page.is_relative_to(root) else args.readme
+    for block in parse(page.read_text(), name):
         if block.skip or block.todo or block.device != args.device or not (args.from_line <= block.line <= args.to_line):
             continue
         for index, command in enumerate(block.commands):
             ran = session.run(command)
             problems = check(block, ran, (block.commands[index + 1:] or [None])[0])
-            print(f"{'ok  ' if not problems else 'FAIL'} {ran.seconds:6.1f}s  README.md:{command.line} $ {command.text}")
+            print(f"{'ok  ' if not problems else 'FAIL'} {ran.seconds:6.1f}s  {block.page}:{command.line} $ {command.text}")
             if problems:
                 failures += 1
                 print("\n".join(problems))
@@ -391,7 +500,7 @@ def block_problems(block: Block, runs: list[Ran]) -> list[str]:
         following = block.commands[index + 1] if index + 1 < len(block.commands) else None
         found = check(block, ran, following)
         if found:
-            problems.append(f"README.md:{ran.command.line} $ {ran.command.text}\n" + "\n".join(found))
+            problems.append(f"{block.page}:{ran.command.line} $ {ran.command.text}\n" + "\n".join(found))
     return problems
 
 

@@ -14,7 +14,7 @@ from edgekit.fileio import atomic_write_bytes, atomic_write_text
 
 STARTER = '''\
 # edgekit.toml: one file describes the whole build; run `edgekit build` next to it.
-# Paths are relative to this file. Reference: README.md, section "Build pipelines".
+# Paths are relative to this file. Reference: docs/build.md, "edgekit.toml reference".
 
 [model]
 # A .keras / .h5 file or SavedModel folder, or builtin:digits_cnn (trained on [data] train).

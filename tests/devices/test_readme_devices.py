@@ -1,5 +1,5 @@
-"""The README's device blocks on the emulated devices, run as the README shows them: ``rig.sh start``,
-a deploy to one Pi, a throttled Pi, a fleet from an inventory, ``rig.sh stop``.
+"""The documents' device blocks (docs/test-devices.md) on the emulated devices, run as the page shows
+them: ``rig.sh start``, a deploy to one Pi, a throttled Pi, a fleet from an inventory, ``rig.sh stop``.
 
 They start and stop the rig themselves, so they run before any test of the session asks for the
 ``devices`` fixture (tests/devices/conftest.py orders them first)."""
@@ -8,26 +8,27 @@ from __future__ import annotations
 
 import pytest
 
-from readme_transcript import Session, block_problems, parse, scratch
+from readme_transcript import Session, block_problems, pages, parse, scratch
 from helpers.support import ROOT
 
 pytestmark = pytest.mark.device
 
-DEVICE_BLOCKS = [block for block in parse((ROOT / "README.md").read_text()) if block.device]
+DEVICE_BLOCKS = [block for page in pages(ROOT) for block in parse((ROOT / page).read_text(), page)
+                 if block.device]
 
 
 @pytest.fixture(scope="module")
 def transcript(rig_machine, tmp_path_factory) -> dict:
     directory = tmp_path_factory.mktemp("readme-devices")
     session = Session(directory, scratch(ROOT, directory))
-    return {block.line: [session.run(command) for command in block.commands] for block in DEVICE_BLOCKS}
+    return {block.name: [session.run(command) for command in block.commands] for block in DEVICE_BLOCKS}
 
 
 @pytest.mark.parametrize("block", DEVICE_BLOCKS, ids=lambda block: block.name)
 def test_device_block_prints_what_the_readme_says(block, transcript):
-    problems = block_problems(block, transcript[block.line])
+    problems = block_problems(block, transcript[block.name])
     assert not problems, "\n".join(problems)
 
 
-def test_the_readme_has_device_blocks():
+def test_the_documents_have_device_blocks():
     assert len(DEVICE_BLOCKS) >= 3

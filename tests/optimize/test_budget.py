@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from bn_cnn import bn_softmax_cnn
+from helpers.bn_cnn import bn_softmax_cnn
 
 RECIPE = ("--prune", 0.8, "--cluster", 16, "--cluster-preserve-sparsity")
 

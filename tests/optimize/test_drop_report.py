@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bn_cnn import bn_softmax_cnn
+from helpers.bn_cnn import bn_softmax_cnn
 from helpers.support import run_edgekit
 
 # A collapsing setting of the user's command: 80% pruning and 16 clusters, two epochs each, at a learning rate

@@ -92,3 +92,38 @@ def test_unordered_lines_may_come_in_any_order():
     assert compare(in_order(expected, pattern), in_order(actual, pattern), []) is None
     assert compare(expected, actual, []) is not None
     assert compare(in_order(expected, pattern), in_order(["start", "ok pi-2 3", "ok pi-1 1", "done"], pattern), [])
+
+
+HIDDEN = '''intro
+<!-- readme-test: setup
+```bash
+python tests/helpers/bn_cnn.py mymodel.keras   # a model as the user has it
+```
+-->
+
+```console
+$ edgekit eval mymodel.keras --data val.npz
+```
+'''
+
+
+def test_a_hidden_setup_block_runs_first_and_is_named_by_its_page():
+    setup, visible = parse(HIDDEN, "docs/guide.md")
+    assert setup.setup and setup.tag == "bash" and not setup.commands[0].check_output
+    assert setup.commands[0].text.startswith("python tests/helpers/bn_cnn.py") and setup.line == 3
+    assert not visible.setup and visible.name == "docs/guide.md:8 edgekit eval mymodel.keras --data val.npz"
+
+
+def test_a_hidden_setup_comment_holds_one_bash_block_and_is_closed():
+    with pytest.raises(ValueError, match="docs/guide.md: a hidden setup comment is not closed"):
+        parse(HIDDEN.split("-->")[0], "docs/guide.md")
+    with pytest.raises(ValueError, match="docs/guide.md:3: a hidden setup comment holds one bash block"):
+        parse(HIDDEN.replace("```bash", "```console"), "docs/guide.md")
+
+
+def test_an_unknown_state_is_one_line(tmp_path, monkeypatch):
+    from readme_transcript import STATES_DIR, StateError, copy_state
+
+    monkeypatch.setenv(STATES_DIR, str(tmp_path))
+    with pytest.raises(StateError, match=r"^no state 'trained' \(known: demo, digits\)$"):
+        copy_state("trained", tmp_path)

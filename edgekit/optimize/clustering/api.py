@@ -9,9 +9,11 @@ from edgekit.optimize.clustering.wrapper import ClusterWeights
 from edgekit.optimize.graph import leaf_layers
 from edgekit.optimize.layers import Selector, choose_targets
 from edgekit.optimize.rewrite import fresh_copy, rebuild
+from edgekit.optimize.tfmot_names import accepts_tfmot_names
 from edgekit.optimize.wrapping import strip_wrappers
 
 
+@accepts_tfmot_names
 def cluster_weights(model: keras.Model, number_of_clusters: int, *, init: str = "kmeans++",
                     per_channel: bool = False, preserve_sparsity: bool = False,
                     entropy_cost: float | None = None, select: Selector = None, seed: int = 0) -> keras.Model:

@@ -10,8 +10,10 @@ from edgekit.optimize.pruning.config import check_structure
 from edgekit.optimize.pruning.schedule import PruningSchedule
 from edgekit.optimize.pruning.wrapper import PruneLowMagnitude
 from edgekit.optimize.rewrite import fresh_copy, rebuild
+from edgekit.optimize.tfmot_names import accepts_tfmot_names
 
 
+@accepts_tfmot_names
 def prune_low_magnitude(model: keras.Model, schedule: PruningSchedule, *, select: Selector = None,
                         n_of_m: tuple[int, int] | None = None, block_size: int = 1,
                         run_cost: float = 0.0) -> keras.Model:

@@ -16,6 +16,7 @@ from edgekit.optimize.qat.fold import fold_batchnorm
 from edgekit.optimize.qat.layers import KERNEL_LAYERS, ActivationQuantizer, QuantizeWrapper, kernel_kind
 from edgekit.optimize.qat.separable import split_separable
 from edgekit.optimize.rewrite import fresh_copy
+from edgekit.optimize.tfmot_names import accepts_tfmot_names
 
 SAME_SCALE = frozenset({
     "Flatten", "Reshape", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
@@ -55,6 +56,7 @@ def quantization_points(graph: LayerGraph) -> set[str]:
     return points
 
 
+@accepts_tfmot_names
 def quantize_model(model, *, preserve_clusters: int | None = None, ema_decay: float = 0.99):
     """A trainable QAT model: SeparableConv2D split in two, BatchNorm folded, kernels wrapped,
     activation quantizers inserted. The result is flat (nested models inlined); a model with a
