@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import copy
 import hashlib
 import json
 import os
@@ -786,8 +787,27 @@ def answer(parser: argparse.ArgumentParser, argv, output: Output) -> tuple:
         return failure(exc.kind, str(exc)), EXIT_CODES[exc.kind]
 
 
+def _remembered(function):
+    """``function`` computed once per distinct argument list; a copy of that answer each time after."""
+    answers = {}
+
+    def remembered(*args):
+        key = json.dumps(args)
+        if key not in answers:
+            answers[key] = function(*args)
+        return copy.deepcopy(answers[key])
+    return remembered
+
+
 def session(parser: argparse.ArgumentParser, output: Output) -> int:
-    """Answer one command per stdin line until EOF (see the module's docstring)."""
+    """Answer one command per stdin line until EOF (see the module's docstring).
+
+    What cannot change while the process runs is found once, not per request: the host's facts
+    (platform.platform() alone reads the Python binary, 0.2 s on an emulated Pi) and which runtime
+    works (each check builds an interpreter); a deploy asks for both three times.
+    """
+    global host_info, find_runtime
+    host_info, find_runtime = _remembered(host_info), _remembered(find_runtime)
     for line in iter(sys.stdin.readline, ""):
         if not line.strip():
             continue
