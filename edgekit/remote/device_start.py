@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import posixpath
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +77,7 @@ class Started:
 def start(conn: Connection, python: str, remote_dir: str, target: Target, agent: Path, agent_sha: str,
           wait: float = WAIT_SECONDS) -> Started:
     """Start the deploy's one device process; PreflightError/RemoteError naming the device if it cannot."""
-    name = f"edgekit_agent-{agent_sha[:8]}.py"
+    name = posixpath.basename(Layout("/").agent(agent_sha))
     session = AgentSession(conn, [python, *STDLIB_ONLY, _START, python, remote_dir, target.expected_arch(),
                                   name, agent_sha, f"{wait:g}"])
     try:
