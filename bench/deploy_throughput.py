@@ -1,4 +1,5 @@
-"""Deploy throughput: edgekit's SFTP upload vs OpenSSH sftp/scp of the same >= 10 MB model.
+"""Deploy throughput: edgekit's upload (over SFTP at this size, see edgekit.remote.push) vs OpenSSH sftp/scp of
+the same >= 10 MB model.
 
 Starts a throwaway sshd on 127.0.0.1 (as the test suite does; needs root and
 openssh-server), builds a ~28 MB float TFLite model (--width), then in the same run:

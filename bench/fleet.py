@@ -8,7 +8,8 @@ records: wall time, wall(N) / (ceil(N/P) * wall(1)) (how well parallel slots sca
 edgekit's peak RSS / threads / open fds (sampled from /proc every 20 ms), and per-phase
 times from the timestamps of each device's progress lines (median over devices):
 
-    to_push    connect, pre-flight, lock, prepare, agent push, runtime probe (N = 1 only)
+    to_push    connect, the device-side start (pre-flight, lock, prepare, agent install), runtime probe
+               (N = 1 only)
     upload     model upload + sha256 check on the device
     check      load check on the device
     switch     sha256 re-check + switch + retention
@@ -21,6 +22,8 @@ the model already current. --before DIR runs the same with the edgekit package f
 (e.g. ``git archive <commit> edgekit | tar -x -C DIR``).
 
     python bench/fleet.py [--sizes 1,10,60] [--parallel 4,16] [--runs 10] [--nofile 256] [--before DIR]
+
+Each row also records the 1-minute load average when it started (the machine may be shared).
 
 Writes bench/results/fleet.json and fleet.md.
 """
@@ -109,6 +112,7 @@ def run_fleet(model: Path, work: Path, n: int, parallel: int, runs: int, nofile:
     env = {**os.environ, "PYTHONPATH": str(package), "PYTHONDONTWRITEBYTECODE": "1",
            "EDGEKIT_RESULTS_DB": str(work / "results.db")}
     limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))) if nofile else None
+    load = round(os.getloadavg()[0], 1)  # the machine is shared: each figure with the load it was taken at
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "edgekit", "deploy", str(model), "--group", f"n{n}",
                              "--parallel", str(parallel), "--runs", str(runs), "--warmup", "1", "-i",
@@ -139,8 +143,8 @@ def run_fleet(model: Path, work: Path, n: int, parallel: int, runs: int, nofile:
                 last[device] = when
     ok = sum(line.startswith("ok ") for _, line in stamped)
     failed = [line for _, line in stamped if line.startswith("edgekit: error")]
-    return {"devices": n, "parallel": parallel, "wall_s": round(wall, 2), "device_s": device_s, "ok": ok,
-            "failed": len(failed), "failures": failed[:5], "exit_code": proc.returncode, **resources,
+    return {"devices": n, "parallel": parallel, "load_1m": load, "wall_s": round(wall, 2), "device_s": device_s,
+            "ok": ok, "failed": len(failed), "failures": failed[:5], "exit_code": proc.returncode, **resources,
             "phases_median_s": {k: round(statistics.median(v), 3) if v else None for k, v in phases.items()}}
 
 
@@ -215,24 +219,36 @@ def main() -> None:
             row["scaling"] = round(row["wall_s"] / (math.ceil(row["devices"] / row["parallel"]) * wall_1), 2)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.out.with_suffix(".json"), json.dumps(results, indent=2) + "\n")
-    atomic_write_text(args.out.with_suffix(".md"), markdown(results))
+    pi = args.out.with_name(args.out.name + "_pi.json")
+    atomic_write_text(args.out.with_suffix(".md"), markdown(results, json.loads(pi.read_text()) if pi.exists() else None))
 
 
-def markdown(results: dict) -> str:
+def markdown(results: dict, pi: dict | None = None) -> str:
+    """The loopback table, then the emulated Pi's deploys (bench/fleet_pi.py) when measured."""
     lines = [f"# Fleet deploys on loopback (`--runs {results['runs']}`, ulimit -n {results['nofile'] or 'default'})",
              "", "Load average (1/5/15 min) at the start and at the end: " + ", ".join(map(str, results["load_average"]))
              + " (a shared 2-core machine: absolute times are inflated, before and after ran in turn)",
              "", "Per-device deploy (N = 1, median of the first deploys): "
              + ", ".join(f"{k} {v:.2f} s" for k, v in results["per_device_s"].items()), "",
-             "| version | N | parallel | deploy | wall s | device s | scaling | ok | failed | RSS MB | threads | fds | "
-             "to_push | upload | check | switch | bench |", "|" + "---|" * 17]
+             "| version | N | parallel | deploy | load 1m | wall s | device s | scaling | ok | failed | RSS MB | threads | "
+             "fds | to_push | upload | check | switch | bench |", "|" + "---|" * 18]
     for label, rows in results["versions"].items():
         for r in rows:
             p = r["phases_median_s"]
-            lines.append(f"| {label} | {r['devices']} | {r['parallel']} | {r['deploy']} | {r['wall_s']} | {r['device_s']} | "
+            lines.append(f"| {label} | {r['devices']} | {r['parallel']} | {r['deploy']} | {r['load_1m']} | {r['wall_s']} | "
+                         f"{r['device_s']} | "
                          f"{r['scaling']} | {r['ok']} | {r['failed']} | {r['peak_rss_mb']} | {r['peak_threads']} | "
                          f"{r['peak_fds']} | " + " | ".join(str(p[k]) for k, _ in PHASE_ENDS) + " |")
     lines += ["", "scaling = wall(N) / (ceil(N / parallel) x wall(1)); phases are medians over devices (s).", ""]
+    if pi is not None:
+        lines += [f"## One deploy to an emulated Pi (`bench/fleet_pi.py`, {pi['device']}, `--runs {pi['runs']}`)", "",
+                  "Per-device deploy (median of the first deploys, before and after alternating): "
+                  + ", ".join(f"{k} {v:.2f} s" for k, v in pi["per_device_s"].items()), "",
+                  "| version | load 1m | device s | to_push | upload | check | switch | bench |", "|" + "---|" * 8]
+        for label, rows in pi["versions"].items():
+            lines += [f"| {label} | {r['load_1m']} | {r['device_s']} | "
+                      + " | ".join(str(r["phases_median_s"][k]) for k, _ in PHASE_ENDS) + " |" for r in rows]
+        lines.append("")
     return "\n".join(lines)
 
 

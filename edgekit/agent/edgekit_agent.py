@@ -46,11 +46,14 @@ from __future__ import annotations
 
 import argparse
 import base64
+import copy
 import hashlib
 import json
 import os
 import platform
+import queue
 import re
+import select
 import shutil
 import socket
 import struct
@@ -119,6 +122,11 @@ class Output:
         self._lock = threading.Lock()
         self._done = False
         self.request = 0  # which session request an answer belongs to (a late watchdog must not answer the next)
+
+    @property
+    def fd(self) -> int:
+        """The real stdout, where the answers go."""
+        return self._fd
 
     def next_request(self) -> None:
         """A session's next request may be answered (once)."""
@@ -985,9 +993,73 @@ def answer(parser: argparse.ArgumentParser, argv, output: Output) -> tuple:
         return failure(exc.kind, str(exc)), EXIT_CODES[exc.kind]
 
 
+def _remembered(function):
+    """``function`` computed once per distinct argument list; a copy of that answer each time after."""
+    answers = {}
+
+    def remembered(*args):
+        key = json.dumps(args)
+        if key not in answers:
+            answers[key] = function(*args)
+        return copy.deepcopy(answers[key])
+    return remembered
+
+
+class _Requests(object):
+    """A session's stdin, read by its own thread, and whether anyone still reads the answers.
+
+    When edgekit dies or its connection drops, sshd ends the session: stdin ends and the answer
+    pipe loses its reader. A read-only command in flight then -- probe, bench, run -- is not
+    waited for: the process exits at once, releasing the deploy lock it holds
+    (edgekit.remote.device_start). A script (an upload block, the switch) is short and changes
+    the device: it finishes first. Requests piped in ahead of their answers (stdin ended, the
+    reader still there) are all answered.
+    """
+
+    def __init__(self, answers_fd: int) -> None:
+        self._lines = queue.Queue()
+        self._lock = threading.Lock()
+        self._read_only = self._gone = False
+        self._answers_fd = answers_fd
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in iter(sys.stdin.readline, ""):
+            self._lines.put(line)
+        self._lines.put(None)
+        watch = select.poll()
+        watch.register(self._answers_fd, 0)  # POLLERR: the pipe's reader closed it
+        watch.poll()
+        with self._lock:
+            self._gone = True
+            if self._read_only:
+                os._exit(0)
+
+    def next(self):
+        """The next request line; None at EOF."""
+        with self._lock:
+            self._read_only = False
+        return self._lines.get()
+
+    def running(self, command: str) -> None:
+        """The request about to run; exits now if its answer has no reader and it is read-only."""
+        with self._lock:
+            self._read_only = command != "script"
+            if self._gone and self._read_only:
+                os._exit(0)
+
+
 def session(parser: argparse.ArgumentParser, output: Output) -> int:
-    """Answer one command per stdin line until EOF (see the module's docstring)."""
-    for line in iter(sys.stdin.readline, ""):
+    """Answer one command per stdin line until EOF (see the module's docstring and _Requests).
+
+    What cannot change while the process runs is found once, not per request: the host's facts
+    (platform.platform() alone reads the Python binary, 0.2 s on an emulated Pi) and which runtime
+    works (each check builds an interpreter); a deploy asks for both three times.
+    """
+    global host_info, find_runtime
+    host_info, find_runtime = _remembered(host_info), _remembered(find_runtime)
+    requests = _Requests(output.fd)
+    for line in iter(requests.next, None):
         if not line.strip():
             continue
         output.next_request()
@@ -998,6 +1070,7 @@ def session(parser: argparse.ArgumentParser, output: Output) -> int:
         if not (isinstance(argv, list) and all(isinstance(a, str) for a in argv)):
             output.emit(failure("bad_args", "a session request is a JSON list of strings: %s" % _one_line(line, 120)))
             continue
+        requests.running(argv[0] if argv else "")
         output.emit(answer(parser, argv, output)[0])
     return 0
 

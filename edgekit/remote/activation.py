@@ -146,9 +146,10 @@ def rollback(conn: Connection, python: str, layout: Layout) -> dict:
     return _run(conn, python, layout, ["rollback"], RemoteError)
 
 
-def refuse(conn: Connection, python: str, layout: Layout, sha256: str, reason: str) -> list[str]:
+def refuse(conn: Connection, python: str, layout: Layout, sha256: str, reason: str,
+           session: AgentSession | None = None) -> list[str]:
     """Record that the check refused the model and remove its file unless a link points at it."""
-    return _run(conn, python, layout, ["refuse", sha256, reason], RemoteError)["removed"]
+    return _run(conn, python, layout, ["refuse", sha256, reason], RemoteError, session)["removed"]
 
 
 def _run(conn: Connection, python: str, layout: Layout, args: list[str], error: type[RemoteError],

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from edgekit.agent.runner import AGENT_PATH
 from edgekit import interrupts
 from edgekit.errors import AgentError, OutputMismatchError, RemoteError, TransferError, UsageError, first_line
 from edgekit.inspect.reader import check_tflite_file
-from edgekit.remote import activation, agent_run, output_check, preflight, push
+from edgekit.remote import activation, agent_run, device_start, output_check, preflight, push
 from edgekit.remote.agent_session import AgentSession
 from edgekit.remote.compat import check_custom_ops, check_model_for_target
 from edgekit.remote.connection import ConnectOptions, Connection
@@ -137,21 +138,16 @@ def _deploy(model: Path, device: Device, profile: Target, *, threads: int | None
     sha256, size = push.sha256_file(model), model.stat().st_size
     agent_sha = push.sha256_file(AGENT_PATH)
     with interrupts.deferred(), Connection.open(device.host, options, label=device.name) as conn:
-        arch = preflight.check_python_and_arch(conn, device.remote_python, profile)
-        layout = push.resolve_root(conn, device.remote_dir)
-        with device_lock(conn, device.remote_python, layout.root, then=push.prepare_job(layout, agent_sha)) as line:
-            stray, agent_intact = push.prepared(conn, layout, line)
-            if stray:
-                say(f"{device.name}: removed {len(stray)} stray partial upload(s) of an interrupted deploy")
-            agent = push.Upload(layout.agent(agent_sha), 0, 0.0) if agent_intact else \
-                push.push_file(conn, device.remote_python, AGENT_PATH, agent_sha, layout.agent(agent_sha))
-            session = AgentSession(conn, device.remote_python, agent.remote_path)
-            try:
-                return _deploy_in_session(session, model, sha256, size, device, profile, layout, arch, stray, agent,
-                                          threads=threads, runs=runs, warmup=warmup, bench=bench, store=store,
-                                          say=say, checks=checks, op_profile=op_profile)
-            finally:
-                session.close()
+        started = device_start.start(conn, device.remote_python, device.remote_dir, profile, AGENT_PATH, agent_sha)
+        try:
+            if started.stray:
+                say(f"{device.name}: removed {len(started.stray)} stray partial upload(s) of an interrupted deploy")
+            return _deploy_in_session(started.session, model, sha256, size, device, profile, started.layout,
+                                      started.arch, started.stray, started.agent, threads=threads, runs=runs,
+                                      warmup=warmup, bench=bench, store=store, say=say, checks=checks,
+                                      op_profile=op_profile)
+        finally:
+            started.session.close()
 
 
 def _deploy_in_session(session: AgentSession, model: Path, sha256: str, size: int, device: Device,
@@ -159,14 +155,14 @@ def _deploy_in_session(session: AgentSession, model: Path, sha256: str, size: in
                        threads: int | None, runs: int, warmup: int, bench: bool, store,
                        say: Callable[[str], None], checks: output_check.Plan | None,
                        op_profile: bool = False) -> DeployResult:
-    """Everything after the lock, with one agent process answering probe, checks and the benchmark."""
+    """Everything after the start, with one agent process (holding the lock) answering probe, uploads,
+    checks, the switch and the benchmark."""
     conn, timeout = session.conn, session.conn.options.bench_timeout
     probe = preflight.probe_runtime(session, device.remote_python, profile, layout.root, size)
     check_custom_ops(model, profile, probe.get("runtime"), where=device.name)
     interrupts.check(device.name)
     say(f"{device.name}: pushing {model.name} ({size} bytes)")
-    upload = push.push_file(conn, device.remote_python, model, sha256, layout.model(sha256), say=say,
-                            session=session)
+    upload = push.push_file(session, model, sha256, layout.model(sha256), say=say)
     _say_upload(say, device.name, sha256, upload)
     interrupts.check(device.name)
     if upload.current and checks is None:  # nothing to change: the device runs this very file already
@@ -208,13 +204,13 @@ def _check_and_switch(session: AgentSession, model: Path, sha256: str, device: D
         measured, report = _check(session, device, profile, layout, model, sha256, checks=checks,
                                   timeout=timeout, say=say)
     except (AgentError, OutputMismatchError) as err:  # the device's verdict: refused
-        _refuse(conn, device, layout, sha256, err, say)
+        _refuse(session, device, layout, sha256, err, say)
         raise
     if measured != sha256:
         misread = TransferError(f"{device.name}: the agent read sha256 {measured[:12]} from "
                                 f"{layout.model(sha256)}, expected {sha256[:12]}; nothing was activated; "
                                 "deploy again")
-        _refuse(conn, device, layout, sha256, misread, say)
+        _refuse(session, device, layout, sha256, misread, say)
         raise misread
     interrupts.check(device.name)  # the last point where stopping leaves the device as it was
     say(f"{device.name}: activating {sha256[:12]}")
@@ -247,12 +243,15 @@ def _check(session: AgentSession, device: Device, profile: Target, layout: push.
     return measured, report
 
 
-def _refuse(conn: Connection, device: Device, layout: push.Layout, sha256: str, err: Exception,
+def _refuse(session: AgentSession, device: Device, layout: push.Layout, sha256: str, err: Exception,
             say: Callable[[str], None]) -> None:
     """Record the refusal on the device, which removes the file unless a link points at it (best effort:
-    a model never activated is the first one retention removes anyway)."""
+    a model never activated is the first one retention removes anyway). If the agent died (it held the
+    deploy lock), under the lock taken again."""
+    conn = session.conn
     try:
-        removed = activation.refuse(conn, device.remote_python, layout, sha256, first_line(err))
+        with device_lock(conn, device.remote_python, layout.root) if session.dead else contextlib.nullcontext():
+            removed = activation.refuse(conn, device.remote_python, layout, sha256, first_line(err), session)
     except RemoteError:
         return
     if removed:

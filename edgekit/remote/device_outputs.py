@@ -53,7 +53,7 @@ def push_inputs(session: Session, inputs: list[np.ndarray]) -> str:
         np.savez(local, **{f"x{i}": np.asarray(x, np.float32) for i, x in enumerate(inputs)})
         sha256 = push.sha256_file(local)
         remote = session.layout.scratch(f"inputs-{sha256[:16]}.npz")
-        push.push_file(session.conn, session.python, local, sha256, remote)
+        push.push_file(session.agent, local, sha256, remote)
     return remote
 
 

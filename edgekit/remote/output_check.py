@@ -173,7 +173,7 @@ def run(session: Session, checks: Plan, model: str, *, where: str, name: str) ->
 
             sha = push.sha256_file(checks.reference)
             reference_remote = session.layout.scratch(f"reference-{sha[:16]}.tflite")
-            push.push_file(session.conn, session.python, checks.reference, sha, reference_remote)
+            push.push_file(session.agent, checks.reference, sha, reference_remote)
             expected = device_outputs.run(session, reference_remote, inputs)
             agreement, decided = reference_agreement(expected.outputs, ran.outputs, checks.steps, checks.tolerance,
                                             _runtime(ran.result))

@@ -1,18 +1,17 @@
 """Pre-flight checks on the device, each failing with what to do about it.
 
-Order matters: python and arch are checked before anything is uploaded; the runtime
-and free disk are asked of the agent's ``probe`` (so the answer is what the benchmark
-itself will find).
+Order matters: python and arch are checked before anything is written or uploaded (by the
+deploy's start, :mod:`edgekit.remote.device_start`, which reports them with the errors
+below); the runtime and free disk are asked of the agent's ``probe`` (so the answer is what
+the benchmark itself will find).
 """
 
 from __future__ import annotations
 
 import json
-import shlex
 
 from edgekit.errors import PreflightError
 from edgekit.remote.agent_session import AgentSession
-from edgekit.remote.connection import Connection
 from edgekit.targets import Target
 
 # pip package of each runtime name the agent knows.
@@ -20,22 +19,19 @@ PIP_PACKAGES = {"tflite_runtime": "tflite-runtime", "ai_edge_litert": "ai-edge-l
 DISK_MARGIN_BYTES = 16 * 1024 * 1024
 
 
-def check_python_and_arch(conn: Connection, python: str, target: Target) -> str:
-    """The device's ``uname -m``; PreflightError if python is missing or the arch is wrong."""
-    q = shlex.quote(python)
-    result = conn.run(f"uname -m; command -v {q} >/dev/null 2>&1 || exit 127; {q} -S -c 'import sys; "
-                      "sys.exit(0 if sys.version_info >= (3, 7) else 1)'")
-    arch = result.stdout.strip().splitlines()[0] if result.stdout.strip() else "?"
-    if result.status == 127:
-        raise PreflightError(f"{conn.name}: Python '{python}' not found on the device; install Python 3 there "
-                             "(e.g. 'sudo apt install python3') or pass --remote-python /path/to/python3")
-    if result.status != 0:
-        raise PreflightError(f"{conn.name}: '{python}' on the device is older than Python 3.7; "
-                             "pass --remote-python pointing at a newer Python 3")
-    if arch != target.expected_arch():
-        raise PreflightError(f"{conn.name}: the device is '{arch}' but target {target.name} expects "
-                             f"'{target.expected_arch()}'; pick the matching --target (see 'edgekit targets list')")
-    return arch
+def python_missing(name: str, python: str) -> PreflightError:
+    return PreflightError(f"{name}: Python '{python}' not found on the device; install Python 3 there "
+                          "(e.g. 'sudo apt install python3') or pass --remote-python /path/to/python3")
+
+
+def python_too_old(name: str, python: str, version: str) -> PreflightError:
+    return PreflightError(f"{name}: '{python}' on the device is Python {version}, older than Python 3.7; "
+                          "pass --remote-python pointing at a newer Python 3")
+
+
+def wrong_arch(name: str, arch: str, target: Target) -> PreflightError:
+    return PreflightError(f"{name}: the device is '{arch}' but target {target.name} expects "
+                          f"'{target.expected_arch()}'; pick the matching --target (see 'edgekit targets list')")
 
 
 def probe_runtime(agent: AgentSession, python: str, target: Target, remote_dir: str, needed_bytes: int) -> dict:

@@ -22,6 +22,7 @@ atomic, so an interrupted deploy leaves the previous model active and intact.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import posixpath
@@ -30,12 +31,12 @@ import shlex
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import paramiko
 
 from edgekit import interrupts
-from edgekit.errors import Interrupted, RemoteError, TransferError
+from edgekit.errors import AgentError, Interrupted, RemoteError, TransferError, first_line
 from edgekit.remote.agent_session import AgentSession
 from edgekit.remote.connection import CommandResult, Connection
 
@@ -43,13 +44,20 @@ from edgekit.remote.connection import CommandResult, Connection
 # sitecustomize), which is most of a bare Python start (measured 0.17 s -> 0.08 s on a loaded host).
 STDLIB_ONLY = ("-S", "-c")
 
-# One SFTP write request per local read, pipelined (no wait for each acknowledgement).
-# 32 KiB is the request size paramiko sends anyway; larger reads were measured slower
-# on loopback (paramiko re-slices them), see bench/deploy_throughput.py.
-UPLOAD_CHUNK = 32 * 1024
+# Files up to this size go through the deploy's agent session (no SFTP session: no second login shell
+# on the device, measured 0.1-0.5 s here); larger ones over SFTP, whose pipelined writes move bytes about
+# twice as fast (bench/deploy_throughput.py, 28 MB: 59 MB/s through the session, 108 MB/s OpenSSH sftp).
+SESSION_UPLOAD_MAX = 8 * 1024 * 1024
+# A session upload's block: one request (base64 in a JSON line), up to agent_session.WINDOW in flight.
+UPLOAD_BLOCK = 256 * 1024
+# One SFTP write request per local read, pipelined (no wait for each acknowledgement). 32 KiB is the
+# request size paramiko sends anyway; larger reads were measured slower on loopback (paramiko re-slices them).
+SFTP_CHUNK = 32 * 1024
 
-# The device-side scripts start with this: the sha256 of a file, read in 1 MiB blocks, and an
-# fsync of a file or directory (what a rename needs to survive a power cut).
+# The device-side scripts start with this: the sha256 of a file, read in 1 MiB blocks, an fsync of
+# a file or directory (what a rename needs to survive a power cut), and the move of a verified
+# temp file into place -- over a corrupted copy too, atomically, so whatever points at ``dst``
+# always finds a whole file.
 DEVICE_HELPERS = """
 import hashlib, json, os, sys
 def sha256(path):
@@ -64,49 +72,62 @@ def fsync(path):
         os.fsync(fd)
     finally:
         os.close(fd)
+def settle(src, dst, want):
+    found = sha256(src)
+    if found != want:
+        os.unlink(src)
+        return "sha256 mismatch: expected %s, the device computed %s" % (want, found)
+    os.chmod(src, 0o644)
+    fsync(src)
+    os.rename(src, dst)
+    fsync(os.path.dirname(dst))
+    return None
 """
 
-# Run by the device's Python: verify a temp file's sha256, then rename it into place -- over a
-# corrupted copy too, atomically, so whatever points at ``dst`` always finds a whole file.
+# Run by the device's Python: verify a temp file's sha256, then rename it into place.
 _VERIFY_AND_RENAME = DEVICE_HELPERS + """
 src, dst, want = sys.argv[1:4]
-found = sha256(src)
-if found != want:
-    os.unlink(src)
-    sys.exit("sha256 mismatch: expected %s, the device computed %s" % (want, found))
-os.chmod(src, 0o644)
-fsync(src)
-os.rename(src, dst)
-fsync(os.path.dirname(dst))
+problem = settle(src, dst, want)
+if problem:
+    sys.exit(problem)
 """
 
-# Run by the device's Python: create the layout, remove the `.part` files and scratch files of
-# an interrupted deploy (the caller holds the deploy lock, so none is in flight), and check the
-# stored agent like a stored model (below). One round trip for the three.
-_PREPARE = DEVICE_HELPERS + """
-root, agent, want = sys.argv[1:4]
-for name in ("agent", "models", "tmp", "scratch"):
-    os.makedirs(os.path.join(root, name), exist_ok=True)
-stray = []
-for folder, name in sorted([("tmp", n) for n in os.listdir(os.path.join(root, "tmp")) if n.endswith(".part")]
-                           + [("scratch", n) for n in os.listdir(os.path.join(root, "scratch"))]):
-    os.unlink(os.path.join(root, folder, name))
-    stray.append(os.path.join(root, folder, name))
-intact = False
-if os.path.isfile(agent):
-    intact = sha256(agent) == want
-    if not intact:
-        os.unlink(agent)
-print(json.dumps({"stray": stray, "agent": intact}))
+# Run in the deploy's agent: append one base64 block of an upload to its temp file (created by the
+# first block). The blocks of one file follow each other without waiting for their answers.
+_APPEND = """
+import base64, sys
+path, first, data = sys.argv[1:4]
+with open(path, "wb" if first == "1" else "ab") as f:
+    f.write(base64.b64decode(data))
 """
 
-# Run by the device's Python: is a stored file still what its name says? A corrupted one is
-# left in place (the replacement is renamed over it); if `previous` points at it, that link is
-# dropped (a rollback would refuse it anyway). Prints what it found as JSON.
+# Device-side (after DEVICE_HELPERS): create the layout, remove the `.part` files and scratch files
+# of an interrupted deploy (the caller holds the deploy lock, so none is in flight), and check the
+# stored agent like a stored model (below). Run by the deploy's start (edgekit.remote.device_start).
+PREPARE = """
+def prepare(root, agent, want):
+    for name in ("agent", "models", "tmp", "scratch"):
+        os.makedirs(os.path.join(root, name), exist_ok=True)
+    stray = []
+    for folder, name in sorted([("tmp", n) for n in os.listdir(os.path.join(root, "tmp")) if n.endswith(".part")]
+                               + [("scratch", n) for n in os.listdir(os.path.join(root, "scratch"))]):
+        os.unlink(os.path.join(root, folder, name))
+        stray.append(os.path.join(root, folder, name))
+    intact = False
+    if os.path.isfile(agent):
+        intact = sha256(agent) == want
+        if not intact:
+            os.unlink(agent)
+    return {"stray": stray, "agent": intact}
+"""
+
+# Run by the device's Python: is a stored file there, and still what its name says? A corrupted
+# one is left in place (the replacement is renamed over it); if `previous` points at it, that link
+# is dropped (a rollback would refuse it anyway). Prints what it found as JSON (sha256 null: no file).
 _CHECK_STORED = DEVICE_HELPERS + """
 root, path, want = sys.argv[1:4]
-found = sha256(path)
-pointing = [name for name in ("current", "previous") if os.path.islink(os.path.join(root, name))
+found = sha256(path) if os.path.isfile(path) else None
+pointing = [name for name in ("current", "previous") if found and os.path.islink(os.path.join(root, name))
             and os.path.realpath(os.path.join(root, name)) == os.path.realpath(path)]
 if found != want and "previous" in pointing:
     os.unlink(os.path.join(root, "previous"))
@@ -114,6 +135,14 @@ links = {name: os.readlink(os.path.join(root, name)) if os.path.islink(os.path.j
          for name in ("current", "previous")}
 print(json.dumps({"sha256": found, "current": "current" in pointing, "previous": "previous" in pointing,
                   "links": links}))
+"""
+
+# Run in the deploy's agent after a failed upload: remove its temp file, print the free bytes there.
+_DISCARD = """
+import os, shutil, sys
+if os.path.exists(sys.argv[1]):
+    os.unlink(sys.argv[1])
+print(shutil.disk_usage(os.path.dirname(sys.argv[1])).free)
 """
 
 # What a failed upload leaves active (unless current points at the corrupted copy being replaced).
@@ -159,7 +188,7 @@ class Upload:
 class _Stored:
     """What the device found in a stored copy: its sha256 and which links point at it."""
 
-    sha256: str
+    sha256: str | None   # None: no such file
     current: bool
     previous: bool   # previous pointed at it (the link is dropped if the copy is corrupted)
     links: dict      # where current and previous point now
@@ -195,37 +224,22 @@ def resolve_root(conn: Connection, remote_dir: str) -> Layout:
     return Layout(posixpath.normpath(posixpath.join(home, remote_dir)))
 
 
-def prepare_job(layout: Layout, agent_sha256: str) -> tuple[str, list[str]]:
-    """The device-side script (and its arguments) that creates the layout, removes stray uploads of an
-    interrupted deploy and checks the stored agent; run under the deploy lock
-    (:func:`edgekit.remote.lock.device_lock`'s ``then``), read with :func:`prepared`."""
-    return _PREPARE, [layout.root, layout.agent(agent_sha256), agent_sha256]
-
-
-def prepared(conn: Connection, layout: Layout, line: str | None) -> tuple[list[str], bool]:
-    """(the stray files removed, whether the agent is already there intact) from the prepare job's line."""
-    try:
-        answer = json.loads(line or "")
-        return answer["stray"], answer["agent"]
-    except (ValueError, KeyError, TypeError):
-        raise RemoteError(f"{conn.name}: preparing {layout.root} failed: {line or 'no answer'}") from None
-
-
-def push_file(conn: Connection, python: str, local: Path, sha256: str, remote: str,
-              progress: Callable[[int, int], None] | None = None,
-              say: Callable[[str], None] | None = None, session: AgentSession | None = None) -> Upload:
+def push_file(session: AgentSession, local: Path, sha256: str, remote: str,
+              say: Callable[[str], None] | None = None) -> Upload:
     """Upload ``local`` to ``remote`` unless the device already has it intact (sha256 checked there).
 
-    A corrupted stored copy is replaced by renaming the verified upload over it (``say`` hears
-    of it before the upload starts); until then whatever points at it still finds a file.
-    ``session``: the device-side checks run in the deploy's agent (:func:`run_script`).
+    The bytes go to a temporary file through the deploy's agent session in pipelined blocks (a
+    large file over SFTP, see SESSION_UPLOAD_MAX); the session checks and renames it. A corrupted stored copy is replaced by
+    renaming the verified upload over it (``say`` hears of it before the upload starts); until
+    then whatever points at it still finds a file.
     """
-    stored = _check_stored(conn, python, remote, sha256, session) if _exists(conn, remote) else None
-    if stored is not None and stored.sha256 == sha256:
+    conn = session.conn
+    stored = _check_stored(session, remote, sha256)
+    if stored.sha256 == sha256:
         return Upload(remote, 0, 0.0, current=stored.links["current"] if stored.current else None,
                       previous=stored.links["previous"] if stored.current else None)
     stays = _STAYS
-    if stored is not None:
+    if stored.sha256 is not None:
         stays = f"current still points at the device's corrupted copy of {sha256[:12]}" if stored.current else stays
         if say:
             say(f"{conn.name}: the device's copy of {sha256[:12]} is corrupted (sha256 {stored.sha256[:12]}); "
@@ -234,79 +248,93 @@ def push_file(conn: Connection, python: str, local: Path, sha256: str, remote: s
                          f"{posixpath.basename(remote)}.{secrets.token_hex(4)}.part")
     start = time.monotonic()
     try:
-        sent = _upload(conn, local, tmp, progress, stays)
+        sent = _upload(session, local, tmp, stays)
     except (TransferError, Interrupted) as err:
-        raise _after_failed_upload(conn, python, tmp, local, err, stays) from None
+        raise _after_failed_upload(session, tmp, local, err, stays) from None
     seconds = time.monotonic() - start
-    result = run_script(conn, python, _VERIFY_AND_RENAME, [tmp, remote, sha256], session)
+    result = session.script(_VERIFY_AND_RENAME, [tmp, remote, sha256], timeout=conn.options.command_timeout)
     if result.status != 0:
         raise TransferError(f"{conn.name}: {local.name} did not arrive intact "
                             f"({result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.status}); "
                             f"{stays}; deploy again")
-    return Upload(remote, sent, seconds, stored.sha256 if stored else None)
+    return Upload(remote, sent, seconds, stored.sha256)
 
 
-def _check_stored(conn: Connection, python: str, remote: str, sha256: str, session: AgentSession | None) -> _Stored:
+def _check_stored(session: AgentSession, remote: str, sha256: str) -> _Stored:
     root = posixpath.dirname(posixpath.dirname(remote))
-    result = run_script(conn, python, _CHECK_STORED, [root, remote, sha256], session)
+    result = session.script(_CHECK_STORED, [root, remote, sha256], timeout=session.conn.options.command_timeout)
     if result.status != 0:
         detail = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"exit {result.status}"
-        raise RemoteError(f"{conn.name}: checking {remote} failed: {detail}")
+        raise RemoteError(f"{session.conn.name}: checking {remote} failed: {detail}")
     return _Stored(**json.loads(result.stdout.strip().splitlines()[-1]))
 
 
-def _after_failed_upload(conn: Connection, python: str, tmp: str, local: Path, err: Exception,
-                         stays: str) -> Exception:
+def _upload(session: AgentSession, local: Path, remote: str, stays: str) -> int:
+    """The bytes to ``remote``: a small file through the session, a large one over SFTP (SESSION_UPLOAD_MAX)."""
+    send = _through_session if local.stat().st_size <= SESSION_UPLOAD_MAX else _through_sftp
+    return send(session, local, remote, stays)
+
+
+def _through_session(session: AgentSession, local: Path, remote: str, stays: str) -> int:
+    """Pipelined blocks through the session; any failure is a TransferError (the temp file is left for cleanup)."""
+    conn, sent = session.conn, 0
+
+    def blocks() -> Iterator[list[str]]:
+        nonlocal sent
+        with open(local, "rb") as src:
+            first = True
+            while True:
+                block = src.read(UPLOAD_BLOCK)
+                if not block and not first:
+                    return
+                interrupts.check(f"{conn.name}: upload of {local.name}")
+                yield [remote, "1" if first else "0", base64.b64encode(block).decode("ascii")]
+                first, sent = False, sent + len(block)
+
+    try:
+        results = session.scripts(_APPEND, blocks(), timeout=conn.options.command_timeout)
+    except (RemoteError, AgentError) as exc:
+        raise _cut(conn.name, local, sent, first_line(exc).removeprefix(conn.name + ": "), stays) from None
+    failed = next((r for r in results if r.status), None)
+    if failed is not None:
+        raise _cut(conn.name, local, sent, failed.stderr.strip() or f"exit {failed.status}", stays)
+    return sent
+
+
+def _through_sftp(session: AgentSession, local: Path, remote: str, stays: str) -> int:
+    """Pipelined SFTP writes; any failure is a TransferError (the temp file is left for cleanup)."""
+    conn, sent = session.conn, 0
+    try:
+        with open(local, "rb") as src, conn.sftp.open(remote, "wb") as dst:
+            dst.set_pipelined(True)
+            for block in iter(lambda: src.read(SFTP_CHUNK), b""):
+                interrupts.check(f"{conn.name}: upload of {local.name}")
+                dst.write(block)
+                sent += len(block)
+    except (OSError, EOFError, paramiko.SSHException, RemoteError) as exc:
+        raise _cut(conn.name, local, sent, first_line(exc) or type(exc).__name__, stays) from None
+    return sent
+
+
+def _cut(name: str, local: Path, sent: int, reason: str, stays: str) -> TransferError:
+    return TransferError(f"{name}: upload of {local.name} interrupted after {sent} of {local.stat().st_size} bytes "
+                         f"({reason}); {stays}; deploy again")
+
+
+def _after_failed_upload(session: AgentSession, tmp: str, local: Path, err: Exception, stays: str) -> Exception:
     """Remove the partial upload (best effort) and say why it failed: a full disk by name."""
     try:
-        conn.sftp.remove(tmp)
-    except (OSError, EOFError, paramiko.SSHException, RemoteError):
-        return err  # the connection is gone: the next deploy removes the stray .part
+        result = session.script(_DISCARD, [tmp], timeout=session.conn.options.command_timeout, interruptible=False)
+        free = int(result.stdout.strip()) if result.status == 0 else None
+    except (RemoteError, AgentError, ValueError):
+        return err  # the connection or the agent is gone: the next deploy removes the stray .part
+    name = session.conn.name
     if isinstance(err, Interrupted):
-        return Interrupted(f"{conn.name}: interrupted during the upload of {local.name}; the partial upload was "
+        return Interrupted(f"{name}: interrupted during the upload of {local.name}; the partial upload was "
                            f"removed and {stays}")
-    free = _free_bytes(conn, python, posixpath.dirname(tmp))
     if free is not None and free < local.stat().st_size:
-        return TransferError(f"{conn.name}: the device's disk is full ({free / 1e6:.1f} MB free in "
+        return TransferError(f"{name}: the device's disk is full ({free / 1e6:.1f} MB free in "
                              f"{posixpath.dirname(posixpath.dirname(tmp))}, {local.name} needs "
                              f"{local.stat().st_size / 1e6:.1f} MB); the partial upload was removed and {stays}; "
                              "free some space or pass --remote-dir on a larger filesystem")
     return err
-
-
-def _free_bytes(conn: Connection, python: str, directory: str) -> int | None:
-    script = "import shutil, sys; print(shutil.disk_usage(sys.argv[1]).free)"
-    try:
-        return int(conn.check(" ".join(shlex.quote(a) for a in (python, *STDLIB_ONLY, script, directory)),
-                              what="measuring free disk").strip())
-    except (RemoteError, ValueError):
-        return None
-
-
-def _exists(conn: Connection, remote: str) -> bool:
-    try:
-        conn.sftp.stat(remote)
-        return True
-    except FileNotFoundError:
-        return False
-    except (OSError, EOFError, paramiko.SSHException) as exc:
-        raise RemoteError(f"{conn.name}: cannot stat {remote}: {exc}") from None
-
-
-def _upload(conn: Connection, local: Path, remote: str, progress: Callable[[int, int], None] | None,
-            stays: str) -> int:
-    """Pipelined SFTP upload; any failure is a TransferError (the temp file is left for cleanup)."""
-    total, sent = local.stat().st_size, 0
-    try:
-        with open(local, "rb") as src, conn.sftp.open(remote, "wb") as dst:
-            dst.set_pipelined(True)
-            for block in iter(lambda: src.read(UPLOAD_CHUNK), b""):
-                interrupts.check(f"{conn.name}: upload of {local.name}")
-                dst.write(block)
-                sent += len(block)
-                if progress:
-                    progress(sent, total)
-    except (OSError, EOFError, paramiko.SSHException) as exc:
-        raise TransferError(f"{conn.name}: upload of {local.name} interrupted after {sent} of {total} bytes "
-                            f"({str(exc) or type(exc).__name__}); {stays}; deploy again") from None
-    return sent

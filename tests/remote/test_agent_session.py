@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from edgekit.agent.runner import AGENT_PATH
 from edgekit.remote.push import _CHECK_STORED
 
@@ -45,3 +47,23 @@ def test_the_one_shot_commands_still_answer_alone(remote_models):
     bad = subprocess.run([sys.executable, str(AGENT_PATH), "bench", "/no/such.tflite"], capture_output=True,
                          text=True, timeout=120)
     assert bad.returncode == 2 and json.loads(bad.stdout)["error"]["kind"] == "bad_args"
+
+
+def test_a_session_whose_answers_lost_their_reader_stops_its_benchmark(remote_models):
+    """edgekit gone (sshd closes stdin and the answer pipe): the benchmark in flight is abandoned at once, so the
+    deploy lock the process holds is released; stdin ending alone (requests piped ahead) is not enough."""
+    agent = subprocess.Popen([sys.executable, str(AGENT_PATH), "session"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        agent.stdin.write(json.dumps(["probe"]) + "\n")
+        agent.stdin.flush()
+        assert json.loads(agent.stdout.readline())["ok"]  # the runtime is imported: the next request runs at once
+        agent.stdin.write(json.dumps(["bench", str(remote_models["a"]), "--runs", "100000000", "--warmup", "0"]) + "\n")
+        agent.stdin.close()
+        with pytest.raises(subprocess.TimeoutExpired):
+            agent.wait(timeout=1.5)  # a reader is still there: it gets its answer
+        agent.stdout.close()
+        assert agent.wait(timeout=10) == 0
+    finally:
+        agent.kill()
+        agent.wait()
