@@ -52,10 +52,14 @@ TECHNIQUES = {
     "distill": ("optimize", ("--distill-width-multiplier", "0.5")),
     "ternary": ("optimize", ("--ternary",)),
     "binary": ("optimize", ("--binary",)),
+    # how the fine-tuning epochs (default 4) change the default prune row: the epoch default from the suite
+    "prune_e2": ("optimize", ("--prune", "0.8", "--epochs", "2")),
+    "prune_e8": ("optimize", ("--prune", "0.8", "--epochs", "8")),
     "hand": ("optimize", ("--prune", "0.5", "--cluster", "16", "--cluster-preserve-sparsity", "--epochs", "8")),
     "tune": ("tune", ()),
 }
 MODES = ("default", "budget")
+DEFAULT_ONLY = ("prune_e2", "prune_e8", "hand", "tune")  # rows of one setting, not of the technique's promise
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -67,12 +71,22 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="one epoch of training and per stage (smoke test)")
     parser.add_argument("--tune-trials", type=int, default=4)
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder of suite.json / suite.md")
+    parser.add_argument("--merge", nargs="+", type=Path, default=[], metavar="SUITE_JSON",
+                        help="only fold these files' rows (runs made side by side) into --results")
     args = parser.parse_args(argv)
 
-    work = Path(tempfile.mkdtemp(prefix="edgekit-suite-"))
     args.results.mkdir(parents=True, exist_ok=True)
     store = args.results / "suite.json"
     document = json.loads(store.read_text()) if store.exists() else {"rows": [], "floats": []}
+    if args.merge:
+        for other in map(json.loads, (path.read_text() for path in args.merge)):
+            for row in other["rows"]:
+                _merge(document["rows"], row, ("model", "seed", "technique", "mode"))
+            known = {(f["model"], f["seed"]) for f in document["floats"]}  # a row's drop is against its own run's
+            document["floats"] += [f for f in other["floats"] if (f["model"], f["seed"]) not in known]
+        _write(document, args.results)
+        return document
+    work = Path(tempfile.mkdtemp(prefix="edgekit-suite-"))
     for name in args.models:
         model = MODELS[name]
         if args.quick:
@@ -96,7 +110,7 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def _modes(technique: str) -> tuple[str, ...]:
-    return ("default",) if technique in ("hand", "tune") else MODES
+    return ("default",) if technique in DEFAULT_ONLY else MODES
 
 
 def run(technique: str, mode: str, model: Path, train: Path, val: Path, seed: int, work: Path, args) -> dict:

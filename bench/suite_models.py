@@ -85,12 +85,13 @@ def diabetes(work: Path) -> tuple[Path, Path]:
 
 
 def digits_two_heads(work: Path) -> tuple[Path, Path]:
-    """The shipped digits with two labels per image: the digit and its parity."""
+    """The shipped digits with two labels per image: the digit and its parity, by output name for the
+    Keras model and numbered (y0, y1) for its .tflite, whose outputs are output_0, output_1."""
     from edgekit.resources import digits_path
 
     everything = np.load(digits_path("all"))
     x, y = everything["x"], everything["y"].astype(np.int64)
-    return _split(x, {"y_digit": y, "y_parity": y % 2}, work, "digits_heads")
+    return _split(x, {"y_digit": y, "y_parity": y % 2, "y0": y, "y1": y % 2}, work, "digits_heads")
 
 
 def bn_cnn():
