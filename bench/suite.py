@@ -163,10 +163,15 @@ def _metrics(path: Path, val: Path) -> dict:
 
 
 def _drop(before: dict, after: dict | None) -> float | None:
-    """Worst output's drop: accuracy points, or percent more MAE (as the accuracy budget measures it)."""
+    """Worst output's drop: accuracy points, or percent more MAE (as the accuracy budget measures it).
+    A .tflite names its outputs output_0, output_1, ... in the Keras model's order."""
     from edgekit.optimize.budget import metric_drop
 
-    return None if after is None else round(metric_drop(before, after), 2)
+    if after is None:
+        return None
+    if "outputs" in after and set(after["outputs"]) != set(before["outputs"]):
+        after = {"outputs": dict(zip(before["outputs"], after["outputs"].values()))}
+    return round(metric_drop(before, after), 2)
 
 
 def _merge(rows: list[dict], row: dict, keys: tuple[str, ...]) -> None:
@@ -180,11 +185,13 @@ def _write(document: dict, folder: Path) -> None:
     atomic_write_text(folder / "suite.md", markdown(document) + "\n")
 
 
-def _headline(metrics: dict) -> str:
-    """The float model's metric as the table shows it: accuracy (per head) or MAE."""
-    if "outputs" in metrics:
-        return " / ".join(_headline(m) for m in metrics["outputs"].values())
-    return f"MAE {metrics['mae']:.3f}" if metrics["task"] == "regression" else f"{metrics['accuracy']:.2%}"
+def _float_text(metrics: list[dict]) -> str:
+    """The float models' median metric over seeds: accuracy (per head) or MAE."""
+    if "outputs" in metrics[0]:
+        return " / ".join(_float_text([m["outputs"][name] for m in metrics]) for name in metrics[0]["outputs"])
+    if metrics[0]["task"] == "regression":
+        return f"MAE {statistics.median(m['mae'] for m in metrics):.3f}"
+    return f"{statistics.median(m['accuracy'] for m in metrics):.2%}"
 
 
 def _median(values: list) -> float | None:
@@ -192,49 +199,49 @@ def _median(values: list) -> float | None:
     return round(statistics.median(values), 2) if values else None
 
 
+def _drops(rows: list[dict]) -> str:
+    """``median (worst)`` of the rows' drops, and how many commands failed."""
+    drops = [r["drop"] for r in rows if r["drop"] is not None]
+    text = f"{_median(drops):+.2f} ({max(drops):+.2f})" if drops else "n/a"
+    failed = sum(r["exit"] not in (0, 21, 22) for r in rows)
+    return text + (f", {failed} failed" if failed else "")
+
+
 def markdown(document: dict) -> str:
-    """One row per model x technique: medians over the seeds run (counts where they are not medians)."""
+    """One row per model x technique: medians over the seeds run, the worst seed, and counts."""
     lines = [f"Suite of user-like models ({', '.join(MODELS)}; see bench/suite_models.py). Drop of the written "
              "int8 .tflite from the float model on the validation split, worst output: accuracy points; "
-             "regression: % more MAE. Medians over the seeds shown; 'warned' and 'exit 22' count seeds. "
-             f"budget: `--max-drop {BUDGET:g}` (int8 row: `convert --auto-mixed {BUDGET:g}`).", "",
-             "| model | technique | seeds | float | default drop | warned (drop > 5) | budget drop | budget exit 22 "
+             "regression: % more MAE; median over the seeds shown (worst seed in brackets). 'warned' counts the "
+             f"seeds whose drop was over {WARN_POINTS:g} and that printed the warning; budget: `--max-drop "
+             f"{BUDGET:g}` (int8 row: `convert --auto-mixed {BUDGET:g}`), 'exit 22' counts the seeds it refused.", "",
+             "| model | technique | seeds | float | default drop | warned / over 5 | budget drop | budget exit 22 "
              "| gzip bytes (default) | s (default / budget) |",
              "|---|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     floats = {(f["model"], f["seed"]): f["metrics"] for f in document["floats"]}
     for model in MODELS:
         for technique in TECHNIQUES:
-            default = [r for r in document["rows"] if (r["model"], r["technique"], r["mode"]) ==
-                       (model, technique, "default")]
+            default, budget = ([r for r in document["rows"] if (r["model"], r["technique"], r["mode"]) ==
+                                (model, technique, mode)] for mode in MODES)
             if not default:
                 continue
-            budget = [r for r in document["rows"] if (r["model"], r["technique"], r["mode"]) ==
-                      (model, technique, "budget")]
             seeds = sorted(r["seed"] for r in default)
-            float_text = _headline(floats[(model, seeds[len(seeds) // 2])])
             over = [r for r in default if r["drop"] is not None and r["drop"] > WARN_POINTS]
-            warned = f"{sum(r['warned'] for r in over)}/{len(over)}" if over else "-"
-            failed = [r for r in default if r["exit"] not in (0, 21)]
-            default_drop = _fmt(_median([r["drop"] for r in default])) + (f" ({len(failed)} failed)" if failed else "")
-            budget_drop = _fmt(_median([r["drop"] for r in budget])) if budget else ""
-            exits = f"{sum(r['exit'] == 22 for r in budget)}/{len(budget)}" if budget else ""
             size = _median([r.get("gzip_bytes") for r in default])
-            lines.append(f"| {model} | {technique} | {','.join(map(str, seeds))} | {float_text} | {default_drop} | "
-                         f"{warned} | {budget_drop} | {exits} | {'' if size is None else f'{size:,.0f}'} | "
-                         f"{_median([r['seconds'] for r in default]):.0f} / "
-                         f"{_median([r['seconds'] for r in budget]) or 0:.0f} |")
+            seconds = " / ".join(f"{_median([r['seconds'] for r in rows]):.0f}" if rows else "-"
+                                 for rows in (default, budget))
+            lines.append(f"| {model} | {technique} | {','.join(map(str, seeds))} | "
+                         f"{_float_text([floats[(model, seed)] for seed in seeds])} | {_drops(default)} | "
+                         f"{sum(r['warned'] for r in over)}/{len(over)} | {_drops(budget) if budget else '-'} | "
+                         f"{sum(r['exit'] == 22 for r in budget)}/{len(budget) if budget else '-'} | "
+                         f"{'' if size is None else f'{size:,.0f}'} | {seconds} |")
     lines += ["", "Techniques (every other setting at its default: 4 epochs per stage, the model's own Adam rate):"]
-    lines += [f"- {name}: `edgekit {command} {' '.join(flags)}`" + _LEGEND.get(name, "")
+    lines += [f"- {name}: `edgekit {command} {' '.join(flags) or _LEGEND[name]}`"
               for name, (command, flags) in TECHNIQUES.items()]
     return "\n".join(lines)
 
 
-_LEGEND = {"int8": " (`--quantize int8`, calibrated on the training split)",
-           "tune": " (`--max-accuracy-drop 0.01`, `--tune-trials` trials: see suite.json's commands)"}
-
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.2f}"
+_LEGEND = {"int8": "--quantize int8 --calibration TRAIN --eval-data VAL",
+           "tune": f"--max-accuracy-drop {BUDGET / 100:g} --trials N (N: suite.json's commands)"}
 
 
 if __name__ == "__main__":
