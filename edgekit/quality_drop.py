@@ -29,6 +29,7 @@ class Drop:
     fixes: tuple[str, ...] = ()
     missing: str = "no labelled validation data given"
     on: str = ""            # the data it was measured on, when the command's output does not say it
+    output: str = ""        # of a model with several outputs: the one that lost the most
 
     @property
     def regression(self) -> bool:
@@ -54,8 +55,8 @@ class Drop:
             return f"accuracy not measured: {self.missing}"
         on = f" on {self.on}" if self.on else ""
         if self.regression:
-            return f"{self.metric} {self.before:.4f} → {self.after:.4f} ({_signed(self.points)}{self.unit}){on}"
-        return (f"{self.metric} {100 * self.before:.2f}% → {100 * self.after:.2f}% "
+            return f"{self._named} {self.before:.4f} → {self.after:.4f} ({_signed(self.points)}{self.unit}){on}"
+        return (f"{self._named} {100 * self.before:.2f}% → {100 * self.after:.2f}% "
                 f"({_signed(-self.points)}{self.unit}){on}")
 
     def warning(self) -> str | None:
@@ -63,23 +64,34 @@ class Drop:
         if self.points is None or self.points <= WARN_POINTS:
             return None
         lost = "grew" if self.regression else "dropped"
-        return (f"{self.metric} {lost} {self.points:.2f}{self.unit} (more than {WARN_POINTS:g}{self.unit}); "
+        return (f"{self._named} {lost} {self.points:.2f}{self.unit} (more than {WARN_POINTS:g}{self.unit}); "
                 "likely fixes: " + ", ".join(self.fixes))
+
+    @property
+    def _named(self) -> str:
+        return f"{self.output} {self.metric}" if self.output else self.metric
 
     def to_dict(self) -> dict:
         points = self.points
-        return {"metric": self.metric, "before": self.before, "after": self.after,
+        return {"metric": self.metric, "output": self.output or None, "before": self.before, "after": self.after,
                 "points": None if points is None else round(points, 4),
                 "unit": None if points is None else self.unit.strip(), "line": self.line()}
 
 
 def measure(before: dict | None, after: dict | None, fixes: Sequence[str], *, missing: str | None = None,
             on: str = "") -> Drop:
-    """The drop between two evaluations' metrics (``EvalResult.metrics`` format); not measured if either is None."""
+    """The drop between two evaluations' metrics (``EvalResult.metrics`` format); not measured if either is None.
+
+    Of a model with several outputs, the output that lost the most, named: a head that collapses
+    must warn even when the first head held (the accuracy budget judges the worst output too).
+    """
     if before is None or after is None:
         return Drop(None, fixes=tuple(fixes), **({"missing": missing} if missing else {}))
-    metric, value = headline(before)
-    return Drop(metric, value, headline(after)[1], tuple(fixes), on=on)
+    if "outputs" not in before:
+        return Drop(*headline(before), headline(after)[1], tuple(fixes), on=on)
+    drops = [Drop(*headline(before["outputs"][name]), headline(after["outputs"][name])[1], tuple(fixes), on=on,
+                  output=name) for name in before["outputs"]]
+    return max(drops, key=lambda drop: drop.points)  # the first of equals: the first output
 
 
 def compression_fixes(strength: str, *, epochs: str = "--epochs", learning_rate: str = "--learning-rate",
