@@ -99,7 +99,8 @@ def render(summary: dict) -> str:
     lines.append(f"wrote {summary['output']} in {summary['seconds']:.1f} s")
     if "tflite" in summary:
         t = summary["tflite"]
-        lines.append(f"wrote {t['output']}: {t['size_bytes']:,} bytes, quantize {t['quantize']}")
+        within = f"; from the source: {t['budget_drop']['line']}" if "budget_drop" in t else ""
+        lines.append(f"wrote {t['output']}: {t['size_bytes']:,} bytes, quantize {t['quantize']}{within}")
     lines.append(summary["drop"]["line"])
     return "\n".join(lines)
 

@@ -3,7 +3,9 @@
 ``edgekit optimize --tflite`` comes here. The optimize package already sits above the
 convert package (it loads models with it), so this is the lowest layer that may chain the
 two without importing upward. The conversion's settings are checked when
-:class:`TfliteOutput` is made, before anything trains.
+:class:`TfliteOutput` is made, before anything trains. Under an accuracy budget the written
+``.tflite`` is held to it too (quantization can cost the last sample that mattered): it is
+scored against the source model on the budget's validation data before it is renamed into place.
 """
 
 from __future__ import annotations
@@ -50,9 +52,41 @@ def optimize_and_convert(model_path: str | Path, output: str | Path, recipe: Rec
         return summary
     from edgekit.convert import convert_file
 
+    from edgekit.fileio import atomic_path
+
     progress(f"converting {output} ({tflite.quantize}{', per-tensor weights' if tflite.per_tensor else ''}) ...")
-    result = convert_file(output, tflite.path, quantize=tflite.quantize, calibration=calibration or train,
-                          per_tensor=tflite.per_tensor)
-    summary["tflite"] = {"output": result.output, "quantize": result.quantize, "per_tensor": tflite.per_tensor,
-                         "size_bytes": result.size_bytes, "sha256": result.sha256}
+    with atomic_path(tflite.path) as written:  # renamed into place only within the budget
+        result = convert_file(output, written, quantize=tflite.quantize, calibration=calibration or train,
+                              per_tensor=tflite.per_tensor)
+        budget_drop = None if budget is None else _file_within_budget(model_path, output, written, tflite.path,
+                                                                      budget, val=val, train=train,
+                                                                      seed=recipe.finetune.seed)
+    summary["tflite"] = {"output": str(tflite.path), "quantize": result.quantize, "per_tensor": tflite.per_tensor,
+                         "size_bytes": result.size_bytes, "sha256": result.sha256,
+                         **({"budget_drop": budget_drop} if budget_drop is not None else {})}
     return summary
+
+
+def _file_within_budget(source: str | Path, optimized: str | Path, written: Path, final: str | Path, budget: Budget,
+                        *, val, train, seed: int) -> dict:
+    """The written file's drop from ``source`` on the budget's validation data (``val``, else the held-out split
+    of ``train`` the engine used); BudgetNotMet past ``budget.max_drop`` (the optimized .keras stays)."""
+    from edgekit.convert import output_names
+    from edgekit.convert.keras_loader import load_keras_model
+    from edgekit.errors import BudgetNotMet
+    from edgekit.evaluate import evaluate_model, saved_losses
+    from edgekit.optimize.budget import hold_out
+    from edgekit.optimize.file import labelled
+    from edgekit.quality_drop import measure
+
+    model = load_keras_model(source)
+    data = labelled(model, val) if val is not None else hold_out(labelled(model, train), seed)[1]
+    losses = saved_losses(source, output_names(model))
+    before, after = (evaluate_model(path, data, loss=losses).metrics for path in (source, written))
+    drop = measure(before, after, ())
+    if drop.points is not None and drop.points > budget.max_drop + 1e-9:
+        raise BudgetNotMet(f"{final}: {drop.line()}, over --max-drop {budget.max_drop:g} on {data.source} "
+                           f"(the optimized {optimized} is within it and is kept); not written: convert it with "
+                           f"`edgekit convert {optimized} --auto-mixed {budget.max_drop:g}` or lower the recipe's "
+                           "strength")
+    return drop.to_dict()
