@@ -21,8 +21,8 @@ else
   echo "test: not root; system packages are not installed (tests needing them will say so)" >&2
 fi
 bash scripts/setup.sh test
-# Two workers: the machine CI runs on has 2 cores. Tests that share something fixed run in one
-# worker (pytest.mark.xdist_group), hence --dist loadgroup.
+# Two workers: the machine CI runs on has 2 cores. No test shares anything fixed (free ports,
+# one Ray cluster and temp dir each; what all workers need is made under a file lock): CONTRIBUTING.md.
 workers=(-n "${EDGEKIT_TEST_WORKERS:-2}" --dist loadgroup)
 if [ "$mode" = fast ]; then
   echo "== fast loop (not slow, not device) =="
