@@ -168,7 +168,8 @@ def _tune_base(tables: dict[str, dict[str, Any]], out: Path, given: Overrides,
     text = "\n".join(f"[{name}]\n" + "\n".join(f"{k} = {_toml(v)}" for k, v in table.items() if v is not None)
                      for name, table in tables.items()) + "\n"
     config = load_config_text(base, text)
-    request = request_for(config, out, given)
+    # the paths the user typed are relative to where they ran: that folder moves with the study
+    request = dataclasses.replace(request_for(config, out, given), project=Path.cwd())
     return tune(request, progress, prepare=lambda: atomic_write_text(base, text))
 
 

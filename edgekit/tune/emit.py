@@ -4,9 +4,10 @@ The file is the study's base config with the trial's ``[[optimize]]`` steps and
 ``[convert]`` fields, the user's ``[devices.*]`` tables kept, and no ``[tune]`` table. Its
 paths (model source, data, calibration, a stage's or [convert]'s files) are written relative
 to the folder the file is written to, as a config a user commits beside their data is: the
-study folder can be committed and built in CI from any checkout or working directory. A
-path that shares nothing with that folder but the filesystem root (``/data/digits.npz``)
-stays absolute: a relative path to it would climb out of any checkout. A build is
+study folder can be committed and built in CI from any checkout or working directory. Only
+files inside the project (the folder of the study's own config, where the file is written
+too) are moved with it: a path outside it (``/data/digits.npz``, a dataset in another
+checkout) stays absolute, since a relative path to it would break when the project moves. A build is
 reproducible (seeded training, deterministic ops, the same stage inputs), so building this
 file again gives the chosen model's bytes; the tests check the sha256.
 """
@@ -26,11 +27,13 @@ SECTIONS = ("model", "train", "data", "finetune", "convert", "target", "budgets"
 
 
 def build_toml(config: BuildConfig, steps: list[dict[str, Any]], convert: dict[str, Any], header: str,
-               folder: Path | None = None) -> str:
+               folder: Path | None = None, project: Path | None = None) -> str:
     """The text of the edgekit.toml for ``config`` with the recipe ``steps``/``convert``, to be written in
-    ``folder`` (default: beside ``config``'s own file)."""
+    ``folder`` (default: beside ``config``'s own file); paths inside ``project`` (default: ``config``'s
+    folder) are written relative to ``folder``."""
     folder = Path(folder if folder is not None else config.root)
-    place = lambda spec: relative_path(config.resolve(spec), folder)  # noqa: E731
+    project = Path(project if project is not None else config.root)
+    place = lambda spec: relative_path(config.resolve(spec), folder, project)  # noqa: E731
     tables = config.to_dict()
     data = tables["data"]
     for key in ("train", "val", "calibration"):
@@ -53,11 +56,10 @@ def build_toml(config: BuildConfig, steps: list[dict[str, Any]], convert: dict[s
     return "\n".join(lines) + "\n"
 
 
-def relative_path(path: str | Path, folder: Path) -> str:
-    """``path`` relative to ``folder`` (POSIX separators), or absolute when they share only the root."""
-    target, base = os.path.abspath(path), os.path.abspath(folder)
-    common = Path(os.path.commonpath([target, base]))
-    if common == Path(common.anchor):
+def relative_path(path: str | Path, folder: Path, project: str | Path) -> str:
+    """``path`` relative to ``folder`` (POSIX separators) when both lie inside ``project``, else absolute."""
+    target, base, root = (os.path.abspath(p) for p in (path, folder, project))
+    if not all(os.path.commonpath([p, root]) == root for p in (target, base)):
         return target
     return Path(os.path.relpath(target, base)).as_posix()
 

@@ -77,12 +77,13 @@ def write_outputs(result: StudyResult, progress: Callable[[str], None] = lambda 
         record = next(r for r in result.records if r.number == result.chosen)
         out = request.out
         steps, convert = request.space.recipe(record.params)
-        header = (f"Written by `edgekit tune` from {relative_path(request.config.path, out)}: trial {record.number}, "
+        project = request.project or request.config.root
+        header = (f"Written by `edgekit tune` from {relative_path(request.config.path, out, project)}: trial {record.number}, "
                   f"{describe(record.params)}.\n`edgekit build` of this file gives the model.tflite beside it "
                   "byte for byte (on this machine, TensorFlow's default thread count).\n"
                   "Paths are relative to this file's folder.")
         config_path = out / "edgekit.toml"
-        atomic_write_text(config_path, build_toml(request.config, steps, convert, header, folder=out))
+        atomic_write_text(config_path, build_toml(request.config, steps, convert, header, folder=out, project=project))
         if default_threads(request):  # the trial was built exactly as `edgekit build` builds
             built = {**record.result, "feasible": True}
         else:

@@ -63,6 +63,7 @@ class TuneRequest:
     resume: bool = False
     pruner: str = pruners.DEFAULT
     timeout_s: float | None = None      # no new trial after this many seconds
+    project: Path | None = None         # what moves with the study (relative paths): default the config's folder
 
 
 @dataclass
