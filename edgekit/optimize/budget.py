@@ -12,6 +12,13 @@ started from, measured on validation data. The engine (:func:`run_step`):
    :class:`~edgekit.optimize.stages.NoBackoff` (QAT) says "cannot back off STAGE" and why;
 3. if no setting meets it, raises :class:`~edgekit.errors.BudgetNotMet` naming every attempt.
 
+A budget may instead be a floor (``floor``: the accuracy every stage must keep, as
+``[budgets] min_accuracy`` states it), turned into points of drop once the starting model
+is measured (:meth:`Budget.starting_from`). A budget without back-off (``backoff=False``)
+only trains on: a stage still over it at ``max_epochs`` is kept as asked and judged by the
+caller -- what ``edgekit tune`` gives its trials, whose strength is the search's to choose,
+so a trial that ends within reach of the bound gets the epochs to reach it.
+
 Every attempt (stage, setting, epochs, metrics, drop) goes to the run's summary.
 """
 
@@ -41,11 +48,16 @@ class Budget:
     (regression) a stage may cost against the starting model; ``max_epochs``: a stage's fine-tuning
     cap (default ``EXTRA_EPOCHS_FACTOR`` x its epochs)."""
 
-    max_drop: float
+    max_drop: float = math.inf
     max_epochs: int | None = None
+    floor: float | None = None  # accuracy (0-1) every stage keeps: the drop allowed is what is left above it
+    backoff: bool = True        # False: train on while over budget, but keep the stage as asked
 
     def __post_init__(self) -> None:
-        if not 0 <= self.max_drop < math.inf:
+        if self.floor is not None and not 0 <= self.floor <= 1:
+            raise UsageError(f"min_accuracy must be between 0 and 1, got {self.floor}")
+        floor_only = self.floor is not None and self.max_drop == math.inf
+        if not floor_only and not 0 <= self.max_drop < math.inf:
             raise UsageError(f"--max-drop must be >= 0 (points of accuracy, e.g. 1), got {self.max_drop}")
         if self.max_epochs is not None and self.max_epochs < 1:
             raise UsageError(f"--max-epochs must be >= 1, got {self.max_epochs}")
@@ -53,15 +65,28 @@ class Budget:
     def cap(self, epochs: int) -> int:
         return max(epochs, self.max_epochs if self.max_epochs is not None else EXTRA_EPOCHS_FACTOR * epochs)
 
+    def starting_from(self, before: dict) -> Budget | None:
+        """This budget in points of drop from the starting model's metrics ``before``; None when a floor
+        leaves nothing to enforce (no classifier output, or the starting model is already at or under it)."""
+        if self.floor is None:
+            return self
+        accuracies = _accuracies(before)
+        if not accuracies or min(accuracies) <= self.floor:
+            return None if self.max_drop == math.inf else dataclasses.replace(self, floor=None)
+        left = 100.0 * (min(accuracies) - self.floor)
+        return dataclasses.replace(self, max_drop=min(self.max_drop, left), floor=None)
 
-def make_budget(max_drop: float | None, max_epochs: int | None) -> Budget | None:
-    """The budget of a command's ``--max-drop``/``--max-epochs`` (or ``[finetune]`` keys), None without a drop."""
-    if max_drop is None:
+
+def make_budget(max_drop: float | None, max_epochs: int | None, floor: float | None = None,
+                backoff: bool = True) -> Budget | None:
+    """The budget of a command's ``--max-drop``/``--max-epochs`` (or ``[finetune]`` keys), None without a
+    drop or a floor."""
+    if max_drop is None and floor is None:
         if max_epochs is not None:
             raise UsageError("--max-epochs (max_epochs) caps the fine-tuning of an accuracy budget; "
                              "give --max-drop (max_drop) too")
         return None
-    return Budget(max_drop, max_epochs)
+    return Budget(math.inf if max_drop is None else max_drop, max_epochs, floor, backoff)
 
 
 def metric_drop(before: dict, after: dict) -> float:
@@ -73,6 +98,13 @@ def metric_drop(before: dict, after: dict) -> float:
         return 100.0 * (after["mae"] - before["mae"]) / max(before["mae"], 1e-12)
     key = "accuracy" if "accuracy" in before else "binary_accuracy"
     return 100.0 * (before[key] - after[key])
+
+
+def _accuracies(metrics: dict) -> list[float]:
+    """The classification accuracies of ``metrics`` (every classifier output's), for a floor."""
+    if "outputs" in metrics:
+        return [a for value in metrics["outputs"].values() for a in _accuracies(value)]
+    return [metrics["accuracy"]] if "accuracy" in metrics else []
 
 
 def headline(metrics: dict) -> dict:
@@ -127,6 +159,10 @@ def run_step(model: keras.Model, step: Step, trainer, budget: Budget, val, befor
 
     result, met = attempt(step.config)
     if met:
+        return result, step
+    if not budget.backoff:
+        attempts[-1]["backoff"] = f"kept {step.stage} as asked: back-off is off"
+        trainer.progress(attempts[-1]["backoff"])
         return result, step
     stage = get_stage(step.stage)
     backoff = stage.backoff

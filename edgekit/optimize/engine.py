@@ -74,6 +74,8 @@ def optimize(model: keras.Model, recipe: Recipe, train, val=None, *, calibration
         check_labels(model, val, trainer.tasks, "validation")
     started = time.perf_counter()
     before = trainer.evaluate(model, val) if val is not None else None
+    if budget is not None:
+        budget = budget.starting_from(before)
     timings, attempts = [], []
     for step in recipe.steps:
         stage_started = time.perf_counter()

@@ -63,7 +63,9 @@ class FinetuneSection:
     """Fine-tuning settings shared by the [[optimize]] steps; ``loss``: for a model saved without one
     (a name, or a list with one per output), else the model's own compiled loss is used;
     ``max_drop``/``max_epochs``: the accuracy budget every step must meet on [data] val
-    (:mod:`edgekit.optimize.budget`; none by default)."""
+    (:mod:`edgekit.optimize.budget`; none by default); ``min_accuracy``: the budget as the
+    accuracy every step keeps instead; ``backoff`` false: a step still over the budget after
+    ``max_epochs`` is kept as asked (the file ``edgekit tune`` writes for its chosen trial)."""
 
     epochs: int = FINETUNE.epochs
     batch_size: int = FINETUNE.batch_size
@@ -71,6 +73,8 @@ class FinetuneSection:
     loss: str | list[str] | None = None
     max_drop: float | None = None
     max_epochs: int | None = None
+    min_accuracy: float | None = None
+    backoff: bool = True
 
     def finetune(self, seed: int = FINETUNE.seed) -> Finetune:
         """The optimize engine's :class:`~edgekit.optimize.finetune.Finetune` for these settings."""
@@ -81,7 +85,7 @@ class FinetuneSection:
         """The engine's :class:`~edgekit.optimize.budget.Budget`, or None without ``max_drop``."""
         from edgekit.optimize.budget import make_budget
 
-        return make_budget(self.max_drop, self.max_epochs)
+        return make_budget(self.max_drop, self.max_epochs, self.min_accuracy, self.backoff)
 
 
 @dataclass(frozen=True)
@@ -426,7 +430,8 @@ class _Validator:
         try:
             config.finetune.budget()
         except UsageError as exc:
-            key = "max_epochs" if str(exc).startswith("--max-epochs") else "max_drop"
+            key = next((key for key, start in (("max_epochs", "--max-epochs"), ("min_accuracy", "min_accuracy"))
+                        if str(exc).startswith(start)), "max_drop")
             raise self.fail("finetune", key, f"[finetune] {key}: {exc}") from None
         for key, value in dataclasses.asdict(config.budgets).items():
             if value is not None and value < 0:

@@ -19,6 +19,7 @@ from edgekit.pipeline.config import BuildConfig, load_config
 from edgekit.tune.executors import ExecutorSpec
 from edgekit.tune.objectives import Objectives
 from edgekit.optimize.finetune import FINETUNE
+from edgekit.tune.reach import trained_to_the_bound
 from edgekit.tune.settings import tune_settings
 from edgekit.tune.space import space_for
 
@@ -80,6 +81,8 @@ def request_for(config: BuildConfig, out: Path, given: Overrides):
     config = dataclasses.replace(config, budgets=budgets)
     space = space_for(config).narrowed(settings.space, lambda name: _where(config, name))
     space = space.narrowed(parse_space(given.space), lambda name: f"--space {name}: ")
+    if space.trains:
+        config = trained_to_the_bound(config)
     trials = pick("trials")
     if trials < 1:
         raise UsageError(f"--trials must be at least 1, got {trials}")

@@ -119,7 +119,7 @@ def build_chosen(request: TuneRequest, config_path: Path, steps: list[dict], con
     from edgekit.tune.trial import FUNCTION, payload
 
     job = Job(-1, FUNCTION, payload(config_path, request.out / "build", request.out / ".cache-build",
-                                    request.out / ".locks", steps, convert, dataclasses.asdict(request.config.budgets)))
+                                    request.out / ".locks", steps, convert, request.config))
     with LocalExecutor(workers=1) as executor:
         executor.submit(job)
         outcomes: list = []

@@ -206,7 +206,7 @@ def run_study(request: TuneRequest, progress: Callable[[str], None] = lambda lin
                 executor.submit(Job(trial.number, trial_mod.FUNCTION,
                                     trial_mod.payload(config_path, request.out / "trials" / f"{trial.number:04d}",
                                                       request.out / ".cache", request.out / ".locks", steps, convert,
-                                                      dataclasses.asdict(request.config.budgets), watch),
+                                                      request.config, watch),
                                     cpus=request.executor.cpus_per_trial, timeout_s=request.executor.timeout_s))
             if interrupts.requested():
                 executor.close(cancel=True)

@@ -21,21 +21,26 @@ FUNCTION = "edgekit.tune.trial:run_trial"
 
 
 def payload(config_path: Path, trial_dir: Path, cache_dir: Path, lock_dir: Path, steps: list[dict[str, Any]],
-            convert: dict[str, Any], budgets: dict[str, Any], watch: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON-serialisable arguments of :func:`run_trial` (``budgets``: the study's, command line included;
-    ``{}`` keeps the config file's; ``watch``: :class:`~edgekit.tune.epoch_watch.EpochWatch`'s arguments but
-    the validation data, or None to train every epoch unwatched)."""
+            convert: dict[str, Any], study_config, watch: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON-serialisable arguments of :func:`run_trial`: the study's budgets (command line included) and
+    [finetune] (:mod:`edgekit.tune.reach`) from ``study_config``, the rest from the file ``config_path``;
+    ``watch``: :class:`~edgekit.tune.epoch_watch.EpochWatch`'s arguments but the validation data, or None to
+    train every epoch unwatched."""
     return {"config": str(config_path), "out": str(trial_dir), "cache": str(cache_dir), "locks": str(lock_dir),
-            "optimize": steps, "convert": convert, "budgets": budgets, "watch": watch}
+            "optimize": steps, "convert": convert, "budgets": dataclasses.asdict(study_config.budgets),
+            "finetune": dataclasses.asdict(study_config.finetune), "watch": watch}
 
 
-def trial_config(config, steps: list[dict[str, Any]], convert: dict[str, Any], budgets: dict[str, Any]):
-    """``config`` (a BuildConfig) with the recipe's [[optimize]] steps and [convert] fields and the study's budgets."""
+def trial_config(config, steps: list[dict[str, Any]], convert: dict[str, Any], budgets: dict[str, Any],
+                 finetune: dict[str, Any]):
+    """``config`` (a BuildConfig) with the recipe's [[optimize]] steps and [convert] fields and the study's
+    budgets and [finetune]."""
     from edgekit.pipeline.config import OptimizeStep
 
     optimize = tuple(OptimizeStep(table["step"], {k: v for k, v in table.items() if k != "step"}) for table in steps)
     return dataclasses.replace(config, optimize=optimize, convert=dataclasses.replace(config.convert, **convert),
-                               budgets=dataclasses.replace(config.budgets, **budgets))
+                               budgets=dataclasses.replace(config.budgets, **budgets),
+                               finetune=dataclasses.replace(config.finetune, **finetune))
 
 
 def run_trial(job: dict[str, Any]) -> dict[str, Any]:
@@ -50,7 +55,7 @@ def run_trial(job: dict[str, Any]) -> dict[str, Any]:
     out = Path(job["out"])
     out.mkdir(parents=True, exist_ok=True)
     write_pid_file(out)
-    config = trial_config(load_config(job["config"]), job["optimize"], job["convert"], job.get("budgets", {}))
+    config = trial_config(load_config(job["config"]), job["optimize"], job["convert"], job["budgets"], job["finetune"])
     device = config.target.device or "local"
     watch = job.get("watch")
     callbacks, pruned_error = [], ()   # a source that does not train (a .tflite) is not watched, and needs no Keras

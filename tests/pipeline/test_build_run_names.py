@@ -18,7 +18,7 @@ def test_build_and_trial_runs_carry_their_names(tmp_path, monkeypatch):
     cache = tmp_path / "cache"   # shared, as a study's trials share it: the trial reuses the build's stages
     run_build(load_config(config), tmp_path / "out", cache_dir=cache)
     study = tmp_path / "study"
-    run_trial(payload(config, study / "trials" / "0003", cache, study / ".locks", [], {}, {}))
+    run_trial(payload(config, study / "trials" / "0003", cache, study / ".locks", [], {}, load_config(config)))
 
     store = ResultStore()
     assert [(r["kind"], r["label"]) for r in store.runs()] == [

@@ -200,16 +200,19 @@ def test_a_tune_study_on_the_cluster_fails_the_killed_trial_completes_and_matche
 
     # the executor does not change what a trial computes: the completed recipe, run again by the
     # local executor with the same thread count (and a cache of its own), gives the same bytes
+    from edgekit.pipeline.config import load_config
     from edgekit.tune import trial as trial_mod
     from edgekit.tune.local_executor import LocalExecutor
+    from edgekit.tune.reach import trained_to_the_bound
     from edgekit.tune.space import recipe
 
     steps, convert = recipe(other["params"])
     again = tmp_path / "local"
     with LocalExecutor(workers=2, cpus=2) as local:
-        # budgets only decide verdicts, not what is built: the config file's are enough here
+        # the study's config is the file's with its trials trained to the bound (no budgets on the command line)
+        study_config = trained_to_the_bound(load_config(config))
         local.submit(Job(0, trial_mod.FUNCTION, trial_mod.payload(config, again / "trial", again / "cache",
-                                                                   again / "locks", steps, convert, {})))
+                                                                   again / "locks", steps, convert, study_config)))
         rerun = drain(local, 1)[0]
     assert rerun.ok, rerun.error
     assert rerun.result["sha256"] == other["result"]["sha256"]
