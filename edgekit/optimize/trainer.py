@@ -146,15 +146,16 @@ class BestEpochs(keras.callbacks.Callback):
 
     From the configured last epoch on, every epoch is scored; training stops once the score is
     within ``target``, after ``PATIENCE`` epochs without improvement, or at ``max_epochs``, and
-    the best scored epoch's weights are restored. Earlier epochs do not count: they may come
+    the best scored epoch's weights are restored; a score over ``give_up`` at the configured last
+    epoch stops it there (too far off for the extra epochs to close). Earlier epochs do not count: they may come
     before a schedule's end (a pruning ramp not yet at its sparsity).
     """
 
     def __init__(self, epochs: int, max_epochs: int, target: float, score: Callable[[keras.Model], float],
-                 progress: Callable[[str], None]):
+                 progress: Callable[[str], None], give_up: float = math.inf):
         super().__init__()
-        self.epochs, self.max_epochs, self.target, self.score, self.progress = (
-            epochs, max_epochs, target, score, progress)
+        self.epochs, self.max_epochs, self.target, self.score, self.progress, self.give_up = (
+            epochs, max_epochs, target, score, progress, give_up)
         self.best, self.best_weights, self.waited = math.inf, None, 0
 
     def on_epoch_end(self, epoch, logs=None) -> None:
@@ -167,7 +168,7 @@ class BestEpochs(keras.callbacks.Callback):
             self.best, self.best_weights, self.waited = score, self.model.get_weights(), 0
         else:
             self.waited += 1
-        if score <= self.target or self.waited >= PATIENCE:
+        if score <= self.target or self.waited >= PATIENCE or epoch + 1 == self.epochs and score > self.give_up:
             self.model.stop_training = True
 
     def on_train_end(self, logs=None) -> None:
