@@ -105,15 +105,24 @@ def main() -> None:
                            f"calibration/digits_val.npz --min-accuracy {bound:.4f} --trials {args.trials} "
                            f"{'--ray ADDRESS' if args.ray else f'--workers {args.workers}'} --seed S"
                            + (f" --epochs {args.epochs}" if args.epochs else ""),
-                "base_seed": args.base_seed, "float_accuracy": accuracy, "bound": bound, "runs": runs,
-                "median": {"wall_seconds": statistics.median(r["wall_seconds"] for r in runs),
-                           "gzip_bytes": statistics.median(r["built"]["gzip_bytes"] for r in runs)}}
+                "base_seed": args.base_seed, "float_accuracy": accuracy, "bound": bound}
     name = "tune_defaults" + ("_ray" if args.ray else "") + (f"_base{args.base_seed}" if args.base_seed else "") \
         + (f"_epochs{args.epochs}" if args.epochs else "")
+    document["runs"] = merged(RESULTS / f"{name}.json", document, runs)
+    document["median"] = {"wall_seconds": statistics.median(r["wall_seconds"] for r in document["runs"]),
+                          "gzip_bytes": statistics.median(r["built"]["gzip_bytes"] for r in document["runs"])}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(document, indent=2) + "\n")
     (RESULTS / f"{name}.md").write_text(markdown(document))
     print(markdown(document))
+
+
+def merged(path: Path, document: dict, runs: list[dict]) -> list[dict]:
+    """``runs`` with the earlier runs of the same study in ``path`` (other seeds), so runs add up."""
+    earlier = json.loads(path.read_text()) if path.exists() else {}
+    same = all(earlier.get(key) == document[key] for key in ("command", "base_seed", "float_accuracy"))
+    mine = {r["seed"] for r in runs}
+    return sorted([r for r in earlier.get("runs", []) if same and r["seed"] not in mine] + runs, key=lambda r: r["seed"])
 
 
 def _ray_cluster():

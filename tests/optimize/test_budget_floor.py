@@ -9,7 +9,7 @@ import math
 import pytest
 
 from edgekit.errors import UsageError
-from edgekit.optimize.budget import Budget, make_budget
+from edgekit.optimize.budget import REACH_POINTS, Budget, make_budget
 
 
 def test_a_floor_is_the_drop_left_above_it_on_the_starting_model():
@@ -37,8 +37,8 @@ def test_a_budget_needs_a_drop_or_a_floor_and_checks_both():
 
 
 def test_without_back_off_a_stage_over_budget_is_kept_as_asked(trained, digits):
-    """Fine-tuning at a learning rate of 5 wrecks the digits CNN: the budget trains on to its cap, then
-    keeps the stage at the requested sparsity instead of backing off or failing."""
+    """Fine-tuning at a learning rate of 5 wrecks the digits CNN: far over the budget after its epoch, the
+    stage does not train on, and is kept at the requested sparsity instead of backing off or failing."""
     from edgekit.data import Dataset
     from edgekit.optimize.engine import Recipe, optimize
     from edgekit.optimize.pruning.config import PruneConfig
@@ -52,7 +52,28 @@ def test_without_back_off_a_stage_over_budget_is_kept_as_asked(trained, digits):
                                       Finetune(epochs=1, batch_size=64, learning_rate=5.0)), train, val,
                       budget=Budget(floor=0.5, max_epochs=2, backoff=False), progress=lines.append)
     (attempt,) = result.summary["attempts"]
-    assert attempt["setting"] == {"sparsity": 0.8} and not attempt["met"] and attempt["epochs"] == 2
+    assert attempt["setting"] == {"sparsity": 0.8} and not attempt["met"] and attempt["epochs"] == 1
+    assert attempt["drop"] > result.summary["max_drop"] + REACH_POINTS and not any("epoch 2/2" in x for x in lines)
     assert attempt["backoff"] == "kept prune as asked: back-off is off" and attempt["backoff"] in lines
     before = result.summary["metrics_before"]["accuracy"]
     assert result.summary["max_drop"] == pytest.approx(100 * (before - 0.5))
+
+
+@pytest.mark.parametrize("scores, epochs_run", [((5.0, 4.0, 3.0), 1),     # past give-up at its last epoch: stops
+                                                ((2.5, 1.5, 0.5), 3),     # within reach: trains on until within
+                                                ((2.5, 2.6, 2.7, 2.8), 3)])  # no gain for PATIENCE epochs
+def test_best_epochs_trains_on_only_within_reach(scores, epochs_run):
+    import keras
+
+    from edgekit.optimize.trainer import BestEpochs
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    given = iter(scores)
+    stopping = BestEpochs(1, 4, 1.0, lambda m: next(given), lambda line: None, give_up=3.0)
+    stopping.set_model(model)
+    model.stop_training = False   # as fit() sets it
+    for epoch in range(4):
+        stopping.on_epoch_end(epoch)
+        if model.stop_training:
+            break
+    assert epoch + 1 == epochs_run

@@ -57,9 +57,9 @@ def test_the_emitted_file_says_so_and_reads_back(tmp_path):
 @pytest.mark.slow
 def test_a_trial_under_the_bound_trains_on_and_edgekit_build_trains_it_the_same(tmp_path, digits_model, digits_train,
                                                                                 digits_val):
-    """A 90% prune of the trained digits CNN after 1 epoch ends under a bound half a point below the float
-    model: the trial trains its stage a second epoch (the cap) and keeps the sparsity; its recipe, written
-    as tune writes the chosen one, builds the trial's bytes."""
+    """A 50% prune of the trained digits CNN after 2 epochs ends a little under a bound at the float model's
+    accuracy: the trial trains its stage on (up to the cap of 4 epochs) and keeps the sparsity; its recipe,
+    written as tune writes the chosen one, builds the trial's bytes."""
     import json
     import os
 
@@ -70,7 +70,7 @@ def test_a_trial_under_the_bound_trains_on_and_edgekit_build_trains_it_the_same(
     from edgekit.tune.emit import build_toml
     from edgekit.tune.space import recipe
 
-    bound = round(evaluate_model(digits_model, digits_val).accuracy - 0.005, 4)
+    bound = round(evaluate_model(digits_model, digits_val).accuracy - 0.0001, 6)
     config = tmp_path / "edgekit.toml"
     config.write_text(f"""[model]
 source = "{digits_model}"
@@ -78,26 +78,28 @@ source = "{digits_model}"
 train = "{small_train(digits_train, tmp_path)}"
 val = "{digits_val}"
 [finetune]
-epochs = 1
+epochs = 2
 [budgets]
 min_accuracy = {bound}
 [tune]
 trials = 1
 seed_recipes = false
-{PRUNE_ONLY}"prune.sparsity" = 0.9
+{PRUNE_ONLY}"prune.sparsity" = 0.5
 "prune.structure" = "unstructured"
+"convert.per_tensor" = false
 """)
     env = {**os.environ, "EDGEKIT_RESULTS_DB": str(tmp_path / "results.db")}
     proc = run_edgekit("tune", config, "--out", tmp_path / "out", timeout=600, env=env)
     trial = tmp_path / "out" / "trials" / "0000"
+    assert (trial / "build.log").exists(), proc.stderr
     log = (trial / "build.log").read_text()
-    assert "epoch 2/2: drop " in log and "kept prune as asked: back-off is off" in log, proc.stderr[-3000:]
+    assert "epoch 3/4: drop " in log and "kept prune as asked: back-off is off" in log, proc.stderr[-3000:]
 
     (done,) = json.loads((tmp_path / "out" / "tune.json").read_text())["trials"]
     steps, convert = recipe(done["params"])
     text = build_toml(trained_to_the_bound(load_config(config)), steps, convert, "the trial's recipe")
-    assert f"min_accuracy = {bound}\nbackoff = false" in text and "max_epochs = 2" in text
+    assert f"min_accuracy = {bound}\nbackoff = false" in text and "max_epochs = 4" in text
     (tmp_path / "trial.toml").write_text(text)
     built = run_edgekit("build", tmp_path / "trial.toml", "--out", tmp_path / "rebuilt", timeout=600, env=env)
-    assert built.returncode in (0, 10), built.stderr       # 10: the recipe may still miss the bound
+    assert built.returncode in (0, 12), built.stderr       # 12: the recipe may still miss min_accuracy
     assert sha256(tmp_path / "rebuilt" / "model.tflite") == done["result"]["sha256"]
