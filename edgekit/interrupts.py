@@ -10,6 +10,7 @@ A second signal is not deferred (KeyboardInterrupt: the user insists). Stdlib on
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -18,6 +19,7 @@ from typing import Iterator
 from edgekit.errors import Interrupted
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+REDELIVER_S = 0.05  # a signal that arrived inside an import callback is sent again after this
 
 _stop = threading.Event()
 _lock = threading.Lock()
@@ -73,9 +75,20 @@ def deferred() -> Iterator[None]:
 
 
 def terminate_as_interrupt() -> None:
-    """Make SIGTERM raise KeyboardInterrupt like Ctrl-C (for commands without safe points of their own)."""
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    """Make SIGTERM raise KeyboardInterrupt like Ctrl-C (for commands without safe points of their own),
+    and neither be lost in an import callback (:func:`_interrupt`)."""
+    for sig, default in ((signal.SIGTERM, signal.SIG_DFL), (signal.SIGINT, signal.default_int_handler)):
+        if signal.getsignal(sig) is default:
+            signal.signal(sig, _interrupt)
+
+
+def _interrupt(signum, frame) -> None:
+    """KeyboardInterrupt, but not inside the import system's callbacks, which swallow it (printing a
+    traceback) and let the command run to its end: there the signal is delivered again a moment later."""
+    if frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
+        threading.Timer(REDELIVER_S, os.kill, (os.getpid(), signum)).start()
+        return
+    raise KeyboardInterrupt
 
 
 def finished() -> None:
